@@ -1,0 +1,19 @@
+//! Cairn's orchestration core: every rule of Backup & Restore, in one place that the console,
+//! the REST API and the scheduler all call. It talks to the world only through ports
+//! ([`Store`], [`Clock`]); adapters are chosen at run time. No web, no SQL here.
+
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod ports;
+pub mod services;
+pub mod site;
+
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+
+pub use clock::{Clock, SystemClock};
+pub use error::{Error, ErrorKind, Result};
+pub use ports::Store;
+pub use services::{Scope, Services};
+pub use site::{SeedPlan, SiteConfig};

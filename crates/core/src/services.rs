@@ -1,0 +1,168 @@
+//! The use cases, behind one cheap-to-clone facade that the console, the REST API and the
+//! scheduler share.
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::ids::IdGenerator;
+use crate::ports::Store;
+use crate::site::{SeedPlan, SeedState, SiteConfig};
+use cairn_model::{Cluster, Network, OrganizationId, ProjectId};
+use std::sync::Arc;
+
+/// The project a request acts in. Every use case takes one, so resources of other projects
+/// are simply not found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub organization_id: OrganizationId,
+    pub project_id: ProjectId,
+}
+
+#[derive(Clone)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    ids: IdGenerator,
+    site: SiteConfig,
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, site: SiteConfig) -> Self {
+        let ids = IdGenerator::new();
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                ids,
+                site,
+            }),
+        }
+    }
+
+    pub fn site(&self) -> &SiteConfig {
+        &self.inner.site
+    }
+
+    /// First start and every start after: creates what the site's defaults lack (organization,
+    /// project, a network per region), never changes what exists. Returns the default scope.
+    pub async fn start(&self) -> Result<Scope> {
+        let plan = self.plan_seed().await?;
+        if !plan.is_empty() {
+            tracing::info!(
+                organization.created = plan.organization.is_some(),
+                project.created = plan.project.is_some(),
+                networks.created = plan.networks.len(),
+                "seeding site defaults"
+            );
+            self.inner.store.apply_seed(&plan).await?;
+        }
+        self.default_scope().await
+    }
+
+    /// What [`Services::start`] would create, without creating it.
+    pub async fn plan_seed(&self) -> Result<SeedPlan> {
+        let store = &self.inner.store;
+        let mut state = SeedState::default();
+        if let Some(organization) = store.organizations().await?.into_iter().next() {
+            if let Some(project) = store.projects(&organization.id).await?.into_iter().next() {
+                state.networks = store.networks(&project.id).await?;
+                state.project = Some(project);
+            }
+            state.organization = Some(organization);
+        }
+        let inner = &self.inner;
+        Ok(SeedPlan::compute(
+            &inner.site,
+            &state,
+            &inner.ids,
+            inner.clock.as_ref(),
+        ))
+    }
+
+    /// The oldest organization's oldest project: where the console acts by default.
+    pub async fn default_scope(&self) -> Result<Scope> {
+        let store = &self.inner.store;
+        let organization = store
+            .organizations()
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Unavailable("no organization exists yet".into()))?;
+        let project = store
+            .projects(&organization.id)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                Error::Unavailable(format!("organization {} has no project", organization.id))
+            })?;
+        Ok(Scope {
+            organization_id: organization.id,
+            project_id: project.id,
+        })
+    }
+
+    pub async fn list_networks(&self, scope: &Scope) -> Result<Vec<Network>> {
+        self.inner.store.networks(&scope.project_id).await
+    }
+
+    pub async fn list_clusters(&self, scope: &Scope) -> Result<Vec<Cluster>> {
+        self.inner.store.clusters(&scope.project_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{InMemoryStore, ManualClock};
+
+    fn services(store: Arc<InMemoryStore>) -> Services {
+        Services::new(
+            store,
+            Arc::new(ManualClock::at("2026-11-24T12:00:00Z")),
+            SiteConfig::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn first_start_seeds_the_default_project_with_a_network_per_region() {
+        let services = services(Arc::new(InMemoryStore::default()));
+        let scope = services.start().await.unwrap();
+        let networks = services.list_networks(&scope).await.unwrap();
+        let regions: Vec<_> = networks.iter().map(|n| n.region.as_str()).collect();
+        assert_eq!(regions, ["local-1", "local-2"]);
+        assert!(services.list_clusters(&scope).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_second_start_creates_nothing_and_keeps_the_same_scope() {
+        let store = Arc::new(InMemoryStore::default());
+        let first = services(store.clone()).start().await.unwrap();
+        let again = services(store.clone());
+        assert!(again.plan_seed().await.unwrap().is_empty());
+        assert_eq!(again.start().await.unwrap(), first);
+        assert_eq!(again.list_networks(&first).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn networks_of_another_project_are_not_listed() {
+        let store = Arc::new(InMemoryStore::default());
+        let services = services(store);
+        services.start().await.unwrap();
+        let stranger = Scope {
+            organization_id: OrganizationId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
+            project_id: ProjectId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
+        };
+        assert!(services.list_networks(&stranger).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn before_any_start_the_default_scope_is_unavailable_with_a_reason() {
+        let services = services(Arc::new(InMemoryStore::default()));
+        let error = services.default_scope().await.unwrap_err();
+        assert_eq!(error.to_string(), "no organization exists yet");
+    }
+}

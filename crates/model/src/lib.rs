@@ -1,0 +1,13 @@
+//! Cairn's domain model, shared by the server and the browser.
+//!
+//! Everything here compiles to `wasm32-unknown-unknown` (serde + chrono only), so what the
+//! browser shows (label previews, next runs, validation) is computed by the same code the
+//! server stores. Wire types follow Kurrent Cloud's API: camelCase JSON, RFC 3339 UTC times.
+
+pub mod catalogue;
+pub mod entities;
+pub mod ids;
+
+pub use catalogue::*;
+pub use entities::*;
+pub use ids::*;

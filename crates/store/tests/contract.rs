@@ -1,0 +1,184 @@
+//! One contract suite for every Store adapter: each test below runs against SQLite (a file in
+//! a fresh temporary directory) and against PostgreSQL (a fresh database on the server named by
+//! `CAIRN_TEST_POSTGRES_URL`, which `make test` starts on loopback).
+
+use cairn_core::testkit::ManualClock;
+use cairn_core::{Scope, Services, SiteConfig, Store};
+use cairn_model::{OrganizationId, ProjectId};
+use cairn_store::SqlStore;
+use std::sync::Arc;
+
+/// A database that exists for one test.
+struct Database {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Database {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cairn.db").display());
+    Database {
+        url,
+        _dir: Some(dir),
+    }
+}
+
+/// A fresh database on the test server, or `None` (with a note) when no server is configured
+/// and the run does not require one. `make test` requires one.
+async fn postgres() -> Option<Database> {
+    let Ok(admin_url) = std::env::var("CAIRN_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CAIRN_REQUIRE_POSTGRES").is_err(),
+            "CAIRN_REQUIRE_POSTGRES is set but CAIRN_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("note: CAIRN_TEST_POSTGRES_URL unset; PostgreSQL half of the contract not run");
+        return None;
+    };
+    let name = format!("cairn_test_{}", fastrand::u64(..));
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("a URL with a database name");
+    Some(Database {
+        url: format!("{base}/{name}"),
+        _dir: None,
+    })
+}
+
+fn services(store: Arc<dyn Store>, site: SiteConfig) -> Services {
+    Services::new(
+        store,
+        Arc::new(ManualClock::at("2026-11-24T12:00:00Z")),
+        site,
+    )
+}
+
+async fn open(db: &Database) -> Arc<dyn Store> {
+    Arc::new(SqlStore::open(&db.url).await.unwrap())
+}
+
+// ---- the contract ----
+
+async fn first_start_seeds_networks_that_read_back_exactly(db: Database) {
+    let store = open(&db).await;
+    let services = services(store.clone(), SiteConfig::default());
+    let plan = services.plan_seed().await.unwrap();
+    store.apply_seed(&plan).await.unwrap();
+    let scope = services.default_scope().await.unwrap();
+    assert_eq!(
+        Some(&scope.project_id),
+        plan.project.as_ref().map(|p| &p.id)
+    );
+    assert_eq!(
+        store.networks(&scope.project_id).await.unwrap(),
+        plan.networks
+    );
+    assert_eq!(
+        store.organizations().await.unwrap(),
+        plan.organization.into_iter().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        store.projects(&scope.organization_id).await.unwrap(),
+        plan.project.into_iter().collect::<Vec<_>>()
+    );
+    assert!(services.list_clusters(&scope).await.unwrap().is_empty());
+}
+
+async fn a_restart_on_the_same_database_seeds_nothing_more(db: Database) {
+    let first = services(open(&db).await, SiteConfig::default())
+        .start()
+        .await
+        .unwrap();
+    // A new process: new store, new services, same database.
+    let again = services(open(&db).await, SiteConfig::default());
+    assert!(again.plan_seed().await.unwrap().is_empty());
+    assert_eq!(again.start().await.unwrap(), first);
+    assert_eq!(again.list_networks(&first).await.unwrap().len(), 2);
+}
+
+async fn a_region_added_later_gets_its_network_in_the_same_project(db: Database) {
+    let first = services(open(&db).await, SiteConfig::default())
+        .start()
+        .await
+        .unwrap();
+    let mut grown = SiteConfig::default();
+    grown.regions.push("local-3".into());
+    let services = services(open(&db).await, grown);
+    assert_eq!(services.start().await.unwrap(), first);
+    let regions: Vec<_> = services
+        .list_networks(&first)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.region)
+        .collect();
+    assert_eq!(regions, ["local-1", "local-2", "local-3"]);
+}
+
+async fn resources_of_another_project_are_not_found(db: Database) {
+    let services = services(open(&db).await, SiteConfig::default());
+    services.start().await.unwrap();
+    let stranger = Scope {
+        organization_id: OrganizationId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
+        project_id: ProjectId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
+    };
+    assert!(services.list_networks(&stranger).await.unwrap().is_empty());
+    assert!(services.list_clusters(&stranger).await.unwrap().is_empty());
+}
+
+macro_rules! contract {
+    ($($test:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(super::sqlite().await).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    if let Some(db) = super::postgres().await {
+                        super::$test(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    first_start_seeds_networks_that_read_back_exactly,
+    a_restart_on_the_same_database_seeds_nothing_more,
+    a_region_added_later_gets_its_network_in_the_same_project,
+    resources_of_another_project_are_not_found,
+);
+
+#[tokio::test]
+async fn an_unsupported_database_url_is_refused_with_its_name() {
+    let error = SqlStore::open("mysql://db/cairn").await.err().unwrap();
+    assert_eq!(
+        error.to_string(),
+        "database URL 'mysql://db/cairn' is not supported: use sqlite://PATH or postgres://…"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_sqlite_path_names_the_database_in_the_error() {
+    let error = SqlStore::open("sqlite:///nonexistent-dir/deeper/cairn.db")
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot open database sqlite:///nonexistent-dir/deeper/cairn.db"),
+        "{error}"
+    );
+}
