@@ -1,0 +1,11 @@
+# The two commands of the README, and the build step they share. The work is in scripts/.
+.PHONY: run test build
+
+run:   ## Run Cairn on embedded defaults (builds first)
+	@scripts/run.sh
+
+test:  ## Run every check and test, Playwright in Chromium included
+	@scripts/test.sh
+
+build: ## Build the release server and browser bundle, print the bundle size
+	@scripts/build.sh

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, lints (server and browser builds), unit and
+# integration tests (SQLite and a throwaway PostgreSQL), then the Playwright journeys in
+# Chromium against the release build. Ends with one line: "N passed, M failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/bootstrap.sh
+
+log_dir=$(mktemp -d "${TMPDIR:-/tmp}/cairn-test.XXXXXX")
+pg_dir="$log_dir/postgres"
+cleanup() { scripts/test-postgres.sh stop "$pg_dir"; rm -rf "$log_dir"; }
+trap cleanup EXIT
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "clippy: server build (ssr) and every crate, warnings denied"
+cargo clippy --workspace --all-targets --features cairn/ssr -- -D warnings
+step "clippy: browser build (hydrate, wasm32), warnings denied"
+cargo clippy -p cairn -p cairn-model --lib --target wasm32-unknown-unknown \
+  --no-default-features --features cairn/hydrate -- -D warnings
+
+step "unit and integration tests (SQLite and PostgreSQL)"
+CAIRN_TEST_POSTGRES_URL=$(scripts/test-postgres.sh start "$pg_dir")
+export CAIRN_TEST_POSTGRES_URL CAIRN_REQUIRE_POSTGRES=1
+cargo test --workspace --features cairn/ssr 2>&1 | tee "$log_dir/cargo-test.log"
+
+step "release build of the console"
+scripts/build.sh
+
+step "Playwright journeys in Chromium (JavaScript on, and off for read-only pages)"
+export CAIRN_BIN="$CARGO_TARGET_DIR/release/cairn" CAIRN_SITE_ROOT="$PWD/target/site"
+(cd end2end && npx playwright test) 2>&1 | tee "$log_dir/playwright.log"
+
+# One closing line over both runners, for people and for CI's reader.
+passed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' "$log_dir/cargo-test.log")
+failed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^failed/) s += $i } END { print s + 0 }' "$log_dir/cargo-test.log")
+pw_passed=$(awk '$2 == "passed" && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$log_dir/playwright.log")
+pw_failed=$(awk '$2 == "failed" && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$log_dir/playwright.log")
+echo
+echo "$((passed + pw_passed)) passed, $((failed + pw_failed)) failed"

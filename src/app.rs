@@ -1,0 +1,87 @@
+//! The HTML shell, the router and the console layout. Pages live in `pages/`.
+
+use crate::pages::{BackupsPage, ClustersPage, JobsPage, NetworksPage, NotFoundPage};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::{path, SsrMode};
+
+/// The document around the app; rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="bg-slate-50 text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    mark_hydrated();
+    // Pages render completely on the server (`SsrMode::Async` waits for their data), so they
+    // read the same with JavaScript off; hydration then makes them interactive.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/cairn.css" />
+        <Title formatter=|page: String| format!("{page} · Cairn") />
+        <Router>
+            <div class="flex min-h-screen flex-col md:flex-row">
+                <Sidebar />
+                <main class="min-w-0 flex-1 px-4 py-6 md:px-10 md:py-8">
+                    <Routes fallback=NotFoundPage>
+                        <Route path=path!("/clusters") view=ClustersPage ssr=SsrMode::Async />
+                        <Route path=path!("/backups") view=BackupsPage ssr=SsrMode::Async />
+                        <Route path=path!("/jobs") view=JobsPage ssr=SsrMode::Async />
+                        <Route path=path!("/networks") view=NetworksPage ssr=SsrMode::Async />
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}
+
+/// Sets `data-hydrated` on `<html>` once the WASM has taken over, so tests (and anyone
+/// curious) can tell a live page from server-rendered HTML. Effects never run on the server.
+fn mark_hydrated() {
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
+#[component]
+fn Sidebar() -> impl IntoView {
+    let link = "block rounded-md px-3 py-2 text-sm font-medium text-slate-300 \
+                hover:bg-slate-800 hover:text-white focus-visible:outline-2 \
+                focus-visible:outline-offset-2 focus-visible:outline-sky-400 \
+                aria-[current=page]:bg-slate-800 aria-[current=page]:text-white";
+    view! {
+        <nav aria-label="Main" class="bg-slate-900 px-3 py-4 md:w-56 md:shrink-0">
+            // A plain link: the router still handles it client-side, and unlike <A> it does not
+            // also claim aria-current, which belongs to the "Clusters" item alone.
+            <a href="/clusters" class="mb-6 flex items-center gap-2 px-3 text-white">
+                <span aria-hidden="true" class="text-xl">"◭"</span>
+                <span class="text-lg font-semibold tracking-tight">"Cairn"</span>
+            </a>
+            <ul class="flex gap-1 overflow-x-auto md:flex-col">
+                <li><A href="/clusters" attr:class=link>"Clusters"</A></li>
+                <li><A href="/backups" attr:class=link>"Backups"</A></li>
+                <li><A href="/jobs" attr:class=link>"Jobs"</A></li>
+                <li><A href="/networks" attr:class=link>"Networks"</A></li>
+            </ul>
+        </nav>
+    }
+}

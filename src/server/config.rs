@@ -1,0 +1,374 @@
+//! One typed configuration, from (lowest first) built-in defaults, an optional TOML file, and
+//! environment variables. Every bad value is an error that names where it came from.
+
+use cairn_core::SiteConfig;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DATA_DIR: &str = "CAIRN_DATA_DIR";
+pub const DATABASE_URL: &str = "CAIRN_DATABASE_URL";
+pub const CONFIG_FILE: &str = "CAIRN_CONFIG";
+pub const PROVIDER: &str = "CAIRN_PROVIDER";
+pub const REGIONS: &str = "CAIRN_REGIONS";
+pub const SITE_ADDR: &str = "LEPTOS_SITE_ADDR";
+pub const SITE_ROOT: &str = "LEPTOS_SITE_ROOT";
+
+/// Name of the optional configuration file looked for in the data directory.
+pub const CONFIG_FILE_NAME: &str = "cairn.toml";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where Cairn keeps its SQLite file and (later) volumes and snapshot repositories.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` (default: `cairn.db` in the data dir) or `postgres://…`.
+    pub database_url: String,
+    /// Listen address of the console and API.
+    pub site_addr: SocketAddr,
+    /// Folder holding the built browser assets (`pkg/cairn.wasm`, `pkg/cairn.css`, …).
+    pub site_root: PathBuf,
+    /// Which configuration file was read, if any.
+    pub config_file: Option<PathBuf>,
+    pub site: SiteConfig,
+}
+
+/// A configuration value that cannot be used, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The environment variable or `file: key` that holds the bad value.
+    pub source: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The TOML file's keys; unknown keys are an error so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    site_addr: Option<String>,
+    site_root: Option<PathBuf>,
+    provider: Option<String>,
+    regions: Option<Vec<String>>,
+    organization_name: Option<String>,
+    project_name: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment (and the file it names, or `cairn.toml` in the data dir).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::load(&env, dirs::data_dir())
+    }
+
+    /// Builds the configuration from an environment map; `user_data_dir` is the platform's
+    /// per-user data folder (`~/.local/share` on Linux), used for the default data dir.
+    pub fn load(
+        env: &HashMap<String, String>,
+        user_data_dir: Option<PathBuf>,
+    ) -> Result<Self, ConfigError> {
+        let var = |name: &str| env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+
+        // The file is found first (it may move the data dir), but env always wins over it.
+        let explicit_file = var(CONFIG_FILE).map(PathBuf::from);
+        let env_data_dir = var(DATA_DIR).map(PathBuf::from);
+        let default_data_dir = || -> Result<PathBuf, ConfigError> {
+            user_data_dir
+                .clone()
+                .map(|d| d.join("cairn"))
+                .ok_or_else(|| ConfigError {
+                    source: DATA_DIR.into(),
+                    message:
+                        "no per-user data directory is known on this system; set it to a folder"
+                            .into(),
+                })
+        };
+        let (file, config_file) = match &explicit_file {
+            Some(path) => (read_file(path, true)?, Some(path.clone())),
+            None => {
+                let dir = match &env_data_dir {
+                    Some(dir) => dir.clone(),
+                    None => default_data_dir()?,
+                };
+                let path = dir.join(CONFIG_FILE_NAME);
+                let file = read_file(&path, false)?;
+                let found = path.exists().then_some(path);
+                (file, found)
+            }
+        };
+        let file_name = config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let from_file = |key: &str| format!("{file_name}: {key}");
+
+        let data_dir = match (env_data_dir, file.data_dir) {
+            (Some(dir), _) => dir,
+            (None, Some(dir)) => dir,
+            (None, None) => default_data_dir()?,
+        };
+        if data_dir.is_relative() {
+            return Err(ConfigError {
+                source: DATA_DIR.into(),
+                message: format!("'{}' must be an absolute path", data_dir.display()),
+            });
+        }
+
+        let database_url = match (var(DATABASE_URL), file.database_url) {
+            (Some(url), _) => check_database_url(DATABASE_URL, url)?,
+            (None, Some(url)) => check_database_url(&from_file("database_url"), &url)?,
+            (None, None) => format!("sqlite://{}", data_dir.join("cairn.db").display()),
+        };
+
+        let site_addr = match (var(SITE_ADDR), file.site_addr) {
+            (Some(addr), _) => parse_addr(SITE_ADDR, addr)?,
+            (None, Some(addr)) => parse_addr(&from_file("site_addr"), &addr)?,
+            (None, None) => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+
+        let site_root = var(SITE_ROOT)
+            .map(PathBuf::from)
+            .or(file.site_root)
+            .unwrap_or_else(|| PathBuf::from("target/site"));
+
+        let defaults = SiteConfig::default();
+        let provider = match (var(PROVIDER), file.provider) {
+            (Some(p), _) => check_name(PROVIDER, p)?,
+            (None, Some(p)) => check_name(&from_file("provider"), &p)?,
+            (None, None) => defaults.provider,
+        };
+        let regions = match (var(REGIONS), file.regions) {
+            (Some(list), _) => check_regions(REGIONS, list.split(',').map(str::trim))?,
+            (None, Some(list)) => {
+                check_regions(&from_file("regions"), list.iter().map(String::as_str))?
+            }
+            (None, None) => defaults.regions,
+        };
+
+        Ok(Config {
+            data_dir,
+            database_url,
+            site_addr,
+            site_root,
+            config_file,
+            site: SiteConfig {
+                provider,
+                regions,
+                organization_name: file.organization_name.unwrap_or(defaults.organization_name),
+                project_name: file.project_name.unwrap_or(defaults.project_name),
+            },
+        })
+    }
+}
+
+fn read_file(path: &Path, must_exist: bool) -> Result<FileConfig, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+            return Ok(FileConfig::default())
+        }
+        Err(e) => {
+            return Err(ConfigError {
+                source: if must_exist {
+                    CONFIG_FILE.into()
+                } else {
+                    path.display().to_string()
+                },
+                message: format!("cannot read {}: {e}", path.display()),
+            })
+        }
+    };
+    toml::from_str(&text).map_err(|e| ConfigError {
+        source: path.display().to_string(),
+        message: e.message().to_owned(),
+    })
+}
+
+fn parse_addr(source: &str, text: &str) -> Result<SocketAddr, ConfigError> {
+    text.parse().map_err(|_| ConfigError {
+        source: source.into(),
+        message: format!("'{text}' is not a listen address like 127.0.0.1:3000"),
+    })
+}
+
+fn check_database_url(source: &str, url: &str) -> Result<String, ConfigError> {
+    let supported = ["sqlite:", "postgres:", "postgresql:"];
+    if supported.iter().any(|scheme| url.starts_with(scheme)) {
+        Ok(url.to_owned())
+    } else {
+        Err(ConfigError {
+            source: source.into(),
+            message: format!(
+                "'{}' is not a database URL Cairn can use: sqlite://PATH or postgres://USER@HOST/DB",
+                cairn_store::redact(url)
+            ),
+        })
+    }
+}
+
+/// Provider and region names appear in URLs and folder names: keep them simple.
+fn check_name(source: &str, name: &str) -> Result<String, ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-');
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(ConfigError {
+            source: source.into(),
+            message: format!(
+                "'{name}' is not a valid name: use 1-40 lower-case letters, digits and dashes"
+            ),
+        })
+    }
+}
+
+fn check_regions<'a>(
+    source: &str,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<Vec<String>, ConfigError> {
+    let mut regions: Vec<String> = Vec::new();
+    for name in names {
+        let name = check_name(source, name)?;
+        if regions.contains(&name) {
+            return Err(ConfigError {
+                source: source.into(),
+                message: format!("region '{name}' is listed twice"),
+            });
+        }
+        regions.push(name);
+    }
+    if regions.is_empty() {
+        return Err(ConfigError {
+            source: source.into(),
+            message: "at least one region is needed".into(),
+        });
+    }
+    Ok(regions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load(&env(pairs), Some(PathBuf::from("/home/u/.local/share")))
+    }
+
+    #[test]
+    fn with_nothing_set_cairn_uses_sqlite_in_the_user_data_dir_on_port_3000() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/home/u/.local/share/cairn"));
+        assert_eq!(
+            config.database_url,
+            "sqlite:///home/u/.local/share/cairn/cairn.db"
+        );
+        assert_eq!(config.site_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.site.regions, ["local-1", "local-2"]);
+        assert_eq!(config.site.provider, "local");
+        assert_eq!(config.config_file, None);
+    }
+
+    #[test]
+    fn the_data_dir_variable_moves_the_database_with_it() {
+        let config = load(&[(DATA_DIR, "/srv/cairn")]).unwrap();
+        assert_eq!(config.database_url, "sqlite:///srv/cairn/cairn.db");
+    }
+
+    #[test]
+    fn a_bad_listen_address_is_an_error_naming_the_variable() {
+        let error = load(&[(SITE_ADDR, "3000")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "LEPTOS_SITE_ADDR: '3000' is not a listen address like 127.0.0.1:3000"
+        );
+    }
+
+    #[test]
+    fn a_database_url_of_an_unknown_kind_is_refused_without_showing_its_password() {
+        let error = load(&[(DATABASE_URL, "mysql://root:hunter2@db/cairn")]).unwrap_err();
+        assert_eq!(error.source, DATABASE_URL);
+        assert!(!error.message.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn a_postgres_url_selects_postgres() {
+        let url = "postgres://cairn@127.0.0.1:5432/cairn";
+        assert_eq!(load(&[(DATABASE_URL, url)]).unwrap().database_url, url);
+    }
+
+    #[test]
+    fn regions_are_read_from_a_comma_list_and_checked() {
+        let config = load(&[(REGIONS, "eu-west-1, eu-west-2")]).unwrap();
+        assert_eq!(config.site.regions, ["eu-west-1", "eu-west-2"]);
+        let error = load(&[(REGIONS, "eu-west-1,EU West")]).unwrap_err();
+        assert_eq!(error.source, REGIONS);
+        assert!(error.message.contains("'EU West'"), "{error}");
+        let error = load(&[(REGIONS, "a,a")]).unwrap_err();
+        assert_eq!(error.message, "region 'a' is listed twice");
+    }
+
+    #[test]
+    fn a_relative_data_dir_is_refused() {
+        let error = load(&[(DATA_DIR, "data")]).unwrap_err();
+        assert_eq!(error.source, DATA_DIR);
+    }
+
+    #[test]
+    fn the_toml_file_in_the_data_dir_is_read_and_the_environment_wins_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE_NAME),
+            "site_addr = \"0.0.0.0:8080\"\nregions = [\"west\"]\nprovider = \"aws\"\n",
+        )
+        .unwrap();
+        let data_dir = dir.path().to_str().unwrap();
+        let config = load(&[(DATA_DIR, data_dir)]).unwrap();
+        assert_eq!(config.site_addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(config.site.regions, ["west"]);
+        assert_eq!(config.site.provider, "aws");
+        assert_eq!(config.config_file, Some(dir.path().join(CONFIG_FILE_NAME)));
+
+        let config = load(&[(DATA_DIR, data_dir), (SITE_ADDR, "127.0.0.1:9")]).unwrap();
+        assert_eq!(config.site_addr.to_string(), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn a_bad_value_in_the_toml_file_names_the_file_and_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("settings.toml");
+        std::fs::write(&file, "regions = [\"Nope!\"]\n").unwrap();
+        let error = load(&[(CONFIG_FILE, file.to_str().unwrap())]).unwrap_err();
+        assert_eq!(error.source, format!("{}: regions", file.display()));
+
+        std::fs::write(&file, "site_adress = \"x\"\n").unwrap();
+        let error = load(&[(CONFIG_FILE, file.to_str().unwrap())]).unwrap_err();
+        assert!(error.message.contains("site_adress"), "{error}");
+    }
+
+    #[test]
+    fn a_named_config_file_that_is_missing_is_an_error() {
+        let error = load(&[(CONFIG_FILE, "/nonexistent/cairn.toml")]).unwrap_err();
+        assert_eq!(error.source, CONFIG_FILE);
+    }
+}

@@ -1,0 +1,112 @@
+//! The HTTP surface: Leptos pages (server-rendered, then hydrated), server functions, the
+//! built assets, and a health probe.
+
+use super::Console;
+use crate::app::{shell, App};
+use axum::response::Redirect;
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// Builds the router; `options.site_root` is where the browser assets are served from.
+pub fn router(console: Console, options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    let context = move || provide_context(console.clone());
+    Router::new()
+        // `/` is not a page of its own: the console opens on the clusters list.
+        .route("/", get(|| async { Redirect::temporary("/clusters") }))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .leptos_routes_with_context(&options, routes, context, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::config::Config;
+    use axum::body::{to_bytes, Body};
+    use axum::http::{header, Request, StatusCode};
+    use std::collections::HashMap;
+    use tower::ServiceExt;
+
+    async fn app() -> (Router, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let env = HashMap::from([(
+            "CAIRN_DATA_DIR".to_string(),
+            dir.path().to_str().unwrap().to_string(),
+        )]);
+        let config = Config::load(&env, None).unwrap();
+        let console = crate::server::open(&config).await.unwrap();
+        let options = LeptosOptions::builder()
+            .output_name("cairn")
+            .site_root(dir.path().to_str().unwrap())
+            .build();
+        (router(console, options), dir)
+    }
+
+    async fn get(app: &Router, path: &str) -> (StatusCode, String, Option<String>) {
+        let response = app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap(), location)
+    }
+
+    #[tokio::test]
+    async fn the_root_redirects_to_the_clusters_page() {
+        let (app, _dir) = app().await;
+        let (status, _, location) = get(&app, "/").await;
+        assert_eq!(status, StatusCode::TEMPORARY_REDIRECT);
+        assert_eq!(location.as_deref(), Some("/clusters"));
+    }
+
+    #[tokio::test]
+    async fn the_networks_page_is_rendered_on_the_server_with_the_seeded_networks() {
+        let (app, _dir) = app().await;
+        let (status, html, _) = get(&app, "/networks").await;
+        assert_eq!(status, StatusCode::OK);
+        for expected in ["local-1 network", "local-2 network", "available"] {
+            assert!(html.contains(expected), "{expected} missing from {html}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_clusters_page_shows_its_empty_state() {
+        let (app, _dir) = app().await;
+        let (status, html, _) = get(&app, "/clusters").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("No clusters yet"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_page_answers_404_inside_the_console_layout() {
+        let (app, _dir) = app().await;
+        let (status, html, _) = get(&app, "/no-such-page").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(html.contains("Page not found"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn the_health_probe_answers_ok() {
+        let (app, _dir) = app().await;
+        let (status, body, _) = get(&app, "/healthz").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, r#"{"status":"ok"}"#);
+    }
+}
