@@ -8,7 +8,8 @@ source scripts/env.sh
 scripts/bootstrap.sh
 
 log_dir=$(mktemp -d "${TMPDIR:-/tmp}/cairn-test.XXXXXX")
-pg_dir="$log_dir/postgres"
+# Its own folder: as root the server runs as 'postgres', which cannot enter $log_dir (mode 0700).
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/cairn-pg.XXXXXX")
 cleanup() { scripts/test-postgres.sh stop "$pg_dir"; rm -rf "$log_dir"; }
 trap cleanup EXIT
 step() { printf '\n==> %s\n' "$*"; }
