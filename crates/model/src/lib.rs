@@ -7,6 +7,8 @@
 pub mod catalogue;
 pub mod entities;
 pub mod ids;
+pub mod label;
+pub mod schedule;
 
 pub use catalogue::*;
 pub use entities::*;
