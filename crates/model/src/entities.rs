@@ -1,7 +1,7 @@
 //! Wire types of the resources, with the fields and status values of Kurrent Cloud's API.
 
 use crate::catalogue::{InstanceType, ProjectionLevel, Topology};
-use crate::ids::{BackupId, ClusterId, NetworkId, OrganizationId, ProjectId};
+use crate::ids::{BackupId, ClusterId, HistoryId, JobId, NetworkId, OrganizationId, ProjectId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +149,144 @@ pub struct Cluster {
     pub addresses: ClusterAddresses,
 }
 
+/// Lifecycle of a backup: `creating → available | defunct`, then `deleting → deleted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupStatus {
+    Creating,
+    Available,
+    Defunct,
+    Deleting,
+    Deleted,
+}
+
+impl BackupStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupStatus::Creating => "creating",
+            BackupStatus::Available => "available",
+            BackupStatus::Defunct => "defunct",
+            BackupStatus::Deleting => "deleting",
+            BackupStatus::Deleted => "deleted",
+        }
+    }
+}
+
+/// How far a snapshot being taken has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// A backup. `description` is the rendered label; `linkedResource` is the job that made it
+/// (none for one-off backups). The fields after `linkedResource` are Cairn's additions: the
+/// real facts of the snapshot, which a self-hosted operator needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Backup {
+    pub id: BackupId,
+    pub project_id: ProjectId,
+    pub description: String,
+    pub source_cluster_id: ClusterId,
+    pub source_cluster_description: String,
+    pub provider: String,
+    pub region: String,
+    pub server_version: String,
+    pub server_version_tag: String,
+    /// The source cluster's disk size when the backup was taken: the smallest restore target.
+    pub size_gb: u32,
+    pub available_node_count: u8,
+    pub status: BackupStatus,
+    pub created: DateTime<Utc>,
+    #[serde(default)]
+    pub linked_resource: Option<JobId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_stored: Option<u64>,
+    /// Bytes this snapshot added to the repository (the rest was already there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_new: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// Why a defunct backup failed, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+/// Lifecycle of a scheduled job. `paused` is Cairn's addition; resuming never fires a missed run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Running,
+    Paused,
+    Deleted,
+}
+
+/// What a scheduled backup job does on each run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledBackupData {
+    pub cluster_id: ClusterId,
+    /// The label template of the backups it makes.
+    pub description: String,
+    pub max_backup_count: u32,
+}
+
+/// The kinds of job; Kurrent Cloud has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobType {
+    ScheduledBackup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub id: JobId,
+    pub organization_id: OrganizationId,
+    pub project_id: ProjectId,
+    pub description: String,
+    /// Five-field cron, UTC.
+    pub schedule: String,
+    pub status: JobStatus,
+    #[serde(rename = "type")]
+    pub job_type: JobType,
+    pub data: ScheduledBackupData,
+    pub created: DateTime<Utc>,
+}
+
+/// Outcome of one run of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HistoryStatus {
+    Started,
+    Succeeded,
+    Failed,
+}
+
+/// One run of a job (scheduled or run-now), including runs that failed at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryItem {
+    pub id: HistoryId,
+    pub job_id: JobId,
+    pub organization_id: OrganizationId,
+    pub project_id: ProjectId,
+    pub status: HistoryStatus,
+    /// A sentence: what happened, and why when it failed.
+    pub details: String,
+    /// The backup this run made, if it made one.
+    #[serde(default)]
+    pub linked_resource: Option<BackupId>,
+    pub start_time: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<DateTime<Utc>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +322,45 @@ mod tests {
             serde_json::to_string(&ClusterHealth::IssuesDetected).unwrap(),
             "\"issues-detected\""
         );
+    }
+
+    #[test]
+    fn a_job_serializes_its_type_and_data_as_the_api_does() {
+        let job = Job {
+            id: JobId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
+            organization_id: OrganizationId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
+            project_id: ProjectId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
+            description: "My Hourly Backup".into(),
+            schedule: "0 */1 * * *".into(),
+            status: JobStatus::Running,
+            job_type: JobType::ScheduledBackup,
+            data: ScheduledBackupData {
+                cluster_id: ClusterId::parse("c196ogto0aeqohe3omm0").unwrap(),
+                description: "{cluster} Hourly Backup {datetime:RFC3339}".into(),
+                max_backup_count: 2,
+            },
+            created: "2021-03-26T14:38:12Z".parse().unwrap(),
+        };
+        let json = serde_json::to_value(&job).unwrap();
+        assert_eq!(json["type"], "ScheduledBackup");
+        assert_eq!(json["status"], "running");
+        assert_eq!(json["data"]["clusterId"], "c196ogto0aeqohe3omm0");
+        assert_eq!(json["data"]["maxBackupCount"], 2);
+    }
+
+    #[test]
+    fn a_one_off_backup_has_a_null_linked_resource_on_the_wire() {
+        let json = serde_json::json!({
+            "id": "c1ev3l5o0aeu6ojco7b0", "projectId": "btfjev2rh41scaatc1k0",
+            "description": "on demand backup", "sourceClusterId": "c1eut65o0aeu6ojco7a0",
+            "sourceClusterDescription": "Demo-Backup", "provider": "aws", "region": "eu-central-1",
+            "serverVersion": "24.10", "serverVersionTag": "24.10.1", "sizeGb": 8,
+            "availableNodeCount": 3, "status": "available", "created": "2021-03-26T14:38:12Z",
+            "linkedResource": null
+        });
+        let backup: Backup = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(backup.status, BackupStatus::Available);
+        assert_eq!(serde_json::to_value(&backup).unwrap(), json);
     }
 
     #[test]

@@ -172,6 +172,10 @@ id_type!(
     /// A scheduled job's id.
     JobId
 );
+id_type!(
+    /// A job history item's id.
+    HistoryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,8 +8,10 @@ pub mod catalogue;
 pub mod entities;
 pub mod ids;
 pub mod label;
+pub mod restore;
 pub mod schedule;
 
 pub use catalogue::*;
 pub use entities::*;
 pub use ids::*;
+pub use restore::{check_cluster_request, check_restore, CreateClusterRequest, FieldErrors};

@@ -105,7 +105,7 @@ impl Schedule {
         match self.hours {
             Hours::Every => true,
             Hours::At(h) => hour == u32::from(h),
-            Hours::Step(n) => hour % u32::from(n) == 0,
+            Hours::Step(n) => hour.is_multiple_of(u32::from(n)),
         }
     }
 
