@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod lifecycle;
 pub mod ports;
 pub mod services;
 pub mod site;
