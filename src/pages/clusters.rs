@@ -43,9 +43,9 @@ fn ClusterTable(clusters: Vec<Cluster>) -> impl IntoView {
                     <td class="px-4 py-3">{c.instance_type.name()}</td>
                     <td class="px-4 py-3">{c.server_version}</td>
                     <td class="px-4 py-3">
-                        <StatusBadge status=serde_plain(&c.status) />
+                        <StatusBadge status=c.status.as_str().to_owned() />
                         " "
-                        <StatusBadge status=serde_plain(&c.health) />
+                        <StatusBadge status=c.health.as_str().to_owned() />
                     </td>
                     <td class="px-4 py-3 whitespace-nowrap text-slate-600">{format_utc(c.created)}</td>
                 </tr>
@@ -70,13 +70,5 @@ fn ClusterTable(clusters: Vec<Cluster>) -> impl IntoView {
                 <tbody class="divide-y divide-slate-100">{rows}</tbody>
             </table>
         </div>
-    }
-}
-
-/// The wire spelling of a status enum (`"expanding disks"`, `"issues-detected"`).
-fn serde_plain<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(text)) => text,
-        _ => String::new(),
     }
 }

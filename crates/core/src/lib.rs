@@ -2,10 +2,13 @@
 //! the REST API and the scheduler all call. It talks to the world only through ports
 //! ([`Store`], [`Clock`]); adapters are chosen at run time. No web, no SQL here.
 
+pub mod backups;
 pub mod clock;
+pub mod clusters;
 pub mod error;
 pub mod ids;
 pub mod lifecycle;
+pub mod locks;
 pub mod ports;
 pub mod services;
 pub mod site;
@@ -15,6 +18,12 @@ pub mod testkit;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
-pub use ports::Store;
-pub use services::{Scope, Services};
+pub use locks::{ClusterLock, LockKind, LockOutcome};
+pub use ports::{
+    Engine, EngineError, LogNotifier, Notification, Notifier, ProgressSink, SnapshotFacts, Store,
+};
+pub use services::{Scope, Services, ServicesBuilder};
 pub use site::{SeedPlan, SiteConfig};
+
+#[cfg(test)]
+mod flows_tests;

@@ -1,10 +1,16 @@
 //! The ports the core needs from the outside world. Adapters live in other crates
-//! (`cairn-store` for the database); test doubles live in [`crate::testkit`].
+//! (`cairn-store` for the database, the engine crates for clusters); test doubles live in
+//! [`crate::testkit`].
 
 use crate::error::Result;
+use crate::locks::{ClusterLock, LockOutcome};
 use crate::site::SeedPlan;
 use async_trait::async_trait;
-use cairn_model::{Cluster, Network, Organization, OrganizationId, Project, ProjectId};
+use cairn_model::{
+    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, Network, Organization,
+    OrganizationId, Progress, Project, ProjectId,
+};
+use std::sync::Arc;
 
 /// Persistent state. Every read is scoped to its parent so ids of another project are not found.
 #[async_trait]
@@ -15,8 +21,101 @@ pub trait Store: Send + Sync + 'static {
     async fn projects(&self, organization: &OrganizationId) -> Result<Vec<Project>>;
     /// Networks of one project that are not deleted, oldest first.
     async fn networks(&self, project: &ProjectId) -> Result<Vec<Network>>;
-    /// Clusters of one project that are not deleted, oldest first.
-    async fn clusters(&self, project: &ProjectId) -> Result<Vec<Cluster>>;
     /// Writes everything the plan creates in one transaction: all of it, or nothing.
     async fn apply_seed(&self, plan: &SeedPlan) -> Result<()>;
+
+    /// Clusters of one project that are not deleted, oldest first.
+    async fn clusters(&self, project: &ProjectId) -> Result<Vec<Cluster>>;
+    async fn cluster(&self, project: &ProjectId, id: &ClusterId) -> Result<Option<Cluster>>;
+    async fn insert_cluster(&self, cluster: &Cluster) -> Result<()>;
+    /// Replaces the stored cluster with the same id.
+    async fn update_cluster(&self, cluster: &Cluster) -> Result<()>;
+
+    /// Takes the cluster's lock if nobody holds it; otherwise says who does. Atomic.
+    async fn acquire_lock(&self, lock: &ClusterLock) -> Result<LockOutcome>;
+    /// Releases the cluster's lock if `holder_id` holds it; answers whether it did.
+    async fn release_lock(&self, cluster: &ClusterId, holder_id: &str) -> Result<bool>;
+    async fn locks(&self) -> Result<Vec<ClusterLock>>;
+
+    /// How many backups were ever made of a cluster, deleted ones included.
+    async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> Result<u64>;
+    async fn insert_backup(&self, backup: &Backup) -> Result<()>;
+    /// A backup of the project, deleted ones included (they stay readable by id).
+    async fn backup(&self, project: &ProjectId, id: &BackupId) -> Result<Option<Backup>>;
+    /// Backups of one project that are not deleted, oldest first.
+    async fn backups(&self, project: &ProjectId) -> Result<Vec<Backup>>;
+    /// Backups of every project in one status (used to settle unfinished work on start).
+    async fn backups_with_status(&self, status: BackupStatus) -> Result<Vec<Backup>>;
+    /// Replaces the stored backup with the same id.
+    async fn update_backup(&self, backup: &Backup) -> Result<()>;
+}
+
+/// What a finished snapshot is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotFacts {
+    pub bytes_stored: u64,
+    pub bytes_new: u64,
+    pub file_count: u64,
+    pub checksum: String,
+    /// Nodes whose data the snapshot can restore.
+    pub available_node_count: u8,
+}
+
+/// Why the engine could not do something, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// A node not responding, or behind on replication.
+    #[error("the cluster is not healthy: {0}")]
+    Unhealthy(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Receives progress reports while a snapshot is taken.
+pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Runs clusters and takes their snapshots: the embedded engine, or another provider.
+#[async_trait]
+pub trait Engine: Send + Sync + 'static {
+    /// Creates the cluster's nodes (from a backup's snapshot when `source` is given) and answers
+    /// where they listen once every node is healthy.
+    async fn provision(
+        &self,
+        cluster: &Cluster,
+        source: Option<&Backup>,
+    ) -> Result<ClusterAddresses, EngineError>;
+    /// Snapshots a healthy node of the cluster into the region's repository.
+    async fn snapshot(
+        &self,
+        cluster: &Cluster,
+        backup: &Backup,
+        progress: ProgressSink,
+    ) -> Result<SnapshotFacts, EngineError>;
+    /// Removes a backup's snapshot, also one that finished after its backup was given up on.
+    async fn delete_snapshot(&self, backup: &Backup) -> Result<(), EngineError>;
+}
+
+/// Something worth telling a person about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub subject: String,
+    pub message: String,
+    /// The resource it is about (a backup id, say).
+    pub resource_id: String,
+}
+
+/// Where notifications go (chat, pager, e-mail integrations; the log by default).
+#[async_trait]
+pub trait Notifier: Send + Sync + 'static {
+    async fn notify(&self, notification: Notification);
+}
+
+/// The default notifier: a warning in the log, where an operator without integrations looks.
+pub struct LogNotifier;
+
+#[async_trait]
+impl Notifier for LogNotifier {
+    async fn notify(&self, n: Notification) {
+        tracing::warn!(notification.resource = %n.resource_id, "{}: {}", n.subject, n.message);
+    }
 }

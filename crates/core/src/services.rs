@@ -4,10 +4,13 @@
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::IdGenerator;
-use crate::ports::Store;
+use crate::ports::{Engine, LogNotifier, Notifier, Store};
 use crate::site::{SeedPlan, SeedState, SiteConfig};
-use cairn_model::{Cluster, Network, OrganizationId, ProjectId};
-use std::sync::Arc;
+use cairn_model::{BackupId, Cluster, Network, OrganizationId, Progress, ProjectId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::JoinHandle;
 
 /// The project a request acts in. Every use case takes one, so resources of other projects
 /// are simply not found.
@@ -22,23 +25,116 @@ pub struct Services {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) engine: Option<Arc<dyn Engine>>,
+    pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) ids: IdGenerator,
+    pub(crate) site: SiteConfig,
+    pub(crate) snapshot_deadline: Duration,
+    /// Operations running in the background (snapshots, provisioning), awaited by `settle`.
+    pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Progress of the snapshots this instance is taking.
+    pub(crate) progress: Mutex<HashMap<BackupId, Progress>>,
+}
+
+/// Assembles [`Services`] from its ports; only the store, the clock and the site are required.
+pub struct ServicesBuilder {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    ids: IdGenerator,
     site: SiteConfig,
+    engine: Option<Arc<dyn Engine>>,
+    notifier: Arc<dyn Notifier>,
+    snapshot_deadline: Duration,
+}
+
+impl ServicesBuilder {
+    /// The engine that runs clusters; without one, creating clusters and backups is refused
+    /// as unavailable.
+    pub fn engine(mut self, engine: Arc<dyn Engine>) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = notifier;
+        self
+    }
+
+    /// How long a snapshot may take before its backup is given up as defunct (default 1 hour).
+    pub fn snapshot_deadline(mut self, deadline: Duration) -> Self {
+        self.snapshot_deadline = deadline;
+        self
+    }
+
+    pub fn build(self) -> Services {
+        Services {
+            inner: Arc::new(Inner {
+                store: self.store,
+                clock: self.clock,
+                engine: self.engine,
+                notifier: self.notifier,
+                ids: IdGenerator::new(),
+                site: self.site,
+                snapshot_deadline: self.snapshot_deadline,
+                tasks: Mutex::new(Vec::new()),
+                progress: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
 }
 
 impl Services {
+    pub fn builder(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        site: SiteConfig,
+    ) -> ServicesBuilder {
+        ServicesBuilder {
+            store,
+            clock,
+            site,
+            engine: None,
+            notifier: Arc::new(LogNotifier),
+            snapshot_deadline: Duration::from_secs(3600),
+        }
+    }
+
+    /// Services with no engine and notifications to the log.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, site: SiteConfig) -> Self {
-        let ids = IdGenerator::new();
-        Self {
-            inner: Arc::new(Inner {
-                store,
-                clock,
-                ids,
-                site,
-            }),
+        Self::builder(store, clock, site).build()
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    pub(crate) fn engine(&self) -> Result<Arc<dyn Engine>> {
+        self.inner
+            .engine
+            .clone()
+            .ok_or_else(|| Error::Unavailable("no cluster engine is configured".into()))
+    }
+
+    /// Runs `work` in the background; [`Services::settle`] waits for it.
+    pub(crate) fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(work);
+        self.inner.tasks.lock().expect("task list").push(handle);
+    }
+
+    /// Waits until every background operation started so far (and any they start) has ended.
+    pub async fn settle(&self) {
+        loop {
+            let pending: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock().expect("task list"));
+            if pending.is_empty() {
+                return;
+            }
+            for handle in pending {
+                if let Err(error) = handle.await {
+                    tracing::error!(%error, "a background operation panicked");
+                }
+            }
         }
     }
 
@@ -46,9 +142,11 @@ impl Services {
         &self.inner.site
     }
 
-    /// First start and every start after: creates what the site's defaults lack (organization,
-    /// project, a network per region), never changes what exists. Returns the default scope.
+    /// First start and every start after: settles what a previous run left unfinished, then
+    /// creates what the site's defaults lack (organization, project, a network per region),
+    /// never changing what exists. Returns the default scope.
     pub async fn start(&self) -> Result<Scope> {
+        self.recover().await?;
         let plan = self.plan_seed().await?;
         if !plan.is_empty() {
             tracing::info!(

@@ -2,16 +2,20 @@
 //! told. Compiled for this crate's tests and, with the `testkit` feature, for other crates'.
 
 use crate::clock::Clock;
-use crate::error::Result;
-use crate::ports::Store;
+use crate::error::{Error, Result};
+use crate::locks::{ClusterLock, LockOutcome};
+use crate::ports::{
+    Engine, EngineError, Notification, Notifier, ProgressSink, SnapshotFacts, Store,
+};
 use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
-    Cluster, ClusterStatus, Network, NetworkStatus, Organization, OrganizationId, Project,
-    ProjectId,
+    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, ClusterStatus, Network,
+    NetworkStatus, Organization, OrganizationId, Progress, Project, ProjectId,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
+use tokio::sync::watch;
 
 /// A clock that stands still until advanced.
 pub struct ManualClock(Mutex<DateTime<Utc>>);
@@ -45,6 +49,24 @@ struct State {
     projects: Vec<Project>,
     networks: Vec<Network>,
     clusters: Vec<Cluster>,
+    locks: Vec<ClusterLock>,
+    backups: Vec<Backup>,
+}
+
+fn replace<T>(
+    items: &mut [T],
+    item: T,
+    same: impl Fn(&T) -> bool,
+    what: &'static str,
+    id: String,
+) -> Result<()> {
+    match items.iter_mut().find(|existing| same(existing)) {
+        Some(slot) => {
+            *slot = item;
+            Ok(())
+        }
+        None => Err(Error::NotFound { what, id }),
+    }
 }
 
 #[async_trait]
@@ -89,5 +111,238 @@ impl Store for InMemoryStore {
         state.projects.extend(plan.project.clone());
         state.networks.extend(plan.networks.iter().cloned());
         Ok(())
+    }
+
+    async fn cluster(&self, project: &ProjectId, id: &ClusterId) -> Result<Option<Cluster>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .clusters
+            .iter()
+            .find(|c| &c.project_id == project && &c.id == id)
+            .cloned())
+    }
+
+    async fn insert_cluster(&self, cluster: &Cluster) -> Result<()> {
+        self.state.lock().unwrap().clusters.push(cluster.clone());
+        Ok(())
+    }
+
+    async fn update_cluster(&self, cluster: &Cluster) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        replace(
+            &mut state.clusters,
+            cluster.clone(),
+            |c| c.id == cluster.id,
+            "cluster",
+            cluster.id.to_string(),
+        )
+    }
+
+    async fn acquire_lock(&self, lock: &ClusterLock) -> Result<LockOutcome> {
+        let mut state = self.state.lock().unwrap();
+        if let Some(holder) = state.locks.iter().find(|l| l.cluster_id == lock.cluster_id) {
+            return Ok(LockOutcome::HeldBy(holder.clone()));
+        }
+        state.locks.push(lock.clone());
+        Ok(LockOutcome::Acquired)
+    }
+
+    async fn release_lock(&self, cluster: &ClusterId, holder_id: &str) -> Result<bool> {
+        let mut state = self.state.lock().unwrap();
+        let before = state.locks.len();
+        state
+            .locks
+            .retain(|l| !(&l.cluster_id == cluster && l.holder_id == holder_id));
+        Ok(state.locks.len() < before)
+    }
+
+    async fn locks(&self) -> Result<Vec<ClusterLock>> {
+        Ok(self.state.lock().unwrap().locks.clone())
+    }
+
+    async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> Result<u64> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .backups
+            .iter()
+            .filter(|b| &b.source_cluster_id == cluster)
+            .count() as u64)
+    }
+
+    async fn insert_backup(&self, backup: &Backup) -> Result<()> {
+        self.state.lock().unwrap().backups.push(backup.clone());
+        Ok(())
+    }
+
+    async fn backup(&self, project: &ProjectId, id: &BackupId) -> Result<Option<Backup>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .backups
+            .iter()
+            .find(|b| &b.project_id == project && &b.id == id)
+            .cloned())
+    }
+
+    async fn backups(&self, project: &ProjectId) -> Result<Vec<Backup>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .backups
+            .iter()
+            .filter(|b| &b.project_id == project && b.status != BackupStatus::Deleted)
+            .cloned()
+            .collect())
+    }
+
+    async fn backups_with_status(&self, status: BackupStatus) -> Result<Vec<Backup>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .backups
+            .iter()
+            .filter(|b| b.status == status)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_backup(&self, backup: &Backup) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        replace(
+            &mut state.backups,
+            backup.clone(),
+            |b| b.id == backup.id,
+            "backup",
+            backup.id.to_string(),
+        )
+    }
+}
+
+/// What the fake engine does when asked for a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotBehaviour {
+    Succeed,
+    Fail(EngineError),
+    /// Wait until [`FakeEngine::release_snapshots`] is called, then succeed.
+    Hold,
+}
+
+/// An engine that runs nothing: it answers as told and records what it was asked.
+pub struct FakeEngine {
+    snapshots: Mutex<SnapshotBehaviour>,
+    provisioning: Mutex<Option<EngineError>>,
+    gate: watch::Sender<bool>,
+    deleted_snapshots: Mutex<Vec<BackupId>>,
+    provisioned: Mutex<Vec<(ClusterId, Option<BackupId>)>>,
+}
+
+impl Default for FakeEngine {
+    fn default() -> Self {
+        Self {
+            snapshots: Mutex::new(SnapshotBehaviour::Succeed),
+            provisioning: Mutex::new(None),
+            gate: watch::channel(false).0,
+            deleted_snapshots: Mutex::new(Vec::new()),
+            provisioned: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl FakeEngine {
+    pub fn snapshots(&self, behaviour: SnapshotBehaviour) {
+        *self.snapshots.lock().unwrap() = behaviour;
+    }
+
+    pub fn release_snapshots(&self) {
+        self.gate.send_replace(true);
+    }
+
+    pub fn fail_provisioning(&self, error: EngineError) {
+        *self.provisioning.lock().unwrap() = Some(error);
+    }
+
+    pub fn deleted_snapshots(&self) -> Vec<BackupId> {
+        self.deleted_snapshots.lock().unwrap().clone()
+    }
+
+    /// Clusters provisioned, with the backup each was restored from.
+    pub fn provisioned(&self) -> Vec<(ClusterId, Option<BackupId>)> {
+        self.provisioned.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Engine for FakeEngine {
+    async fn provision(
+        &self,
+        cluster: &Cluster,
+        source: Option<&Backup>,
+    ) -> std::result::Result<ClusterAddresses, EngineError> {
+        self.provisioned
+            .lock()
+            .unwrap()
+            .push((cluster.id.clone(), source.map(|b| b.id.clone())));
+        if let Some(error) = self.provisioning.lock().unwrap().clone() {
+            return Err(error);
+        }
+        Ok(ClusterAddresses {
+            tcp: vec![],
+            grpc: format!("esdb://{}.local:2113", cluster.id),
+            ui: format!("http://{}.local:2113", cluster.id),
+        })
+    }
+
+    async fn snapshot(
+        &self,
+        cluster: &Cluster,
+        _backup: &Backup,
+        progress: ProgressSink,
+    ) -> std::result::Result<SnapshotFacts, EngineError> {
+        let behaviour = self.snapshots.lock().unwrap().clone();
+        progress(Progress {
+            bytes_done: 0,
+            bytes_total: 100,
+        });
+        match behaviour {
+            SnapshotBehaviour::Fail(error) => return Err(error),
+            SnapshotBehaviour::Hold => {
+                let mut gate = self.gate.subscribe();
+                let _ = gate.wait_for(|open| *open).await;
+            }
+            SnapshotBehaviour::Succeed => {}
+        }
+        progress(Progress {
+            bytes_done: 100,
+            bytes_total: 100,
+        });
+        Ok(SnapshotFacts {
+            bytes_stored: 100,
+            bytes_new: 100,
+            file_count: 3,
+            checksum: "blake3:fake".into(),
+            available_node_count: cluster.topology.node_count(),
+        })
+    }
+
+    async fn delete_snapshot(&self, backup: &Backup) -> std::result::Result<(), EngineError> {
+        self.deleted_snapshots
+            .lock()
+            .unwrap()
+            .push(backup.id.clone());
+        Ok(())
+    }
+}
+
+/// Keeps every notification, for tests to read.
+#[derive(Default)]
+pub struct RecordingNotifier(Mutex<Vec<Notification>>);
+
+impl RecordingNotifier {
+    pub fn sent(&self) -> Vec<Notification> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Notifier for RecordingNotifier {
+    async fn notify(&self, notification: Notification) {
+        self.0.lock().unwrap().push(notification);
     }
 }

@@ -102,6 +102,25 @@ pub enum ClusterStatus {
     Deleted,
 }
 
+impl ClusterStatus {
+    /// The wire spelling (`"expanding disks"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterStatus::Provisioning => "provisioning",
+            ClusterStatus::Available => "available",
+            ClusterStatus::Defunct => "defunct",
+            ClusterStatus::ExpandingDisks => "expanding disks",
+            ClusterStatus::Resizing => "resizing",
+            ClusterStatus::Upgrading => "upgrading",
+            ClusterStatus::Restarting => "restarting",
+            ClusterStatus::Stopping => "stopping",
+            ClusterStatus::Starting => "starting",
+            ClusterStatus::Deleting => "deleting",
+            ClusterStatus::Deleted => "deleted",
+        }
+    }
+}
+
 /// What the probes say about a cluster's nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -111,6 +130,19 @@ pub enum ClusterHealth {
     Down,
     IssuesDetected,
     HealthReportingError,
+}
+
+impl ClusterHealth {
+    /// The wire spelling (`"issues-detected"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterHealth::Ok => "ok",
+            ClusterHealth::Degraded => "degraded",
+            ClusterHealth::Down => "down",
+            ClusterHealth::IssuesDetected => "issues-detected",
+            ClusterHealth::HealthReportingError => "health-reporting-error",
+        }
+    }
 }
 
 /// Where a cluster's nodes answer.
@@ -317,6 +349,15 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&ClusterStatus::ExpandingDisks).unwrap(),
             "\"expanding disks\""
+        );
+        for status in [ClusterStatus::ExpandingDisks, ClusterStatus::Provisioning] {
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+        let json = serde_json::to_string(&ClusterHealth::HealthReportingError).unwrap();
+        assert_eq!(
+            json,
+            format!("\"{}\"", ClusterHealth::HealthReportingError.as_str())
         );
         assert_eq!(
             serde_json::to_string(&ClusterHealth::IssuesDetected).unwrap(),

@@ -9,9 +9,17 @@
 mod rows;
 
 use async_trait::async_trait;
-use cairn_core::{Error as CoreError, Result as CoreResult, SeedPlan, Store};
-use cairn_model::{Cluster, Network, Organization, OrganizationId, Project, ProjectId};
-use rows::{ClusterRow, NetworkRow, OrganizationRow, ProjectRow};
+use cairn_core::{
+    ClusterLock, Error as CoreError, LockOutcome, Result as CoreResult, SeedPlan, Store,
+};
+use cairn_model::{
+    Backup, BackupId, BackupStatus, Cluster, ClusterId, Network, Organization, OrganizationId,
+    Project, ProjectId,
+};
+use rows::{
+    wire_text, BackupRow, ClusterRow, LockRow, NetworkRow, OrganizationRow, ProjectRow,
+    BACKUP_COLUMNS, CLUSTER_COLUMNS, LOCK_COLUMNS,
+};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::str::FromStr;
@@ -121,6 +129,22 @@ impl SqlStore {
     }
 }
 
+/// Sizes are u64 in the model and BIGINT in the databases; beyond i64 is not a real size.
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// An update that matched no row means the resource is not there.
+fn found(rows: u64, what: &'static str, id: &str) -> CoreResult<()> {
+    if rows == 0 {
+        return Err(CoreError::NotFound {
+            what,
+            id: id.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Hides the password of a URL so it can be logged or shown in an error.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -173,18 +197,253 @@ impl Store for SqlStore {
     }
 
     async fn clusters(&self, project: &ProjectId) -> CoreResult<Vec<Cluster>> {
-        let rows: Vec<ClusterRow> = on_pool!(&self.pool, |p| sqlx::query_as(
-            "SELECT id, organization_id, project_id, network_id, description, provider, region,
-                    topology, instance_type, disk_size_gb, disk_type, server_version,
-                    server_version_tag, projection_level, status, health, protected, created,
-                    source_backup_id, addresses
-             FROM clusters WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
+        let sql = format!(
+            "SELECT {CLUSTER_COLUMNS} FROM clusters
+             WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
+        );
+        let rows: Vec<ClusterRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(project.as_str())
+            .fetch_all(p)
+            .await
+            .map_err(StoreError::from)?);
+        rows.into_iter().map(ClusterRow::into_model).collect()
+    }
+
+    async fn cluster(&self, project: &ProjectId, id: &ClusterId) -> CoreResult<Option<Cluster>> {
+        let sql =
+            format!("SELECT {CLUSTER_COLUMNS} FROM clusters WHERE project_id = $1 AND id = $2");
+        let row: Option<ClusterRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(project.as_str())
+            .bind(id.as_str())
+            .fetch_optional(p)
+            .await
+            .map_err(StoreError::from)?);
+        row.map(ClusterRow::into_model).transpose()
+    }
+
+    async fn insert_cluster(&self, c: &Cluster) -> CoreResult<()> {
+        let sql = format!(
+            "INSERT INTO clusters ({CLUSTER_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                     $18, $19, $20)"
+        );
+        let addresses = serde_json::to_string(&c.addresses).map_err(CoreError::internal)?;
+        on_pool!(&self.pool, |p| sqlx::query(&sql)
+            .bind(c.id.as_str())
+            .bind(c.organization_id.as_str())
+            .bind(c.project_id.as_str())
+            .bind(c.network_id.as_str())
+            .bind(&c.description)
+            .bind(&c.provider)
+            .bind(&c.region)
+            .bind(wire_text(&c.topology))
+            .bind(wire_text(&c.instance_type))
+            .bind(i64::from(c.disk_size_gb))
+            .bind(&c.disk_type)
+            .bind(&c.server_version)
+            .bind(&c.server_version_tag)
+            .bind(wire_text(&c.projection_level))
+            .bind(c.status.as_str())
+            .bind(c.health.as_str())
+            .bind(c.protected)
+            .bind(c.created)
+            .bind(c.source_backup_id.as_ref().map(|id| id.as_str()))
+            .bind(&addresses)
+            .execute(p)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected());
+        Ok(())
+    }
+
+    async fn update_cluster(&self, c: &Cluster) -> CoreResult<()> {
+        let addresses = serde_json::to_string(&c.addresses).map_err(CoreError::internal)?;
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE clusters SET description = $2, topology = $3, instance_type = $4,
+                    disk_size_gb = $5, server_version = $6, server_version_tag = $7,
+                    projection_level = $8, status = $9, health = $10, protected = $11,
+                    addresses = $12
+             WHERE id = $1"
         )
-        .bind(project.as_str())
-        .fetch_all(p)
+        .bind(c.id.as_str())
+        .bind(&c.description)
+        .bind(wire_text(&c.topology))
+        .bind(wire_text(&c.instance_type))
+        .bind(i64::from(c.disk_size_gb))
+        .bind(&c.server_version)
+        .bind(&c.server_version_tag)
+        .bind(wire_text(&c.projection_level))
+        .bind(c.status.as_str())
+        .bind(c.health.as_str())
+        .bind(c.protected)
+        .bind(&addresses)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        found(updated, "cluster", c.id.as_str())
+    }
+
+    async fn acquire_lock(&self, lock: &ClusterLock) -> CoreResult<LockOutcome> {
+        // Insert-if-absent is the whole lock: the primary key makes exactly one insert win,
+        // across connections and instances. A loser reads the holder; if that lock was released
+        // in between, it tries again.
+        for _ in 0..3 {
+            let inserted = on_pool!(&self.pool, |p| sqlx::query(&format!(
+                "INSERT INTO cluster_locks ({LOCK_COLUMNS}) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (cluster_id) DO NOTHING"
+            ))
+            .bind(lock.cluster_id.as_str())
+            .bind(lock.kind.as_str())
+            .bind(&lock.holder_id)
+            .bind(lock.job_id.as_ref().map(|id| id.as_str()))
+            .bind(lock.acquired_at)
+            .execute(p)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected());
+            if inserted == 1 {
+                return Ok(LockOutcome::Acquired);
+            }
+            let holder: Option<LockRow> = on_pool!(&self.pool, |p| sqlx::query_as(&format!(
+                "SELECT {LOCK_COLUMNS} FROM cluster_locks WHERE cluster_id = $1"
+            ))
+            .bind(lock.cluster_id.as_str())
+            .fetch_optional(p)
+            .await
+            .map_err(StoreError::from)?);
+            if let Some(holder) = holder {
+                return Ok(LockOutcome::HeldBy(holder.into_model()?));
+            }
+        }
+        Err(CoreError::Unavailable(format!(
+            "the lock of cluster {} changed hands too often to be taken; try again",
+            lock.cluster_id
+        )))
+    }
+
+    async fn release_lock(&self, cluster: &ClusterId, holder_id: &str) -> CoreResult<bool> {
+        let deleted = on_pool!(&self.pool, |p| sqlx::query(
+            "DELETE FROM cluster_locks WHERE cluster_id = $1 AND holder_id = $2"
+        )
+        .bind(cluster.as_str())
+        .bind(holder_id)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        Ok(deleted > 0)
+    }
+
+    async fn locks(&self) -> CoreResult<Vec<ClusterLock>> {
+        let sql = format!("SELECT {LOCK_COLUMNS} FROM cluster_locks ORDER BY acquired_at");
+        let rows: Vec<LockRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .fetch_all(p)
+            .await
+            .map_err(StoreError::from)?);
+        rows.into_iter().map(LockRow::into_model).collect()
+    }
+
+    async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> CoreResult<u64> {
+        let n: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM backups WHERE source_cluster_id = $1"
+        )
+        .bind(cluster.as_str())
+        .fetch_one(p)
         .await
         .map_err(StoreError::from)?);
-        rows.into_iter().map(ClusterRow::into_model).collect()
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    async fn insert_backup(&self, b: &Backup) -> CoreResult<()> {
+        let sql = format!(
+            "INSERT INTO backups ({BACKUP_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                     $18, $19)"
+        );
+        on_pool!(&self.pool, |p| sqlx::query(&sql)
+            .bind(b.id.as_str())
+            .bind(b.project_id.as_str())
+            .bind(&b.description)
+            .bind(b.source_cluster_id.as_str())
+            .bind(&b.source_cluster_description)
+            .bind(&b.provider)
+            .bind(&b.region)
+            .bind(&b.server_version)
+            .bind(&b.server_version_tag)
+            .bind(i64::from(b.size_gb))
+            .bind(i64::from(b.available_node_count))
+            .bind(b.status.as_str())
+            .bind(b.created)
+            .bind(b.linked_resource.as_ref().map(|id| id.as_str()))
+            .bind(b.bytes_stored.map(to_i64))
+            .bind(b.bytes_new.map(to_i64))
+            .bind(b.file_count.map(to_i64))
+            .bind(b.checksum.as_deref())
+            .bind(b.failure_reason.as_deref())
+            .execute(p)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected());
+        Ok(())
+    }
+
+    async fn backup(&self, project: &ProjectId, id: &BackupId) -> CoreResult<Option<Backup>> {
+        let sql = format!("SELECT {BACKUP_COLUMNS} FROM backups WHERE project_id = $1 AND id = $2");
+        let row: Option<BackupRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(project.as_str())
+            .bind(id.as_str())
+            .fetch_optional(p)
+            .await
+            .map_err(StoreError::from)?);
+        row.map(BackupRow::into_model).transpose()
+    }
+
+    async fn backups(&self, project: &ProjectId) -> CoreResult<Vec<Backup>> {
+        let sql = format!(
+            "SELECT {BACKUP_COLUMNS} FROM backups
+             WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
+        );
+        let rows: Vec<BackupRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(project.as_str())
+            .fetch_all(p)
+            .await
+            .map_err(StoreError::from)?);
+        rows.into_iter().map(BackupRow::into_model).collect()
+    }
+
+    async fn backups_with_status(&self, status: BackupStatus) -> CoreResult<Vec<Backup>> {
+        let sql =
+            format!("SELECT {BACKUP_COLUMNS} FROM backups WHERE status = $1 ORDER BY created, id");
+        let rows: Vec<BackupRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(status.as_str())
+            .fetch_all(p)
+            .await
+            .map_err(StoreError::from)?);
+        rows.into_iter().map(BackupRow::into_model).collect()
+    }
+
+    async fn update_backup(&self, b: &Backup) -> CoreResult<()> {
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE backups SET description = $2, available_node_count = $3, status = $4,
+                    bytes_stored = $5, bytes_new = $6, file_count = $7, checksum = $8,
+                    failure_reason = $9
+             WHERE id = $1"
+        )
+        .bind(b.id.as_str())
+        .bind(&b.description)
+        .bind(i64::from(b.available_node_count))
+        .bind(b.status.as_str())
+        .bind(b.bytes_stored.map(to_i64))
+        .bind(b.bytes_new.map(to_i64))
+        .bind(b.file_count.map(to_i64))
+        .bind(b.checksum.as_deref())
+        .bind(b.failure_reason.as_deref())
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        found(updated, "backup", b.id.as_str())
     }
 
     async fn apply_seed(&self, plan: &SeedPlan) -> CoreResult<()> {

@@ -2,10 +2,10 @@
 //! A row that does not convert is reported as corrupt, naming the table and the value.
 
 use crate::StoreError;
-use cairn_core::Result as CoreResult;
+use cairn_core::{ClusterLock, LockKind, Result as CoreResult};
 use cairn_model::{
-    Cluster, ClusterId, Network, NetworkId, NetworkStatus, Organization, OrganizationId, Project,
-    ProjectId,
+    Backup, BackupId, Cluster, ClusterId, JobId, Network, NetworkId, NetworkStatus, Organization,
+    OrganizationId, Project, ProjectId,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -118,8 +118,7 @@ pub(crate) struct ClusterRow {
 impl ClusterRow {
     pub(crate) fn into_model(self) -> CoreResult<Cluster> {
         const T: &str = "clusters";
-        let disk_size_gb = u32::try_from(self.disk_size_gb)
-            .map_err(|_| StoreError::Corrupt(format!("{T}: disk size {}", self.disk_size_gb)))?;
+        let disk_size_gb = count(T, "disk_size_gb", self.disk_size_gb)?;
         let addresses = serde_json::from_str(&self.addresses)
             .map_err(|e| StoreError::Corrupt(format!("{T}: addresses: {e}")))?;
         Ok(Cluster {
@@ -144,9 +143,118 @@ impl ClusterRow {
             source_backup_id: self
                 .source_backup_id
                 .as_deref()
-                .map(|text| id(T, text, cairn_model::BackupId::parse))
+                .map(|text| id(T, text, BackupId::parse))
                 .transpose()?,
             addresses,
         })
     }
 }
+
+/// The wire name of an enum, for storing it (the inverse of [`wire_enum`]).
+pub(crate) fn wire_text<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        other => unreachable!("status enums serialize as strings, not {other:?}"),
+    }
+}
+
+pub(crate) const LOCK_COLUMNS: &str = "cluster_id, kind, holder_id, job_id, acquired_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LockRow {
+    cluster_id: String,
+    kind: String,
+    holder_id: String,
+    job_id: Option<String>,
+    acquired_at: DateTime<Utc>,
+}
+
+impl LockRow {
+    pub(crate) fn into_model(self) -> CoreResult<ClusterLock> {
+        const T: &str = "cluster_locks";
+        Ok(ClusterLock {
+            cluster_id: id(T, &self.cluster_id, ClusterId::parse)?,
+            kind: LockKind::parse(&self.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("{T}: kind '{}'", self.kind)))?,
+            holder_id: self.holder_id,
+            job_id: self
+                .job_id
+                .as_deref()
+                .map(|text| id(T, text, JobId::parse))
+                .transpose()?,
+            acquired_at: self.acquired_at,
+        })
+    }
+}
+
+pub(crate) const BACKUP_COLUMNS: &str = "id, project_id, description, source_cluster_id, \
+     source_cluster_description, provider, region, server_version, server_version_tag, size_gb, \
+     available_node_count, status, created, linked_resource, bytes_stored, bytes_new, file_count, \
+     checksum, failure_reason";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BackupRow {
+    id: String,
+    project_id: String,
+    description: String,
+    source_cluster_id: String,
+    source_cluster_description: String,
+    provider: String,
+    region: String,
+    server_version: String,
+    server_version_tag: String,
+    size_gb: i64,
+    available_node_count: i64,
+    status: String,
+    created: DateTime<Utc>,
+    linked_resource: Option<String>,
+    bytes_stored: Option<i64>,
+    bytes_new: Option<i64>,
+    file_count: Option<i64>,
+    checksum: Option<String>,
+    failure_reason: Option<String>,
+}
+
+fn count<T: TryFrom<i64>>(table: &str, column: &str, value: i64) -> CoreResult<T> {
+    T::try_from(value).map_err(|_| StoreError::Corrupt(format!("{table}: {column} {value}")).into())
+}
+
+impl BackupRow {
+    pub(crate) fn into_model(self) -> CoreResult<Backup> {
+        const T: &str = "backups";
+        let optional = |column: &str, value: Option<i64>| -> CoreResult<Option<u64>> {
+            value.map(|v| count(T, column, v)).transpose()
+        };
+        Ok(Backup {
+            id: id(T, &self.id, BackupId::parse)?,
+            project_id: id(T, &self.project_id, ProjectId::parse)?,
+            description: self.description,
+            source_cluster_id: id(T, &self.source_cluster_id, ClusterId::parse)?,
+            source_cluster_description: self.source_cluster_description,
+            provider: self.provider,
+            region: self.region,
+            server_version: self.server_version,
+            server_version_tag: self.server_version_tag,
+            size_gb: count(T, "size_gb", self.size_gb)?,
+            available_node_count: count(T, "available_node_count", self.available_node_count)?,
+            status: wire_enum(T, &self.status)?,
+            created: self.created,
+            linked_resource: self
+                .linked_resource
+                .as_deref()
+                .map(|text| id(T, text, JobId::parse))
+                .transpose()?,
+            bytes_stored: optional("bytes_stored", self.bytes_stored)?,
+            bytes_new: optional("bytes_new", self.bytes_new)?,
+            file_count: optional("file_count", self.file_count)?,
+            checksum: self.checksum,
+            progress: None,
+            failure_reason: self.failure_reason,
+        })
+    }
+}
+
+pub(crate) const CLUSTER_COLUMNS: &str = "id, organization_id, project_id, network_id, \
+     description, provider, region, topology, instance_type, disk_size_gb, disk_type, \
+     server_version, server_version_tag, projection_level, status, health, protected, created, \
+     source_backup_id, addresses";

@@ -2,9 +2,12 @@
 //! a fresh temporary directory) and against PostgreSQL (a fresh database on the server named by
 //! `CAIRN_TEST_POSTGRES_URL`, which `make test` starts on loopback).
 
-use cairn_core::testkit::ManualClock;
-use cairn_core::{Scope, Services, SiteConfig, Store};
-use cairn_model::{OrganizationId, ProjectId};
+use cairn_core::testkit::{FakeEngine, ManualClock, SnapshotBehaviour};
+use cairn_core::{ErrorKind, Scope, Services, SiteConfig, Store};
+use cairn_model::{
+    BackupStatus, Cluster, ClusterStatus, CreateClusterRequest, InstanceType, OrganizationId,
+    ProjectId, ProjectionLevel, Topology,
+};
 use cairn_store::SqlStore;
 use std::sync::Arc;
 
@@ -130,11 +133,126 @@ async fn resources_of_another_project_are_not_found(db: Database) {
     assert!(services.list_clusters(&stranger).await.unwrap().is_empty());
 }
 
+/// Services with a fake engine over the database, as one Cairn instance would have them.
+async fn instance(db: &Database, engine: &Arc<FakeEngine>) -> (Services, Scope) {
+    let services = Services::builder(
+        open(db).await,
+        Arc::new(ManualClock::at("2025-01-23T18:12:04Z")),
+        SiteConfig::default(),
+    )
+    .engine(engine.clone())
+    .build();
+    let scope = services.start().await.unwrap();
+    (services, scope)
+}
+
+async fn available_cluster(services: &Services, scope: &Scope) -> Cluster {
+    let network = services.list_networks(scope).await.unwrap().remove(0);
+    let request = CreateClusterRequest {
+        description: "orders".into(),
+        network_id: network.id,
+        topology: Topology::ThreeNodeMultiZone,
+        instance_type: InstanceType::M8,
+        disk_size_gb: 24,
+        disk_type: "local-ssd".into(),
+        server_version: "24.10".into(),
+        projection_level: ProjectionLevel::User,
+        source_backup_id: None,
+        source_backup_project_id: None,
+        protected: true,
+    };
+    let cluster = services.create_cluster(scope, &request).await.unwrap();
+    services.settle().await;
+    services.get_cluster(scope, &cluster.id).await.unwrap()
+}
+
+async fn a_cluster_and_its_backup_read_back_exactly_after_a_restart(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let (services, scope) = instance(&db, &engine).await;
+    let cluster = available_cluster(&services, &scope).await;
+    assert_eq!(cluster.status, ClusterStatus::Available);
+    assert!(cluster.addresses.grpc.starts_with("esdb://"));
+    let backup = services
+        .create_backup(&scope, &cluster.id, "{cluster} #{index}")
+        .await
+        .unwrap();
+    services.settle().await;
+    let done = services.get_backup(&scope, &backup.id).await.unwrap();
+    assert_eq!(done.status, BackupStatus::Available);
+    assert_eq!(done.description, "orders #1");
+
+    let (again, _) = instance(&db, &engine).await;
+    assert_eq!(
+        again.get_cluster(&scope, &cluster.id).await.unwrap(),
+        cluster
+    );
+    assert_eq!(again.get_backup(&scope, &backup.id).await.unwrap(), done);
+    assert_eq!(again.list_backups(&scope).await.unwrap(), [done]);
+}
+
+async fn of_200_concurrent_backups_from_two_instances_exactly_one_is_accepted(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let (first, scope) = instance(&db, &engine).await;
+    let (second, _) = instance(&db, &engine).await;
+    let cluster = available_cluster(&first, &scope).await;
+    engine.snapshots(SnapshotBehaviour::Hold);
+    let attempts: Vec<_> = (0..200)
+        .map(|i| {
+            let services = if i % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            let (scope, id) = (scope.clone(), cluster.id.clone());
+            tokio::spawn(async move { services.create_backup(&scope, &id, "race").await })
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    let mut conflicts = Vec::new();
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(backup) => accepted.push(backup),
+            Err(error) => conflicts.push(error),
+        }
+    }
+    assert_eq!(accepted.len(), 1, "exactly one accepted");
+    assert_eq!(conflicts.len(), 199);
+    let holder = format!("is locked by backup {} (manual)", accepted[0].id);
+    for error in &conflicts {
+        assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+        assert!(error.to_string().contains(&holder), "{error}");
+    }
+    assert_eq!(first.list_backups(&scope).await.unwrap().len(), 1);
+    engine.release_snapshots();
+    first.settle().await;
+    second.settle().await;
+}
+
+async fn after_a_crash_creating_backups_are_defunct_and_unlocked(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let (services, scope) = instance(&db, &engine).await;
+    let cluster = available_cluster(&services, &scope).await;
+    engine.snapshots(SnapshotBehaviour::Hold);
+    let backup = services
+        .create_backup(&scope, &cluster.id, "interrupted")
+        .await
+        .unwrap();
+    let store = open(&db).await;
+    assert_eq!(store.locks().await.unwrap().len(), 1);
+
+    let (restarted, _) = instance(&db, &engine).await;
+    let settled = restarted.get_backup(&scope, &backup.id).await.unwrap();
+    assert_eq!(settled.status, BackupStatus::Defunct);
+    assert!(settled.failure_reason.unwrap().contains("Cairn stopped"));
+    assert!(store.locks().await.unwrap().is_empty());
+    engine.release_snapshots();
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod on_sqlite {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     super::$test(super::sqlite().await).await;
                 }
@@ -142,7 +260,7 @@ macro_rules! contract {
         }
         mod on_postgres {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     if let Some(db) = super::postgres().await {
                         super::$test(db).await;
@@ -158,6 +276,9 @@ contract!(
     a_restart_on_the_same_database_seeds_nothing_more,
     a_region_added_later_gets_its_network_in_the_same_project,
     resources_of_another_project_are_not_found,
+    a_cluster_and_its_backup_read_back_exactly_after_a_restart,
+    of_200_concurrent_backups_from_two_instances_exactly_one_is_accepted,
+    after_a_crash_creating_backups_are_defunct_and_unlocked,
 );
 
 #[tokio::test]

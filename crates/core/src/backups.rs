@@ -1,0 +1,271 @@
+//! One-off backups: lock the cluster, record the backup as `creating`, snapshot it in the
+//! background, then `available` or `defunct` — the lock released either way.
+
+use crate::error::{Error, Result};
+use crate::lifecycle::{backup_transition, BackupEvent};
+use crate::locks::{ClusterLock, LockKind, LockOutcome};
+use crate::ports::{Engine, Notification, ProgressSink, SnapshotFacts};
+use crate::services::{Scope, Services};
+use cairn_model::label::{LabelContext, LabelTemplate};
+use cairn_model::{Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, JobId};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub(crate) fn invalid(field: &str, message: impl ToString) -> Error {
+    Error::Invalid(BTreeMap::from([(field.to_owned(), message.to_string())]))
+}
+
+impl Services {
+    /// Starts a one-off backup of a cluster, labelled from `label` (a template). Answers at
+    /// once with the backup as `creating`; the snapshot runs in the background. A locked
+    /// cluster is a conflict that names the holder.
+    pub async fn create_backup(
+        &self,
+        scope: &Scope,
+        cluster_id: &ClusterId,
+        label: &str,
+    ) -> Result<Backup> {
+        self.start_backup(scope, cluster_id, label, None).await
+    }
+
+    pub(crate) async fn start_backup(
+        &self,
+        scope: &Scope,
+        cluster_id: &ClusterId,
+        label: &str,
+        job: Option<&JobId>,
+    ) -> Result<Backup> {
+        let template = LabelTemplate::parse(label).map_err(|e| invalid("description", e))?;
+        let engine = self.engine()?;
+        let store = &self.inner().store;
+        let cluster = store
+            .cluster(&scope.project_id, cluster_id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "cluster",
+                id: cluster_id.to_string(),
+            })?;
+        if cluster.status != ClusterStatus::Available {
+            return Err(Error::Conflict(format!(
+                "cluster {} is {}: only an available cluster can be backed up",
+                cluster.id,
+                cluster.status.as_str()
+            )));
+        }
+
+        let raw = self.inner().ids.next(self.inner().clock.as_ref());
+        let backup_id = BackupId::from_raw(raw);
+        let lock = ClusterLock {
+            cluster_id: cluster.id.clone(),
+            kind: LockKind::Backup,
+            holder_id: backup_id.to_string(),
+            job_id: job.cloned(),
+            acquired_at: raw.time(),
+        };
+        if let LockOutcome::HeldBy(holder) = store.acquire_lock(&lock).await? {
+            return Err(Error::Conflict(holder.to_string()));
+        }
+        // From here on the lock is ours: release it on every way out.
+        let recorded = async {
+            let index = store.count_backups_of_cluster(&cluster.id).await? + 1;
+            let description = template.render(&LabelContext {
+                index,
+                cluster_description: &cluster.description,
+                cluster_id: cluster.id.as_str(),
+                cluster_provider: &cluster.provider,
+                time: raw.time(),
+            });
+            let backup = Backup {
+                id: backup_id.clone(),
+                project_id: cluster.project_id.clone(),
+                description,
+                source_cluster_id: cluster.id.clone(),
+                source_cluster_description: cluster.description.clone(),
+                provider: cluster.provider.clone(),
+                region: cluster.region.clone(),
+                server_version: cluster.server_version.clone(),
+                server_version_tag: cluster.server_version_tag.clone(),
+                size_gb: cluster.disk_size_gb,
+                available_node_count: 0,
+                status: BackupStatus::Creating,
+                created: raw.time(),
+                linked_resource: job.cloned(),
+                bytes_stored: None,
+                bytes_new: None,
+                file_count: None,
+                checksum: None,
+                progress: None,
+                failure_reason: None,
+            };
+            store.insert_backup(&backup).await?;
+            Ok::<_, Error>(backup)
+        }
+        .await;
+        let backup = match recorded {
+            Ok(backup) => backup,
+            Err(error) => {
+                self.release(&cluster.id, backup_id.as_str()).await;
+                return Err(error);
+            }
+        };
+        tracing::info!(backup.id = %backup.id, cluster.id = %cluster.id, "backup started");
+        let services = self.clone();
+        let started = backup.clone();
+        self.spawn(async move { services.take_snapshot(cluster, started, engine).await });
+        Ok(backup)
+    }
+
+    async fn take_snapshot(&self, cluster: Cluster, backup: Backup, engine: Arc<dyn Engine>) {
+        let sink: ProgressSink = {
+            let services = self.clone();
+            let id = backup.id.clone();
+            Arc::new(move |progress| {
+                services
+                    .inner()
+                    .progress
+                    .lock()
+                    .expect("progress map")
+                    .insert(id.clone(), progress);
+            })
+        };
+        let deadline = self.inner().snapshot_deadline;
+        let outcome =
+            tokio::time::timeout(deadline, engine.snapshot(&cluster, &backup, sink)).await;
+        let (event, facts, reason) = match outcome {
+            Ok(Ok(facts)) => (BackupEvent::SnapshotSucceeded, Some(facts), None),
+            Ok(Err(error)) => (BackupEvent::SnapshotFailed, None, Some(error.to_string())),
+            Err(_) => (
+                BackupEvent::DeadlinePassed,
+                None,
+                Some(format!(
+                    "the snapshot did not finish within {} seconds",
+                    deadline.as_secs()
+                )),
+            ),
+        };
+        self.inner()
+            .progress
+            .lock()
+            .expect("progress map")
+            .remove(&backup.id);
+        if event == BackupEvent::DeadlinePassed {
+            // The engine may still write the snapshot after we gave up: remove what it left.
+            if let Err(error) = engine.delete_snapshot(&backup).await {
+                tracing::warn!(backup.id = %backup.id, %error, "could not clean a timed-out snapshot");
+            }
+        }
+        if let Err(error) = self.finish_backup(backup, event, facts, reason).await {
+            // Left `creating` and locked: the next start settles it.
+            tracing::error!(%error, "could not record the end of a backup");
+        }
+    }
+
+    async fn finish_backup(
+        &self,
+        mut backup: Backup,
+        event: BackupEvent,
+        facts: Option<SnapshotFacts>,
+        reason: Option<String>,
+    ) -> Result<()> {
+        backup.status =
+            backup_transition(backup.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
+        if let Some(facts) = facts {
+            backup.bytes_stored = Some(facts.bytes_stored);
+            backup.bytes_new = Some(facts.bytes_new);
+            backup.file_count = Some(facts.file_count);
+            backup.checksum = Some(facts.checksum);
+            backup.available_node_count = facts.available_node_count;
+        }
+        backup.failure_reason = reason.clone();
+        self.inner().store.update_backup(&backup).await?;
+        self.release(&backup.source_cluster_id, backup.id.as_str())
+            .await;
+        match reason {
+            None => tracing::info!(backup.id = %backup.id, "backup available"),
+            Some(reason) => {
+                tracing::warn!(backup.id = %backup.id, %reason, "backup defunct");
+                self.inner()
+                    .notifier
+                    .notify(Notification {
+                        subject: format!("Backup {} failed", backup.description),
+                        message: format!(
+                            "Backup {} of cluster {} is defunct: {reason}",
+                            backup.id, backup.source_cluster_id
+                        ),
+                        resource_id: backup.id.to_string(),
+                    })
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases a lock we hold; a failure is logged (the next start releases it).
+    pub(crate) async fn release(&self, cluster: &ClusterId, holder: &str) {
+        if let Err(error) = self.inner().store.release_lock(cluster, holder).await {
+            tracing::error!(cluster.id = %cluster, %error, "could not release a cluster lock");
+        }
+    }
+
+    /// A backup of the project, with its live progress while it is being taken.
+    pub async fn get_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
+        let backup = self
+            .inner()
+            .store
+            .backup(&scope.project_id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "backup",
+                id: id.to_string(),
+            })?;
+        Ok(self.with_progress(backup))
+    }
+
+    /// The project's backups that are not deleted, oldest first.
+    pub async fn list_backups(&self, scope: &Scope) -> Result<Vec<Backup>> {
+        let backups = self.inner().store.backups(&scope.project_id).await?;
+        Ok(backups.into_iter().map(|b| self.with_progress(b)).collect())
+    }
+
+    fn with_progress(&self, mut backup: Backup) -> Backup {
+        if backup.status == BackupStatus::Creating {
+            backup.progress = self
+                .inner()
+                .progress
+                .lock()
+                .expect("progress map")
+                .get(&backup.id)
+                .copied();
+        }
+        backup
+    }
+
+    /// Settles what a stopped Cairn left unfinished: backups still `creating` become defunct,
+    /// backups still `deleting` are finished, and the locks of dead operations are released.
+    /// This assumes one Cairn instance per store (see the crate README).
+    pub(crate) async fn recover(&self) -> Result<()> {
+        let store = &self.inner().store;
+        for backup in store.backups_with_status(BackupStatus::Creating).await? {
+            let reason = "Cairn stopped while this backup was being taken".to_owned();
+            if let Some(engine) = &self.inner().engine {
+                if let Err(error) = engine.delete_snapshot(&backup).await {
+                    tracing::warn!(backup.id = %backup.id, %error, "could not clean an interrupted snapshot");
+                }
+            }
+            self.finish_backup(backup, BackupEvent::Interrupted, None, Some(reason))
+                .await?;
+        }
+        for mut backup in store.backups_with_status(BackupStatus::Deleting).await? {
+            backup.status = backup_transition(backup.status, BackupEvent::Interrupted)
+                .map_err(|e| Error::Conflict(e.to_string()))?;
+            store.update_backup(&backup).await?;
+        }
+        for lock in store.locks().await? {
+            tracing::warn!(cluster.id = %lock.cluster_id, "releasing the lock of an operation that did not survive a restart: {lock}");
+            store
+                .release_lock(&lock.cluster_id, &lock.holder_id)
+                .await?;
+        }
+        Ok(())
+    }
+}
