@@ -26,7 +26,8 @@ cargo clippy -p cairn -p cairn-model --lib --target wasm32-unknown-unknown \
 step "unit and integration tests (SQLite and PostgreSQL)"
 CAIRN_TEST_POSTGRES_URL=$(scripts/test-postgres.sh start "$pg_dir")
 export CAIRN_TEST_POSTGRES_URL CAIRN_REQUIRE_POSTGRES=1
-cargo test --workspace --features cairn/ssr 2>&1 | tee "$log_dir/cargo-test.log"
+# A hung test must fail the run, not eat CI's 90 minutes.
+timeout 1800 cargo test --workspace --features cairn/ssr 2>&1 | tee "$log_dir/cargo-test.log"
 
 step "release build of the console"
 scripts/build.sh
