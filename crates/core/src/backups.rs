@@ -7,7 +7,7 @@ use crate::locks::{ClusterLock, LockKind, LockOutcome};
 use crate::ports::{Engine, Notification, ProgressSink, SnapshotFacts};
 use crate::services::{Scope, Services};
 use cairn_model::label::{LabelContext, LabelTemplate};
-use cairn_model::{Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, JobId};
+use cairn_model::{Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, HistoryItem};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -28,13 +28,17 @@ impl Services {
         self.start_backup(scope, cluster_id, label, None).await
     }
 
+    /// With `run` (a job's run), the backup belongs to that job, and the run's history item is
+    /// linked to the backup before the snapshot starts, so the snapshot's end always finds it.
     pub(crate) async fn start_backup(
         &self,
         scope: &Scope,
         cluster_id: &ClusterId,
         label: &str,
-        job: Option<&JobId>,
+        run: Option<&mut HistoryItem>,
     ) -> Result<Backup> {
+        let job = run.as_ref().map(|item| item.job_id.clone());
+        let job = job.as_ref();
         let template = LabelTemplate::parse(label).map_err(|e| invalid("description", e))?;
         let engine = self.engine()?;
         let store = &self.inner().store;
@@ -108,6 +112,14 @@ impl Services {
                 return Err(error);
             }
         };
+        if let Some(item) = run {
+            item.linked_resource = Some(backup.id.clone());
+            item.details = format!("backup {} of cluster {} started", backup.id, cluster.id);
+            if let Err(error) = store.update_history(item).await {
+                self.release(&cluster.id, backup_id.as_str()).await;
+                return Err(error);
+            }
+        }
         tracing::info!(backup.id = %backup.id, cluster.id = %cluster.id, "backup started");
         let services = self.clone();
         let started = backup.clone();
@@ -180,6 +192,7 @@ impl Services {
         self.inner().store.update_backup(&backup).await?;
         self.release(&backup.source_cluster_id, backup.id.as_str())
             .await;
+        self.finish_job_run(&backup).await?;
         match reason {
             None => tracing::info!(backup.id = %backup.id, "backup available"),
             Some(reason) => {
@@ -255,10 +268,8 @@ impl Services {
             self.finish_backup(backup, BackupEvent::Interrupted, None, Some(reason))
                 .await?;
         }
-        for mut backup in store.backups_with_status(BackupStatus::Deleting).await? {
-            backup.status = backup_transition(backup.status, BackupEvent::Interrupted)
-                .map_err(|e| Error::Conflict(e.to_string()))?;
-            store.update_backup(&backup).await?;
+        for backup in store.backups_with_status(BackupStatus::Deleting).await? {
+            self.finish_deleting(backup).await?;
         }
         for lock in store.locks().await? {
             tracing::warn!(cluster.id = %lock.cluster_id, "releasing the lock of an operation that did not survive a restart: {lock}");

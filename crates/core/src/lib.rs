@@ -7,9 +7,11 @@ pub mod clock;
 pub mod clusters;
 pub mod error;
 pub mod ids;
+pub mod jobs;
 pub mod lifecycle;
 pub mod locks;
 pub mod ports;
+pub mod retention;
 pub mod services;
 pub mod site;
 

@@ -7,8 +7,8 @@ use crate::locks::{ClusterLock, LockOutcome};
 use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
-    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, Network, Organization,
-    OrganizationId, Progress, Project, ProjectId,
+    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, HistoryItem, Job, JobId,
+    Network, Organization, OrganizationId, Progress, Project, ProjectId,
 };
 use std::sync::Arc;
 
@@ -48,6 +48,22 @@ pub trait Store: Send + Sync + 'static {
     async fn backups_with_status(&self, status: BackupStatus) -> Result<Vec<Backup>>;
     /// Replaces the stored backup with the same id.
     async fn update_backup(&self, backup: &Backup) -> Result<()>;
+    /// Backups a job made that are not deleted, oldest first.
+    async fn job_backups(&self, job: &JobId) -> Result<Vec<Backup>>;
+
+    async fn insert_job(&self, job: &Job) -> Result<()>;
+    /// A job of the project, deleted ones included.
+    async fn job(&self, project: &ProjectId, id: &JobId) -> Result<Option<Job>>;
+    /// Jobs of one project that are not deleted, oldest first.
+    async fn jobs(&self, project: &ProjectId) -> Result<Vec<Job>>;
+    /// Replaces the stored job with the same id.
+    async fn update_job(&self, job: &Job) -> Result<()>;
+
+    async fn insert_history(&self, item: &HistoryItem) -> Result<()>;
+    /// Replaces the stored history item with the same id.
+    async fn update_history(&self, item: &HistoryItem) -> Result<()>;
+    /// A job's runs, oldest first.
+    async fn history(&self, job: &JobId) -> Result<Vec<HistoryItem>>;
 }
 
 /// What a finished snapshot is made of.

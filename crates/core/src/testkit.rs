@@ -10,8 +10,9 @@ use crate::ports::{
 use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
-    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, ClusterStatus, Network,
-    NetworkStatus, Organization, OrganizationId, Progress, Project, ProjectId,
+    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, ClusterStatus,
+    HistoryItem, Job, JobId, JobStatus, Network, NetworkStatus, Organization, OrganizationId,
+    Progress, Project, ProjectId,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
@@ -51,6 +52,8 @@ struct State {
     clusters: Vec<Cluster>,
     locks: Vec<ClusterLock>,
     backups: Vec<Backup>,
+    jobs: Vec<Job>,
+    history: Vec<HistoryItem>,
 }
 
 fn replace<T>(
@@ -212,6 +215,79 @@ impl Store for InMemoryStore {
             "backup",
             backup.id.to_string(),
         )
+    }
+
+    async fn job_backups(&self, job: &JobId) -> Result<Vec<Backup>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .backups
+            .iter()
+            .filter(|b| {
+                b.linked_resource.as_ref() == Some(job) && b.status != BackupStatus::Deleted
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn insert_job(&self, job: &Job) -> Result<()> {
+        self.state.lock().unwrap().jobs.push(job.clone());
+        Ok(())
+    }
+
+    async fn job(&self, project: &ProjectId, id: &JobId) -> Result<Option<Job>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .jobs
+            .iter()
+            .find(|j| &j.project_id == project && &j.id == id)
+            .cloned())
+    }
+
+    async fn jobs(&self, project: &ProjectId) -> Result<Vec<Job>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .jobs
+            .iter()
+            .filter(|j| &j.project_id == project && j.status != JobStatus::Deleted)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_job(&self, job: &Job) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        replace(
+            &mut state.jobs,
+            job.clone(),
+            |j| j.id == job.id,
+            "job",
+            job.id.to_string(),
+        )
+    }
+
+    async fn insert_history(&self, item: &HistoryItem) -> Result<()> {
+        self.state.lock().unwrap().history.push(item.clone());
+        Ok(())
+    }
+
+    async fn update_history(&self, item: &HistoryItem) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        replace(
+            &mut state.history,
+            item.clone(),
+            |h| h.id == item.id,
+            "history item",
+            item.id.to_string(),
+        )
+    }
+
+    async fn history(&self, job: &JobId) -> Result<Vec<HistoryItem>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .history
+            .iter()
+            .filter(|h| &h.job_id == job)
+            .cloned()
+            .collect())
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod catalogue;
 pub mod entities;
 pub mod ids;
+pub mod jobs;
 pub mod label;
 pub mod restore;
 pub mod schedule;
@@ -14,4 +15,5 @@ pub mod schedule;
 pub use catalogue::*;
 pub use entities::*;
 pub use ids::*;
+pub use jobs::{check_job_request, CreateJobRequest};
 pub use restore::{check_cluster_request, check_restore, CreateClusterRequest, FieldErrors};

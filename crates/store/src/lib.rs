@@ -13,12 +13,12 @@ use cairn_core::{
     ClusterLock, Error as CoreError, LockOutcome, Result as CoreResult, SeedPlan, Store,
 };
 use cairn_model::{
-    Backup, BackupId, BackupStatus, Cluster, ClusterId, Network, Organization, OrganizationId,
-    Project, ProjectId,
+    Backup, BackupId, BackupStatus, Cluster, ClusterId, HistoryItem, Job, JobId, Network,
+    Organization, OrganizationId, Project, ProjectId,
 };
 use rows::{
-    wire_text, BackupRow, ClusterRow, LockRow, NetworkRow, OrganizationRow, ProjectRow,
-    BACKUP_COLUMNS, CLUSTER_COLUMNS, LOCK_COLUMNS,
+    wire_text, BackupRow, ClusterRow, HistoryRow, JobRow, LockRow, NetworkRow, OrganizationRow,
+    ProjectRow, BACKUP_COLUMNS, CLUSTER_COLUMNS, HISTORY_COLUMNS, JOB_COLUMNS, LOCK_COLUMNS,
 };
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -444,6 +444,133 @@ impl Store for SqlStore {
         .map_err(StoreError::from)?
         .rows_affected());
         found(updated, "backup", b.id.as_str())
+    }
+
+    async fn job_backups(&self, job: &JobId) -> CoreResult<Vec<Backup>> {
+        let sql = format!(
+            "SELECT {BACKUP_COLUMNS} FROM backups
+             WHERE linked_resource = $1 AND status <> 'deleted' ORDER BY created, id"
+        );
+        let rows: Vec<BackupRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(job.as_str())
+            .fetch_all(p)
+            .await
+            .map_err(StoreError::from)?);
+        rows.into_iter().map(BackupRow::into_model).collect()
+    }
+
+    async fn insert_job(&self, j: &Job) -> CoreResult<()> {
+        let sql = format!(
+            "INSERT INTO jobs ({JOB_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        on_pool!(&self.pool, |p| sqlx::query(&sql)
+            .bind(j.id.as_str())
+            .bind(j.organization_id.as_str())
+            .bind(j.project_id.as_str())
+            .bind(&j.description)
+            .bind(&j.schedule)
+            .bind(wire_text(&j.status))
+            .bind(wire_text(&j.job_type))
+            .bind(j.data.cluster_id.as_str())
+            .bind(&j.data.description)
+            .bind(i64::from(j.data.max_backup_count))
+            .bind(j.created)
+            .execute(p)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected());
+        Ok(())
+    }
+
+    async fn job(&self, project: &ProjectId, id: &JobId) -> CoreResult<Option<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = $1 AND id = $2");
+        let row: Option<JobRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(project.as_str())
+            .bind(id.as_str())
+            .fetch_optional(p)
+            .await
+            .map_err(StoreError::from)?);
+        row.map(JobRow::into_model).transpose()
+    }
+
+    async fn jobs(&self, project: &ProjectId) -> CoreResult<Vec<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs
+             WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
+        );
+        let rows: Vec<JobRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(project.as_str())
+            .fetch_all(p)
+            .await
+            .map_err(StoreError::from)?);
+        rows.into_iter().map(JobRow::into_model).collect()
+    }
+
+    async fn update_job(&self, j: &Job) -> CoreResult<()> {
+        // Jobs are immutable but for their status (as in Kurrent Cloud's API).
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE jobs SET status = $2 WHERE id = $1"
+        )
+        .bind(j.id.as_str())
+        .bind(wire_text(&j.status))
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        found(updated, "job", j.id.as_str())
+    }
+
+    async fn insert_history(&self, h: &HistoryItem) -> CoreResult<()> {
+        let sql = format!(
+            "INSERT INTO job_history ({HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        );
+        on_pool!(&self.pool, |p| sqlx::query(&sql)
+            .bind(h.id.as_str())
+            .bind(h.job_id.as_str())
+            .bind(h.organization_id.as_str())
+            .bind(h.project_id.as_str())
+            .bind(wire_text(&h.status))
+            .bind(&h.details)
+            .bind(h.linked_resource.as_ref().map(|id| id.as_str()))
+            .bind(h.start_time)
+            .bind(h.end_time)
+            .execute(p)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected());
+        Ok(())
+    }
+
+    async fn update_history(&self, h: &HistoryItem) -> CoreResult<()> {
+        let updated = on_pool!(&self.pool, |p| {
+            sqlx::query(
+            "UPDATE job_history SET status = $2, details = $3, linked_resource = $4, end_time = $5
+             WHERE id = $1"
+        )
+        .bind(h.id.as_str())
+        .bind(wire_text(&h.status))
+        .bind(&h.details)
+        .bind(h.linked_resource.as_ref().map(|id| id.as_str()))
+        .bind(h.end_time)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected()
+        });
+        found(updated, "history item", h.id.as_str())
+    }
+
+    async fn history(&self, job: &JobId) -> CoreResult<Vec<HistoryItem>> {
+        let sql = format!(
+            "SELECT {HISTORY_COLUMNS} FROM job_history WHERE job_id = $1 ORDER BY start_time, id"
+        );
+        let rows: Vec<HistoryRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(job.as_str())
+            .fetch_all(p)
+            .await
+            .map_err(StoreError::from)?);
+        rows.into_iter().map(HistoryRow::into_model).collect()
     }
 
     async fn apply_seed(&self, plan: &SeedPlan) -> CoreResult<()> {

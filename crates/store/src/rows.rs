@@ -4,8 +4,8 @@
 use crate::StoreError;
 use cairn_core::{ClusterLock, LockKind, Result as CoreResult};
 use cairn_model::{
-    Backup, BackupId, Cluster, ClusterId, JobId, Network, NetworkId, NetworkStatus, Organization,
-    OrganizationId, Project, ProjectId,
+    Backup, BackupId, Cluster, ClusterId, HistoryId, HistoryItem, Job, JobId, Network, NetworkId,
+    NetworkStatus, Organization, OrganizationId, Project, ProjectId, ScheduledBackupData,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -258,3 +258,79 @@ pub(crate) const CLUSTER_COLUMNS: &str = "id, organization_id, project_id, netwo
      description, provider, region, topology, instance_type, disk_size_gb, disk_type, \
      server_version, server_version_tag, projection_level, status, health, protected, created, \
      source_backup_id, addresses";
+
+pub(crate) const JOB_COLUMNS: &str = "id, organization_id, project_id, description, schedule, \
+     status, job_type, cluster_id, label, max_backup_count, created";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobRow {
+    id: String,
+    organization_id: String,
+    project_id: String,
+    description: String,
+    schedule: String,
+    status: String,
+    job_type: String,
+    cluster_id: String,
+    label: String,
+    max_backup_count: i64,
+    created: DateTime<Utc>,
+}
+
+impl JobRow {
+    pub(crate) fn into_model(self) -> CoreResult<Job> {
+        const T: &str = "jobs";
+        Ok(Job {
+            id: id(T, &self.id, JobId::parse)?,
+            organization_id: id(T, &self.organization_id, OrganizationId::parse)?,
+            project_id: id(T, &self.project_id, ProjectId::parse)?,
+            description: self.description,
+            schedule: self.schedule,
+            status: wire_enum(T, &self.status)?,
+            job_type: wire_enum(T, &self.job_type)?,
+            data: ScheduledBackupData {
+                cluster_id: id(T, &self.cluster_id, ClusterId::parse)?,
+                description: self.label,
+                max_backup_count: count(T, "max_backup_count", self.max_backup_count)?,
+            },
+            created: self.created,
+        })
+    }
+}
+
+pub(crate) const HISTORY_COLUMNS: &str = "id, job_id, organization_id, project_id, status, \
+     details, linked_resource, start_time, end_time";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct HistoryRow {
+    id: String,
+    job_id: String,
+    organization_id: String,
+    project_id: String,
+    status: String,
+    details: String,
+    linked_resource: Option<String>,
+    start_time: DateTime<Utc>,
+    end_time: Option<DateTime<Utc>>,
+}
+
+impl HistoryRow {
+    pub(crate) fn into_model(self) -> CoreResult<HistoryItem> {
+        const T: &str = "job_history";
+        Ok(HistoryItem {
+            id: id(T, &self.id, HistoryId::parse)?,
+            job_id: id(T, &self.job_id, JobId::parse)?,
+            organization_id: id(T, &self.organization_id, OrganizationId::parse)?,
+            project_id: id(T, &self.project_id, ProjectId::parse)?,
+            status: wire_enum(T, &self.status)?,
+            details: self.details,
+            linked_resource: self
+                .linked_resource
+                .as_deref()
+                .map(|text| id(T, text, BackupId::parse))
+                .transpose()?,
+            start_time: self.start_time,
+            end_time: self.end_time,
+        })
+    }
+}

@@ -5,8 +5,8 @@
 use cairn_core::testkit::{FakeEngine, ManualClock, SnapshotBehaviour};
 use cairn_core::{ErrorKind, Scope, Services, SiteConfig, Store};
 use cairn_model::{
-    BackupStatus, Cluster, ClusterStatus, CreateClusterRequest, InstanceType, OrganizationId,
-    ProjectId, ProjectionLevel, Topology,
+    BackupStatus, Cluster, ClusterStatus, CreateClusterRequest, CreateJobRequest, HistoryStatus,
+    InstanceType, OrganizationId, ProjectId, ProjectionLevel, ScheduledBackupData, Topology,
 };
 use cairn_store::SqlStore;
 use std::sync::Arc;
@@ -248,6 +248,48 @@ async fn after_a_crash_creating_backups_are_defunct_and_unlocked(db: Database) {
     engine.release_snapshots();
 }
 
+async fn a_job_its_history_and_its_pruned_backups_read_back_after_a_restart(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let (services, scope) = instance(&db, &engine).await;
+    let cluster = available_cluster(&services, &scope).await;
+    let request = CreateJobRequest {
+        description: "My Hourly Backup".into(),
+        schedule: "0 */1 * * *".into(),
+        data: ScheduledBackupData {
+            cluster_id: cluster.id.clone(),
+            description: "{cluster} Hourly Backup {datetime:RFC3339}".into(),
+            max_backup_count: 2,
+        },
+    };
+    let job = services.create_job(&scope, &request).await.unwrap();
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        let run = services.run_job_now(&scope, &job.id).await.unwrap();
+        made.push(run.linked_resource.unwrap());
+        services.settle().await;
+    }
+
+    let (again, _) = instance(&db, &engine).await;
+    assert_eq!(again.get_job(&scope, &job.id).await.unwrap(), job);
+    let history = again.job_history(&scope, &job.id).await.unwrap();
+    assert_eq!(history.len(), 3);
+    assert!(
+        history.iter().all(|h| h.status == HistoryStatus::Succeeded),
+        "{history:?}"
+    );
+    let kept: Vec<_> = again
+        .list_backups(&scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(kept, made[1..]);
+    let pruned = again.get_backup(&scope, &made[0]).await.unwrap();
+    assert_eq!(pruned.status, BackupStatus::Deleted);
+    assert_eq!(pruned.linked_resource.as_ref(), Some(&job.id));
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod on_sqlite {
@@ -279,6 +321,7 @@ contract!(
     a_cluster_and_its_backup_read_back_exactly_after_a_restart,
     of_200_concurrent_backups_from_two_instances_exactly_one_is_accepted,
     after_a_crash_creating_backups_are_defunct_and_unlocked,
+    a_job_its_history_and_its_pruned_backups_read_back_after_a_restart,
 );
 
 #[tokio::test]

@@ -1,0 +1,198 @@
+//! Scheduled backup jobs: create, pause, resume, delete, run now. Every run writes a history
+//! item (`started → succeeded | failed`, with a sentence saying what happened); after each
+//! successful run the job's backups are pruned.
+
+use crate::error::{Error, Result};
+use crate::lifecycle::{job_transition, run_transition, BackupEvent, JobEvent, RunEvent};
+use crate::retention::{plan_prune, PrunePlan};
+use crate::services::{Scope, Services};
+use cairn_model::{
+    check_job_request, Backup, BackupStatus, CreateJobRequest, HistoryId, HistoryItem,
+    HistoryStatus, Job, JobId, JobStatus, JobType,
+};
+
+impl Services {
+    pub async fn create_job(&self, scope: &Scope, request: &CreateJobRequest) -> Result<Job> {
+        let mut errors = check_job_request(request);
+        let store = &self.inner().store;
+        if store
+            .cluster(&scope.project_id, &request.data.cluster_id)
+            .await?
+            .is_none()
+        {
+            errors.insert(
+                "data.clusterId".into(),
+                format!("cluster {} was not found", request.data.cluster_id),
+            );
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let raw = self.inner().ids.next(self.inner().clock.as_ref());
+        let job = Job {
+            id: JobId::from_raw(raw),
+            organization_id: scope.organization_id.clone(),
+            project_id: scope.project_id.clone(),
+            description: request.description.trim().to_owned(),
+            schedule: cairn_model::schedule::Schedule::parse(&request.schedule)
+                .expect("checked above")
+                .to_string(),
+            status: JobStatus::Running,
+            job_type: JobType::ScheduledBackup,
+            data: request.data.clone(),
+            created: raw.time(),
+        };
+        store.insert_job(&job).await?;
+        Ok(job)
+    }
+
+    pub async fn get_job(&self, scope: &Scope, id: &JobId) -> Result<Job> {
+        self.inner()
+            .store
+            .job(&scope.project_id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "job",
+                id: id.to_string(),
+            })
+    }
+
+    pub async fn list_jobs(&self, scope: &Scope) -> Result<Vec<Job>> {
+        self.inner().store.jobs(&scope.project_id).await
+    }
+
+    /// The runs of a job, oldest first.
+    pub async fn job_history(&self, scope: &Scope, id: &JobId) -> Result<Vec<HistoryItem>> {
+        let job = self.get_job(scope, id).await?;
+        self.inner().store.history(&job.id).await
+    }
+
+    /// Pause, resume or delete. Deleting a job keeps its backups.
+    pub async fn change_job(&self, scope: &Scope, id: &JobId, event: JobEvent) -> Result<Job> {
+        let mut job = self.get_job(scope, id).await?;
+        job.status =
+            job_transition(job.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
+        self.inner().store.update_job(&job).await?;
+        Ok(job)
+    }
+
+    /// Runs the job once, now. A locked cluster makes the run fail at once, recorded in the
+    /// job's history; the answer is the history item either way.
+    pub async fn run_job_now(&self, scope: &Scope, id: &JobId) -> Result<HistoryItem> {
+        let job = self.get_job(scope, id).await?;
+        if job.status == JobStatus::Deleted {
+            return Err(Error::Conflict(format!("job {} is deleted", job.id)));
+        }
+        self.run_job(scope, &job).await
+    }
+
+    pub(crate) async fn run_job(&self, scope: &Scope, job: &Job) -> Result<HistoryItem> {
+        let raw = self.inner().ids.next(self.inner().clock.as_ref());
+        let mut item = HistoryItem {
+            id: HistoryId::from_raw(raw),
+            job_id: job.id.clone(),
+            organization_id: job.organization_id.clone(),
+            project_id: job.project_id.clone(),
+            status: HistoryStatus::Started,
+            details: format!("backup of cluster {} starting", job.data.cluster_id),
+            linked_resource: None,
+            start_time: raw.time(),
+            end_time: None,
+        };
+        let store = &self.inner().store;
+        store.insert_history(&item).await?;
+        if let Err(error) = self
+            .start_backup(
+                scope,
+                &job.data.cluster_id,
+                &job.data.description,
+                Some(&mut item),
+            )
+            .await
+        {
+            item.status = run_transition(item.status, RunEvent::Failed)
+                .map_err(|e| Error::Conflict(e.to_string()))?;
+            item.details = error.to_string();
+            item.end_time = Some(self.inner().clock.now());
+            store.update_history(&item).await?;
+        }
+        Ok(item)
+    }
+
+    /// Called when a backup a job made has finished: closes the run's history item, and after
+    /// a success prunes the job's backups.
+    pub(crate) async fn finish_job_run(&self, backup: &Backup) -> Result<()> {
+        let Some(job_id) = &backup.linked_resource else {
+            return Ok(());
+        };
+        let store = &self.inner().store;
+        let run = store
+            .history(job_id)
+            .await?
+            .into_iter()
+            .find(|item| item.linked_resource.as_ref() == Some(&backup.id));
+        if let Some(mut item) = run {
+            let succeeded = backup.status == BackupStatus::Available;
+            let event = if succeeded {
+                RunEvent::Succeeded
+            } else {
+                RunEvent::Failed
+            };
+            item.status =
+                run_transition(item.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
+            item.details = match &backup.failure_reason {
+                None => format!("backup {} is available", backup.id),
+                Some(reason) => format!("backup {} is defunct: {reason}", backup.id),
+            };
+            item.end_time = Some(self.inner().clock.now());
+            store.update_history(&item).await?;
+        }
+        if backup.status == BackupStatus::Available {
+            let job = store.job(&backup.project_id, job_id).await?;
+            if let Some(job) = job {
+                self.prune(&job).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What pruning the job's backups now would delete (a dry run).
+    pub async fn plan_job_retention(&self, scope: &Scope, id: &JobId) -> Result<PrunePlan> {
+        let job = self.get_job(scope, id).await?;
+        let backups = self.inner().store.job_backups(&job.id).await?;
+        Ok(plan_prune(&backups, job.data.max_backup_count))
+    }
+
+    /// Plans and deletes. Each deletion goes `deleting → deleted` with the snapshot removed in
+    /// between; one that fails stays `deleting` and is finished on the next start.
+    async fn prune(&self, job: &Job) -> Result<()> {
+        let store = &self.inner().store;
+        let backups = store.job_backups(&job.id).await?;
+        let plan = plan_prune(&backups, job.data.max_backup_count);
+        for (id, reason) in plan.delete {
+            let Some(mut backup) = backups.iter().find(|b| b.id == id).cloned() else {
+                continue;
+            };
+            tracing::info!(backup.id = %id, job.id = %job.id, %reason, "pruning backup");
+            backup.status =
+                crate::lifecycle::backup_transition(backup.status, BackupEvent::DeleteRequested)
+                    .map_err(|e| Error::Conflict(e.to_string()))?;
+            store.update_backup(&backup).await?;
+            self.finish_deleting(backup).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a `deleting` backup's snapshot, then marks it deleted.
+    pub(crate) async fn finish_deleting(&self, mut backup: Backup) -> Result<()> {
+        if let Some(engine) = &self.inner().engine {
+            engine.delete_snapshot(&backup).await.map_err(|e| {
+                Error::Unavailable(format!("snapshot of backup {} not deleted: {e}", backup.id))
+            })?;
+        }
+        backup.status =
+            crate::lifecycle::backup_transition(backup.status, BackupEvent::DeleteFinished)
+                .map_err(|e| Error::Conflict(e.to_string()))?;
+        self.inner().store.update_backup(&backup).await
+    }
+}
