@@ -83,9 +83,25 @@ async fn serve() -> anyhow::Result<()> {
         config.data_dir.display(),
         cairn_store::redact(&config.database_url)
     );
+    // The scheduler sleeps until the next due run; it stops with the server.
+    let (stop_scheduler, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduler = {
+        let services = console.services.clone();
+        tokio::spawn(async move {
+            services
+                .run_scheduler(async {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+    let services = console.services.clone();
     axum::serve(listener, server::router(console, options))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    let _ = stop_scheduler.send(());
+    let _ = scheduler.await;
+    services.settle().await;
     Ok(())
 }
 

@@ -43,6 +43,7 @@ impl Services {
             created: raw.time(),
         };
         store.insert_job(&job).await?;
+        self.wake_scheduler();
         Ok(job)
     }
 
@@ -67,12 +68,20 @@ impl Services {
         self.inner().store.history(&job.id).await
     }
 
-    /// Pause, resume or delete. Deleting a job keeps its backups.
+    /// Pause, resume or delete. Deleting a job keeps its backups. A resumed job's schedule
+    /// counts from now: runs that fell due while it was paused are not fired.
     pub async fn change_job(&self, scope: &Scope, id: &JobId, event: JobEvent) -> Result<Job> {
         let mut job = self.get_job(scope, id).await?;
         job.status =
             job_transition(job.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
-        self.inner().store.update_job(&job).await?;
+        let store = &self.inner().store;
+        if event == JobEvent::Resume {
+            store
+                .set_schedule_from(&job.id, self.inner().clock.now())
+                .await?;
+        }
+        store.update_job(&job).await?;
+        self.wake_scheduler();
         Ok(job)
     }
 
@@ -87,8 +96,15 @@ impl Services {
     }
 
     pub(crate) async fn run_job(&self, scope: &Scope, job: &Job) -> Result<HistoryItem> {
+        let item = self.new_run(job);
+        self.inner().store.insert_history(&item).await?;
+        self.execute_run(scope, job, item).await
+    }
+
+    /// A history item for a run starting now.
+    pub(crate) fn new_run(&self, job: &Job) -> HistoryItem {
         let raw = self.inner().ids.next(self.inner().clock.as_ref());
-        let mut item = HistoryItem {
+        HistoryItem {
             id: HistoryId::from_raw(raw),
             job_id: job.id.clone(),
             organization_id: job.organization_id.clone(),
@@ -98,9 +114,17 @@ impl Services {
             linked_resource: None,
             start_time: raw.time(),
             end_time: None,
-        };
-        let store = &self.inner().store;
-        store.insert_history(&item).await?;
+        }
+    }
+
+    /// Starts the backup of a run whose history item is stored. A run that cannot start (a
+    /// locked cluster, say) ends `failed` at once, with the reason as its details.
+    pub(crate) async fn execute_run(
+        &self,
+        scope: &Scope,
+        job: &Job,
+        mut item: HistoryItem,
+    ) -> Result<HistoryItem> {
         if let Err(error) = self
             .start_backup(
                 scope,
@@ -110,13 +134,23 @@ impl Services {
             )
             .await
         {
-            item.status = run_transition(item.status, RunEvent::Failed)
-                .map_err(|e| Error::Conflict(e.to_string()))?;
-            item.details = error.to_string();
-            item.end_time = Some(self.inner().clock.now());
-            store.update_history(&item).await?;
+            self.end_run(&mut item, RunEvent::Failed, error.to_string())
+                .await?;
         }
         Ok(item)
+    }
+
+    pub(crate) async fn end_run(
+        &self,
+        item: &mut HistoryItem,
+        event: RunEvent,
+        details: String,
+    ) -> Result<()> {
+        item.status =
+            run_transition(item.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
+        item.details = details;
+        item.end_time = Some(self.inner().clock.now());
+        self.inner().store.update_history(item).await
     }
 
     /// Called when a backup a job made has finished: closes the run's history item, and after
@@ -132,20 +166,17 @@ impl Services {
             .into_iter()
             .find(|item| item.linked_resource.as_ref() == Some(&backup.id));
         if let Some(mut item) = run {
-            let succeeded = backup.status == BackupStatus::Available;
-            let event = if succeeded {
-                RunEvent::Succeeded
-            } else {
-                RunEvent::Failed
+            let (event, details) = match &backup.failure_reason {
+                None => (
+                    RunEvent::Succeeded,
+                    format!("backup {} is available", backup.id),
+                ),
+                Some(reason) => (
+                    RunEvent::Failed,
+                    format!("backup {} is defunct: {reason}", backup.id),
+                ),
             };
-            item.status =
-                run_transition(item.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
-            item.details = match &backup.failure_reason {
-                None => format!("backup {} is available", backup.id),
-                Some(reason) => format!("backup {} is defunct: {reason}", backup.id),
-            };
-            item.end_time = Some(self.inner().clock.now());
-            store.update_history(&item).await?;
+            self.end_run(&mut item, event, details).await?;
         }
         if backup.status == BackupStatus::Available {
             let job = store.job(&backup.project_id, job_id).await?;

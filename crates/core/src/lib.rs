@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod locks;
 pub mod ports;
 pub mod retention;
+pub mod scheduler;
 pub mod services;
 pub mod site;
 

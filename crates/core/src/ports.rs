@@ -10,6 +10,7 @@ use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, HistoryItem, Job, JobId,
     Network, Organization, OrganizationId, Progress, Project, ProjectId,
 };
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 /// Persistent state. Every read is scoped to its parent so ids of another project are not found.
@@ -64,6 +65,15 @@ pub trait Store: Send + Sync + 'static {
     async fn update_history(&self, item: &HistoryItem) -> Result<()>;
     /// A job's runs, oldest first.
     async fn history(&self, job: &JobId) -> Result<Vec<HistoryItem>>;
+
+    /// Running jobs of every project, with the time their schedule counts from: the last run
+    /// claimed, or when the job was created or last resumed (so a resume fires no missed run).
+    async fn scheduled_jobs(&self) -> Result<Vec<(Job, DateTime<Utc>)>>;
+    /// Moves the time a job's schedule counts from (on resume).
+    async fn set_schedule_from(&self, job: &JobId, from: DateTime<Utc>) -> Result<()>;
+    /// Claims the run of `job` due at `due_at` and records `item` for it, in one transaction.
+    /// Unique on `(job, due_at)`: of any number of instances, exactly one gets `true`.
+    async fn claim_run(&self, due_at: DateTime<Utc>, item: &HistoryItem) -> Result<bool>;
 }
 
 /// What a finished snapshot is made of.

@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Progress of the snapshots this instance is taking.
     pub(crate) progress: Mutex<HashMap<BackupId, Progress>>,
+    /// Wakes the scheduler when jobs change.
+    pub(crate) wake: tokio::sync::Notify,
 }
 
 /// Assembles [`Services`] from its ports; only the store, the clock and the site are required.
@@ -80,6 +82,7 @@ impl ServicesBuilder {
                 snapshot_deadline: self.snapshot_deadline,
                 tasks: Mutex::new(Vec::new()),
                 progress: Mutex::new(HashMap::new()),
+                wake: tokio::sync::Notify::new(),
             }),
         }
     }

@@ -18,23 +18,33 @@ use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
 use tokio::sync::watch;
 
-/// A clock that stands still until advanced.
-pub struct ManualClock(Mutex<DateTime<Utc>>);
+/// A clock that stands still until advanced or set; sleepers wake when it passes their time.
+pub struct ManualClock(watch::Sender<DateTime<Utc>>);
 
 impl ManualClock {
     /// Panics on a malformed time: it is a test's literal.
     pub fn at(rfc3339: &str) -> Self {
-        Self(Mutex::new(rfc3339.parse().expect("an RFC 3339 time")))
+        Self(watch::channel(rfc3339.parse().expect("an RFC 3339 time")).0)
     }
 
     pub fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
+        self.0.send_modify(|now| *now += by);
+    }
+
+    pub fn set(&self, to: DateTime<Utc>) {
+        self.0.send_replace(to);
     }
 }
 
+#[async_trait]
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
+        *self.0.borrow()
+    }
+
+    async fn sleep_until(&self, at: DateTime<Utc>) {
+        let mut now = self.0.subscribe();
+        let _ = now.wait_for(|now| *now >= at).await;
     }
 }
 
@@ -54,6 +64,9 @@ struct State {
     backups: Vec<Backup>,
     jobs: Vec<Job>,
     history: Vec<HistoryItem>,
+    /// Claimed runs: (job, due time).
+    runs: std::collections::HashSet<(JobId, DateTime<Utc>)>,
+    schedule_from: std::collections::HashMap<JobId, DateTime<Utc>>,
 }
 
 fn replace<T>(
@@ -230,7 +243,9 @@ impl Store for InMemoryStore {
     }
 
     async fn insert_job(&self, job: &Job) -> Result<()> {
-        self.state.lock().unwrap().jobs.push(job.clone());
+        let mut state = self.state.lock().unwrap();
+        state.schedule_from.insert(job.id.clone(), job.created);
+        state.jobs.push(job.clone());
         Ok(())
     }
 
@@ -280,6 +295,43 @@ impl Store for InMemoryStore {
         )
     }
 
+    async fn scheduled_jobs(&self) -> Result<Vec<(Job, DateTime<Utc>)>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .jobs
+            .iter()
+            .filter(|j| j.status == JobStatus::Running)
+            .map(|j| {
+                let last_run = state
+                    .runs
+                    .iter()
+                    .filter(|(id, _)| id == &j.id)
+                    .map(|(_, due)| *due)
+                    .max();
+                let from = state.schedule_from[&j.id].max(last_run.unwrap_or(j.created));
+                (j.clone(), from)
+            })
+            .collect())
+    }
+
+    async fn set_schedule_from(&self, job: &JobId, from: DateTime<Utc>) -> Result<()> {
+        self.state
+            .lock()
+            .unwrap()
+            .schedule_from
+            .insert(job.clone(), from);
+        Ok(())
+    }
+
+    async fn claim_run(&self, due_at: DateTime<Utc>, item: &HistoryItem) -> Result<bool> {
+        let mut state = self.state.lock().unwrap();
+        if !state.runs.insert((item.job_id.clone(), due_at)) {
+            return Ok(false);
+        }
+        state.history.push(item.clone());
+        Ok(true)
+    }
+
     async fn history(&self, job: &JobId) -> Result<Vec<HistoryItem>> {
         let state = self.state.lock().unwrap();
         Ok(state
@@ -322,7 +374,11 @@ impl Default for FakeEngine {
 }
 
 impl FakeEngine {
+    /// Sets what the next snapshots do; `Hold` closes the gate again.
     pub fn snapshots(&self, behaviour: SnapshotBehaviour) {
+        if behaviour == SnapshotBehaviour::Hold {
+            self.gate.send_replace(false);
+        }
         *self.snapshots.lock().unwrap() = behaviour;
     }
 

@@ -16,9 +16,11 @@ use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterId, HistoryItem, Job, JobId, Network,
     Organization, OrganizationId, Project, ProjectId,
 };
+use chrono::{DateTime, Utc};
 use rows::{
     wire_text, BackupRow, ClusterRow, HistoryRow, JobRow, LockRow, NetworkRow, OrganizationRow,
-    ProjectRow, BACKUP_COLUMNS, CLUSTER_COLUMNS, HISTORY_COLUMNS, JOB_COLUMNS, LOCK_COLUMNS,
+    ProjectRow, ScheduledJobRow, BACKUP_COLUMNS, CLUSTER_COLUMNS, HISTORY_COLUMNS, JOB_COLUMNS,
+    LOCK_COLUMNS,
 };
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -461,8 +463,8 @@ impl Store for SqlStore {
 
     async fn insert_job(&self, j: &Job) -> CoreResult<()> {
         let sql = format!(
-            "INSERT INTO jobs ({JOB_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO jobs ({JOB_COLUMNS}, schedule_from)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
         );
         on_pool!(&self.pool, |p| sqlx::query(&sql)
             .bind(j.id.as_str())
@@ -559,6 +561,75 @@ impl Store for SqlStore {
         .rows_affected()
         });
         found(updated, "history item", h.id.as_str())
+    }
+
+    async fn scheduled_jobs(&self) -> CoreResult<Vec<(Job, DateTime<Utc>)>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS}, schedule_from,
+                    (SELECT MAX(r.due_at) FROM job_runs r WHERE r.job_id = jobs.id) AS last_due
+             FROM jobs WHERE status = 'running' ORDER BY created, id"
+        );
+        let rows: Vec<ScheduledJobRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .fetch_all(p)
+            .await
+            .map_err(StoreError::from)?);
+        rows.into_iter().map(ScheduledJobRow::into_model).collect()
+    }
+
+    async fn set_schedule_from(&self, job: &JobId, from: DateTime<Utc>) -> CoreResult<()> {
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE jobs SET schedule_from = $2 WHERE id = $1"
+        )
+        .bind(job.as_str())
+        .bind(from)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        found(updated, "job", job.as_str())
+    }
+
+    async fn claim_run(&self, due_at: DateTime<Utc>, h: &HistoryItem) -> CoreResult<bool> {
+        // The history item first (job_runs refers to it), then the claim; a claim that loses
+        // to another instance rolls both back.
+        let history_sql = format!(
+            "INSERT INTO job_history ({HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        );
+        let claimed = on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(StoreError::from)?;
+            sqlx::query(&history_sql)
+                .bind(h.id.as_str())
+                .bind(h.job_id.as_str())
+                .bind(h.organization_id.as_str())
+                .bind(h.project_id.as_str())
+                .bind(wire_text(&h.status))
+                .bind(&h.details)
+                .bind(h.linked_resource.as_ref().map(|id| id.as_str()))
+                .bind(h.start_time)
+                .bind(h.end_time)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+            let inserted = sqlx::query(
+                "INSERT INTO job_runs (job_id, due_at, history_id) VALUES ($1, $2, $3)
+                 ON CONFLICT (job_id, due_at) DO NOTHING",
+            )
+            .bind(h.job_id.as_str())
+            .bind(due_at)
+            .bind(h.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected();
+            if inserted == 1 {
+                tx.commit().await.map_err(StoreError::from)?;
+                true
+            } else {
+                tx.rollback().await.map_err(StoreError::from)?;
+                false
+            }
+        });
+        Ok(claimed)
     }
 
     async fn history(&self, job: &JobId) -> CoreResult<Vec<HistoryItem>> {

@@ -334,3 +334,24 @@ impl HistoryRow {
         })
     }
 }
+
+/// A running job with what its schedule counts from.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ScheduledJobRow {
+    #[sqlx(flatten)]
+    job: JobRow,
+    schedule_from: Option<DateTime<Utc>>,
+    last_due: Option<DateTime<Utc>>,
+}
+
+impl ScheduledJobRow {
+    pub(crate) fn into_model(self) -> CoreResult<(Job, DateTime<Utc>)> {
+        let job = self.job.into_model()?;
+        let from = [self.schedule_from, self.last_due]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(job.created);
+        Ok((job, from))
+    }
+}

@@ -290,6 +290,84 @@ async fn a_job_its_history_and_its_pruned_backups_read_back_after_a_restart(db: 
     assert_eq!(pruned.linked_resource.as_ref(), Some(&job.id));
 }
 
+async fn instance_on_clock(
+    db: &Database,
+    engine: &Arc<FakeEngine>,
+    clock: &Arc<ManualClock>,
+) -> (Services, Scope) {
+    let services = Services::builder(open(db).await, clock.clone(), SiteConfig::default())
+        .engine(engine.clone())
+        .build();
+    let scope = services.start().await.unwrap();
+    (services, scope)
+}
+
+async fn hourly_job(services: &Services, scope: &Scope, cluster: &Cluster) -> cairn_model::Job {
+    let request = CreateJobRequest {
+        description: "hourly".into(),
+        schedule: "0 * * * *".into(),
+        data: ScheduledBackupData {
+            cluster_id: cluster.id.clone(),
+            description: "{cluster} #{index}".into(),
+            max_backup_count: 3,
+        },
+    };
+    services.create_job(scope, &request).await.unwrap()
+}
+
+async fn each_due_run_fires_once_across_instances_and_missed_ones_are_not_caught_up(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let clock = Arc::new(ManualClock::at("2026-11-24T09:30:00Z"));
+    let (first, scope) = instance_on_clock(&db, &engine, &clock).await;
+    let (second, _) = instance_on_clock(&db, &engine, &clock).await;
+    let cluster = available_cluster(&first, &scope).await;
+    let job = hourly_job(&first, &scope, &cluster).await;
+    assert_eq!(
+        first.next_due().await.unwrap(),
+        Some("2026-11-24T10:00:00Z".parse().unwrap())
+    );
+
+    for hour in ["10", "11", "12"] {
+        clock.set(format!("2026-11-24T{hour}:00:00Z").parse().unwrap());
+        let (a, b) = tokio::join!(first.run_due_jobs(), second.run_due_jobs());
+        assert_eq!(
+            a.unwrap().len() + b.unwrap().len(),
+            1,
+            "exactly one instance fires the {hour}:00 run"
+        );
+        first.settle().await;
+        second.settle().await;
+    }
+    // Down for five hours: one item says so, nothing is caught up.
+    clock.set("2026-11-24T17:30:00Z".parse().unwrap());
+    let written = second.run_due_jobs().await.unwrap();
+    assert_eq!(written.len(), 1);
+    assert!(
+        written[0].details.starts_with("missed 5 runs"),
+        "{}",
+        written[0].details
+    );
+
+    let (restarted, _) = instance_on_clock(&db, &engine, &clock).await;
+    assert!(restarted.run_due_jobs().await.unwrap().is_empty());
+    assert_eq!(
+        restarted.next_due().await.unwrap(),
+        Some("2026-11-24T18:00:00Z".parse().unwrap())
+    );
+    let history = restarted.job_history(&scope, &job.id).await.unwrap();
+    let statuses: Vec<_> = history.iter().map(|h| h.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            HistoryStatus::Succeeded,
+            HistoryStatus::Succeeded,
+            HistoryStatus::Succeeded,
+            HistoryStatus::Failed
+        ]
+    );
+    assert_eq!(restarted.list_backups(&scope).await.unwrap().len(), 3);
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod on_sqlite {
@@ -322,6 +400,7 @@ contract!(
     of_200_concurrent_backups_from_two_instances_exactly_one_is_accepted,
     after_a_crash_creating_backups_are_defunct_and_unlocked,
     a_job_its_history_and_its_pruned_backups_read_back_after_a_restart,
+    each_due_run_fires_once_across_instances_and_missed_ones_are_not_caught_up,
 );
 
 #[tokio::test]
