@@ -49,14 +49,6 @@ impl Services {
                 what: "cluster",
                 id: cluster_id.to_string(),
             })?;
-        if cluster.status != ClusterStatus::Available {
-            return Err(Error::Conflict(format!(
-                "cluster {} is {}: only an available cluster can be backed up",
-                cluster.id,
-                cluster.status.as_str()
-            )));
-        }
-
         let raw = self.inner().ids.next(self.inner().clock.as_ref());
         let backup_id = BackupId::from_raw(raw);
         let lock = ClusterLock {
@@ -69,8 +61,23 @@ impl Services {
         if let LockOutcome::HeldBy(holder) = store.acquire_lock(&lock).await? {
             return Err(Error::Conflict(holder.to_string()));
         }
-        // From here on the lock is ours: release it on every way out.
+        // From here on the lock is ours: release it on every way out. The cluster is read
+        // again under the lock, so no change can slip in between the check and the backup.
         let recorded = async {
+            let current = store
+                .cluster(&scope.project_id, cluster_id)
+                .await?
+                .ok_or_else(|| Error::NotFound {
+                    what: "cluster",
+                    id: cluster_id.to_string(),
+                })?;
+            if current.status != ClusterStatus::Available {
+                return Err(Error::Conflict(format!(
+                    "cluster {} is {}: only an available cluster can be backed up",
+                    current.id,
+                    current.status.as_str()
+                )));
+            }
             let index = store.count_backups_of_cluster(&cluster.id).await? + 1;
             let description = template.render(&LabelContext {
                 index,
@@ -271,6 +278,7 @@ impl Services {
         for backup in store.backups_with_status(BackupStatus::Deleting).await? {
             self.finish_deleting(backup).await?;
         }
+        self.recover_clusters().await?;
         for lock in store.locks().await? {
             tracing::warn!(cluster.id = %lock.cluster_id, "releasing the lock of an operation that did not survive a restart: {lock}");
             store

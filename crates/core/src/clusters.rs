@@ -1,13 +1,16 @@
 //! Clusters: create (and restore, which is a create from a backup), provisioned in the
 //! background by the engine: `provisioning → available | defunct`.
 
+use crate::backups::invalid;
 use crate::error::{Error, Result};
 use crate::lifecycle::{cluster_transition, ClusterEvent};
-use crate::ports::Notification;
+use crate::locks::{ClusterLock, LockKind, LockOutcome};
+use crate::ports::{ClusterChange, Notification};
 use crate::services::{Scope, Services};
 use cairn_model::{
-    check_cluster_request, check_restore, server_versions, Backup, BackupStatus, Cluster,
-    ClusterAddresses, ClusterHealth, ClusterId, ClusterStatus, CreateClusterRequest,
+    check_cluster_request, check_restore, disk_types, server_versions, Backup, BackupStatus,
+    Cluster, ClusterAddresses, ClusterHealth, ClusterId, ClusterStatus, CreateClusterRequest,
+    InstanceType,
 };
 
 impl Services {
@@ -156,5 +159,236 @@ impl Services {
                 what: "cluster",
                 id: id.to_string(),
             })
+    }
+}
+
+/// What a change does to the cluster record once the engine has applied it.
+fn record_change(cluster: &mut Cluster, change: &ClusterChange) {
+    match change {
+        ClusterChange::ExpandDisk { disk_size_gb } => cluster.disk_size_gb = *disk_size_gb,
+        ClusterChange::Resize { instance_type } => cluster.instance_type = *instance_type,
+        ClusterChange::Upgrade {
+            server_version,
+            server_version_tag,
+        } => {
+            cluster.server_version = server_version.clone();
+            cluster.server_version_tag = server_version_tag.clone();
+        }
+        ClusterChange::Delete => {}
+    }
+}
+
+impl Services {
+    /// Deletes a cluster (its backups stay). Refused when protected or locked.
+    pub async fn delete_cluster(&self, scope: &Scope, id: &ClusterId) -> Result<Cluster> {
+        let cluster = self.get_cluster(scope, id).await?;
+        if cluster.protected {
+            return Err(Error::Conflict(format!(
+                "cluster {id} is protected: turn protection off before deleting it"
+            )));
+        }
+        self.change_cluster(
+            cluster,
+            LockKind::Deletion,
+            ClusterEvent::DeleteRequested,
+            ClusterChange::Delete,
+        )
+        .await
+    }
+
+    /// Grows the cluster's disk; it cannot shrink.
+    pub async fn expand_disk(
+        &self,
+        scope: &Scope,
+        id: &ClusterId,
+        disk_size_gb: u32,
+    ) -> Result<Cluster> {
+        let cluster = self.get_cluster(scope, id).await?;
+        let max = disk_types()
+            .into_iter()
+            .find(|d| d.name == cluster.disk_type)
+            .map_or(u32::MAX, |d| d.max_size_gb);
+        if disk_size_gb <= cluster.disk_size_gb {
+            return Err(invalid(
+                "diskSizeGb",
+                format!(
+                    "must be larger than the current {} GB: disks only grow",
+                    cluster.disk_size_gb
+                ),
+            ));
+        }
+        if disk_size_gb > max {
+            return Err(invalid(
+                "diskSizeGb",
+                format!("a {} disk is at most {max} GB", cluster.disk_type),
+            ));
+        }
+        self.change_cluster(
+            cluster,
+            LockKind::DiskExpansion,
+            ClusterEvent::ExpandDisk,
+            ClusterChange::ExpandDisk { disk_size_gb },
+        )
+        .await
+    }
+
+    pub async fn resize_cluster(
+        &self,
+        scope: &Scope,
+        id: &ClusterId,
+        instance_type: InstanceType,
+    ) -> Result<Cluster> {
+        let cluster = self.get_cluster(scope, id).await?;
+        if cluster.instance_type == instance_type {
+            return Err(invalid(
+                "instanceType",
+                format!("the cluster is already {}", instance_type.name()),
+            ));
+        }
+        self.change_cluster(
+            cluster,
+            LockKind::Resize,
+            ClusterEvent::Resize,
+            ClusterChange::Resize { instance_type },
+        )
+        .await
+    }
+
+    /// Moves the cluster to a newer server version of the catalogue; never down.
+    pub async fn upgrade_cluster(
+        &self,
+        scope: &Scope,
+        id: &ClusterId,
+        server_version: &str,
+    ) -> Result<Cluster> {
+        let cluster = self.get_cluster(scope, id).await?;
+        let versions = server_versions();
+        let Some(target) = versions.iter().find(|v| v.version == server_version) else {
+            let offered: Vec<_> = versions.iter().map(|v| v.version.as_str()).collect();
+            return Err(invalid(
+                "serverVersion",
+                format!(
+                    "unknown server version '{server_version}': use {}",
+                    offered.join(", ")
+                ),
+            ));
+        };
+        if !cairn_model::restore::is_newer(&target.version, &cluster.server_version) {
+            return Err(invalid(
+                "serverVersion",
+                format!("must be newer than the current {}", cluster.server_version),
+            ));
+        }
+        let change = ClusterChange::Upgrade {
+            server_version: target.version.clone(),
+            server_version_tag: target.tag.clone(),
+        };
+        self.change_cluster(cluster, LockKind::Upgrade, ClusterEvent::Upgrade, change)
+            .await
+    }
+
+    /// Takes the cluster's lock, moves it to the change's status, and lets the engine apply
+    /// the change in the background; the lock is released when it ends, however it ends.
+    async fn change_cluster(
+        &self,
+        mut cluster: Cluster,
+        kind: LockKind,
+        event: ClusterEvent,
+        change: ClusterChange,
+    ) -> Result<Cluster> {
+        let engine = self.engine()?;
+        let changing = cluster_transition(cluster.status, event)
+            .map_err(|e| Error::Conflict(e.to_string()))?;
+        let raw = self.inner().ids.next(self.inner().clock.as_ref());
+        let lock = ClusterLock {
+            cluster_id: cluster.id.clone(),
+            kind,
+            holder_id: raw.encode(),
+            job_id: None,
+            acquired_at: raw.time(),
+        };
+        if let LockOutcome::HeldBy(holder) = self.inner().store.acquire_lock(&lock).await? {
+            return Err(Error::Conflict(holder.to_string()));
+        }
+        cluster.status = changing;
+        if let Err(error) = self.inner().store.update_cluster(&cluster).await {
+            self.release(&cluster.id, &lock.holder_id).await;
+            return Err(error);
+        }
+        tracing::info!(cluster.id = %cluster.id, change = ?change, "cluster change started");
+        let services = self.clone();
+        let mut changed = cluster.clone();
+        self.spawn(async move {
+            let outcome = engine.apply(&changed, &change).await;
+            let done = if change == ClusterChange::Delete {
+                ClusterEvent::DeleteFinished
+            } else {
+                ClusterEvent::ChangeFinished
+            };
+            match outcome {
+                Ok(()) => {
+                    record_change(&mut changed, &change);
+                    changed.status =
+                        cluster_transition(changed.status, done).unwrap_or(changed.status);
+                }
+                Err(error) => {
+                    // The change did not happen: the cluster stays as it was (a deletion stays
+                    // `deleting` and is retried on the next start).
+                    if change != ClusterChange::Delete {
+                        changed.status = ClusterStatus::Available;
+                    }
+                    services
+                        .inner()
+                        .notifier
+                        .notify(Notification {
+                            subject: format!("Change to cluster {} failed", changed.description),
+                            message: format!(
+                                "{:?} of cluster {} failed: {error}",
+                                change, changed.id
+                            ),
+                            resource_id: changed.id.to_string(),
+                        })
+                        .await;
+                }
+            }
+            if let Err(error) = services.inner().store.update_cluster(&changed).await {
+                tracing::error!(%error, "could not record the end of a cluster change");
+            }
+            services.release(&changed.id, &lock.holder_id).await;
+        });
+        Ok(cluster)
+    }
+}
+
+impl Services {
+    /// Clusters a stopped Cairn left mid-operation: provisioning becomes defunct, a change in
+    /// progress returns to available (the engine's own state is the truth of what happened),
+    /// and a deletion is carried out again.
+    pub(crate) async fn recover_clusters(&self) -> Result<()> {
+        let store = &self.inner().store;
+        for status in [
+            ClusterStatus::Provisioning,
+            ClusterStatus::ExpandingDisks,
+            ClusterStatus::Resizing,
+            ClusterStatus::Upgrading,
+            ClusterStatus::Deleting,
+        ] {
+            for mut cluster in store.clusters_with_status(status).await? {
+                if status == ClusterStatus::Deleting {
+                    let Some(engine) = &self.inner().engine else {
+                        continue;
+                    };
+                    if let Err(error) = engine.apply(&cluster, &ClusterChange::Delete).await {
+                        tracing::warn!(cluster.id = %cluster.id, %error, "deletion still fails; retried on the next start");
+                        continue;
+                    }
+                }
+                cluster.status = cluster_transition(cluster.status, ClusterEvent::Interrupted)
+                    .map_err(|e| Error::Conflict(e.to_string()))?;
+                tracing::warn!(cluster.id = %cluster.id, from = status.as_str(), to = cluster.status.as_str(), "settled a cluster left mid-operation");
+                store.update_cluster(&cluster).await?;
+            }
+        }
+        Ok(())
     }
 }

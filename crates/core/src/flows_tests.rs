@@ -1021,3 +1021,304 @@ mod scheduling {
         s.f.services.settle().await;
     }
 }
+
+// ---- changes to clusters ----
+
+mod cluster_changes {
+    use super::*;
+    use crate::ClusterChange;
+
+    #[tokio::test]
+    async fn a_disk_expansion_locks_the_cluster_against_backups_until_it_ends() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        let expanding = f
+            .services
+            .expand_disk(&f.scope, &cluster.id, 64)
+            .await
+            .unwrap();
+        assert_eq!(expanding.status, ClusterStatus::ExpandingDisks);
+        let error = f
+            .services
+            .create_backup(&f.scope, &cluster.id, "x")
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Conflict);
+        assert!(
+            error.to_string().contains("is locked by disk expansion"),
+            "{error}"
+        );
+        f.services.settle().await;
+        let done = f.services.get_cluster(&f.scope, &cluster.id).await.unwrap();
+        assert_eq!(
+            (done.status, done.disk_size_gb),
+            (ClusterStatus::Available, 64)
+        );
+        assert!(f.store.locks().await.unwrap().is_empty());
+        assert_eq!(
+            f.engine.changes(),
+            [(
+                cluster.id.clone(),
+                ClusterChange::ExpandDisk { disk_size_gb: 64 }
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_disk_never_shrinks_nor_grows_past_its_type() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        for (size, message) in [
+            (16, "must be larger than the current 16 GB"),
+            (5000, "a local-ssd disk is at most 4096 GB"),
+        ] {
+            let Error::Invalid(fields) = f
+                .services
+                .expand_disk(&f.scope, &cluster.id, size)
+                .await
+                .unwrap_err()
+            else {
+                panic!("expected a field error")
+            };
+            assert!(
+                fields["diskSizeGb"].starts_with(message),
+                "{}",
+                fields["diskSizeGb"]
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cluster_being_backed_up_cannot_be_resized_or_deleted() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.engine.snapshots(SnapshotBehaviour::Hold);
+        let backup = f
+            .services
+            .create_backup(&f.scope, &cluster.id, "running")
+            .await
+            .unwrap();
+        let holder = format!("is locked by backup {} (manual)", backup.id);
+        let resize = f
+            .services
+            .resize_cluster(&f.scope, &cluster.id, InstanceType::M32)
+            .await
+            .unwrap_err();
+        assert!(resize.to_string().contains(&holder), "{resize}");
+        let delete = f
+            .services
+            .delete_cluster(&f.scope, &cluster.id)
+            .await
+            .unwrap_err();
+        assert!(delete.to_string().contains(&holder), "{delete}");
+        assert_eq!(
+            f.services
+                .get_cluster(&f.scope, &cluster.id)
+                .await
+                .unwrap()
+                .status,
+            ClusterStatus::Available
+        );
+        f.engine.release_snapshots();
+        f.services.settle().await;
+    }
+
+    #[tokio::test]
+    async fn a_protected_cluster_refuses_deletion_and_a_deleted_one_keeps_its_backups() {
+        let f = fixture().await;
+        let mut request = f.request("local-1").await;
+        request.protected = true;
+        let protected = f.services.create_cluster(&f.scope, &request).await.unwrap();
+        f.services.settle().await;
+        let error = f
+            .services
+            .delete_cluster(&f.scope, &protected.id)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cluster {} is protected: turn protection off before deleting it",
+                protected.id
+            )
+        );
+
+        let cluster = f.available_cluster().await;
+        let backup = f
+            .services
+            .create_backup(&f.scope, &cluster.id, "last words")
+            .await
+            .unwrap();
+        f.services.settle().await;
+        assert_eq!(
+            f.services
+                .delete_cluster(&f.scope, &cluster.id)
+                .await
+                .unwrap()
+                .status,
+            ClusterStatus::Deleting
+        );
+        f.services.settle().await;
+        assert_eq!(
+            f.services
+                .get_cluster(&f.scope, &cluster.id)
+                .await
+                .unwrap()
+                .status,
+            ClusterStatus::Deleted
+        );
+        assert!(!f
+            .services
+            .list_clusters(&f.scope)
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.id == cluster.id));
+        assert_eq!(
+            f.services
+                .get_backup(&f.scope, &backup.id)
+                .await
+                .unwrap()
+                .status,
+            BackupStatus::Available
+        );
+    }
+
+    #[tokio::test]
+    async fn an_upgrade_only_goes_to_a_newer_known_version() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        for (version, message) in [
+            ("23.10", "must be newer than the current 24.10"),
+            ("24.10", "must be newer"),
+            ("26.1", "unknown server version '26.1'"),
+        ] {
+            let Error::Invalid(fields) = f
+                .services
+                .upgrade_cluster(&f.scope, &cluster.id, version)
+                .await
+                .unwrap_err()
+            else {
+                panic!("expected a field error for {version}")
+            };
+            assert!(
+                fields["serverVersion"].starts_with(message),
+                "{version}: {}",
+                fields["serverVersion"]
+            );
+        }
+        f.services
+            .upgrade_cluster(&f.scope, &cluster.id, "25.0")
+            .await
+            .unwrap();
+        f.services.settle().await;
+        let upgraded = f.services.get_cluster(&f.scope, &cluster.id).await.unwrap();
+        assert_eq!(
+            (
+                upgraded.server_version.as_str(),
+                upgraded.server_version_tag.as_str()
+            ),
+            ("25.0", "25.0.1")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_change_leaves_the_cluster_as_it_was_unlocked_and_notifies() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.engine
+            .snapshots(SnapshotBehaviour::Fail(EngineError::Failed(
+                "node 1 refused to restart".into(),
+            )));
+        f.services
+            .resize_cluster(&f.scope, &cluster.id, InstanceType::M16)
+            .await
+            .unwrap();
+        f.services.settle().await;
+        let after = f.services.get_cluster(&f.scope, &cluster.id).await.unwrap();
+        assert_eq!(
+            (after.status, after.instance_type),
+            (ClusterStatus::Available, InstanceType::C4)
+        );
+        assert!(f.store.locks().await.unwrap().is_empty());
+        assert!(f
+            .notifier
+            .sent()
+            .iter()
+            .any(|n| n.message.contains("node 1 refused to restart")));
+    }
+}
+
+mod cluster_recovery {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cluster_still_provisioning_cannot_be_backed_up() {
+        let f = fixture().await;
+        let cluster = f
+            .services
+            .create_cluster(&f.scope, &f.request("local-1").await)
+            .await
+            .unwrap();
+        let error = f
+            .services
+            .create_backup(&f.scope, &cluster.id, "too soon")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cluster {} is provisioning: only an available cluster can be backed up",
+                cluster.id
+            )
+        );
+        assert!(
+            f.store.locks().await.unwrap().is_empty(),
+            "the lock taken to check is given back"
+        );
+        f.services.settle().await;
+    }
+
+    #[tokio::test]
+    async fn clusters_left_mid_operation_by_a_crash_are_settled_on_start() {
+        let f = fixture().await;
+        let expanding = f.available_cluster().await;
+        let deleting = f.available_cluster().await;
+        let provisioning = f
+            .services
+            .create_cluster(&f.scope, &f.request("local-1").await)
+            .await
+            .unwrap();
+        for (cluster, status) in [
+            (&expanding, ClusterStatus::ExpandingDisks),
+            (&deleting, ClusterStatus::Deleting),
+        ] {
+            let mut stuck = cluster.clone();
+            stuck.status = status;
+            f.store.update_cluster(&stuck).await.unwrap();
+        }
+        let restarted = Services::builder(
+            f.store.clone(),
+            Arc::new(ManualClock::at("2025-01-23T19:00:00Z")),
+            SiteConfig::default(),
+        )
+        .engine(f.engine.clone())
+        .build();
+        restarted.start().await.unwrap();
+        for (id, expected) in [
+            (&expanding.id, ClusterStatus::Available),
+            (&deleting.id, ClusterStatus::Deleted),
+            (&provisioning.id, ClusterStatus::Defunct),
+        ] {
+            assert_eq!(
+                restarted.get_cluster(&f.scope, id).await.unwrap().status,
+                expected
+            );
+        }
+        assert!(f
+            .engine
+            .changes()
+            .contains(&(deleting.id.clone(), crate::ClusterChange::Delete)));
+        f.services.settle().await;
+    }
+}

@@ -23,7 +23,8 @@ pub use clock::{Clock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use locks::{ClusterLock, LockKind, LockOutcome};
 pub use ports::{
-    Engine, EngineError, LogNotifier, Notification, Notifier, ProgressSink, SnapshotFacts, Store,
+    ClusterChange, Engine, EngineError, LogNotifier, Notification, Notifier, ProgressSink,
+    SnapshotFacts, Store,
 };
 pub use services::{Scope, Services, ServicesBuilder};
 pub use site::{SeedPlan, SiteConfig};

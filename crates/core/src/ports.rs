@@ -7,8 +7,9 @@ use crate::locks::{ClusterLock, LockOutcome};
 use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
-    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, HistoryItem, Job, JobId,
-    Network, Organization, OrganizationId, Progress, Project, ProjectId,
+    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, ClusterStatus,
+    HistoryItem, InstanceType, Job, JobId, Network, Organization, OrganizationId, Progress,
+    Project, ProjectId,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_cluster(&self, cluster: &Cluster) -> Result<()>;
     /// Replaces the stored cluster with the same id.
     async fn update_cluster(&self, cluster: &Cluster) -> Result<()>;
+    /// Clusters of every project in one status (used to settle unfinished work on start).
+    async fn clusters_with_status(&self, status: ClusterStatus) -> Result<Vec<Cluster>>;
 
     /// Takes the cluster's lock if nobody holds it; otherwise says who does. Atomic.
     async fn acquire_lock(&self, lock: &ClusterLock) -> Result<LockOutcome>;
@@ -100,6 +103,23 @@ pub enum EngineError {
 /// Receives progress reports while a snapshot is taken.
 pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
 
+/// A change to a running cluster. Each runs under the cluster's lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterChange {
+    ExpandDisk {
+        disk_size_gb: u32,
+    },
+    Resize {
+        instance_type: InstanceType,
+    },
+    Upgrade {
+        server_version: String,
+        server_version_tag: String,
+    },
+    /// Stop the nodes and remove their volumes.
+    Delete,
+}
+
 /// Runs clusters and takes their snapshots: the embedded engine, or another provider.
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {
@@ -119,6 +139,8 @@ pub trait Engine: Send + Sync + 'static {
     ) -> Result<SnapshotFacts, EngineError>;
     /// Removes a backup's snapshot, also one that finished after its backup was given up on.
     async fn delete_snapshot(&self, backup: &Backup) -> Result<(), EngineError>;
+    /// Applies a change (disk, size, version, deletion) to the cluster's nodes.
+    async fn apply(&self, cluster: &Cluster, change: &ClusterChange) -> Result<(), EngineError>;
 }
 
 /// Something worth telling a person about.

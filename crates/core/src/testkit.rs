@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::locks::{ClusterLock, LockOutcome};
 use crate::ports::{
-    Engine, EngineError, Notification, Notifier, ProgressSink, SnapshotFacts, Store,
+    ClusterChange, Engine, EngineError, Notification, Notifier, ProgressSink, SnapshotFacts, Store,
 };
 use crate::site::SeedPlan;
 use async_trait::async_trait;
@@ -152,6 +152,16 @@ impl Store for InMemoryStore {
             "cluster",
             cluster.id.to_string(),
         )
+    }
+
+    async fn clusters_with_status(&self, status: ClusterStatus) -> Result<Vec<Cluster>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .clusters
+            .iter()
+            .filter(|c| c.status == status)
+            .cloned()
+            .collect())
     }
 
     async fn acquire_lock(&self, lock: &ClusterLock) -> Result<LockOutcome> {
@@ -359,6 +369,7 @@ pub struct FakeEngine {
     gate: watch::Sender<bool>,
     deleted_snapshots: Mutex<Vec<BackupId>>,
     provisioned: Mutex<Vec<(ClusterId, Option<BackupId>)>>,
+    changes: Mutex<Vec<(ClusterId, ClusterChange)>>,
 }
 
 impl Default for FakeEngine {
@@ -369,6 +380,7 @@ impl Default for FakeEngine {
             gate: watch::channel(false).0,
             deleted_snapshots: Mutex::new(Vec::new()),
             provisioned: Mutex::new(Vec::new()),
+            changes: Mutex::new(Vec::new()),
         }
     }
 }
@@ -392,6 +404,11 @@ impl FakeEngine {
 
     pub fn deleted_snapshots(&self) -> Vec<BackupId> {
         self.deleted_snapshots.lock().unwrap().clone()
+    }
+
+    /// Changes applied to clusters, in order.
+    pub fn changes(&self) -> Vec<(ClusterId, ClusterChange)> {
+        self.changes.lock().unwrap().clone()
     }
 
     /// Clusters provisioned, with the backup each was restored from.
@@ -459,6 +476,22 @@ impl Engine for FakeEngine {
             .unwrap()
             .push(backup.id.clone());
         Ok(())
+    }
+
+    /// Records the change; fails it when snapshots are set to fail (the cluster is "unhealthy").
+    async fn apply(
+        &self,
+        cluster: &Cluster,
+        change: &ClusterChange,
+    ) -> std::result::Result<(), EngineError> {
+        self.changes
+            .lock()
+            .unwrap()
+            .push((cluster.id.clone(), change.clone()));
+        match self.snapshots.lock().unwrap().clone() {
+            SnapshotBehaviour::Fail(error) => Err(error),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -35,6 +35,11 @@ pub struct CreateClusterRequest {
     pub protected: bool,
 }
 
+/// Whether version `a` is newer than `b` ("25.0" is newer than "24.10").
+pub fn is_newer(a: &str, b: &str) -> bool {
+    version_key(a) > version_key(b)
+}
+
 /// Orders versions like "23.10" < "24.10" < "25.0" (numerically, part by part).
 fn version_key(version: &str) -> Vec<u32> {
     version

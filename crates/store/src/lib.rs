@@ -13,8 +13,8 @@ use cairn_core::{
     ClusterLock, Error as CoreError, LockOutcome, Result as CoreResult, SeedPlan, Store,
 };
 use cairn_model::{
-    Backup, BackupId, BackupStatus, Cluster, ClusterId, HistoryItem, Job, JobId, Network,
-    Organization, OrganizationId, Project, ProjectId,
+    Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, HistoryItem, Job, JobId,
+    Network, Organization, OrganizationId, Project, ProjectId,
 };
 use chrono::{DateTime, Utc};
 use rows::{
@@ -284,6 +284,18 @@ impl Store for SqlStore {
         .map_err(StoreError::from)?
         .rows_affected());
         found(updated, "cluster", c.id.as_str())
+    }
+
+    async fn clusters_with_status(&self, status: ClusterStatus) -> CoreResult<Vec<Cluster>> {
+        let sql = format!(
+            "SELECT {CLUSTER_COLUMNS} FROM clusters WHERE status = $1 ORDER BY created, id"
+        );
+        let rows: Vec<ClusterRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(status.as_str())
+            .fetch_all(p)
+            .await
+            .map_err(StoreError::from)?);
+        rows.into_iter().map(ClusterRow::into_model).collect()
     }
 
     async fn acquire_lock(&self, lock: &ClusterLock) -> CoreResult<LockOutcome> {
