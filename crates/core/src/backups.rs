@@ -7,6 +7,7 @@ use crate::locks::{ClusterLock, LockKind, LockOutcome};
 use crate::ports::{Engine, Notification, ProgressSink, SnapshotFacts};
 use crate::services::{Scope, Services};
 use cairn_model::label::{LabelContext, LabelTemplate};
+use cairn_model::{group_backups, GroupedBackups};
 use cairn_model::{Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, HistoryItem};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -286,5 +287,54 @@ impl Services {
                 .await?;
         }
         Ok(())
+    }
+}
+
+impl Services {
+    /// Deletes a backup (soft: it stays readable by id, leaves the lists). Refused while it is
+    /// being created, or while a cluster is being restored from it.
+    pub async fn delete_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
+        let mut backup = self.get_backup(scope, id).await?;
+        let store = &self.inner().store;
+        let restoring = store
+            .clusters_with_status(ClusterStatus::Provisioning)
+            .await?
+            .into_iter()
+            .find(|c| {
+                c.organization_id == scope.organization_id
+                    && c.source_backup_id.as_ref() == Some(id)
+            });
+        if let Some(cluster) = restoring {
+            return Err(Error::Conflict(format!(
+                "backup {id} is being restored into cluster {}; delete it once that cluster is available",
+                cluster.id
+            )));
+        }
+        backup.status = backup_transition(backup.status, BackupEvent::DeleteRequested)
+            .map_err(|e| Error::Conflict(e.to_string()))?;
+        store.update_backup(&backup).await?;
+        let services = self.clone();
+        let deleting = backup.clone();
+        self.spawn(async move {
+            if let Err(error) = services.finish_deleting(deleting).await {
+                tracing::warn!(%error, "backup deletion did not finish; retried on the next start");
+            }
+        });
+        Ok(backup)
+    }
+
+    /// The project's backups as the console lists them: grouped by job, then one-offs.
+    pub async fn list_backups_grouped(&self, scope: &Scope) -> Result<GroupedBackups> {
+        let backups = self.list_backups(scope).await?;
+        let mut jobs = Vec::new();
+        for job_id in backups.iter().filter_map(|b| b.linked_resource.as_ref()) {
+            if jobs.iter().any(|j: &cairn_model::Job| &j.id == job_id) {
+                continue;
+            }
+            if let Some(job) = self.inner().store.job(&scope.project_id, job_id).await? {
+                jobs.push(job);
+            }
+        }
+        Ok(group_backups(&backups, &jobs))
     }
 }

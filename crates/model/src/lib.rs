@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 pub mod entities;
+pub mod grouping;
 pub mod ids;
 pub mod jobs;
 pub mod label;
@@ -14,6 +15,7 @@ pub mod schedule;
 
 pub use catalogue::*;
 pub use entities::*;
+pub use grouping::{group_backups, GroupedBackups, JobBackups};
 pub use ids::*;
 pub use jobs::{check_job_request, CreateJobRequest};
 pub use restore::{check_cluster_request, check_restore, CreateClusterRequest, FieldErrors};
