@@ -14,12 +14,12 @@ use cairn_model::{
 use std::sync::Arc;
 use std::time::Duration;
 
-struct Fixture {
-    services: Services,
-    store: Arc<InMemoryStore>,
-    engine: Arc<FakeEngine>,
-    notifier: Arc<RecordingNotifier>,
-    scope: Scope,
+pub(crate) struct Fixture {
+    pub(crate) services: Services,
+    pub(crate) store: Arc<InMemoryStore>,
+    pub(crate) engine: Arc<FakeEngine>,
+    pub(crate) notifier: Arc<RecordingNotifier>,
+    pub(crate) scope: Scope,
 }
 
 async fn fixture_with(deadline: Duration) -> Fixture {
@@ -45,7 +45,7 @@ async fn fixture_with(deadline: Duration) -> Fixture {
     }
 }
 
-async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     fixture_with(Duration::from_secs(3600)).await
 }
 
@@ -74,7 +74,7 @@ impl Fixture {
         }
     }
 
-    async fn available_cluster(&self) -> Cluster {
+    pub(crate) async fn available_cluster(&self) -> Cluster {
         let cluster = self
             .services
             .create_cluster(&self.scope, &self.request("local-1").await)

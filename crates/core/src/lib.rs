@@ -15,6 +15,7 @@ pub mod retention;
 pub mod scheduler;
 pub mod services;
 pub mod site;
+pub mod tenancy;
 
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
@@ -28,6 +29,7 @@ pub use ports::{
 };
 pub use services::{Scope, Services, ServicesBuilder};
 pub use site::{SeedPlan, SiteConfig};
+pub use tenancy::CreateNetworkRequest;
 
 #[cfg(test)]
 mod flows_tests;

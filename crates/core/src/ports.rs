@@ -8,8 +8,8 @@ use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, ClusterStatus,
-    HistoryItem, InstanceType, Job, JobId, Network, Organization, OrganizationId, Progress,
-    Project, ProjectId,
+    HistoryItem, InstanceType, Job, JobId, Network, NetworkId, Organization, OrganizationId,
+    Progress, Project, ProjectId,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -25,6 +25,12 @@ pub trait Store: Send + Sync + 'static {
     async fn networks(&self, project: &ProjectId) -> Result<Vec<Network>>;
     /// Writes everything the plan creates in one transaction: all of it, or nothing.
     async fn apply_seed(&self, plan: &SeedPlan) -> Result<()>;
+    async fn insert_project(&self, project: &Project) -> Result<()>;
+    /// A network of the project, deleted ones included.
+    async fn network(&self, project: &ProjectId, id: &NetworkId) -> Result<Option<Network>>;
+    async fn insert_network(&self, network: &Network) -> Result<()>;
+    /// Replaces the stored network with the same id.
+    async fn update_network(&self, network: &Network) -> Result<()>;
 
     /// Clusters of one project that are not deleted, oldest first.
     async fn clusters(&self, project: &ProjectId) -> Result<Vec<Cluster>>;

@@ -11,8 +11,8 @@ use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, ClusterStatus,
-    HistoryItem, Job, JobId, JobStatus, Network, NetworkStatus, Organization, OrganizationId,
-    Progress, Project, ProjectId,
+    HistoryItem, Job, JobId, JobStatus, Network, NetworkId, NetworkStatus, Organization,
+    OrganizationId, Progress, Project, ProjectId,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
@@ -151,6 +151,36 @@ impl Store for InMemoryStore {
             |c| c.id == cluster.id,
             "cluster",
             cluster.id.to_string(),
+        )
+    }
+
+    async fn insert_project(&self, project: &Project) -> Result<()> {
+        self.state.lock().unwrap().projects.push(project.clone());
+        Ok(())
+    }
+
+    async fn network(&self, project: &ProjectId, id: &NetworkId) -> Result<Option<Network>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .networks
+            .iter()
+            .find(|n| &n.project_id == project && &n.id == id)
+            .cloned())
+    }
+
+    async fn insert_network(&self, network: &Network) -> Result<()> {
+        self.state.lock().unwrap().networks.push(network.clone());
+        Ok(())
+    }
+
+    async fn update_network(&self, network: &Network) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        replace(
+            &mut state.networks,
+            network.clone(),
+            |n| n.id == network.id,
+            "network",
+            network.id.to_string(),
         )
     }
 

@@ -14,7 +14,7 @@ use cairn_core::{
 };
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, HistoryItem, Job, JobId,
-    Network, Organization, OrganizationId, Project, ProjectId,
+    Network, NetworkId, Organization, OrganizationId, Project, ProjectId,
 };
 use chrono::{DateTime, Utc};
 use rows::{
@@ -284,6 +284,77 @@ impl Store for SqlStore {
         .map_err(StoreError::from)?
         .rows_affected());
         found(updated, "cluster", c.id.as_str())
+    }
+
+    async fn insert_project(&self, pr: &Project) -> CoreResult<()> {
+        on_pool!(&self.pool, |p| sqlx::query(
+            "INSERT INTO projects (id, organization_id, name, created) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(pr.id.as_str())
+        .bind(pr.organization_id.as_str())
+        .bind(&pr.name)
+        .bind(pr.created)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        Ok(())
+    }
+
+    async fn network(&self, project: &ProjectId, id: &NetworkId) -> CoreResult<Option<Network>> {
+        let row: Option<NetworkRow> = on_pool!(&self.pool, |p| sqlx::query_as(
+            "SELECT id, project_id, provider, region, description, public_access, cidr_block,
+                    status, created
+             FROM networks WHERE project_id = $1 AND id = $2"
+        )
+        .bind(project.as_str())
+        .bind(id.as_str())
+        .fetch_optional(p)
+        .await
+        .map_err(StoreError::from)?);
+        row.map(NetworkRow::into_model).transpose()
+    }
+
+    async fn insert_network(&self, n: &Network) -> CoreResult<()> {
+        on_pool!(&self.pool, |p| sqlx::query(
+            "INSERT INTO networks (id, project_id, provider, region, description, public_access,
+                                   cidr_block, status, created)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )
+        .bind(n.id.as_str())
+        .bind(n.project_id.as_str())
+        .bind(&n.provider)
+        .bind(&n.region)
+        .bind(&n.description)
+        .bind(n.public_access)
+        .bind(n.cidr_block.as_deref())
+        .bind(n.status.as_str())
+        .bind(n.created)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        Ok(())
+    }
+
+    async fn update_network(&self, n: &Network) -> CoreResult<()> {
+        let updated =
+            on_pool!(&self.pool, |p| {
+                sqlx::query(
+            "UPDATE networks SET description = $2, public_access = $3, cidr_block = $4, status = $5
+             WHERE id = $1"
+        )
+        .bind(n.id.as_str())
+        .bind(&n.description)
+        .bind(n.public_access)
+        .bind(n.cidr_block.as_deref())
+        .bind(n.status.as_str())
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected()
+            });
+        found(updated, "network", n.id.as_str())
     }
 
     async fn clusters_with_status(&self, status: ClusterStatus) -> CoreResult<Vec<Cluster>> {

@@ -368,6 +368,45 @@ async fn each_due_run_fires_once_across_instances_and_missed_ones_are_not_caught
     assert_eq!(restarted.list_backups(&scope).await.unwrap().len(), 3);
 }
 
+async fn networks_and_projects_are_created_and_an_unused_network_deleted(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let (services, scope) = instance(&db, &engine).await;
+    let network = services
+        .create_network(
+            &scope,
+            &cairn_core::CreateNetworkRequest {
+                provider: "local".into(),
+                region: "local-2".into(),
+                description: "staging".into(),
+                public_access: true,
+                cidr_block: Some("10.1.0.0/16".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let project = services
+        .create_project(&scope.organization_id, "Staging")
+        .await
+        .unwrap();
+
+    let (again, _) = instance(&db, &engine).await;
+    assert_eq!(
+        again.get_network(&scope, &network.id).await.unwrap(),
+        network
+    );
+    assert!(again
+        .list_projects(&scope.organization_id)
+        .await
+        .unwrap()
+        .contains(&project));
+    again.delete_network(&scope, &network.id).await.unwrap();
+    assert_eq!(
+        again.list_networks(&scope).await.unwrap().len(),
+        2,
+        "the two seeded ones remain"
+    );
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod on_sqlite {
@@ -401,6 +440,7 @@ contract!(
     after_a_crash_creating_backups_are_defunct_and_unlocked,
     a_job_its_history_and_its_pruned_backups_read_back_after_a_restart,
     each_due_run_fires_once_across_instances_and_missed_ones_are_not_caught_up,
+    networks_and_projects_are_created_and_an_unused_network_deleted,
 );
 
 #[tokio::test]

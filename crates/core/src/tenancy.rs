@@ -1,0 +1,267 @@
+//! Projects and networks. A network can only be in one of the site's regions and under its
+//! provider (that is where the engine can run nodes); it is deleted only when no cluster uses it.
+
+use crate::backups::invalid;
+use crate::error::{Error, Result};
+use crate::services::{Scope, Services};
+use cairn_model::{Network, NetworkId, NetworkStatus, OrganizationId, Project, ProjectId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Kurrent Cloud's create-network request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateNetworkRequest {
+    pub provider: String,
+    pub region: String,
+    pub description: String,
+    #[serde(default)]
+    pub public_access: bool,
+    #[serde(default)]
+    pub cidr_block: Option<String>,
+}
+
+impl Services {
+    pub async fn list_projects(&self, organization: &OrganizationId) -> Result<Vec<Project>> {
+        self.inner().store.projects(organization).await
+    }
+
+    pub async fn create_project(
+        &self,
+        organization: &OrganizationId,
+        name: &str,
+    ) -> Result<Project> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(invalid("name", "a name is required"));
+        }
+        let known = self
+            .inner()
+            .store
+            .organizations()
+            .await?
+            .iter()
+            .any(|o| &o.id == organization);
+        if !known {
+            return Err(Error::NotFound {
+                what: "organization",
+                id: organization.to_string(),
+            });
+        }
+        let raw = self.inner().ids.next(self.inner().clock.as_ref());
+        let project = Project {
+            id: ProjectId::from_raw(raw),
+            organization_id: organization.clone(),
+            name: name.to_owned(),
+            created: raw.time(),
+        };
+        self.inner().store.insert_project(&project).await?;
+        Ok(project)
+    }
+
+    pub async fn get_network(&self, scope: &Scope, id: &NetworkId) -> Result<Network> {
+        self.inner()
+            .store
+            .network(&scope.project_id, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "network",
+                id: id.to_string(),
+            })
+    }
+
+    pub async fn create_network(
+        &self,
+        scope: &Scope,
+        request: &CreateNetworkRequest,
+    ) -> Result<Network> {
+        let site = self.site();
+        let mut errors = BTreeMap::new();
+        if request.provider != site.provider {
+            errors.insert(
+                "provider".to_owned(),
+                format!("this site's provider is '{}'", site.provider),
+            );
+        }
+        if !site.regions.contains(&request.region) {
+            errors.insert(
+                "region".to_owned(),
+                format!(
+                    "unknown region '{}': use {}",
+                    request.region,
+                    site.regions.join(", ")
+                ),
+            );
+        }
+        if request.description.trim().is_empty() {
+            errors.insert(
+                "description".to_owned(),
+                "a description is required".to_owned(),
+            );
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let raw = self.inner().ids.next(self.inner().clock.as_ref());
+        let network = Network {
+            id: NetworkId::from_raw(raw),
+            project_id: scope.project_id.clone(),
+            provider: request.provider.clone(),
+            region: request.region.clone(),
+            description: request.description.trim().to_owned(),
+            public_access: request.public_access,
+            cidr_block: request.cidr_block.clone(),
+            status: NetworkStatus::Available,
+            created: raw.time(),
+        };
+        self.inner().store.insert_network(&network).await?;
+        Ok(network)
+    }
+
+    /// Deletes a network no cluster uses (soft: it stays readable by id).
+    pub async fn delete_network(&self, scope: &Scope, id: &NetworkId) -> Result<Network> {
+        let mut network = self.get_network(scope, id).await?;
+        if network.status == NetworkStatus::Deleted {
+            return Err(Error::Conflict(format!("network {id} is already deleted")));
+        }
+        let users: Vec<_> = self
+            .inner()
+            .store
+            .clusters(&scope.project_id)
+            .await?
+            .into_iter()
+            .filter(|c| &c.network_id == id)
+            .map(|c| c.id.to_string())
+            .collect();
+        if !users.is_empty() {
+            return Err(Error::Conflict(format!(
+                "network {id} is used by cluster{} {}: delete {} first",
+                if users.len() == 1 { "" } else { "s" },
+                users.join(", "),
+                if users.len() == 1 { "it" } else { "them" }
+            )));
+        }
+        network.status = NetworkStatus::Deleted;
+        self.inner().store.update_network(&network).await?;
+        Ok(network)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows_tests::fixture;
+
+    fn request(region: &str) -> CreateNetworkRequest {
+        CreateNetworkRequest {
+            provider: "local".into(),
+            region: region.into(),
+            description: "staging".into(),
+            public_access: false,
+            cidr_block: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_network_is_created_only_in_the_sites_regions() {
+        let f = fixture().await;
+        let network = f
+            .services
+            .create_network(&f.scope, &request("local-2"))
+            .await
+            .unwrap();
+        assert_eq!(
+            f.services.get_network(&f.scope, &network.id).await.unwrap(),
+            network
+        );
+        let mut bad = request("eu-west-1");
+        bad.provider = "aws".into();
+        let Error::Invalid(fields) = f.services.create_network(&f.scope, &bad).await.unwrap_err()
+        else {
+            panic!("expected field errors")
+        };
+        assert_eq!(
+            fields["region"],
+            "unknown region 'eu-west-1': use local-1, local-2"
+        );
+        assert_eq!(fields["provider"], "this site's provider is 'local'");
+    }
+
+    #[tokio::test]
+    async fn a_network_in_use_is_not_deleted_and_an_unused_one_is() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        let error = f
+            .services
+            .delete_network(&f.scope, &cluster.network_id)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "network {} is used by cluster {}: delete it first",
+                cluster.network_id, cluster.id
+            )
+        );
+        let spare = f
+            .services
+            .create_network(&f.scope, &request("local-1"))
+            .await
+            .unwrap();
+        f.services
+            .delete_network(&f.scope, &spare.id)
+            .await
+            .unwrap();
+        assert!(!f
+            .services
+            .list_networks(&f.scope)
+            .await
+            .unwrap()
+            .iter()
+            .any(|n| n.id == spare.id));
+        assert_eq!(
+            f.services
+                .get_network(&f.scope, &spare.id)
+                .await
+                .unwrap()
+                .status,
+            NetworkStatus::Deleted
+        );
+    }
+
+    #[tokio::test]
+    async fn a_project_needs_a_name_and_an_existing_organization() {
+        let f = fixture().await;
+        let project = f
+            .services
+            .create_project(&f.scope.organization_id, " Staging ")
+            .await
+            .unwrap();
+        assert_eq!(project.name, "Staging");
+        assert_eq!(
+            f.services
+                .list_projects(&f.scope.organization_id)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            f.services
+                .create_project(&f.scope.organization_id, " ")
+                .await
+                .unwrap_err()
+                .kind(),
+            crate::ErrorKind::Invalid
+        );
+        let stranger = OrganizationId::parse("c1ev3l5o0aeu6ojco7b0").unwrap();
+        assert_eq!(
+            f.services
+                .create_project(&stranger, "x")
+                .await
+                .unwrap_err()
+                .kind(),
+            crate::ErrorKind::NotFound
+        );
+    }
+}
