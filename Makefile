@@ -1,5 +1,5 @@
 # The two commands of the README, and the build step they share. The work is in scripts/.
-.PHONY: run test build
+.PHONY: run test build bench
 
 run:   ## Run Cairn on embedded defaults (builds first)
 	@scripts/run.sh
@@ -9,3 +9,6 @@ test:  ## Run every check and test, Playwright in Chromium included
 
 build: ## Build the release server and browser bundle, print the bundle size
 	@scripts/build.sh
+
+bench: ## Benchmarks that print figures (never asserted): the scheduler's simulated week
+	@scripts/bench.sh

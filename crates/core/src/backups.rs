@@ -120,22 +120,33 @@ impl Services {
                 return Err(error);
             }
         };
-        if let Some(item) = run {
-            item.linked_resource = Some(backup.id.clone());
-            item.details = format!("backup {} of cluster {} started", backup.id, cluster.id);
-            if let Err(error) = store.update_history(item).await {
-                self.release(&cluster.id, backup_id.as_str()).await;
-                return Err(error);
+        let run = match run {
+            None => None,
+            Some(item) => {
+                item.linked_resource = Some(backup.id.clone());
+                item.details = format!("backup {} of cluster {} started", backup.id, cluster.id);
+                if let Err(error) = store.update_history(item).await {
+                    self.release(&cluster.id, backup_id.as_str()).await;
+                    return Err(error);
+                }
+                Some(item.clone())
             }
-        }
+        };
         tracing::info!(backup.id = %backup.id, cluster.id = %cluster.id, "backup started");
         let services = self.clone();
         let started = backup.clone();
-        self.spawn(async move { services.take_snapshot(cluster, started, engine).await });
+        self.spawn(async move { services.take_snapshot(cluster, started, engine, run).await });
         Ok(backup)
     }
 
-    async fn take_snapshot(&self, cluster: Cluster, backup: Backup, engine: Arc<dyn Engine>) {
+    /// `run` is the job run that made the backup, closed when the snapshot ends.
+    async fn take_snapshot(
+        &self,
+        cluster: Cluster,
+        backup: Backup,
+        engine: Arc<dyn Engine>,
+        run: Option<HistoryItem>,
+    ) {
         let sink: ProgressSink = {
             let services = self.clone();
             let id = backup.id.clone();
@@ -174,7 +185,7 @@ impl Services {
                 tracing::warn!(backup.id = %backup.id, %error, "could not clean a timed-out snapshot");
             }
         }
-        if let Err(error) = self.finish_backup(backup, event, facts, reason).await {
+        if let Err(error) = self.finish_backup(backup, event, facts, reason, run).await {
             // Left `creating` and locked: the next start settles it.
             tracing::error!(%error, "could not record the end of a backup");
         }
@@ -186,6 +197,7 @@ impl Services {
         event: BackupEvent,
         facts: Option<SnapshotFacts>,
         reason: Option<String>,
+        run: Option<HistoryItem>,
     ) -> Result<()> {
         backup.status =
             backup_transition(backup.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
@@ -200,7 +212,7 @@ impl Services {
         self.inner().store.update_backup(&backup).await?;
         self.release(&backup.source_cluster_id, backup.id.as_str())
             .await;
-        self.finish_job_run(&backup).await?;
+        self.finish_job_run(&backup, run).await?;
         match reason {
             None => tracing::info!(backup.id = %backup.id, "backup available"),
             Some(reason) => {
@@ -273,7 +285,7 @@ impl Services {
                     tracing::warn!(backup.id = %backup.id, %error, "could not clean an interrupted snapshot");
                 }
             }
-            self.finish_backup(backup, BackupEvent::Interrupted, None, Some(reason))
+            self.finish_backup(backup, BackupEvent::Interrupted, None, Some(reason), None)
                 .await?;
         }
         for backup in store.backups_with_status(BackupStatus::Deleting).await? {

@@ -154,17 +154,25 @@ impl Services {
     }
 
     /// Called when a backup a job made has finished: closes the run's history item, and after
-    /// a success prunes the job's backups.
-    pub(crate) async fn finish_job_run(&self, backup: &Backup) -> Result<()> {
+    /// a success prunes the job's backups. `run` is the item when the caller has it (the
+    /// snapshot that started it); after a restart it is found by its backup.
+    pub(crate) async fn finish_job_run(
+        &self,
+        backup: &Backup,
+        run: Option<HistoryItem>,
+    ) -> Result<()> {
         let Some(job_id) = &backup.linked_resource else {
             return Ok(());
         };
         let store = &self.inner().store;
-        let run = store
-            .history(job_id)
-            .await?
-            .into_iter()
-            .find(|item| item.linked_resource.as_ref() == Some(&backup.id));
+        let run = match run {
+            Some(item) => Some(item),
+            None => store
+                .history(job_id)
+                .await?
+                .into_iter()
+                .find(|item| item.linked_resource.as_ref() == Some(&backup.id)),
+        };
         if let Some(mut item) = run {
             let (event, details) = match &backup.failure_reason {
                 None => (

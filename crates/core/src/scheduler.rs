@@ -7,96 +7,211 @@
 use crate::error::Result;
 use crate::services::{Scope, Services};
 use cairn_model::schedule::Schedule;
-use cairn_model::{HistoryItem, HistoryStatus};
+use cairn_model::{HistoryItem, HistoryStatus, Job, JobId};
 use chrono::{DateTime, Utc};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
+use std::time::Instant;
 
 /// How late a due run may still start. Past this, it counts as missed.
 pub const GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
+/// How often the agenda is rebuilt from the store even when nothing changed here, so jobs
+/// created or resumed through another instance are picked up.
+const REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What falls due when: a min-heap of (next due time, job), so waking and firing cost
+/// O(log jobs) rather than a pass over every job. Rebuilt from the store when jobs change
+/// through this instance and at least every [`REFRESH`].
+#[derive(Default)]
+pub(crate) struct Agenda {
+    heap: BinaryHeap<Reverse<(DateTime<Utc>, JobId)>>,
+    entries: HashMap<JobId, Entry>,
+    loaded_at: Option<Instant>,
+}
+
+struct Entry {
+    job: Job,
+    schedule: Schedule,
+    /// The schedule counts from here: the last due time handled, or creation / resume.
+    from: DateTime<Utc>,
+}
+
+impl Agenda {
+    fn is_stale(&self) -> bool {
+        self.loaded_at.is_none_or(|at| at.elapsed() >= REFRESH)
+    }
+
+    pub(crate) fn invalidate(&mut self) {
+        self.loaded_at = None;
+    }
+
+    fn load(&mut self, jobs: Vec<(Job, DateTime<Utc>)>) {
+        self.heap.clear();
+        self.entries.clear();
+        for (job, from) in jobs {
+            match Schedule::parse(&job.schedule) {
+                Ok(schedule) => {
+                    self.heap
+                        .push(Reverse((schedule.next_after(from), job.id.clone())));
+                    self.entries.insert(
+                        job.id.clone(),
+                        Entry {
+                            job,
+                            schedule,
+                            from,
+                        },
+                    );
+                }
+                Err(error) => {
+                    tracing::error!(job.id = %job.id, %error, "stored schedule does not parse")
+                }
+            }
+        }
+        self.loaded_at = Some(Instant::now());
+    }
+
+    fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Takes every entry due by `now` off the heap.
+    fn take_due(&mut self, now: DateTime<Utc>) -> Vec<(Job, Schedule, DateTime<Utc>)> {
+        let mut due = Vec::new();
+        while let Some(Reverse((at, _))) = self.heap.peek() {
+            if *at > now {
+                break;
+            }
+            let Reverse((_, id)) = self.heap.pop().expect("peeked");
+            if let Some(entry) = self.entries.get(&id) {
+                due.push((entry.job.clone(), entry.schedule, entry.from));
+            }
+        }
+        due
+    }
+
+    /// Puts a job back, its schedule now counting from `handled`.
+    fn put_back(&mut self, job: &JobId, handled: DateTime<Utc>) {
+        if let Some(entry) = self.entries.get_mut(job) {
+            entry.from = handled;
+            self.heap
+                .push(Reverse((entry.schedule.next_after(handled), job.clone())));
+        }
+    }
+}
+
 impl Services {
+    async fn agenda_fresh(&self) -> Result<()> {
+        if self.inner().agenda.lock().expect("agenda").is_stale() {
+            let jobs = self.inner().store.scheduled_jobs().await?;
+            self.inner().agenda.lock().expect("agenda").load(jobs);
+        }
+        Ok(())
+    }
+
     /// The next time any running job falls due.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        let jobs = self.inner().store.scheduled_jobs().await?;
-        Ok(jobs
-            .iter()
-            .filter_map(|(job, from)| {
-                Schedule::parse(&job.schedule)
-                    .ok()
-                    .map(|s| s.next_after(*from))
-            })
-            .min())
+        self.agenda_fresh().await?;
+        Ok(self.inner().agenda.lock().expect("agenda").next_due())
     }
 
     /// Fires every run due by now that no instance has claimed; answers the history items this
     /// instance wrote.
     pub async fn run_due_jobs(&self) -> Result<Vec<HistoryItem>> {
-        let store = &self.inner().store;
+        self.agenda_fresh().await?;
         let now = self.inner().clock.now();
+        let due = self.inner().agenda.lock().expect("agenda").take_due(now);
         let mut written = Vec::new();
-        for (job, from) in store.scheduled_jobs().await? {
-            let schedule = match Schedule::parse(&job.schedule) {
-                Ok(schedule) => schedule,
-                Err(error) => {
-                    tracing::error!(job.id = %job.id, %error, "stored schedule does not parse");
-                    continue;
-                }
-            };
-            let mut due = Vec::new();
-            let mut t = from;
-            while due.len() < 100_000 {
-                t = schedule.next_after(t);
-                if t > now {
-                    break;
-                }
-                due.push(t);
-            }
-            let Some(&latest) = due.last() else { continue };
-            let current = (now - latest <= GRACE).then_some(latest);
-            let missed = if current.is_some() {
-                &due[..due.len() - 1]
-            } else {
-                &due[..]
-            };
-
-            if let (Some(first), Some(&last)) = (missed.first(), missed.last()) {
-                let mut item = self.new_run(&job);
-                item.status = HistoryStatus::Failed;
-                item.details = if missed.len() == 1 {
-                    format!("missed the run due at {first} while Cairn was not running; it is not caught up")
-                } else {
-                    format!(
-                        "missed {} runs due from {first} to {last} while Cairn was not running; they are not caught up",
-                        missed.len()
-                    )
-                };
-                item.end_time = Some(now);
-                if store.claim_run(last, &item).await? {
-                    tracing::warn!(job.id = %job.id, "{}", item.details);
-                    written.push(item);
-                }
-            }
-            if let Some(due_at) = current {
-                let item = self.new_run(&job);
-                if store.claim_run(due_at, &item).await? {
-                    let scope = Scope {
-                        organization_id: job.organization_id.clone(),
-                        project_id: job.project_id.clone(),
-                    };
-                    written.push(self.execute_run(&scope, &job, item).await?);
-                }
+        let mut first_error = None;
+        for (job, schedule, from) in due {
+            let outcome = self.fire(&job, &schedule, from, now, &mut written).await;
+            // Handled up to now whatever happened: the run is claimed (and recorded) or it is
+            // another instance's. One job's error does not hold up the others.
+            self.inner()
+                .agenda
+                .lock()
+                .expect("agenda")
+                .put_back(&job.id, now);
+            if let Err(error) = outcome {
+                tracing::error!(job.id = %job.id, %error, "could not fire a due run");
+                first_error.get_or_insert(error);
             }
         }
-        Ok(written)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(written),
+        }
     }
 
-    /// Tells a sleeping scheduler that jobs changed, so it recomputes its next wake-up.
+    /// The runs of one job due in `(from, now]`: the latest is fired if it is at most
+    /// [`GRACE`] late; earlier ones (or a late latest) were missed and are reported once.
+    async fn fire(
+        &self,
+        job: &Job,
+        schedule: &Schedule,
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+        written: &mut Vec<HistoryItem>,
+    ) -> Result<()> {
+        let store = &self.inner().store;
+        let mut due = Vec::new();
+        let mut t = from;
+        while due.len() < 100_000 {
+            t = schedule.next_after(t);
+            if t > now {
+                break;
+            }
+            due.push(t);
+        }
+        let Some(&latest) = due.last() else {
+            return Ok(());
+        };
+        let current = (now - latest <= GRACE).then_some(latest);
+        let missed = if current.is_some() {
+            &due[..due.len() - 1]
+        } else {
+            &due[..]
+        };
+
+        if let (Some(first), Some(&last)) = (missed.first(), missed.last()) {
+            let mut item = self.new_run(job);
+            item.status = HistoryStatus::Failed;
+            item.details = if missed.len() == 1 {
+                format!("missed the run due at {first} while Cairn was not running; it is not caught up")
+            } else {
+                format!(
+                    "missed {} runs due from {first} to {last} while Cairn was not running; they are not caught up",
+                    missed.len()
+                )
+            };
+            item.end_time = Some(now);
+            if store.claim_run(last, &item).await? {
+                tracing::warn!(job.id = %job.id, "{}", item.details);
+                written.push(item);
+            }
+        }
+        if let Some(due_at) = current {
+            let item = self.new_run(job);
+            if store.claim_run(due_at, &item).await? {
+                let scope = Scope {
+                    organization_id: job.organization_id.clone(),
+                    project_id: job.project_id.clone(),
+                };
+                written.push(self.execute_run(&scope, job, item).await?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the scheduler that jobs changed: its agenda is rebuilt before it next looks.
     pub(crate) fn wake_scheduler(&self) {
+        self.inner().agenda.lock().expect("agenda").invalidate();
         self.inner().wake.notify_one();
     }
 
-    /// Runs until `shutdown` completes: sleeps until the next due time (or a job change), then
-    /// fires what is due. Errors are logged and retried after a short pause.
+    /// Runs until `shutdown` completes: sleeps until the next due time (or a job change, or
+    /// the periodic refresh), then fires what is due. Errors are logged and retried.
     pub async fn run_scheduler(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let clock = self.inner().clock.clone();
@@ -105,7 +220,7 @@ impl Services {
                 Ok(next) => next,
                 Err(error) => {
                     tracing::error!(%error, "scheduler could not read the jobs; retrying");
-                    Some(clock.now() + chrono::TimeDelta::seconds(30))
+                    None
                 }
             };
             let sleep = async {
@@ -117,6 +232,7 @@ impl Services {
             tokio::select! {
                 _ = &mut shutdown => return,
                 _ = self.inner().wake.notified() => continue,
+                _ = tokio::time::sleep(REFRESH) => continue,
                 _ = sleep => {}
             }
             if let Err(error) = self.run_due_jobs().await {

@@ -39,6 +39,7 @@ pub(crate) struct Inner {
     pub(crate) progress: Mutex<HashMap<BackupId, Progress>>,
     /// Wakes the scheduler when jobs change.
     pub(crate) wake: tokio::sync::Notify,
+    pub(crate) agenda: Mutex<crate::scheduler::Agenda>,
 }
 
 /// Assembles [`Services`] from its ports; only the store, the clock and the site are required.
@@ -83,6 +84,7 @@ impl ServicesBuilder {
                 tasks: Mutex::new(Vec::new()),
                 progress: Mutex::new(HashMap::new()),
                 wake: tokio::sync::Notify::new(),
+                agenda: Mutex::new(Default::default()),
             }),
         }
     }

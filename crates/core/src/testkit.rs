@@ -10,11 +10,12 @@ use crate::ports::{
 use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
-    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, ClusterStatus,
+    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, ClusterStatus, HistoryId,
     HistoryItem, Job, JobId, JobStatus, Network, NetworkId, NetworkStatus, Organization,
     OrganizationId, Progress, Project, ProjectId,
 };
 use chrono::{DateTime, Duration, Utc};
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use tokio::sync::watch;
 
@@ -48,40 +49,77 @@ impl Clock for ManualClock {
     }
 }
 
-/// Keeps everything in vectors, in insertion order (which is creation order in tests).
+/// Keeps everything in memory, indexed the way the use cases read it, so it also carries the
+/// scheduler benchmark's hundreds of thousands of runs. Lists come back in insertion order,
+/// which is creation order in tests.
 #[derive(Default)]
 pub struct InMemoryStore {
     state: Mutex<State>,
+}
+
+/// Rows in insertion order plus an index by id.
+struct Table<K, V> {
+    rows: Vec<V>,
+    index: HashMap<K, usize>,
+}
+
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Table<K, V> {
+    fn insert(&mut self, key: K, row: V) -> usize {
+        self.rows.push(row);
+        self.index.insert(key, self.rows.len() - 1);
+        self.rows.len() - 1
+    }
+
+    fn get(&self, key: &K) -> Option<&V> {
+        self.index.get(key).map(|&i| &self.rows[i])
+    }
+
+    fn replace(&mut self, key: &K, row: V, what: &'static str, id: String) -> Result<()> {
+        match self.index.get(key) {
+            Some(&i) => {
+                self.rows[i] = row;
+                Ok(())
+            }
+            None => Err(Error::NotFound { what, id }),
+        }
+    }
 }
 
 #[derive(Default)]
 struct State {
     organizations: Vec<Organization>,
     projects: Vec<Project>,
-    networks: Vec<Network>,
-    clusters: Vec<Cluster>,
-    locks: Vec<ClusterLock>,
-    backups: Vec<Backup>,
-    jobs: Vec<Job>,
-    history: Vec<HistoryItem>,
+    networks: Table<NetworkId, Network>,
+    clusters: Table<ClusterId, Cluster>,
+    locks: HashMap<ClusterId, ClusterLock>,
+    backups: Table<BackupId, Backup>,
+    backups_by_job: HashMap<JobId, Vec<usize>>,
+    backups_by_cluster: HashMap<ClusterId, u64>,
+    jobs: Table<JobId, Job>,
+    history: Table<HistoryId, HistoryItem>,
+    history_by_job: HashMap<JobId, Vec<usize>>,
     /// Claimed runs: (job, due time).
-    runs: std::collections::HashSet<(JobId, DateTime<Utc>)>,
-    schedule_from: std::collections::HashMap<JobId, DateTime<Utc>>,
+    runs: HashSet<(JobId, DateTime<Utc>)>,
+    last_due: HashMap<JobId, DateTime<Utc>>,
+    schedule_from: HashMap<JobId, DateTime<Utc>>,
 }
 
-fn replace<T>(
-    items: &mut [T],
-    item: T,
-    same: impl Fn(&T) -> bool,
-    what: &'static str,
-    id: String,
-) -> Result<()> {
-    match items.iter_mut().find(|existing| same(existing)) {
-        Some(slot) => {
-            *slot = item;
-            Ok(())
-        }
-        None => Err(Error::NotFound { what, id }),
+impl State {
+    fn push_history(&mut self, item: &HistoryItem) {
+        let i = self.history.insert(item.id.clone(), item.clone());
+        self.history_by_job
+            .entry(item.job_id.clone())
+            .or_default()
+            .push(i);
     }
 }
 
@@ -105,18 +143,9 @@ impl Store for InMemoryStore {
         let state = self.state.lock().unwrap();
         Ok(state
             .networks
+            .rows
             .iter()
             .filter(|n| &n.project_id == project && n.status != NetworkStatus::Deleted)
-            .cloned()
-            .collect())
-    }
-
-    async fn clusters(&self, project: &ProjectId) -> Result<Vec<Cluster>> {
-        let state = self.state.lock().unwrap();
-        Ok(state
-            .clusters
-            .iter()
-            .filter(|c| &c.project_id == project && c.status != ClusterStatus::Deleted)
             .cloned()
             .collect())
     }
@@ -125,33 +154,10 @@ impl Store for InMemoryStore {
         let mut state = self.state.lock().unwrap();
         state.organizations.extend(plan.organization.clone());
         state.projects.extend(plan.project.clone());
-        state.networks.extend(plan.networks.iter().cloned());
+        for network in &plan.networks {
+            state.networks.insert(network.id.clone(), network.clone());
+        }
         Ok(())
-    }
-
-    async fn cluster(&self, project: &ProjectId, id: &ClusterId) -> Result<Option<Cluster>> {
-        let state = self.state.lock().unwrap();
-        Ok(state
-            .clusters
-            .iter()
-            .find(|c| &c.project_id == project && &c.id == id)
-            .cloned())
-    }
-
-    async fn insert_cluster(&self, cluster: &Cluster) -> Result<()> {
-        self.state.lock().unwrap().clusters.push(cluster.clone());
-        Ok(())
-    }
-
-    async fn update_cluster(&self, cluster: &Cluster) -> Result<()> {
-        let mut state = self.state.lock().unwrap();
-        replace(
-            &mut state.clusters,
-            cluster.clone(),
-            |c| c.id == cluster.id,
-            "cluster",
-            cluster.id.to_string(),
-        )
     }
 
     async fn insert_project(&self, project: &Project) -> Result<()> {
@@ -163,24 +169,66 @@ impl Store for InMemoryStore {
         let state = self.state.lock().unwrap();
         Ok(state
             .networks
-            .iter()
-            .find(|n| &n.project_id == project && &n.id == id)
+            .get(id)
+            .filter(|n| &n.project_id == project)
             .cloned())
     }
 
     async fn insert_network(&self, network: &Network) -> Result<()> {
-        self.state.lock().unwrap().networks.push(network.clone());
+        self.state
+            .lock()
+            .unwrap()
+            .networks
+            .insert(network.id.clone(), network.clone());
         Ok(())
     }
 
     async fn update_network(&self, network: &Network) -> Result<()> {
         let mut state = self.state.lock().unwrap();
-        replace(
-            &mut state.networks,
+        state.networks.replace(
+            &network.id,
             network.clone(),
-            |n| n.id == network.id,
             "network",
             network.id.to_string(),
+        )
+    }
+
+    async fn clusters(&self, project: &ProjectId) -> Result<Vec<Cluster>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .clusters
+            .rows
+            .iter()
+            .filter(|c| &c.project_id == project && c.status != ClusterStatus::Deleted)
+            .cloned()
+            .collect())
+    }
+
+    async fn cluster(&self, project: &ProjectId, id: &ClusterId) -> Result<Option<Cluster>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .clusters
+            .get(id)
+            .filter(|c| &c.project_id == project)
+            .cloned())
+    }
+
+    async fn insert_cluster(&self, cluster: &Cluster) -> Result<()> {
+        self.state
+            .lock()
+            .unwrap()
+            .clusters
+            .insert(cluster.id.clone(), cluster.clone());
+        Ok(())
+    }
+
+    async fn update_cluster(&self, cluster: &Cluster) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        state.clusters.replace(
+            &cluster.id,
+            cluster.clone(),
+            "cluster",
+            cluster.id.to_string(),
         )
     }
 
@@ -188,6 +236,7 @@ impl Store for InMemoryStore {
         let state = self.state.lock().unwrap();
         Ok(state
             .clusters
+            .rows
             .iter()
             .filter(|c| c.status == status)
             .cloned()
@@ -196,37 +245,48 @@ impl Store for InMemoryStore {
 
     async fn acquire_lock(&self, lock: &ClusterLock) -> Result<LockOutcome> {
         let mut state = self.state.lock().unwrap();
-        if let Some(holder) = state.locks.iter().find(|l| l.cluster_id == lock.cluster_id) {
+        if let Some(holder) = state.locks.get(&lock.cluster_id) {
             return Ok(LockOutcome::HeldBy(holder.clone()));
         }
-        state.locks.push(lock.clone());
+        state.locks.insert(lock.cluster_id.clone(), lock.clone());
         Ok(LockOutcome::Acquired)
     }
 
     async fn release_lock(&self, cluster: &ClusterId, holder_id: &str) -> Result<bool> {
         let mut state = self.state.lock().unwrap();
-        let before = state.locks.len();
-        state
+        if state
             .locks
-            .retain(|l| !(&l.cluster_id == cluster && l.holder_id == holder_id));
-        Ok(state.locks.len() < before)
+            .get(cluster)
+            .is_some_and(|l| l.holder_id == holder_id)
+        {
+            state.locks.remove(cluster);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     async fn locks(&self) -> Result<Vec<ClusterLock>> {
-        Ok(self.state.lock().unwrap().locks.clone())
+        let state = self.state.lock().unwrap();
+        let mut locks: Vec<_> = state.locks.values().cloned().collect();
+        locks.sort_by(|a, b| a.acquired_at.cmp(&b.acquired_at));
+        Ok(locks)
     }
 
     async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> Result<u64> {
         let state = self.state.lock().unwrap();
-        Ok(state
-            .backups
-            .iter()
-            .filter(|b| &b.source_cluster_id == cluster)
-            .count() as u64)
+        Ok(state.backups_by_cluster.get(cluster).copied().unwrap_or(0))
     }
 
     async fn insert_backup(&self, backup: &Backup) -> Result<()> {
-        self.state.lock().unwrap().backups.push(backup.clone());
+        let mut state = self.state.lock().unwrap();
+        let i = state.backups.insert(backup.id.clone(), backup.clone());
+        *state
+            .backups_by_cluster
+            .entry(backup.source_cluster_id.clone())
+            .or_default() += 1;
+        if let Some(job) = &backup.linked_resource {
+            state.backups_by_job.entry(job.clone()).or_default().push(i);
+        }
         Ok(())
     }
 
@@ -234,8 +294,8 @@ impl Store for InMemoryStore {
         let state = self.state.lock().unwrap();
         Ok(state
             .backups
-            .iter()
-            .find(|b| &b.project_id == project && &b.id == id)
+            .get(id)
+            .filter(|b| &b.project_id == project)
             .cloned())
     }
 
@@ -243,6 +303,7 @@ impl Store for InMemoryStore {
         let state = self.state.lock().unwrap();
         Ok(state
             .backups
+            .rows
             .iter()
             .filter(|b| &b.project_id == project && b.status != BackupStatus::Deleted)
             .cloned()
@@ -253,6 +314,7 @@ impl Store for InMemoryStore {
         let state = self.state.lock().unwrap();
         Ok(state
             .backups
+            .rows
             .iter()
             .filter(|b| b.status == status)
             .cloned()
@@ -261,23 +323,20 @@ impl Store for InMemoryStore {
 
     async fn update_backup(&self, backup: &Backup) -> Result<()> {
         let mut state = self.state.lock().unwrap();
-        replace(
-            &mut state.backups,
-            backup.clone(),
-            |b| b.id == backup.id,
-            "backup",
-            backup.id.to_string(),
-        )
+        state
+            .backups
+            .replace(&backup.id, backup.clone(), "backup", backup.id.to_string())
     }
 
     async fn job_backups(&self, job: &JobId) -> Result<Vec<Backup>> {
         let state = self.state.lock().unwrap();
         Ok(state
-            .backups
-            .iter()
-            .filter(|b| {
-                b.linked_resource.as_ref() == Some(job) && b.status != BackupStatus::Deleted
-            })
+            .backups_by_job
+            .get(job)
+            .into_iter()
+            .flatten()
+            .map(|&i| &state.backups.rows[i])
+            .filter(|b| b.status != BackupStatus::Deleted)
             .cloned()
             .collect())
     }
@@ -285,7 +344,7 @@ impl Store for InMemoryStore {
     async fn insert_job(&self, job: &Job) -> Result<()> {
         let mut state = self.state.lock().unwrap();
         state.schedule_from.insert(job.id.clone(), job.created);
-        state.jobs.push(job.clone());
+        state.jobs.insert(job.id.clone(), job.clone());
         Ok(())
     }
 
@@ -293,8 +352,8 @@ impl Store for InMemoryStore {
         let state = self.state.lock().unwrap();
         Ok(state
             .jobs
-            .iter()
-            .find(|j| &j.project_id == project && &j.id == id)
+            .get(id)
+            .filter(|j| &j.project_id == project)
             .cloned())
     }
 
@@ -302,6 +361,7 @@ impl Store for InMemoryStore {
         let state = self.state.lock().unwrap();
         Ok(state
             .jobs
+            .rows
             .iter()
             .filter(|j| &j.project_id == project && j.status != JobStatus::Deleted)
             .cloned()
@@ -310,45 +370,44 @@ impl Store for InMemoryStore {
 
     async fn update_job(&self, job: &Job) -> Result<()> {
         let mut state = self.state.lock().unwrap();
-        replace(
-            &mut state.jobs,
-            job.clone(),
-            |j| j.id == job.id,
-            "job",
-            job.id.to_string(),
-        )
+        state
+            .jobs
+            .replace(&job.id, job.clone(), "job", job.id.to_string())
     }
 
     async fn insert_history(&self, item: &HistoryItem) -> Result<()> {
-        self.state.lock().unwrap().history.push(item.clone());
+        self.state.lock().unwrap().push_history(item);
         Ok(())
     }
 
     async fn update_history(&self, item: &HistoryItem) -> Result<()> {
         let mut state = self.state.lock().unwrap();
-        replace(
-            &mut state.history,
-            item.clone(),
-            |h| h.id == item.id,
-            "history item",
-            item.id.to_string(),
-        )
+        state
+            .history
+            .replace(&item.id, item.clone(), "history item", item.id.to_string())
+    }
+
+    async fn history(&self, job: &JobId) -> Result<Vec<HistoryItem>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .history_by_job
+            .get(job)
+            .into_iter()
+            .flatten()
+            .map(|&i| state.history.rows[i].clone())
+            .collect())
     }
 
     async fn scheduled_jobs(&self) -> Result<Vec<(Job, DateTime<Utc>)>> {
         let state = self.state.lock().unwrap();
         Ok(state
             .jobs
+            .rows
             .iter()
             .filter(|j| j.status == JobStatus::Running)
             .map(|j| {
-                let last_run = state
-                    .runs
-                    .iter()
-                    .filter(|(id, _)| id == &j.id)
-                    .map(|(_, due)| *due)
-                    .max();
-                let from = state.schedule_from[&j.id].max(last_run.unwrap_or(j.created));
+                let from = state.schedule_from[&j.id];
+                let from = state.last_due.get(&j.id).map_or(from, |&due| due.max(from));
                 (j.clone(), from)
             })
             .collect())
@@ -368,18 +427,10 @@ impl Store for InMemoryStore {
         if !state.runs.insert((item.job_id.clone(), due_at)) {
             return Ok(false);
         }
-        state.history.push(item.clone());
+        let last = state.last_due.entry(item.job_id.clone()).or_insert(due_at);
+        *last = (*last).max(due_at);
+        state.push_history(item);
         Ok(true)
-    }
-
-    async fn history(&self, job: &JobId) -> Result<Vec<HistoryItem>> {
-        let state = self.state.lock().unwrap();
-        Ok(state
-            .history
-            .iter()
-            .filter(|h| &h.job_id == job)
-            .cloned()
-            .collect())
     }
 }
 

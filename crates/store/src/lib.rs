@@ -338,9 +338,8 @@ impl Store for SqlStore {
     }
 
     async fn update_network(&self, n: &Network) -> CoreResult<()> {
-        let updated =
-            on_pool!(&self.pool, |p| {
-                sqlx::query(
+        let updated = on_pool!(&self.pool, |p| {
+            sqlx::query(
             "UPDATE networks SET description = $2, public_access = $3, cidr_block = $4, status = $5
              WHERE id = $1"
         )
@@ -353,7 +352,7 @@ impl Store for SqlStore {
         .await
         .map_err(StoreError::from)?
         .rows_affected()
-            });
+        });
         found(updated, "network", n.id.as_str())
     }
 
