@@ -18,7 +18,8 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "clippy: server build (ssr) and every crate, warnings denied"
-cargo clippy --workspace --all-targets --features cairn/ssr -- -D warnings
+# testkit too, so the benchmarks (which need it) are linted and kept compiling.
+cargo clippy --workspace --all-targets --features cairn/ssr,cairn-core/testkit -- -D warnings
 step "clippy: browser build (hydrate, wasm32), warnings denied"
 cargo clippy -p cairn -p cairn-model --lib --target wasm32-unknown-unknown \
   --no-default-features --features cairn/hydrate -- -D warnings

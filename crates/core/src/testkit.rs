@@ -268,7 +268,7 @@ impl Store for InMemoryStore {
     async fn locks(&self) -> Result<Vec<ClusterLock>> {
         let state = self.state.lock().unwrap();
         let mut locks: Vec<_> = state.locks.values().cloned().collect();
-        locks.sort_by(|a, b| a.acquired_at.cmp(&b.acquired_at));
+        locks.sort_by_key(|l| l.acquired_at);
         Ok(locks)
     }
 
