@@ -83,24 +83,30 @@ async fn serve() -> anyhow::Result<()> {
         config.data_dir.display(),
         cairn_store::redact(&config.database_url)
     );
-    // The scheduler sleeps until the next due run; it stops with the server.
-    let (stop_scheduler, stopped) = tokio::sync::oneshot::channel::<()>();
-    let scheduler = {
+    // Background work, stopped with the server: the scheduler sleeps until the next due run;
+    // maintenance heartbeats and settles what dead instances left.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut stopping = stopping.clone();
+        async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }
+    };
+    let background = {
         let services = console.services.clone();
         tokio::spawn(async move {
-            services
-                .run_scheduler(async {
-                    let _ = stopped.await;
-                })
-                .await
+            tokio::join!(
+                services.run_scheduler(stopped()),
+                services.run_maintenance(stopped())
+            );
         })
     };
     let services = console.services.clone();
     axum::serve(listener, server::router(console, options))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    let _ = stop_scheduler.send(());
-    let _ = scheduler.await;
+    let _ = stop.send(true);
+    let _ = background.await;
     services.settle().await;
     Ok(())
 }

@@ -58,6 +58,7 @@ impl Services {
             holder_id: backup_id.to_string(),
             job_id: job.cloned(),
             acquired_at: raw.time(),
+            owner: self.inner().instance.clone(),
         };
         if let LockOutcome::HeldBy(holder) = store.acquire_lock(&lock).await? {
             return Err(Error::Conflict(holder.to_string()));
@@ -273,32 +274,17 @@ impl Services {
         backup
     }
 
-    /// Settles what a stopped Cairn left unfinished: backups still `creating` become defunct,
-    /// backups still `deleting` are finished, and the locks of dead operations are released.
-    /// This assumes one Cairn instance per store (see the crate README).
-    pub(crate) async fn recover(&self) -> Result<()> {
-        let store = &self.inner().store;
-        for backup in store.backups_with_status(BackupStatus::Creating).await? {
-            let reason = "Cairn stopped while this backup was being taken".to_owned();
-            if let Some(engine) = &self.inner().engine {
-                if let Err(error) = engine.delete_snapshot(&backup).await {
-                    tracing::warn!(backup.id = %backup.id, %error, "could not clean an interrupted snapshot");
-                }
+    /// A backup whose snapshot will never finish (its instance died): defunct, its partial
+    /// snapshot removed, its run closed, its lock released.
+    pub(crate) async fn settle_interrupted_backup(&self, backup: Backup) -> Result<()> {
+        if let Some(engine) = &self.inner().engine {
+            if let Err(error) = engine.delete_snapshot(&backup).await {
+                tracing::warn!(backup.id = %backup.id, %error, "could not clean an interrupted snapshot");
             }
-            self.finish_backup(backup, BackupEvent::Interrupted, None, Some(reason), None)
-                .await?;
         }
-        for backup in store.backups_with_status(BackupStatus::Deleting).await? {
-            self.finish_deleting(backup).await?;
-        }
-        self.recover_clusters().await?;
-        for lock in store.locks().await? {
-            tracing::warn!(cluster.id = %lock.cluster_id, "releasing the lock of an operation that did not survive a restart: {lock}");
-            store
-                .release_lock(&lock.cluster_id, &lock.holder_id)
-                .await?;
-        }
-        Ok(())
+        let reason = "Cairn stopped while this backup was being taken".to_owned();
+        self.finish_backup(backup, BackupEvent::Interrupted, None, Some(reason), None)
+            .await
     }
 }
 

@@ -69,14 +69,29 @@ impl Services {
             addresses: ClusterAddresses::default(),
         };
         store.insert_cluster(&cluster).await?;
+        // Provisioning holds the new cluster's lock: it owns the operation (see recovery.rs).
+        let lock = ClusterLock {
+            cluster_id: cluster.id.clone(),
+            kind: LockKind::Provisioning,
+            holder_id: cluster.id.to_string(),
+            job_id: None,
+            acquired_at: raw.time(),
+            owner: self.inner().instance.clone(),
+        };
+        if let LockOutcome::HeldBy(holder) = store.acquire_lock(&lock).await? {
+            return Err(Error::Conflict(holder.to_string()));
+        }
         tracing::info!(cluster.id = %cluster.id, restore.from = ?cluster.source_backup_id, "provisioning cluster");
 
         let services = self.clone();
         let provisioning = cluster.clone();
         self.spawn(async move {
             let outcome = engine.provision(&provisioning, source.as_ref()).await;
-            if let Err(error) = services.finish_provisioning(provisioning, outcome).await {
-                tracing::error!(%error, "could not record the end of provisioning");
+            let (id, holder) = (provisioning.id.clone(), provisioning.id.to_string());
+            match services.finish_provisioning(provisioning, outcome).await {
+                Ok(()) => services.release(&id, &holder).await,
+                // Left provisioning and locked: settled as a dead operation later.
+                Err(error) => tracing::error!(%error, "could not record the end of provisioning"),
             }
         });
         Ok(cluster)
@@ -306,6 +321,7 @@ impl Services {
             holder_id: raw.encode(),
             job_id: None,
             acquired_at: raw.time(),
+            owner: self.inner().instance.clone(),
         };
         if let LockOutcome::HeldBy(holder) = self.inner().store.acquire_lock(&lock).await? {
             return Err(Error::Conflict(holder.to_string()));
@@ -361,34 +377,23 @@ impl Services {
 }
 
 impl Services {
-    /// Clusters a stopped Cairn left mid-operation: provisioning becomes defunct, a change in
+    /// A cluster whose operation's instance died: provisioning becomes defunct, a change in
     /// progress returns to available (the engine's own state is the truth of what happened),
-    /// and a deletion is carried out again.
-    pub(crate) async fn recover_clusters(&self) -> Result<()> {
-        let store = &self.inner().store;
-        for status in [
-            ClusterStatus::Provisioning,
-            ClusterStatus::ExpandingDisks,
-            ClusterStatus::Resizing,
-            ClusterStatus::Upgrading,
-            ClusterStatus::Deleting,
-        ] {
-            for mut cluster in store.clusters_with_status(status).await? {
-                if status == ClusterStatus::Deleting {
-                    let Some(engine) = &self.inner().engine else {
-                        continue;
-                    };
-                    if let Err(error) = engine.apply(&cluster, &ClusterChange::Delete).await {
-                        tracing::warn!(cluster.id = %cluster.id, %error, "deletion still fails; retried on the next start");
-                        continue;
-                    }
-                }
-                cluster.status = cluster_transition(cluster.status, ClusterEvent::Interrupted)
-                    .map_err(|e| Error::Conflict(e.to_string()))?;
-                tracing::warn!(cluster.id = %cluster.id, from = status.as_str(), to = cluster.status.as_str(), "settled a cluster left mid-operation");
-                store.update_cluster(&cluster).await?;
+    /// and a deletion is carried out again (left `deleting` if it still fails).
+    pub(crate) async fn settle_interrupted_cluster(&self, mut cluster: Cluster) -> Result<()> {
+        let from = cluster.status;
+        if from == ClusterStatus::Deleting {
+            let Some(engine) = &self.inner().engine else {
+                return Ok(());
+            };
+            if let Err(error) = engine.apply(&cluster, &ClusterChange::Delete).await {
+                tracing::warn!(cluster.id = %cluster.id, %error, "deletion still fails; retried on the next sweep");
+                return Ok(());
             }
         }
-        Ok(())
+        cluster.status = cluster_transition(from, ClusterEvent::Interrupted)
+            .map_err(|e| Error::Conflict(e.to_string()))?;
+        tracing::warn!(cluster.id = %cluster.id, from = from.as_str(), to = cluster.status.as_str(), "settled a cluster left mid-operation");
+        self.inner().store.update_cluster(&cluster).await
     }
 }

@@ -20,21 +20,19 @@ pub(crate) struct Fixture {
     pub(crate) engine: Arc<FakeEngine>,
     pub(crate) notifier: Arc<RecordingNotifier>,
     pub(crate) scope: Scope,
+    pub(crate) clock: Arc<ManualClock>,
 }
 
 async fn fixture_with(deadline: Duration) -> Fixture {
     let store = Arc::new(InMemoryStore::default());
     let engine = Arc::new(FakeEngine::default());
     let notifier = Arc::new(RecordingNotifier::default());
-    let services = Services::builder(
-        store.clone(),
-        Arc::new(ManualClock::at("2025-01-23T18:12:04Z")),
-        SiteConfig::default(),
-    )
-    .engine(engine.clone())
-    .notifier(notifier.clone())
-    .snapshot_deadline(deadline)
-    .build();
+    let clock = Arc::new(ManualClock::at("2025-01-23T18:12:04Z"));
+    let services = Services::builder(store.clone(), clock.clone(), SiteConfig::default())
+        .engine(engine.clone())
+        .notifier(notifier.clone())
+        .snapshot_deadline(deadline)
+        .build();
     let scope = services.start().await.unwrap();
     Fixture {
         services,
@@ -42,6 +40,7 @@ async fn fixture_with(deadline: Duration) -> Fixture {
         engine,
         notifier,
         scope,
+        clock,
     }
 }
 
@@ -328,6 +327,7 @@ async fn after_a_crash_creating_backups_are_defunct_and_their_locks_released() {
             holder_id: "gone".into(),
             job_id: None,
             acquired_at: other.created,
+            owner: "a-dead-instance".into(),
         })
         .await
         .unwrap();
@@ -736,6 +736,7 @@ mod scheduling {
                 engine,
                 notifier,
                 scope,
+                clock: clock.clone(),
             },
             clock,
         }
@@ -1267,16 +1268,41 @@ mod cluster_recovery {
             .unwrap_err();
         assert_eq!(
             error.to_string(),
+            format!("cluster {} is locked: it is being provisioned", cluster.id)
+        );
+        let locks = f.store.locks().await.unwrap();
+        assert_eq!(locks.len(), 1, "the refused backup left no lock of its own");
+        assert_eq!(locks[0].kind, LockKind::Provisioning);
+        f.services.settle().await;
+        assert!(
+            f.store.locks().await.unwrap().is_empty(),
+            "provisioning releases its lock when done"
+        );
+
+        f.engine
+            .fail_provisioning(EngineError::Failed("no room".into()));
+        let defunct = f
+            .services
+            .create_cluster(&f.scope, &f.request("local-1").await)
+            .await
+            .unwrap();
+        f.services.settle().await;
+        let error = f
+            .services
+            .create_backup(&f.scope, &defunct.id, "x")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
             format!(
-                "cluster {} is provisioning: only an available cluster can be backed up",
-                cluster.id
+                "cluster {} is defunct: only an available cluster can be backed up",
+                defunct.id
             )
         );
         assert!(
             f.store.locks().await.unwrap().is_empty(),
             "the lock taken to check is given back"
         );
-        f.services.settle().await;
     }
 
     #[tokio::test]

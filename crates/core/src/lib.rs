@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod locks;
 pub mod ports;
+pub mod recovery;
 pub mod retention;
 pub mod scheduler;
 pub mod services;

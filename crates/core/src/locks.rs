@@ -9,6 +9,8 @@ use std::fmt;
 /// What holds a cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockKind {
+    /// A new cluster (or a restore) being provisioned.
+    Provisioning,
     Backup,
     DiskExpansion,
     Resize,
@@ -19,6 +21,7 @@ pub enum LockKind {
 impl LockKind {
     pub fn as_str(self) -> &'static str {
         match self {
+            LockKind::Provisioning => "provisioning",
             LockKind::Backup => "backup",
             LockKind::DiskExpansion => "disk expansion",
             LockKind::Resize => "resize",
@@ -29,6 +32,7 @@ impl LockKind {
 
     pub fn parse(text: &str) -> Option<Self> {
         [
+            LockKind::Provisioning,
             LockKind::Backup,
             LockKind::DiskExpansion,
             LockKind::Resize,
@@ -49,11 +53,21 @@ pub struct ClusterLock {
     /// The job whose run holds the lock; `None` for a manual operation.
     pub job_id: Option<JobId>,
     pub acquired_at: DateTime<Utc>,
+    /// The Cairn instance running the operation: when its heartbeat stops, the operation is
+    /// dead and another instance settles it.
+    pub owner: String,
 }
 
 impl fmt::Display for ClusterLock {
     /// "cluster c1… is locked by backup c2… (manual)" — the sentence users see.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind == LockKind::Provisioning {
+            return write!(
+                f,
+                "cluster {} is locked: it is being provisioned",
+                self.cluster_id
+            );
+        }
         write!(
             f,
             "cluster {} is locked by {} {} ",
@@ -87,6 +101,7 @@ mod tests {
             holder_id: "c1ev3l5o0aeu6ojco7b0".into(),
             job_id: None,
             acquired_at: "2026-11-24T12:00:00Z".parse().unwrap(),
+            owner: "instance".into(),
         };
         assert_eq!(
             lock.to_string(),

@@ -47,6 +47,11 @@ pub trait Store: Send + Sync + 'static {
     async fn release_lock(&self, cluster: &ClusterId, holder_id: &str) -> Result<bool>;
     async fn locks(&self) -> Result<Vec<ClusterLock>>;
 
+    /// Records that an instance is alive at `at` (and forgets instances silent for a day).
+    async fn heartbeat(&self, instance: &str, at: DateTime<Utc>) -> Result<()>;
+    /// Every known instance with its last heartbeat.
+    async fn heartbeats(&self) -> Result<Vec<(String, DateTime<Utc>)>>;
+
     /// How many backups were ever made of a cluster, deleted ones included.
     async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> Result<u64>;
     async fn insert_backup(&self, backup: &Backup) -> Result<()>;

@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     /// Wakes the scheduler when jobs change.
     pub(crate) wake: tokio::sync::Notify,
     pub(crate) agenda: Mutex<crate::scheduler::Agenda>,
+    /// This instance's id: the owner of the locks it takes.
+    pub(crate) instance: String,
 }
 
 /// Assembles [`Services`] from its ports; only the store, the clock and the site are required.
@@ -72,6 +74,7 @@ impl ServicesBuilder {
     }
 
     pub fn build(self) -> Services {
+        let instance = IdGenerator::new().next(self.clock.as_ref()).encode();
         Services {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -85,6 +88,7 @@ impl ServicesBuilder {
                 progress: Mutex::new(HashMap::new()),
                 wake: tokio::sync::Notify::new(),
                 agenda: Mutex::new(Default::default()),
+                instance,
             }),
         }
     }
@@ -147,10 +151,11 @@ impl Services {
         &self.inner.site
     }
 
-    /// First start and every start after: settles what a previous run left unfinished, then
-    /// creates what the site's defaults lack (organization, project, a network per region),
-    /// never changing what exists. Returns the default scope.
+    /// First start and every start after: announces this instance, settles what dead
+    /// instances left unfinished, then creates what the site's defaults lack (organization,
+    /// project, a network per region), never changing what exists. Returns the default scope.
     pub async fn start(&self) -> Result<Scope> {
+        self.heartbeat().await?;
         self.recover().await?;
         let plan = self.plan_seed().await?;
         if !plan.is_empty() {

@@ -111,6 +111,7 @@ struct State {
     runs: HashSet<(JobId, DateTime<Utc>)>,
     last_due: HashMap<JobId, DateTime<Utc>>,
     schedule_from: HashMap<JobId, DateTime<Utc>>,
+    heartbeats: HashMap<String, DateTime<Utc>>,
 }
 
 impl State {
@@ -270,6 +271,24 @@ impl Store for InMemoryStore {
         let mut locks: Vec<_> = state.locks.values().cloned().collect();
         locks.sort_by_key(|l| l.acquired_at);
         Ok(locks)
+    }
+
+    async fn heartbeat(&self, instance: &str, at: DateTime<Utc>) -> Result<()> {
+        self.state
+            .lock()
+            .unwrap()
+            .heartbeats
+            .insert(instance.to_owned(), at);
+        Ok(())
+    }
+
+    async fn heartbeats(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .heartbeats
+            .iter()
+            .map(|(id, at)| (id.clone(), *at))
+            .collect())
     }
 
     async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> Result<u64> {

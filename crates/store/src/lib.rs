@@ -374,7 +374,7 @@ impl Store for SqlStore {
         // in between, it tries again.
         for _ in 0..3 {
             let inserted = on_pool!(&self.pool, |p| sqlx::query(&format!(
-                "INSERT INTO cluster_locks ({LOCK_COLUMNS}) VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO cluster_locks ({LOCK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (cluster_id) DO NOTHING"
             ))
             .bind(lock.cluster_id.as_str())
@@ -382,6 +382,7 @@ impl Store for SqlStore {
             .bind(&lock.holder_id)
             .bind(lock.job_id.as_ref().map(|id| id.as_str()))
             .bind(lock.acquired_at)
+            .bind(&lock.owner)
             .execute(p)
             .await
             .map_err(StoreError::from)?
@@ -426,6 +427,37 @@ impl Store for SqlStore {
             .await
             .map_err(StoreError::from)?);
         rows.into_iter().map(LockRow::into_model).collect()
+    }
+
+    async fn heartbeat(&self, instance: &str, at: DateTime<Utc>) -> CoreResult<()> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "INSERT INTO instances (id, heartbeat_at) VALUES ($1, $2)
+                 ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            )
+            .bind(instance)
+            .bind(at)
+            .execute(p)
+            .await
+            .map_err(StoreError::from)?;
+            sqlx::query("DELETE FROM instances WHERE heartbeat_at < $1")
+                .bind(at - chrono::TimeDelta::days(1))
+                .execute(p)
+                .await
+                .map_err(StoreError::from)?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
+    async fn heartbeats(&self) -> CoreResult<Vec<(String, DateTime<Utc>)>> {
+        let rows: Vec<(String, DateTime<Utc>)> = on_pool!(&self.pool, |p| sqlx::query_as(
+            "SELECT id, heartbeat_at FROM instances"
+        )
+        .fetch_all(p)
+        .await
+        .map_err(StoreError::from)?);
+        Ok(rows)
     }
 
     async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> CoreResult<u64> {

@@ -158,7 +158,7 @@ pub(crate) fn wire_text<T: serde::Serialize>(value: &T) -> String {
     }
 }
 
-pub(crate) const LOCK_COLUMNS: &str = "cluster_id, kind, holder_id, job_id, acquired_at";
+pub(crate) const LOCK_COLUMNS: &str = "cluster_id, kind, holder_id, job_id, acquired_at, owner";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct LockRow {
@@ -167,6 +167,7 @@ pub(crate) struct LockRow {
     holder_id: String,
     job_id: Option<String>,
     acquired_at: DateTime<Utc>,
+    owner: String,
 }
 
 impl LockRow {
@@ -183,6 +184,7 @@ impl LockRow {
                 .map(|text| id(T, text, JobId::parse))
                 .transpose()?,
             acquired_at: self.acquired_at,
+            owner: self.owner,
         })
     }
 }

@@ -230,7 +230,8 @@ async fn of_200_concurrent_backups_from_two_instances_exactly_one_is_accepted(db
 
 async fn after_a_crash_creating_backups_are_defunct_and_unlocked(db: Database) {
     let engine = Arc::new(FakeEngine::default());
-    let (services, scope) = instance(&db, &engine).await;
+    let clock = Arc::new(ManualClock::at("2025-01-23T18:12:04Z"));
+    let (services, scope) = instance_on_clock(&db, &engine, &clock).await;
     let cluster = available_cluster(&services, &scope).await;
     engine.snapshots(SnapshotBehaviour::Hold);
     let backup = services
@@ -240,7 +241,20 @@ async fn after_a_crash_creating_backups_are_defunct_and_unlocked(db: Database) {
     let store = open(&db).await;
     assert_eq!(store.locks().await.unwrap().len(), 1);
 
-    let (restarted, _) = instance(&db, &engine).await;
+    // Another instance starting while the first is alive leaves its backup alone.
+    let (_, _) = instance_on_clock(&db, &engine, &clock).await;
+    assert_eq!(
+        services
+            .get_backup(&scope, &backup.id)
+            .await
+            .unwrap()
+            .status,
+        BackupStatus::Creating
+    );
+
+    // The first dies; started again past the lease, Cairn settles what it left.
+    clock.advance(chrono::TimeDelta::minutes(2));
+    let (restarted, _) = instance_on_clock(&db, &engine, &clock).await;
     let settled = restarted.get_backup(&scope, &backup.id).await.unwrap();
     assert_eq!(settled.status, BackupStatus::Defunct);
     assert!(settled.failure_reason.unwrap().contains("Cairn stopped"));
