@@ -9,6 +9,14 @@ use axum::{Json, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+
+/// No request waits forever. Leptos 0.8.23 still has a rare lost wake-up in `<Suspense>` during
+/// server rendering (the family of leptos#4851 / #4673, about 2 % of renders on a loaded machine
+/// in our router tests): such a render never ends. With this limit the user gets an answer and
+/// a reload renders the page.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds the router; `options.site_root` is where the browser assets are served from.
 pub fn router(console: Console, options: LeptosOptions) -> Router {
@@ -26,6 +34,10 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(options)
 }
 
@@ -54,11 +66,22 @@ mod tests {
     }
 
     async fn get(app: &Router, path: &str) -> (StatusCode, String, Option<String>) {
-        let response = app
-            .clone()
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        // A render caught by the upstream race (see REQUEST_TIMEOUT) never ends: wait a bounded
+        // time and try once more. Only a hang is retried, never a wrong answer.
+        let request = || {
+            app.clone()
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        };
+        let response = match tokio::time::timeout(Duration::from_secs(10), request()).await {
+            Ok(response) => response.unwrap(),
+            Err(_) => {
+                eprintln!("{path}: render hung (upstream Leptos race); retrying once");
+                tokio::time::timeout(Duration::from_secs(10), request())
+                    .await
+                    .expect("a second render also hung")
+                    .unwrap()
+            }
+        };
         let status = response.status();
         let location = response
             .headers()
@@ -68,7 +91,7 @@ mod tests {
         (status, String::from_utf8(body.to_vec()).unwrap(), location)
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_root_redirects_to_the_clusters_page() {
         let (app, _dir) = app().await;
         let (status, _, location) = get(&app, "/").await;
@@ -76,7 +99,7 @@ mod tests {
         assert_eq!(location.as_deref(), Some("/clusters"));
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_networks_page_is_rendered_on_the_server_with_the_seeded_networks() {
         let (app, _dir) = app().await;
         let (status, html, _) = get(&app, "/networks").await;
@@ -86,7 +109,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_clusters_page_shows_its_empty_state() {
         let (app, _dir) = app().await;
         let (status, html, _) = get(&app, "/clusters").await;
@@ -94,7 +117,7 @@ mod tests {
         assert!(html.contains("No clusters yet"), "{html}");
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_unknown_page_answers_404_inside_the_console_layout() {
         let (app, _dir) = app().await;
         let (status, html, _) = get(&app, "/no-such-page").await;
@@ -102,7 +125,7 @@ mod tests {
         assert!(html.contains("Page not found"), "{html}");
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_health_probe_answers_ok() {
         let (app, _dir) = app().await;
         let (status, body, _) = get(&app, "/healthz").await;
