@@ -43,13 +43,7 @@ impl Services {
         let template = LabelTemplate::parse(label).map_err(|e| invalid("description", e))?;
         let engine = self.engine()?;
         let store = &self.inner().store;
-        let cluster = store
-            .cluster(&scope.project_id, cluster_id)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                what: "cluster",
-                id: cluster_id.to_string(),
-            })?;
+        let cluster = self.get_cluster(scope, cluster_id).await?;
         let raw = self.inner().ids.next(self.inner().clock.as_ref());
         let backup_id = BackupId::from_raw(raw);
         let lock = ClusterLock {
@@ -66,13 +60,7 @@ impl Services {
         // From here on the lock is ours: release it on every way out. The cluster is read
         // again under the lock, so no change can slip in between the check and the backup.
         let recorded = async {
-            let current = store
-                .cluster(&scope.project_id, cluster_id)
-                .await?
-                .ok_or_else(|| Error::NotFound {
-                    what: "cluster",
-                    id: cluster_id.to_string(),
-                })?;
+            let current = self.get_cluster(scope, cluster_id).await?;
             if current.status != ClusterStatus::Available {
                 return Err(Error::Conflict(format!(
                     "cluster {} is {}: only an available cluster can be backed up",
@@ -248,10 +236,7 @@ impl Services {
             .store
             .backup(&scope.project_id, id)
             .await?
-            .ok_or_else(|| Error::NotFound {
-                what: "backup",
-                id: id.to_string(),
-            })?;
+            .ok_or_else(|| Error::not_found("backup", id))?;
         Ok(self.with_progress(backup))
     }
 

@@ -170,10 +170,7 @@ impl Services {
             .store
             .cluster(&scope.project_id, id)
             .await?
-            .ok_or_else(|| Error::NotFound {
-                what: "cluster",
-                id: id.to_string(),
-            })
+            .ok_or_else(|| Error::not_found("cluster", id))
     }
 }
 

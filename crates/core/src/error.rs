@@ -41,6 +41,14 @@ impl Error {
         }
     }
 
+    /// "<what> <id> was not found".
+    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
+        Error::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+
     /// An adapter failure, keeping the cause's message for the log.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Error::Internal(cause.to_string())

@@ -52,10 +52,7 @@ impl Services {
             .store
             .job(&scope.project_id, id)
             .await?
-            .ok_or_else(|| Error::NotFound {
-                what: "job",
-                id: id.to_string(),
-            })
+            .ok_or_else(|| Error::not_found("job", id))
     }
 
     pub async fn list_jobs(&self, scope: &Scope) -> Result<Vec<Job>> {

@@ -43,10 +43,7 @@ impl Services {
             .iter()
             .any(|o| &o.id == organization);
         if !known {
-            return Err(Error::NotFound {
-                what: "organization",
-                id: organization.to_string(),
-            });
+            return Err(Error::not_found("organization", organization));
         }
         let raw = self.inner().ids.next(self.inner().clock.as_ref());
         let project = Project {
@@ -64,10 +61,7 @@ impl Services {
             .store
             .network(&scope.project_id, id)
             .await?
-            .ok_or_else(|| Error::NotFound {
-                what: "network",
-                id: id.to_string(),
-            })
+            .ok_or_else(|| Error::not_found("network", id))
     }
 
     pub async fn create_network(

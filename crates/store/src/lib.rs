@@ -71,6 +71,22 @@ macro_rules! on_pool {
     };
 }
 
+/// Binds a history item's columns, in `HISTORY_COLUMNS` order, to an insert.
+macro_rules! bind_history {
+    ($query:expr, $h:expr) => {
+        $query
+            .bind($h.id.as_str())
+            .bind($h.job_id.as_str())
+            .bind($h.organization_id.as_str())
+            .bind($h.project_id.as_str())
+            .bind(wire_text(&$h.status))
+            .bind(&$h.details)
+            .bind($h.linked_resource.as_ref().map(|id| id.as_str()))
+            .bind($h.start_time)
+            .bind($h.end_time)
+    };
+}
+
 pub struct SqlStore {
     pool: Pool,
 }
@@ -641,16 +657,7 @@ impl Store for SqlStore {
         let sql = format!(
             "INSERT INTO job_history ({HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         );
-        on_pool!(&self.pool, |p| sqlx::query(&sql)
-            .bind(h.id.as_str())
-            .bind(h.job_id.as_str())
-            .bind(h.organization_id.as_str())
-            .bind(h.project_id.as_str())
-            .bind(wire_text(&h.status))
-            .bind(&h.details)
-            .bind(h.linked_resource.as_ref().map(|id| id.as_str()))
-            .bind(h.start_time)
-            .bind(h.end_time)
+        on_pool!(&self.pool, |p| bind_history!(sqlx::query(&sql), h)
             .execute(p)
             .await
             .map_err(StoreError::from)?
@@ -711,16 +718,7 @@ impl Store for SqlStore {
         );
         let claimed = on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(StoreError::from)?;
-            sqlx::query(&history_sql)
-                .bind(h.id.as_str())
-                .bind(h.job_id.as_str())
-                .bind(h.organization_id.as_str())
-                .bind(h.project_id.as_str())
-                .bind(wire_text(&h.status))
-                .bind(&h.details)
-                .bind(h.linked_resource.as_ref().map(|id| id.as_str()))
-                .bind(h.start_time)
-                .bind(h.end_time)
+            bind_history!(sqlx::query(&history_sql), h)
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::from)?;
