@@ -19,8 +19,13 @@ use std::sync::Arc;
 pub trait Store: Send + Sync + 'static {
     /// Organizations, oldest first.
     async fn organizations(&self) -> Result<Vec<Organization>>;
-    /// Projects of one organization, oldest first.
+    async fn insert_organization(&self, organization: &Organization) -> Result<()>;
+    /// Removes an organization that has no projects left.
+    async fn delete_organization(&self, id: &OrganizationId) -> Result<()>;
+    /// Projects of one organization that are not deleted, oldest first.
     async fn projects(&self, organization: &OrganizationId) -> Result<Vec<Project>>;
+    /// Marks a project deleted: it leaves the lists and is no longer found.
+    async fn delete_project(&self, id: &ProjectId) -> Result<()>;
     /// Networks of one project that are not deleted, oldest first.
     async fn networks(&self, project: &ProjectId) -> Result<Vec<Network>>;
     /// Writes everything the plan creates in one transaction: all of it, or nothing.

@@ -4,9 +4,20 @@
 use crate::backups::invalid;
 use crate::error::{Error, Result};
 use crate::services::{Scope, Services};
-use cairn_model::{Network, NetworkId, NetworkStatus, OrganizationId, Project, ProjectId};
+use cairn_model::{
+    Network, NetworkId, NetworkStatus, Organization, OrganizationId, Project, ProjectId,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// "1 network", "3 clusters".
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
 
 /// Kurrent Cloud's create-network request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +33,98 @@ pub struct CreateNetworkRequest {
 }
 
 impl Services {
+    pub async fn list_organizations(&self) -> Result<Vec<Organization>> {
+        self.inner().store.organizations().await
+    }
+
+    pub async fn get_organization(&self, id: &OrganizationId) -> Result<Organization> {
+        self.inner()
+            .store
+            .organizations()
+            .await?
+            .into_iter()
+            .find(|o| &o.id == id)
+            .ok_or_else(|| Error::not_found("organization", id))
+    }
+
+    pub async fn create_organization(&self, name: &str) -> Result<Organization> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(invalid("name", "a name is required"));
+        }
+        let raw = self.inner().ids.next(self.inner().clock.as_ref());
+        let organization = Organization {
+            id: OrganizationId::from_raw(raw),
+            name: name.to_owned(),
+            created: raw.time(),
+        };
+        self.inner()
+            .store
+            .insert_organization(&organization)
+            .await?;
+        Ok(organization)
+    }
+
+    /// Deletes an organization that has no projects.
+    pub async fn delete_organization(&self, id: &OrganizationId) -> Result<()> {
+        self.get_organization(id).await?;
+        let projects = self.inner().store.projects(id).await?;
+        if !projects.is_empty() {
+            return Err(Error::Conflict(format!(
+                "organization {id} still has {}: delete {} first",
+                count(projects.len(), "project"),
+                if projects.len() == 1 { "it" } else { "them" }
+            )));
+        }
+        self.inner().store.delete_organization(id).await
+    }
+
+    pub async fn get_project(
+        &self,
+        organization: &OrganizationId,
+        id: &ProjectId,
+    ) -> Result<Project> {
+        self.inner()
+            .store
+            .projects(organization)
+            .await?
+            .into_iter()
+            .find(|p| &p.id == id)
+            .ok_or_else(|| Error::not_found("project", id))
+    }
+
+    /// Deletes a project that holds nothing alive (no networks, clusters, backups or jobs).
+    /// The project the console works in cannot be deleted.
+    pub async fn delete_project(
+        &self,
+        organization: &OrganizationId,
+        id: &ProjectId,
+        console: &Scope,
+    ) -> Result<()> {
+        let project = self.get_project(organization, id).await?;
+        if &console.project_id == id {
+            return Err(Error::Conflict(format!(
+                "project {id} is where this console works and cannot be deleted"
+            )));
+        }
+        let store = &self.inner().store;
+        let held = [
+            count(store.networks(id).await?.len(), "network"),
+            count(store.clusters(id).await?.len(), "cluster"),
+            count(store.backups(id).await?.len(), "backup"),
+            count(store.jobs(id).await?.len(), "job"),
+        ];
+        let held: Vec<_> = held.into_iter().filter(|h| !h.starts_with("0 ")).collect();
+        if !held.is_empty() {
+            return Err(Error::Conflict(format!(
+                "project {} still has {}: delete them first",
+                project.id,
+                held.join(", ")
+            )));
+        }
+        store.delete_project(id).await
+    }
+
     pub async fn list_projects(&self, organization: &OrganizationId) -> Result<Vec<Project>> {
         self.inner().store.projects(organization).await
     }
@@ -220,6 +323,98 @@ mod tests {
                 .unwrap()
                 .status,
             NetworkStatus::Deleted
+        );
+    }
+
+    #[tokio::test]
+    async fn an_organization_is_deleted_only_once_its_projects_are_gone() {
+        let f = fixture().await;
+        let org = f.services.create_organization("Acme").await.unwrap();
+        assert_eq!(f.services.get_organization(&org.id).await.unwrap(), org);
+        let project = f.services.create_project(&org.id, "Prod").await.unwrap();
+        let error = f.services.delete_organization(&org.id).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "organization {} still has 1 project: delete it first",
+                org.id
+            )
+        );
+        f.services
+            .delete_project(&org.id, &project.id, &f.scope)
+            .await
+            .unwrap();
+        f.services.delete_organization(&org.id).await.unwrap();
+        assert_eq!(
+            f.services
+                .get_organization(&org.id)
+                .await
+                .unwrap_err()
+                .kind(),
+            crate::ErrorKind::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn a_project_is_deleted_only_when_it_holds_nothing_alive() {
+        let f = fixture().await;
+        let org = &f.scope.organization_id;
+        let error = f
+            .services
+            .delete_project(org, &f.scope.project_id, &f.scope)
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .ends_with("is where this console works and cannot be deleted"),
+            "{error}"
+        );
+
+        let spare = f.services.create_project(org, "Spare").await.unwrap();
+        let scope = Scope {
+            organization_id: org.clone(),
+            project_id: spare.id.clone(),
+        };
+        let network = f
+            .services
+            .create_network(&scope, &request("local-1"))
+            .await
+            .unwrap();
+        let error = f
+            .services
+            .delete_project(org, &spare.id, &f.scope)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "project {} still has 1 network: delete them first",
+                spare.id
+            )
+        );
+        f.services
+            .delete_network(&scope, &network.id)
+            .await
+            .unwrap();
+        f.services
+            .delete_project(org, &spare.id, &f.scope)
+            .await
+            .unwrap();
+        assert!(!f
+            .services
+            .list_projects(org)
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.id == spare.id));
+        assert_eq!(
+            f.services
+                .get_project(org, &spare.id)
+                .await
+                .unwrap_err()
+                .kind(),
+            crate::ErrorKind::NotFound
         );
     }
 

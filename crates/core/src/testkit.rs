@@ -112,6 +112,7 @@ struct State {
     last_due: HashMap<JobId, DateTime<Utc>>,
     schedule_from: HashMap<JobId, DateTime<Utc>>,
     heartbeats: HashMap<String, DateTime<Utc>>,
+    deleted_projects: HashSet<ProjectId>,
 }
 
 impl State {
@@ -135,9 +136,38 @@ impl Store for InMemoryStore {
         Ok(state
             .projects
             .iter()
-            .filter(|p| &p.organization_id == organization)
+            .filter(|p| {
+                &p.organization_id == organization && !state.deleted_projects.contains(&p.id)
+            })
             .cloned()
             .collect())
+    }
+
+    async fn insert_organization(&self, organization: &Organization) -> Result<()> {
+        self.state
+            .lock()
+            .unwrap()
+            .organizations
+            .push(organization.clone());
+        Ok(())
+    }
+
+    async fn delete_organization(&self, id: &OrganizationId) -> Result<()> {
+        self.state
+            .lock()
+            .unwrap()
+            .organizations
+            .retain(|o| &o.id != id);
+        Ok(())
+    }
+
+    async fn delete_project(&self, id: &ProjectId) -> Result<()> {
+        self.state
+            .lock()
+            .unwrap()
+            .deleted_projects
+            .insert(id.clone());
+        Ok(())
     }
 
     async fn networks(&self, project: &ProjectId) -> Result<Vec<Network>> {

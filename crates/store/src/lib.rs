@@ -180,19 +180,59 @@ pub fn redact(url: &str) -> String {
 #[async_trait]
 impl Store for SqlStore {
     async fn organizations(&self) -> CoreResult<Vec<Organization>> {
-        let rows: Vec<OrganizationRow> = on_pool!(&self.pool, |p| sqlx::query_as(
-            "SELECT id, name, created FROM organizations ORDER BY created, id"
+        let rows: Vec<OrganizationRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+            "SELECT id, name, created FROM organizations WHERE NOT deleted ORDER BY created, id"
         )
         .fetch_all(p)
         .await
-        .map_err(StoreError::from)?);
+        .map_err(StoreError::from)?
+        });
         rows.into_iter().map(OrganizationRow::into_model).collect()
+    }
+
+    async fn insert_organization(&self, o: &Organization) -> CoreResult<()> {
+        on_pool!(&self.pool, |p| sqlx::query(
+            "INSERT INTO organizations (id, name, created) VALUES ($1, $2, $3)"
+        )
+        .bind(o.id.as_str())
+        .bind(&o.name)
+        .bind(o.created)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        Ok(())
+    }
+
+    async fn delete_organization(&self, id: &OrganizationId) -> CoreResult<()> {
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE organizations SET deleted = TRUE WHERE id = $1"
+        )
+        .bind(id.as_str())
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        found(updated, "organization", id.as_str())
+    }
+
+    async fn delete_project(&self, id: &ProjectId) -> CoreResult<()> {
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE projects SET deleted = TRUE WHERE id = $1"
+        )
+        .bind(id.as_str())
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        found(updated, "project", id.as_str())
     }
 
     async fn projects(&self, organization: &OrganizationId) -> CoreResult<Vec<Project>> {
         let rows: Vec<ProjectRow> = on_pool!(&self.pool, |p| sqlx::query_as(
             "SELECT id, organization_id, name, created FROM projects
-             WHERE organization_id = $1 ORDER BY created, id"
+             WHERE organization_id = $1 AND NOT deleted ORDER BY created, id"
         )
         .bind(organization.as_str())
         .fetch_all(p)

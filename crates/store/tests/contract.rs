@@ -421,6 +421,72 @@ async fn networks_and_projects_are_created_and_an_unused_network_deleted(db: Dat
     );
 }
 
+async fn organizations_and_projects_are_deleted_once_unused(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let (services, scope) = instance(&db, &engine).await;
+    let org = services.create_organization("Acme").await.unwrap();
+    let project = services.create_project(&org.id, "Prod").await.unwrap();
+    let project_scope = Scope {
+        organization_id: org.id.clone(),
+        project_id: project.id.clone(),
+    };
+    let network = services
+        .create_network(
+            &project_scope,
+            &cairn_core::CreateNetworkRequest {
+                provider: "local".into(),
+                region: "local-1".into(),
+                description: "prod".into(),
+                public_access: false,
+                cidr_block: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        services
+            .delete_organization(&org.id)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Conflict
+    );
+    services
+        .delete_network(&project_scope, &network.id)
+        .await
+        .unwrap();
+    services
+        .delete_project(&org.id, &project.id, &scope)
+        .await
+        .unwrap();
+    services.delete_organization(&org.id).await.unwrap();
+
+    let (again, _) = instance(&db, &engine).await;
+    assert!(!again
+        .list_organizations()
+        .await
+        .unwrap()
+        .iter()
+        .any(|o| o.id == org.id));
+    assert_eq!(
+        again
+            .get_project(&org.id, &project.id)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        again
+            .get_network(&project_scope, &network.id)
+            .await
+            .unwrap()
+            .status,
+        cairn_model::NetworkStatus::Deleted,
+        "deleted things stay readable by id"
+    );
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod on_sqlite {
@@ -455,6 +521,7 @@ contract!(
     a_job_its_history_and_its_pruned_backups_read_back_after_a_restart,
     each_due_run_fires_once_across_instances_and_missed_ones_are_not_caught_up,
     networks_and_projects_are_created_and_an_unused_network_deleted,
+    organizations_and_projects_are_deleted_once_unused,
 );
 
 #[tokio::test]
