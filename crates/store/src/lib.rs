@@ -22,8 +22,11 @@ use rows::{
     ProjectRow, ScheduledJobRow, BACKUP_COLUMNS, CLUSTER_COLUMNS, HISTORY_COLUMNS, JOB_COLUMNS,
     LOCK_COLUMNS,
 };
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+};
+use sqlx::FromRow;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -138,6 +141,34 @@ impl SqlStore {
         Ok(Self { pool })
     }
 
+    /// Runs a read whose parameters are all text (ids, statuses) and decodes every row.
+    async fn fetch_all<R>(&self, sql: &str, binds: &[&str]) -> Result<Vec<R>, StoreError>
+    where
+        R: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+    {
+        Ok(on_pool!(&self.pool, |p| {
+            let mut query = sqlx::query_as::<_, R>(sql);
+            for value in binds {
+                query = query.bind(*value);
+            }
+            query.fetch_all(p).await?
+        }))
+    }
+
+    /// Like [`SqlStore::fetch_all`], for at most one row.
+    async fn fetch_optional<R>(&self, sql: &str, binds: &[&str]) -> Result<Option<R>, StoreError>
+    where
+        R: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+    {
+        Ok(on_pool!(&self.pool, |p| {
+            let mut query = sqlx::query_as::<_, R>(sql);
+            for value in binds {
+                query = query.bind(*value);
+            }
+            query.fetch_optional(p).await?
+        }))
+    }
+
     /// `sqlite` or `postgres`, for logs and the about page.
     pub fn backend(&self) -> &'static str {
         match self.pool {
@@ -180,14 +211,9 @@ pub fn redact(url: &str) -> String {
 #[async_trait]
 impl Store for SqlStore {
     async fn organizations(&self) -> CoreResult<Vec<Organization>> {
-        let rows: Vec<OrganizationRow> = on_pool!(&self.pool, |p| {
-            sqlx::query_as(
-            "SELECT id, name, created FROM organizations WHERE NOT deleted ORDER BY created, id"
-        )
-        .fetch_all(p)
-        .await
-        .map_err(StoreError::from)?
-        });
+        let rows: Vec<OrganizationRow> = self
+            .fetch_all("SELECT id, name, created FROM organizations WHERE NOT deleted ORDER BY created, id", &[])
+            .await?;
         rows.into_iter().map(OrganizationRow::into_model).collect()
     }
 
@@ -230,27 +256,25 @@ impl Store for SqlStore {
     }
 
     async fn projects(&self, organization: &OrganizationId) -> CoreResult<Vec<Project>> {
-        let rows: Vec<ProjectRow> = on_pool!(&self.pool, |p| sqlx::query_as(
-            "SELECT id, organization_id, name, created FROM projects
-             WHERE organization_id = $1 AND NOT deleted ORDER BY created, id"
-        )
-        .bind(organization.as_str())
-        .fetch_all(p)
-        .await
-        .map_err(StoreError::from)?);
+        let rows: Vec<ProjectRow> = self
+            .fetch_all(
+                "SELECT id, organization_id, name, created FROM projects
+             WHERE organization_id = $1 AND NOT deleted ORDER BY created, id",
+                &[organization.as_str()],
+            )
+            .await?;
         rows.into_iter().map(ProjectRow::into_model).collect()
     }
 
     async fn networks(&self, project: &ProjectId) -> CoreResult<Vec<Network>> {
-        let rows: Vec<NetworkRow> = on_pool!(&self.pool, |p| sqlx::query_as(
-            "SELECT id, project_id, provider, region, description, public_access, cidr_block,
+        let rows: Vec<NetworkRow> = self
+            .fetch_all(
+                "SELECT id, project_id, provider, region, description, public_access, cidr_block,
                     status, created
-             FROM networks WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
-        )
-        .bind(project.as_str())
-        .fetch_all(p)
-        .await
-        .map_err(StoreError::from)?);
+             FROM networks WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id",
+                &[project.as_str()],
+            )
+            .await?;
         rows.into_iter().map(NetworkRow::into_model).collect()
     }
 
@@ -259,23 +283,16 @@ impl Store for SqlStore {
             "SELECT {CLUSTER_COLUMNS} FROM clusters
              WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
         );
-        let rows: Vec<ClusterRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .bind(project.as_str())
-            .fetch_all(p)
-            .await
-            .map_err(StoreError::from)?);
+        let rows: Vec<ClusterRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
         rows.into_iter().map(ClusterRow::into_model).collect()
     }
 
     async fn cluster(&self, project: &ProjectId, id: &ClusterId) -> CoreResult<Option<Cluster>> {
         let sql =
             format!("SELECT {CLUSTER_COLUMNS} FROM clusters WHERE project_id = $1 AND id = $2");
-        let row: Option<ClusterRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .bind(project.as_str())
-            .bind(id.as_str())
-            .fetch_optional(p)
-            .await
-            .map_err(StoreError::from)?);
+        let row: Option<ClusterRow> = self
+            .fetch_optional(&sql, &[project.as_str(), id.as_str()])
+            .await?;
         row.map(ClusterRow::into_model).transpose()
     }
 
@@ -358,16 +375,14 @@ impl Store for SqlStore {
     }
 
     async fn network(&self, project: &ProjectId, id: &NetworkId) -> CoreResult<Option<Network>> {
-        let row: Option<NetworkRow> = on_pool!(&self.pool, |p| sqlx::query_as(
-            "SELECT id, project_id, provider, region, description, public_access, cidr_block,
+        let row: Option<NetworkRow> = self
+            .fetch_optional(
+                "SELECT id, project_id, provider, region, description, public_access, cidr_block,
                     status, created
-             FROM networks WHERE project_id = $1 AND id = $2"
-        )
-        .bind(project.as_str())
-        .bind(id.as_str())
-        .fetch_optional(p)
-        .await
-        .map_err(StoreError::from)?);
+             FROM networks WHERE project_id = $1 AND id = $2",
+                &[project.as_str(), id.as_str()],
+            )
+            .await?;
         row.map(NetworkRow::into_model).transpose()
     }
 
@@ -416,11 +431,7 @@ impl Store for SqlStore {
         let sql = format!(
             "SELECT {CLUSTER_COLUMNS} FROM clusters WHERE status = $1 ORDER BY created, id"
         );
-        let rows: Vec<ClusterRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .bind(status.as_str())
-            .fetch_all(p)
-            .await
-            .map_err(StoreError::from)?);
+        let rows: Vec<ClusterRow> = self.fetch_all(&sql, &[status.as_str()]).await?;
         rows.into_iter().map(ClusterRow::into_model).collect()
     }
 
@@ -446,13 +457,12 @@ impl Store for SqlStore {
             if inserted == 1 {
                 return Ok(LockOutcome::Acquired);
             }
-            let holder: Option<LockRow> = on_pool!(&self.pool, |p| sqlx::query_as(&format!(
-                "SELECT {LOCK_COLUMNS} FROM cluster_locks WHERE cluster_id = $1"
-            ))
-            .bind(lock.cluster_id.as_str())
-            .fetch_optional(p)
-            .await
-            .map_err(StoreError::from)?);
+            let holder: Option<LockRow> = self
+                .fetch_optional(
+                    &format!("SELECT {LOCK_COLUMNS} FROM cluster_locks WHERE cluster_id = $1"),
+                    &[lock.cluster_id.as_str()],
+                )
+                .await?;
             if let Some(holder) = holder {
                 return Ok(LockOutcome::HeldBy(holder.into_model()?));
             }
@@ -478,10 +488,7 @@ impl Store for SqlStore {
 
     async fn locks(&self) -> CoreResult<Vec<ClusterLock>> {
         let sql = format!("SELECT {LOCK_COLUMNS} FROM cluster_locks ORDER BY acquired_at");
-        let rows: Vec<LockRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .fetch_all(p)
-            .await
-            .map_err(StoreError::from)?);
+        let rows: Vec<LockRow> = self.fetch_all(&sql, &[]).await?;
         rows.into_iter().map(LockRow::into_model).collect()
     }
 
@@ -507,12 +514,9 @@ impl Store for SqlStore {
     }
 
     async fn heartbeats(&self) -> CoreResult<Vec<(String, DateTime<Utc>)>> {
-        let rows: Vec<(String, DateTime<Utc>)> = on_pool!(&self.pool, |p| sqlx::query_as(
-            "SELECT id, heartbeat_at FROM instances"
-        )
-        .fetch_all(p)
-        .await
-        .map_err(StoreError::from)?);
+        let rows: Vec<(String, DateTime<Utc>)> = self
+            .fetch_all("SELECT id, heartbeat_at FROM instances", &[])
+            .await?;
         Ok(rows)
     }
 
@@ -562,12 +566,9 @@ impl Store for SqlStore {
 
     async fn backup(&self, project: &ProjectId, id: &BackupId) -> CoreResult<Option<Backup>> {
         let sql = format!("SELECT {BACKUP_COLUMNS} FROM backups WHERE project_id = $1 AND id = $2");
-        let row: Option<BackupRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .bind(project.as_str())
-            .bind(id.as_str())
-            .fetch_optional(p)
-            .await
-            .map_err(StoreError::from)?);
+        let row: Option<BackupRow> = self
+            .fetch_optional(&sql, &[project.as_str(), id.as_str()])
+            .await?;
         row.map(BackupRow::into_model).transpose()
     }
 
@@ -576,22 +577,14 @@ impl Store for SqlStore {
             "SELECT {BACKUP_COLUMNS} FROM backups
              WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
         );
-        let rows: Vec<BackupRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .bind(project.as_str())
-            .fetch_all(p)
-            .await
-            .map_err(StoreError::from)?);
+        let rows: Vec<BackupRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
         rows.into_iter().map(BackupRow::into_model).collect()
     }
 
     async fn backups_with_status(&self, status: BackupStatus) -> CoreResult<Vec<Backup>> {
         let sql =
             format!("SELECT {BACKUP_COLUMNS} FROM backups WHERE status = $1 ORDER BY created, id");
-        let rows: Vec<BackupRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .bind(status.as_str())
-            .fetch_all(p)
-            .await
-            .map_err(StoreError::from)?);
+        let rows: Vec<BackupRow> = self.fetch_all(&sql, &[status.as_str()]).await?;
         rows.into_iter().map(BackupRow::into_model).collect()
     }
 
@@ -623,11 +616,7 @@ impl Store for SqlStore {
             "SELECT {BACKUP_COLUMNS} FROM backups
              WHERE linked_resource = $1 AND status <> 'deleted' ORDER BY created, id"
         );
-        let rows: Vec<BackupRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .bind(job.as_str())
-            .fetch_all(p)
-            .await
-            .map_err(StoreError::from)?);
+        let rows: Vec<BackupRow> = self.fetch_all(&sql, &[job.as_str()]).await?;
         rows.into_iter().map(BackupRow::into_model).collect()
     }
 
@@ -657,12 +646,9 @@ impl Store for SqlStore {
 
     async fn job(&self, project: &ProjectId, id: &JobId) -> CoreResult<Option<Job>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = $1 AND id = $2");
-        let row: Option<JobRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .bind(project.as_str())
-            .bind(id.as_str())
-            .fetch_optional(p)
-            .await
-            .map_err(StoreError::from)?);
+        let row: Option<JobRow> = self
+            .fetch_optional(&sql, &[project.as_str(), id.as_str()])
+            .await?;
         row.map(JobRow::into_model).transpose()
     }
 
@@ -671,11 +657,7 @@ impl Store for SqlStore {
             "SELECT {JOB_COLUMNS} FROM jobs
              WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
         );
-        let rows: Vec<JobRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .bind(project.as_str())
-            .fetch_all(p)
-            .await
-            .map_err(StoreError::from)?);
+        let rows: Vec<JobRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
         rows.into_iter().map(JobRow::into_model).collect()
     }
 
@@ -730,10 +712,7 @@ impl Store for SqlStore {
                     (SELECT MAX(r.due_at) FROM job_runs r WHERE r.job_id = jobs.id) AS last_due
              FROM jobs WHERE status = 'running' ORDER BY created, id"
         );
-        let rows: Vec<ScheduledJobRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .fetch_all(p)
-            .await
-            .map_err(StoreError::from)?);
+        let rows: Vec<ScheduledJobRow> = self.fetch_all(&sql, &[]).await?;
         rows.into_iter().map(ScheduledJobRow::into_model).collect()
     }
 
@@ -788,11 +767,7 @@ impl Store for SqlStore {
         let sql = format!(
             "SELECT {HISTORY_COLUMNS} FROM job_history WHERE job_id = $1 ORDER BY start_time, id"
         );
-        let rows: Vec<HistoryRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
-            .bind(job.as_str())
-            .fetch_all(p)
-            .await
-            .map_err(StoreError::from)?);
+        let rows: Vec<HistoryRow> = self.fetch_all(&sql, &[job.as_str()]).await?;
         rows.into_iter().map(HistoryRow::into_model).collect()
     }
 
