@@ -73,6 +73,14 @@ impl Fixture {
         }
     }
 
+    /// Another Cairn instance over the same store and engine, reading `clock` (the fixture's
+    /// own for a live peer, a later one for a restart).
+    pub(crate) fn another_instance(&self, clock: Arc<ManualClock>) -> Services {
+        Services::builder(self.store.clone(), clock, SiteConfig::default())
+            .engine(self.engine.clone())
+            .build()
+    }
+
     pub(crate) async fn available_cluster(&self) -> Cluster {
         let cluster = self
             .services
@@ -333,13 +341,7 @@ async fn after_a_crash_creating_backups_are_defunct_and_their_locks_released() {
         .unwrap();
 
     // "Restart": new services over the same store, the old ones' work never finishes.
-    let restarted = Services::builder(
-        f.store.clone(),
-        Arc::new(ManualClock::at("2025-01-23T19:00:00Z")),
-        SiteConfig::default(),
-    )
-    .engine(f.engine.clone())
-    .build();
+    let restarted = f.another_instance(Arc::new(ManualClock::at("2025-01-23T19:00:00Z")));
     restarted.start().await.unwrap();
     let settled = restarted.get_backup(&f.scope, &backup.id).await.unwrap();
     assert_eq!(settled.status, BackupStatus::Defunct);
@@ -954,9 +956,7 @@ mod scheduling {
         let s = sim("2026-11-24T09:30:00Z").await;
         let cluster = s.f.available_cluster().await;
         let job = s.job(&cluster, "hourly", "0 * * * *", 10).await;
-        let other = Services::builder(s.f.store.clone(), s.clock.clone(), SiteConfig::default())
-            .engine(s.f.engine.clone())
-            .build();
+        let other = s.f.another_instance(s.clock.clone());
         s.clock.set("2026-11-24T10:00:00Z".parse().unwrap());
         let (a, b) = tokio::join!(s.f.services.run_due_jobs(), other.run_due_jobs());
         assert_eq!(a.unwrap().len() + b.unwrap().len(), 1);
@@ -1323,13 +1323,7 @@ mod cluster_recovery {
             stuck.status = status;
             f.store.update_cluster(&stuck).await.unwrap();
         }
-        let restarted = Services::builder(
-            f.store.clone(),
-            Arc::new(ManualClock::at("2025-01-23T19:00:00Z")),
-            SiteConfig::default(),
-        )
-        .engine(f.engine.clone())
-        .build();
+        let restarted = f.another_instance(Arc::new(ManualClock::at("2025-01-23T19:00:00Z")));
         restarted.start().await.unwrap();
         for (id, expected) in [
             (&expanding.id, ClusterStatus::Available),

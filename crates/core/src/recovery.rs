@@ -146,7 +146,7 @@ mod tests {
     use super::*;
     use crate::flows_tests::fixture;
     use crate::testkit::SnapshotBehaviour;
-    use crate::{SiteConfig, Store};
+    use crate::Store;
 
     #[tokio::test]
     async fn another_instance_starting_leaves_a_live_instances_backup_alone() {
@@ -159,9 +159,7 @@ mod tests {
             .await
             .unwrap();
 
-        let second = Services::builder(f.store.clone(), f.clock.clone(), SiteConfig::default())
-            .engine(f.engine.clone())
-            .build();
+        let second = f.another_instance(f.clock.clone());
         second.start().await.unwrap();
         assert_eq!(
             f.services
@@ -195,9 +193,7 @@ mod tests {
             .create_backup(&f.scope, &cluster.id, "orphaned")
             .await
             .unwrap();
-        let survivor = Services::builder(f.store.clone(), f.clock.clone(), SiteConfig::default())
-            .engine(f.engine.clone())
-            .build();
+        let survivor = f.another_instance(f.clock.clone());
         survivor.start().await.unwrap();
 
         // The first instance stops beating; within the lease nothing happens...
