@@ -34,11 +34,13 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(time_limit())
         .with_state(options)
+}
+
+/// Answers 503 to any request still running after [`REQUEST_TIMEOUT`].
+fn time_limit() -> TimeoutLayer {
+    TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT)
 }
 
 #[cfg(test)]
@@ -123,6 +125,25 @@ mod tests {
         let (status, html, _) = get(&app, "/no-such-page").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(html.contains("Page not found"), "{html}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_still_running_after_the_limit_is_answered_503() {
+        let slow = Router::new()
+            .route(
+                "/slow",
+                axum::routing::get(|| async {
+                    tokio::time::sleep(REQUEST_TIMEOUT * 2).await;
+                    "too late"
+                }),
+            )
+            .layer(time_limit());
+        // Not through `get`: its own hang guard would fire first on the paused clock.
+        let response = slow
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

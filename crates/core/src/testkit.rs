@@ -304,11 +304,11 @@ impl Store for InMemoryStore {
     }
 
     async fn heartbeat(&self, instance: &str, at: DateTime<Utc>) -> Result<()> {
-        self.state
-            .lock()
-            .unwrap()
+        let mut state = self.state.lock().unwrap();
+        state.heartbeats.insert(instance.to_owned(), at);
+        state
             .heartbeats
-            .insert(instance.to_owned(), at);
+            .retain(|_, seen| *seen >= at - chrono::TimeDelta::days(1));
         Ok(())
     }
 

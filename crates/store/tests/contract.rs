@@ -487,6 +487,19 @@ async fn organizations_and_projects_are_deleted_once_unused(db: Database) {
     );
 }
 
+async fn instances_silent_for_a_day_are_forgotten(db: Database) {
+    let store = open(&db).await;
+    let start: chrono::DateTime<chrono::Utc> = "2026-11-24T12:00:00Z".parse().unwrap();
+    store.heartbeat("gone", start).await.unwrap();
+    store.heartbeat("alive", start).await.unwrap();
+    let later = start + chrono::TimeDelta::hours(25);
+    store.heartbeat("alive", later).await.unwrap();
+    assert_eq!(
+        store.heartbeats().await.unwrap(),
+        [("alive".to_string(), later)]
+    );
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod on_sqlite {
@@ -522,6 +535,7 @@ contract!(
     each_due_run_fires_once_across_instances_and_missed_ones_are_not_caught_up,
     networks_and_projects_are_created_and_an_unused_network_deleted,
     organizations_and_projects_are_deleted_once_unused,
+    instances_silent_for_a_day_are_forgotten,
 );
 
 #[tokio::test]
