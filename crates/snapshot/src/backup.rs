@@ -1,0 +1,396 @@
+//! Backup: a directory into a snapshot.
+//!
+//! The pipeline keeps every core busy with bounded memory:
+//!
+//! ```text
+//! reader thread ──chunks──▶ N compressor threads ──blobs──▶ packer ──packs──▶ ≤2 uploads
+//! (read, FastCDC,           (zstd, seal)                   (append,          (pack, then
+//!  BLAKE3, dedup)                                            seal at size)     its index)
+//! ```
+//!
+//! Channels are bounded, so at most a few chunks and three packs are in memory whatever the
+//! volume's size. The manifest is written only after every pack and index is stored.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::Utc;
+
+use crate::crypto::Codec;
+use crate::error::{Error, Result};
+use crate::format::{
+    pack_key, ChunkId, ChunkerParams, Entry, EntryKind, Hash32, IndexObject, Location, Manifest, SnapshotStats,
+    FORMAT_VERSION,
+};
+use crate::lock::hostname;
+use crate::repo::Repository;
+use crate::storage::Storage;
+
+/// How far a backup or restore is, for progress bars.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub files_done: u64,
+    pub files_total: u64,
+}
+
+/// What a backup did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub id: Hash32,
+    pub files: u64,
+    pub bytes: u64,
+    pub new_bytes: u64,
+    pub stored_bytes: u64,
+    pub duration: Duration,
+    pub stats: SnapshotStats,
+}
+
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// An entry found by the walk, before its content is read.
+struct Planned {
+    entry: Entry,
+    source: PathBuf,
+}
+
+impl Repository {
+    /// Backs up `source` (a directory) into a new snapshot and returns its summary.
+    pub async fn backup(&self, source: &Path, progress: impl Fn(Progress) + Send + Sync + 'static) -> Result<Summary> {
+        let started = Instant::now();
+        let metadata = std::fs::metadata(source).map_err(Error::io(source))?;
+        if !metadata.is_dir() {
+            return Err(Error::SourceNotADirectory(source.to_owned()));
+        }
+        let lock = self.lock(false, "backup").await?;
+        let result = self.backup_locked(source, Arc::new(progress), started).await;
+        lock.release().await;
+        result
+    }
+
+    async fn backup_locked(&self, source: &Path, progress: ProgressFn, started: Instant) -> Result<Summary> {
+        let known: HashSet<ChunkId> = self.load_index().await?.chunks.into_keys().collect();
+        let root = source.to_owned();
+        let (planned, skipped) =
+            tokio::task::spawn_blocking(move || walk(&root)).await.expect("the walk does not panic")?;
+
+        let job = Pipeline {
+            storage: self.storage.clone(),
+            codec: self.codec.clone(),
+            chunker: self.config.chunker,
+            pack_size: self.config.pack_size as usize,
+            threads: self.threads(),
+            known,
+            progress,
+            handle: tokio::runtime::Handle::current(),
+        };
+        let output = tokio::task::spawn_blocking(move || job.run(planned)).await.expect("the pipeline does not panic")?;
+
+        let mut stats = output.stats;
+        stats.skipped = skipped;
+        stats.duration_ms = started.elapsed().as_millis() as u64;
+        let manifest = Manifest {
+            version: FORMAT_VERSION,
+            time: Utc::now(),
+            hostname: hostname(),
+            source: source.display().to_string(),
+            stats,
+            entries: output.entries,
+        };
+        let id = self.save_manifest(&manifest).await?;
+        Ok(Summary {
+            id,
+            files: stats.files,
+            bytes: stats.bytes,
+            new_bytes: stats.new_bytes,
+            stored_bytes: stats.stored_bytes,
+            duration: started.elapsed(),
+            stats,
+        })
+    }
+}
+
+/// Walks `root` depth-first in name order: parents before children, the same order every time.
+fn walk(root: &Path) -> Result<(Vec<Planned>, u64)> {
+    let mut planned = Vec::new();
+    let mut skipped = 0;
+    let metadata = std::fs::symlink_metadata(root).map_err(Error::io(root))?;
+    planned.push(Planned { entry: entry_for(String::new(), &metadata, EntryKind::Dir), source: root.to_owned() });
+    walk_dir(root, "", &mut planned, &mut skipped)?;
+    Ok((planned, skipped))
+}
+
+fn walk_dir(dir: &Path, prefix: &str, planned: &mut Vec<Planned>, skipped: &mut u64) -> Result<()> {
+    let mut children: Vec<_> = std::fs::read_dir(dir)
+        .map_err(Error::io(dir))?
+        .collect::<std::io::Result<_>>()
+        .map_err(Error::io(dir))?;
+    children.sort_by_key(|c| c.file_name());
+    for child in children {
+        let path = child.path();
+        let name = child.file_name();
+        let name = name.to_str().ok_or_else(|| Error::NonUtf8Name { path: path.clone() })?;
+        let relative = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}/{name}") };
+        let metadata = std::fs::symlink_metadata(&path).map_err(Error::io(&path))?;
+        let file_type = metadata.file_type();
+        if file_type.is_dir() {
+            planned.push(Planned { entry: entry_for(relative.clone(), &metadata, EntryKind::Dir), source: path.clone() });
+            walk_dir(&path, &relative, planned, skipped)?;
+        } else if file_type.is_file() {
+            // Size, hash and chunks are filled in when the content is read.
+            let kind = EntryKind::File { size: metadata.len(), hash: Hash32([0; 32]), chunks: Vec::new() };
+            planned.push(Planned { entry: entry_for(relative, &metadata, kind), source: path });
+        } else if file_type.is_symlink() {
+            let target = std::fs::read_link(&path).map_err(Error::io(&path))?;
+            let target = target.to_str().ok_or_else(|| Error::NonUtf8Name { path: path.clone() })?.to_owned();
+            planned.push(Planned { entry: entry_for(relative, &metadata, EntryKind::Symlink { target }), source: path });
+        } else {
+            tracing::warn!(path = %path.display(), "skipping a special file (socket, fifo or device)");
+            *skipped += 1;
+        }
+    }
+    Ok(())
+}
+
+fn entry_for(path: String, metadata: &std::fs::Metadata, kind: EntryKind) -> Entry {
+    Entry {
+        path,
+        mode: metadata.permissions().mode() & 0o7777,
+        mtime: metadata.mtime(),
+        mtime_nanos: metadata.mtime_nsec() as u32,
+        kind,
+    }
+}
+
+struct Pipeline {
+    storage: Arc<dyn Storage>,
+    codec: Codec,
+    chunker: ChunkerParams,
+    pack_size: usize,
+    threads: usize,
+    known: HashSet<ChunkId>,
+    progress: ProgressFn,
+    handle: tokio::runtime::Handle,
+}
+
+struct NewChunk {
+    id: ChunkId,
+    data: Vec<u8>,
+}
+
+struct Blob {
+    id: ChunkId,
+    raw_len: u32,
+    stored: Vec<u8>,
+}
+
+struct Output {
+    entries: Vec<Entry>,
+    stats: SnapshotStats,
+}
+
+impl Pipeline {
+    fn run(self, planned: Vec<Planned>) -> Result<Output> {
+        let capacity = 2 * self.threads;
+        let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<NewChunk>(capacity);
+        let (blob_tx, blob_rx) = crossbeam_channel::bounded::<Blob>(capacity);
+        // Set when any stage fails, so that the others stop early instead of finishing the volume.
+        let failed = AtomicBool::new(false);
+        let first_error: Mutex<Option<Error>> = Mutex::new(None);
+        let fail = |error: Error| {
+            // The error first, then the flag: whoever sees the flag finds the cause recorded.
+            first_error.lock().expect("not poisoned").get_or_insert(error);
+            failed.store(true, Ordering::SeqCst);
+        };
+        let (fail, failed_ref, this) = (&fail, &failed, &self);
+
+        let (read, stored) = std::thread::scope(|scope| {
+            let reader = scope.spawn(move || match this.read_all(planned, chunk_tx, failed_ref) {
+                Ok(read) => Some(read),
+                Err(error) => {
+                    fail(error);
+                    None
+                }
+            });
+            for _ in 0..this.threads {
+                let (chunk_rx, blob_tx) = (chunk_rx.clone(), blob_tx.clone());
+                scope.spawn(move || {
+                    for chunk in chunk_rx {
+                        let stored = this.codec.encode_chunk(&chunk.data);
+                        let blob = Blob { id: chunk.id, raw_len: chunk.data.len() as u32, stored };
+                        if blob_tx.send(blob).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop((chunk_rx, blob_tx));
+            let stored = match this.pack_all(blob_rx, failed_ref) {
+                Ok(stored) => Some(stored),
+                Err(error) => {
+                    fail(error);
+                    None
+                }
+            };
+            (reader.join().expect("the reader does not panic"), stored)
+        });
+        if let Some(error) = first_error.into_inner().expect("not poisoned") {
+            return Err(error);
+        }
+        let (entries, mut stats) = read.expect("no error, so the reader finished");
+        let stored_bytes = stored.expect("no error, so the packer finished");
+        stats.stored_bytes = stored_bytes;
+        Ok(Output { entries, stats })
+    }
+
+    /// Reads every file in order, chunks and hashes it, and sends chunks the repository lacks.
+    fn read_all(
+        &self,
+        planned: Vec<Planned>,
+        chunk_tx: crossbeam_channel::Sender<NewChunk>,
+        failed: &AtomicBool,
+    ) -> Result<(Vec<Entry>, SnapshotStats)> {
+        let mut stats = SnapshotStats::default();
+        let mut progress = Progress {
+            bytes_total: planned.iter().map(|p| planned_size(&p.entry)).sum(),
+            files_total: planned.iter().filter(|p| matches!(p.entry.kind, EntryKind::File { .. })).count() as u64,
+            ..Progress::default()
+        };
+        (self.progress)(progress);
+        let mut sent: HashSet<ChunkId> = HashSet::new();
+        let mut entries = Vec::with_capacity(planned.len());
+        let mut last_report = 0u64;
+        for Planned { mut entry, source } in planned {
+            match &mut entry.kind {
+                EntryKind::Dir => stats.dirs += 1,
+                EntryKind::Symlink { .. } => stats.symlinks += 1,
+                EntryKind::File { size, hash, chunks } => {
+                    let file = File::open(&source).map_err(Error::io(&source))?;
+                    let params = self.chunker;
+                    let cdc = fastcdc::v2020::StreamCDC::new(
+                        file,
+                        params.min_size as usize,
+                        params.avg_size as usize,
+                        params.max_size as usize,
+                    );
+                    let mut file_hash = blake3::Hasher::new();
+                    let mut read = 0u64;
+                    for chunk in cdc {
+                        if failed.load(Ordering::Relaxed) {
+                            return Err(Error::Interrupted("another stage of the backup failed".into()));
+                        }
+                        let chunk = chunk.map_err(|e| Error::Io {
+                            path: source.clone(),
+                            source: std::io::Error::other(e.to_string()),
+                        })?;
+                        let data = chunk.data;
+                        file_hash.update(&data);
+                        let id = self.codec.chunk_id(&data);
+                        chunks.push(id);
+                        read += data.len() as u64;
+                        progress.bytes_done += data.len() as u64;
+                        if !self.known.contains(&id) && sent.insert(id) {
+                            stats.new_bytes += data.len() as u64;
+                            if chunk_tx.send(NewChunk { id, data }).is_err() {
+                                return Err(Error::Interrupted("the compressors stopped".into()));
+                            }
+                        }
+                        if progress.bytes_done - last_report >= 8 << 20 {
+                            last_report = progress.bytes_done;
+                            (self.progress)(progress);
+                        }
+                    }
+                    // The size is what was read: a file that grew during the backup is kept whole.
+                    *size = read;
+                    *hash = Hash32(*file_hash.finalize().as_bytes());
+                    stats.files += 1;
+                    stats.bytes += read;
+                    progress.files_done += 1;
+                }
+            }
+            entries.push(entry);
+        }
+        progress.bytes_total = progress.bytes_total.max(progress.bytes_done);
+        (self.progress)(progress);
+        Ok((entries, stats))
+    }
+
+    /// Appends blobs into packs and uploads each full pack with its index; returns stored bytes.
+    fn pack_all(&self, blobs: crossbeam_channel::Receiver<Blob>, failed: &AtomicBool) -> Result<u64> {
+        let uploads = Arc::new(tokio::sync::Semaphore::new(2));
+        let mut pending: Vec<tokio::task::JoinHandle<Result<()>>> = Vec::new();
+        let mut pack: Vec<u8> = Vec::with_capacity(self.pack_size + self.chunker.max_size as usize);
+        let mut entries: Vec<(ChunkId, u32, u32, u32)> = Vec::new();
+        let mut stored_bytes = 0u64;
+        let mut blobs = blobs.into_iter();
+        loop {
+            let blob = if failed.load(Ordering::Relaxed) { None } else { blobs.next() };
+            if let Some(blob) = &blob {
+                entries.push((blob.id, pack.len() as u32, blob.stored.len() as u32, blob.raw_len));
+                pack.extend_from_slice(&blob.stored);
+                stored_bytes += blob.stored.len() as u64;
+            }
+            let last = blob.is_none();
+            if !pack.is_empty() && (pack.len() >= self.pack_size || last) && !failed.load(Ordering::Relaxed) {
+                let full = std::mem::replace(&mut pack, Vec::with_capacity(self.pack_size + self.chunker.max_size as usize));
+                let permit = self.handle.block_on(uploads.clone().acquire_owned()).expect("never closed");
+                pending.push(self.handle.spawn(upload(
+                    self.storage.clone(),
+                    self.codec.clone(),
+                    full,
+                    std::mem::take(&mut entries),
+                    permit,
+                )));
+                // Report an upload's failure early, so that the readers stop.
+                let (done, running): (Vec<_>, Vec<_>) = pending.into_iter().partition(|h| h.is_finished());
+                pending = running;
+                for handle in done {
+                    self.handle.block_on(handle).expect("uploads do not panic")?;
+                }
+            }
+            if last {
+                break;
+            }
+        }
+        for handle in pending {
+            self.handle.block_on(handle).expect("uploads do not panic")?;
+        }
+        Ok(stored_bytes)
+    }
+}
+
+fn planned_size(entry: &Entry) -> u64 {
+    match entry.kind {
+        EntryKind::File { size, .. } => size,
+        _ => 0,
+    }
+}
+
+/// Stores a pack, then the index that makes its chunks known. A pack without its index is
+/// garbage for `gc`, never a dangling reference.
+async fn upload(
+    storage: Arc<dyn Storage>,
+    codec: Codec,
+    pack: Vec<u8>,
+    entries: Vec<(ChunkId, u32, u32, u32)>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+) -> Result<()> {
+    let pack_id = Hash32::of(&pack);
+    storage.put(&pack_key(&pack_id), Bytes::from(pack)).await?;
+    let index = IndexObject {
+        entries: entries
+            .into_iter()
+            .map(|(id, offset, stored_len, raw_len)| (id, Location { pack: pack_id, offset, stored_len, raw_len }))
+            .collect(),
+    };
+    let bytes = codec.seal(index.encode());
+    storage.put(&crate::format::index_key(&Hash32::of(&bytes)), bytes.into()).await?;
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! Repository locks, so that garbage collection never deletes what a running backup is about to
+//! reference. Backups and restores hold shared locks; `gc` holds an exclusive one.
+//!
+//! Protocol (as restic's): write your own lock object first, then list the others. Two parties
+//! that race both see each other, so at least one backs off; neither can miss the other. A lock
+//! is refreshed while held and counts as abandoned once it has not been refreshed for
+//! `stale_after` (a crashed process cannot hold the repository forever).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::Codec;
+use crate::error::{Error, Result};
+use crate::format::LOCKS;
+use crate::storage::Storage;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockRecord {
+    pub exclusive: bool,
+    pub purpose: String,
+    pub host: String,
+    pub pid: u32,
+    pub created: DateTime<Utc>,
+    pub refreshed: DateTime<Utc>,
+}
+
+impl LockRecord {
+    fn describe(&self) -> String {
+        format!(
+            "{} lock for {} by {} (pid {}) since {}",
+            if self.exclusive { "an exclusive" } else { "a shared" },
+            self.purpose,
+            self.host,
+            self.pid,
+            self.created.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }
+
+    pub fn is_stale(&self, now: DateTime<Utc>, stale_after: Duration) -> bool {
+        now - self.refreshed > chrono::Duration::from_std(stale_after).unwrap_or(chrono::TimeDelta::MAX)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LockSettings {
+    /// How long to keep retrying while someone else holds a conflicting lock.
+    pub wait: Duration,
+    pub stale_after: Duration,
+}
+
+impl Default for LockSettings {
+    fn default() -> Self {
+        LockSettings { wait: Duration::from_secs(60), stale_after: Duration::from_secs(30 * 60) }
+    }
+}
+
+/// A held lock. Call `release`; dropping without it removes the lock in the background.
+pub struct LockGuard {
+    storage: Arc<dyn Storage>,
+    key: String,
+    refresher: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub(crate) fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+pub(crate) async fn acquire(
+    storage: &Arc<dyn Storage>,
+    codec: &Codec,
+    settings: LockSettings,
+    exclusive: bool,
+    purpose: &str,
+) -> Result<LockGuard> {
+    let mut name = [0u8; 16];
+    getrandom::fill(&mut name).expect("the operating system's random source works");
+    let key = format!("{LOCKS}{}", hex::encode(name));
+    let now = Utc::now();
+    let record = LockRecord {
+        exclusive,
+        purpose: purpose.to_owned(),
+        host: hostname(),
+        pid: std::process::id(),
+        created: now,
+        refreshed: now,
+    };
+    let deadline = tokio::time::Instant::now() + settings.wait;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let bytes = codec.encode_meta(&serde_json::to_vec(&record).expect("serializes"));
+        if let Err(error) = storage.put(&key, bytes.into()).await {
+            // The write may have landed all the same (a timeout after the fact): take it back.
+            let _ = storage.delete(&key).await;
+            return Err(error.into());
+        }
+        match conflict(storage, codec, &key, exclusive, settings.stale_after).await {
+            Ok(None) => break,
+            Ok(Some(holder)) => {
+                storage.delete(&key).await?;
+                if tokio::time::Instant::now() + pause > deadline {
+                    return Err(Error::Locked(holder));
+                }
+            }
+            Err(error) => {
+                let _ = storage.delete(&key).await;
+                return Err(error);
+            }
+        }
+        // Jitter, so that two parties that keep seeing each other stop doing so in step.
+        let mut jitter = [0u8; 1];
+        getrandom::fill(&mut jitter).expect("random source");
+        tokio::time::sleep(pause + Duration::from_millis(jitter[0] as u64)).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    }
+    let refresher = tokio::spawn({
+        let (storage, codec, key, mut record) = (storage.clone(), codec.clone(), key.clone(), record);
+        let every = settings.stale_after / 4;
+        async move {
+            loop {
+                tokio::time::sleep(every).await;
+                record.refreshed = Utc::now();
+                let bytes = codec.encode_meta(&serde_json::to_vec(&record).expect("serializes"));
+                if let Err(error) = storage.put(&key, bytes.into()).await {
+                    tracing::warn!(%error, "could not refresh the repository lock");
+                }
+            }
+        }
+    });
+    Ok(LockGuard { storage: storage.clone(), key, refresher: Some(refresher) })
+}
+
+/// The description of a live lock that conflicts with ours, if any.
+async fn conflict(
+    storage: &Arc<dyn Storage>,
+    codec: &Codec,
+    own: &str,
+    exclusive: bool,
+    stale_after: Duration,
+) -> Result<Option<String>> {
+    let now = Utc::now();
+    for listed in storage.list(LOCKS).await? {
+        if listed.key == own {
+            continue;
+        }
+        let record = match storage.get(&listed.key).await {
+            Ok(bytes) => read_record(codec, &bytes),
+            Err(e) if e.is_not_found() => continue, // released meanwhile
+            Err(e) => return Err(e.into()),
+        };
+        match record {
+            Some(record) if record.is_stale(now, stale_after) => continue,
+            Some(record) if exclusive || record.exclusive => return Ok(Some(record.describe())),
+            Some(_) => continue,
+            // Unreadable: it might be anyone's, so it blocks; `unlock` removes it.
+            None => return Ok(Some(format!("an unreadable lock {}", listed.key))),
+        }
+    }
+    Ok(None)
+}
+
+pub(crate) fn read_record(codec: &Codec, bytes: &[u8]) -> Option<LockRecord> {
+    serde_json::from_slice(&codec.decode_meta(bytes).ok()?).ok()
+}
+
+impl LockGuard {
+    pub async fn release(mut self) {
+        if let Some(refresher) = self.refresher.take() {
+            refresher.abort();
+        }
+        // A lock left behind only blocks gc until it goes stale; worth a retry, not a failure.
+        for _ in 0..3 {
+            match self.storage.delete(&self.key).await {
+                Ok(()) => return,
+                Err(error) => tracing::warn!(%error, "could not remove the repository lock"),
+            }
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Some(refresher) = self.refresher.take() {
+            refresher.abort();
+            let (storage, key) = (self.storage.clone(), self.key.clone());
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    let _ = storage.delete(&key).await;
+                });
+            }
+        }
+    }
+}

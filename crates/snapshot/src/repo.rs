@@ -1,0 +1,311 @@
+//! Opening and creating a repository, reading its indexes and manifests, listing and deleting
+//! snapshots. Backup, restore, verify, check and gc live in their own modules.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::crypto::{Codec, Key};
+use crate::error::{Error, Result};
+use crate::format::{
+    id_from_key, index_key, snapshot_key, ChunkId, ChunkerParams, EncryptionConfig, Hash32, IndexObject, Location,
+    Manifest, RepoConfig, SnapshotStats, CONFIG_KEY, FORMAT_VERSION, INDEX, SNAPSHOTS,
+};
+use crate::lock::{self, LockGuard, LockSettings};
+use crate::storage::{ObjectStorage, Storage};
+
+/// How a new repository is laid out. Defaults: 1 MiB average chunks, zstd level 2, 16 MiB packs.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    pub chunker: ChunkerParams,
+    pub compression_level: i32,
+    pub pack_size: u32,
+    /// Encrypt with the key in this file (created when it does not exist).
+    pub key_file: Option<PathBuf>,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            chunker: ChunkerParams::default(),
+            compression_level: 2,
+            pack_size: 16 * 1024 * 1024,
+            key_file: None,
+        }
+    }
+}
+
+/// How this process uses an existing repository.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Overrides the key file named in the repository's config.
+    pub key_file: Option<PathBuf>,
+    pub locks: LockSettings,
+    /// Worker threads for compression and restore; default: the machine's cores.
+    pub threads: usize,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            key_file: None,
+            locks: LockSettings::default(),
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        }
+    }
+}
+
+/// A snapshot repository.
+pub struct Repository {
+    pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) config: RepoConfig,
+    pub(crate) codec: Codec,
+    pub(crate) options: OpenOptions,
+}
+
+impl std::fmt::Debug for Repository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository").field("location", &self.storage.location()).finish()
+    }
+}
+
+/// A snapshot as `list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub id: Hash32,
+    pub time: DateTime<Utc>,
+    pub hostname: String,
+    pub source: String,
+    pub stats: SnapshotStats,
+}
+
+/// Every index entry in the repository, as loaded.
+#[derive(Debug, Default)]
+pub(crate) struct LoadedIndex {
+    /// The first location seen for each chunk (duplicates are harmless: any copy is good).
+    pub chunks: HashMap<ChunkId, Location>,
+    /// Each index object with its entries, for gc and check.
+    pub objects: Vec<(Hash32, IndexObject)>,
+}
+
+impl Repository {
+    /// Creates a repository in `storage`; refuses if one is there already.
+    pub async fn init(storage: Arc<dyn Storage>, init: InitOptions, open: OpenOptions) -> Result<Repository> {
+        init.chunker.check()?;
+        if !(1..=22).contains(&init.compression_level) {
+            return Err(Error::InvalidSetting {
+                name: "compression_level",
+                reason: format!("{} is outside zstd's 1..=22", init.compression_level),
+            });
+        }
+        if !(64 << 10..=1 << 30).contains(&init.pack_size) {
+            return Err(Error::InvalidSetting {
+                name: "pack_size",
+                reason: format!("{} is outside 64 KiB..=1 GiB", init.pack_size),
+            });
+        }
+        if storage.head(CONFIG_KEY).await?.is_some() {
+            return Err(Error::AlreadyExists(storage.location()));
+        }
+        let (key, encryption) = match &init.key_file {
+            None => (None, None),
+            Some(path) => {
+                let path = std::path::absolute(path).map_err(Error::io(path))?;
+                let key = Key::load_or_create(&path)?;
+                let encryption = EncryptionConfig {
+                    cipher: "xchacha20-poly1305".into(),
+                    key_file: path.display().to_string(),
+                    key_id: key.id(),
+                };
+                (Some(key), Some(encryption))
+            }
+        };
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).expect("random source");
+        let config = RepoConfig {
+            version: FORMAT_VERSION,
+            id: hex::encode(id),
+            created: Utc::now(),
+            chunker: init.chunker,
+            compression_level: init.compression_level,
+            pack_size: init.pack_size,
+            encryption,
+        };
+        storage.put(CONFIG_KEY, config.to_bytes().into()).await?;
+        let codec = Codec::new(config.compression_level, key.as_ref());
+        Ok(Repository { storage, config, codec, options: open })
+    }
+
+    pub async fn open(storage: Arc<dyn Storage>, open: OpenOptions) -> Result<Repository> {
+        let bytes = match storage.get(CONFIG_KEY).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_not_found() => return Err(Error::NotARepository(storage.location())),
+            Err(e) => return Err(e.into()),
+        };
+        let config = RepoConfig::from_bytes(&bytes)?;
+        let key = match &config.encryption {
+            None => None,
+            Some(encryption) => {
+                let path = open.key_file.clone().unwrap_or_else(|| PathBuf::from(&encryption.key_file));
+                if !path.exists() && open.key_file.is_none() {
+                    return Err(Error::KeyRequired);
+                }
+                let key = Key::load(&path)?;
+                if key.id() != encryption.key_id {
+                    return Err(Error::WrongKey(path));
+                }
+                Some(key)
+            }
+        };
+        let codec = Codec::new(config.compression_level, key.as_ref());
+        Ok(Repository { storage, config, codec, options: open })
+    }
+
+    /// `init` at a URL: `file:///path`, a plain path, or `s3://bucket/prefix`.
+    pub async fn init_url(url: &str, init: InitOptions, open: OpenOptions) -> Result<Repository> {
+        Repository::init(Arc::new(ObjectStorage::open(url)?), init, open).await
+    }
+
+    pub async fn open_url(url: &str, open: OpenOptions) -> Result<Repository> {
+        Repository::open(Arc::new(ObjectStorage::open(url)?), open).await
+    }
+
+    pub fn config(&self) -> &RepoConfig {
+        &self.config
+    }
+
+    pub fn location(&self) -> String {
+        self.storage.location()
+    }
+
+    pub(crate) async fn lock(&self, exclusive: bool, purpose: &str) -> Result<LockGuard> {
+        lock::acquire(&self.storage, &self.codec, self.options.locks, exclusive, purpose).await
+    }
+
+    /// Snapshots, oldest first. An unreadable manifest is an error naming it.
+    pub async fn list(&self) -> Result<Vec<SnapshotInfo>> {
+        let ids = self.snapshot_ids().await?;
+        let mut infos: Vec<SnapshotInfo> = futures::stream::iter(ids)
+            .map(|id| async move {
+                let manifest = self.load_manifest(&id).await?;
+                Ok::<_, Error>(SnapshotInfo {
+                    id,
+                    time: manifest.time,
+                    hostname: manifest.hostname,
+                    source: manifest.source,
+                    stats: manifest.stats,
+                })
+            })
+            .buffer_unordered(16)
+            .try_collect()
+            .await?;
+        infos.sort_by(|a, b| (a.time, a.id).cmp(&(b.time, b.id)));
+        Ok(infos)
+    }
+
+    pub(crate) async fn snapshot_ids(&self) -> Result<Vec<Hash32>> {
+        let listed = self.storage.list(SNAPSHOTS).await?;
+        Ok(listed.iter().filter_map(|l| id_from_key(&l.key)).collect())
+    }
+
+    /// The snapshot whose id starts with `prefix` (at least 4 hex digits), or a clear error.
+    pub async fn resolve(&self, prefix: &str) -> Result<Hash32> {
+        let prefix = prefix.to_ascii_lowercase();
+        if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::SnapshotNotFound(format!("{prefix} (give at least 4 hex digits of its id)")));
+        }
+        let matching: Vec<Hash32> =
+            self.snapshot_ids().await?.into_iter().filter(|id| id.hex().starts_with(&prefix)).collect();
+        match matching.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(Error::SnapshotNotFound(prefix)),
+            _ => Err(Error::AmbiguousSnapshot(prefix)),
+        }
+    }
+
+    pub async fn manifest(&self, id: &Hash32) -> Result<Manifest> {
+        self.load_manifest(id).await
+    }
+
+    pub(crate) async fn load_manifest(&self, id: &Hash32) -> Result<Manifest> {
+        let key = snapshot_key(id);
+        let bytes = match self.storage.get(&key).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_not_found() => return Err(Error::SnapshotNotFound(id.hex())),
+            Err(e) => return Err(e.into()),
+        };
+        if Hash32::of(&bytes) != *id {
+            return Err(Error::corrupt(format!("snapshot {}", id.short()), "manifest does not match its id"));
+        }
+        let json = self.codec.decode_meta(&bytes).map_err(|r| Error::corrupt(format!("snapshot {}", id.short()), r))?;
+        Manifest::from_json(&json).map_err(|r| Error::corrupt(format!("snapshot {}", id.short()), r))
+    }
+
+    /// Stores a manifest; the snapshot exists from this moment.
+    pub(crate) async fn save_manifest(&self, manifest: &Manifest) -> Result<Hash32> {
+        let bytes = self.codec.encode_meta(&manifest.to_json());
+        let id = Hash32::of(&bytes);
+        self.storage.put(&snapshot_key(&id), bytes.into()).await?;
+        Ok(id)
+    }
+
+    /// Removes a snapshot. Its chunks stay until `gc`.
+    pub async fn delete(&self, id: &Hash32) -> Result<()> {
+        if self.storage.head(&snapshot_key(id)).await?.is_none() {
+            return Err(Error::SnapshotNotFound(id.hex()));
+        }
+        self.storage.delete(&snapshot_key(id)).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn load_index(&self) -> Result<LoadedIndex> {
+        let listed = self.storage.list(INDEX).await?;
+        let mut objects: Vec<(Hash32, IndexObject)> = futures::stream::iter(listed)
+            .map(|listed| async move {
+                let id = id_from_key(&listed.key)
+                    .ok_or_else(|| Error::corrupt(listed.key.clone(), "not named by a hash"))?;
+                let bytes = self.storage.get(&listed.key).await?;
+                Ok::<_, Error>((id, self.decode_index(&id, &bytes)?))
+            })
+            .buffer_unordered(16)
+            .try_collect()
+            .await?;
+        // A fixed order, so that "the first location seen" is the same for everyone.
+        objects.sort_by_key(|(id, _)| *id);
+        let mut chunks = HashMap::new();
+        for (_, object) in &objects {
+            for (chunk, location) in &object.entries {
+                chunks.entry(*chunk).or_insert(*location);
+            }
+        }
+        Ok(LoadedIndex { chunks, objects })
+    }
+
+    pub(crate) fn decode_index(&self, id: &Hash32, bytes: &[u8]) -> Result<IndexObject> {
+        let name = format!("index {}", id.short());
+        if Hash32::of(bytes) != *id {
+            return Err(Error::corrupt(name, "contents do not match its name"));
+        }
+        let plain = self.codec.open(bytes).map_err(|r| Error::corrupt(name.clone(), r))?;
+        IndexObject::decode(&plain).map_err(|r| Error::corrupt(name, r))
+    }
+
+    /// Stores an index object; returns its id.
+    pub(crate) async fn save_index(&self, index: &IndexObject) -> Result<Hash32> {
+        let bytes = self.codec.seal(index.encode());
+        let id = Hash32::of(&bytes);
+        self.storage.put(&index_key(&id), bytes.into()).await?;
+        Ok(id)
+    }
+
+    pub(crate) fn lock_settings(&self) -> LockSettings {
+        self.options.locks
+    }
+
+    pub(crate) fn threads(&self) -> usize {
+        self.options.threads.max(1)
+    }
+}

@@ -1,0 +1,224 @@
+//! Where a repository's objects live. The repository needs only these six operations, so it
+//! depends on this small trait rather than on all of `object_store`: that keeps the format code
+//! independent of the store's API churn and lets tests wrap it (fault injection) in a few lines.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::error::Error;
+
+/// A failed storage operation, with the object it was about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{op} {key}: {kind}")]
+pub struct StorageError {
+    pub op: &'static str,
+    pub key: String,
+    pub kind: StorageErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageErrorKind {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Other(String),
+}
+
+impl StorageError {
+    pub fn other(op: &'static str, key: &str, message: impl fmt::Display) -> Self {
+        Self { op, key: key.to_owned(), kind: StorageErrorKind::Other(message.to_string()) }
+    }
+    pub fn is_not_found(&self) -> bool {
+        self.kind == StorageErrorKind::NotFound
+    }
+}
+
+/// An object listed under a prefix: its key relative to the repository root, and its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+}
+
+/// Object storage as the repository uses it. Keys are '/'-separated and relative to the
+/// repository root. `put` must be atomic: an object is either absent or complete.
+#[async_trait]
+pub trait Storage: Send + Sync + fmt::Debug {
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError>;
+    async fn get(&self, key: &str) -> Result<Bytes, StorageError>;
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError>;
+    /// The size of an object, or `None` when it does not exist.
+    async fn head(&self, key: &str) -> Result<Option<u64>, StorageError>;
+    /// Deleting an object that does not exist is not an error.
+    async fn delete(&self, key: &str) -> Result<(), StorageError>;
+    async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError>;
+    /// Where this is, for messages: `file:///…` or `s3://…`.
+    fn location(&self) -> String;
+}
+
+/// Where and how to reach S3-compatible storage. Empty fields fall back to object_store's
+/// defaults (AWS itself, instance credentials).
+#[derive(Debug, Clone, Default)]
+pub struct S3Settings {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+/// `Storage` over the `object_store` crate: the local filesystem or S3-compatible storage.
+#[derive(Debug)]
+pub struct ObjectStorage {
+    store: Arc<dyn ObjectStore>,
+    root: ObjectPath,
+    url: String,
+}
+
+impl ObjectStorage {
+    /// Opens `file:///path`, a plain path, or `s3://bucket/prefix`. S3 takes the usual
+    /// environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL
+    /// (plain http is allowed when the endpoint says http://).
+    pub fn open(url: &str) -> Result<Self, Error> {
+        let bad = |reason: String| Error::BadUrl { url: url.to_owned(), reason };
+        if url.starts_with("s3://") {
+            let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+            let settings = S3Settings {
+                endpoint: env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT")),
+                region: env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")),
+                access_key_id: env("AWS_ACCESS_KEY_ID"),
+                secret_access_key: env("AWS_SECRET_ACCESS_KEY"),
+            };
+            return Self::s3(url, &settings);
+        }
+        let path = match url.strip_prefix("file://") {
+            Some(path) => path,
+            None if url.contains("://") => {
+                return Err(bad("only file:// and s3:// repositories are supported".into()))
+            }
+            None => url,
+        };
+        if path.is_empty() {
+            return Err(bad("empty path".into()));
+        }
+        let path = std::path::absolute(path).map_err(|e| bad(e.to_string()))?;
+        std::fs::create_dir_all(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(&path)
+            .map_err(|e| bad(e.to_string()))?
+            .with_automatic_cleanup(true);
+        Ok(Self {
+            store: Arc::new(store),
+            root: ObjectPath::default(),
+            url: format!("file://{}", path.display()),
+        })
+    }
+
+    /// `s3://bucket/prefix` with explicit settings (what `open` reads from the environment).
+    pub fn s3(url: &str, settings: &S3Settings) -> Result<Self, Error> {
+        let bad = |reason: String| Error::BadUrl { url: url.to_owned(), reason };
+        let rest = url.strip_prefix("s3://").ok_or_else(|| bad("does not start with s3://".into()))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad("no bucket name after s3://".into()));
+        }
+        let mut builder = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(settings.region.clone().unwrap_or_else(|| "us-east-1".into()));
+        if let Some(endpoint) = &settings.endpoint {
+            builder = builder.with_allow_http(endpoint.starts_with("http://")).with_endpoint(endpoint);
+        }
+        if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret_access_key) {
+            builder = builder.with_access_key_id(id).with_secret_access_key(secret);
+        }
+        let store = builder.build().map_err(|e| bad(e.to_string()))?;
+        Ok(Self { store: Arc::new(store), root: ObjectPath::from(prefix), url: url.to_owned() })
+    }
+
+    fn path(&self, key: &str) -> ObjectPath {
+        let mut path = self.root.clone();
+        for part in key.split('/').filter(|p| !p.is_empty()) {
+            path = path.clone().join(part);
+        }
+        path
+    }
+
+    fn relative(&self, path: &ObjectPath) -> String {
+        let full = path.as_ref();
+        let root = self.root.as_ref();
+        if root.is_empty() {
+            full.to_owned()
+        } else {
+            full.strip_prefix(root).unwrap_or(full).trim_start_matches('/').to_owned()
+        }
+    }
+}
+
+fn convert(op: &'static str, key: &str, error: object_store::Error) -> StorageError {
+    match error {
+        object_store::Error::NotFound { .. } => {
+            StorageError { op, key: key.to_owned(), kind: StorageErrorKind::NotFound }
+        }
+        other => StorageError::other(op, key, other),
+    }
+}
+
+#[async_trait]
+impl Storage for ObjectStorage {
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
+        self.store
+            .put(&self.path(key), PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|e| convert("put", key, e))
+    }
+
+    async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
+        let result = self.store.get(&self.path(key)).await.map_err(|e| convert("get", key, e))?;
+        result.bytes().await.map_err(|e| convert("get", key, e))
+    }
+
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
+        self.store.get_range(&self.path(key), range).await.map_err(|e| convert("get", key, e))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<u64>, StorageError> {
+        match self.store.head(&self.path(key)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(convert("head", key, e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.store.delete(&self.path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(convert("delete", key, e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError> {
+        let path = self.path(prefix);
+        let found: Vec<_> = self
+            .store
+            .list(Some(&path))
+            .try_collect()
+            .await
+            .map_err(|e| convert("list", prefix, e))?;
+        let mut listed: Vec<Listed> = found
+            .into_iter()
+            .map(|meta| Listed { key: self.relative(&meta.location), size: meta.size })
+            .collect();
+        listed.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(listed)
+    }
+
+    fn location(&self) -> String {
+        self.url.clone()
+    }
+}

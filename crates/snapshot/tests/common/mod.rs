@@ -1,0 +1,213 @@
+//! Test doubles and helpers for the repository tests: trees with every kind of file, a
+//! byte-and-metadata comparison, and storage decorators that fail or pause on purpose.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cairn_snapshot::{
+    ChunkerParams, InitOptions, Listed, ObjectStorage, OpenOptions, Repository, Storage, StorageError,
+};
+
+/// Small chunks and packs, so that small trees still make many chunks and several packs.
+pub fn small_init() -> InitOptions {
+    InitOptions {
+        chunker: ChunkerParams { min_size: 4 * 1024, avg_size: 16 * 1024, max_size: 64 * 1024 },
+        pack_size: 64 * 1024,
+        ..InitOptions::default()
+    }
+}
+
+pub fn quick_open() -> OpenOptions {
+    let mut open = OpenOptions::default();
+    open.locks.wait = std::time::Duration::from_millis(300);
+    open
+}
+
+/// Deterministic bytes: compressible text when `text`, otherwise noise.
+pub fn content(seed: u64, len: usize, text: bool) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        if text {
+            let line = format!(
+                "{{\"stream\":\"order-{}\",\"event\":{},\"type\":\"ItemAdded\",\"qty\":{}}}\n",
+                state % 97,
+                state % 100_000,
+                state % 13
+            );
+            out.extend_from_slice(line.as_bytes());
+        } else {
+            out.extend_from_slice(&state.to_le_bytes());
+        }
+    }
+    out.truncate(len);
+    out
+}
+
+/// A tree with every kind of entry: nested directories, empty and large files, odd
+/// permissions, a symlink, a dangling symlink and old modification times.
+pub fn make_tree(root: &Path, seed: u64) {
+    std::fs::create_dir_all(root.join("chunks/nested/deeper")).unwrap();
+    std::fs::create_dir_all(root.join("empty-dir")).unwrap();
+    std::fs::write(root.join("chunks/chunk-000000.000000"), content(seed, 700_000, true)).unwrap();
+    std::fs::write(root.join("chunks/chunk-000001.000000"), content(seed + 1, 300_000, false)).unwrap();
+    std::fs::write(root.join("chunks/nested/deeper/small.txt"), b"hello\n").unwrap();
+    std::fs::write(root.join("empty.file"), b"").unwrap();
+    std::fs::write(root.join("index.chk"), 42u64.to_le_bytes()).unwrap();
+    std::fs::set_permissions(root.join("index.chk"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(root.join("run.sh"), b"#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(root.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("chunks/nested/deeper/small.txt", root.join("link")).unwrap();
+    std::os::unix::fs::symlink("does/not/exist", root.join("dangling")).unwrap();
+    let old = filetime::FileTime::from_unix_time(1_600_000_000, 123_456_789);
+    filetime::set_file_mtime(root.join("chunks/chunk-000000.000000"), old).unwrap();
+    filetime::set_symlink_file_times(root.join("link"), old, old).unwrap();
+    filetime::set_file_mtime(root.join("chunks/nested"), old).unwrap();
+}
+
+/// Everything `restore` promises to keep, per relative path: kind, bytes, mode, mtime.
+pub fn describe(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    describe_into(root, root, &mut out);
+    out
+}
+
+fn describe_into(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+    let mut children: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    children.sort();
+    for path in children {
+        let relative = path.strip_prefix(root).unwrap().display().to_string();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let times = format!("{}.{:09}", meta.mtime(), meta.mtime_nsec());
+        let mode = meta.permissions().mode() & 0o7777;
+        let line = if meta.file_type().is_symlink() {
+            format!("link -> {} @{times}", std::fs::read_link(&path).unwrap().display())
+        } else if meta.is_dir() {
+            describe_into(root, &path, out);
+            format!("dir {mode:o} @{times}")
+        } else {
+            let hash = blake3::hash(&std::fs::read(&path).unwrap());
+            format!("file {mode:o} {} bytes {} @{times}", meta.len(), hash.to_hex())
+        };
+        out.insert(relative, line);
+    }
+}
+
+pub fn local(dir: &Path) -> Arc<dyn Storage> {
+    Arc::new(ObjectStorage::open(dir.to_str().unwrap()).unwrap())
+}
+
+pub async fn new_repo(dir: &Path) -> Repository {
+    Repository::init(local(dir), small_init(), quick_open()).await.unwrap()
+}
+
+/// Which storage operations `FaultyStorage` counts and fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The N-th write or delete fails and does nothing.
+    FailBefore,
+    /// The N-th write or delete happens, but the caller is told it failed (a timeout after
+    /// the fact).
+    FailAfter,
+}
+
+/// Storage that fails the N-th write or delete (1-based), once.
+#[derive(Debug)]
+pub struct FaultyStorage {
+    pub inner: Arc<dyn Storage>,
+    pub fail_at: usize,
+    pub fault: Fault,
+    pub mutations: AtomicUsize,
+}
+
+impl FaultyStorage {
+    pub fn new(inner: Arc<dyn Storage>, fail_at: usize, fault: Fault) -> Self {
+        FaultyStorage { inner, fail_at, fault, mutations: AtomicUsize::new(0) }
+    }
+
+    async fn mutate<F>(&self, op: &'static str, key: &str, run: F) -> Result<(), StorageError>
+    where
+        F: std::future::Future<Output = Result<(), StorageError>>,
+    {
+        let n = self.mutations.fetch_add(1, Ordering::SeqCst) + 1;
+        if n != self.fail_at {
+            return run.await;
+        }
+        if self.fault == Fault::FailAfter {
+            run.await?;
+        }
+        Err(StorageError::other(op, key, format!("injected fault at mutation {n}")))
+    }
+}
+
+#[async_trait]
+impl Storage for FaultyStorage {
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
+        self.mutate("put", key, self.inner.put(key, bytes)).await
+    }
+    async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
+        self.inner.get(key).await
+    }
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
+        self.inner.get_range(key, range).await
+    }
+    async fn head(&self, key: &str) -> Result<Option<u64>, StorageError> {
+        self.inner.head(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.mutate("delete", key, self.inner.delete(key)).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError> {
+        self.inner.list(prefix).await
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+}
+
+/// Storage whose pack and index writes wait at a gate, to hold a backup or gc in the middle.
+#[derive(Debug)]
+pub struct GatedStorage {
+    pub inner: Arc<dyn Storage>,
+    pub gate: tokio::sync::Semaphore,
+    pub arrived: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl Storage for GatedStorage {
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
+        if key.starts_with("packs/") || key.starts_with("index/") {
+            self.arrived.notify_one();
+            self.gate.acquire().await.unwrap().forget();
+        }
+        self.inner.put(key, bytes).await
+    }
+    async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
+        self.inner.get(key).await
+    }
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
+        self.inner.get_range(key, range).await
+    }
+    async fn head(&self, key: &str) -> Result<Option<u64>, StorageError> {
+        self.inner.head(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError> {
+        self.inner.list(prefix).await
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+}
