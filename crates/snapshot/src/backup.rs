@@ -25,8 +25,8 @@ use chrono::Utc;
 use crate::crypto::Codec;
 use crate::error::{Error, Result};
 use crate::format::{
-    pack_key, ChunkId, ChunkerParams, Entry, EntryKind, Hash32, IndexObject, Location, Manifest, SnapshotStats,
-    FORMAT_VERSION,
+    pack_key, ChunkId, ChunkerParams, Entry, EntryKind, Hash32, IndexObject, Location, Manifest,
+    SnapshotStats, FORMAT_VERSION,
 };
 use crate::lock::hostname;
 use crate::repo::Repository;
@@ -63,23 +63,35 @@ struct Planned {
 
 impl Repository {
     /// Backs up `source` (a directory) into a new snapshot and returns its summary.
-    pub async fn backup(&self, source: &Path, progress: impl Fn(Progress) + Send + Sync + 'static) -> Result<Summary> {
+    pub async fn backup(
+        &self,
+        source: &Path,
+        progress: impl Fn(Progress) + Send + Sync + 'static,
+    ) -> Result<Summary> {
         let started = Instant::now();
         let metadata = std::fs::metadata(source).map_err(Error::io(source))?;
         if !metadata.is_dir() {
             return Err(Error::SourceNotADirectory(source.to_owned()));
         }
         let lock = self.lock(false, "backup").await?;
-        let result = self.backup_locked(source, Arc::new(progress), started).await;
+        let result = self
+            .backup_locked(source, Arc::new(progress), started)
+            .await;
         lock.release().await;
         result
     }
 
-    async fn backup_locked(&self, source: &Path, progress: ProgressFn, started: Instant) -> Result<Summary> {
+    async fn backup_locked(
+        &self,
+        source: &Path,
+        progress: ProgressFn,
+        started: Instant,
+    ) -> Result<Summary> {
         let known: HashSet<ChunkId> = self.load_index().await?.chunks.into_keys().collect();
         let root = source.to_owned();
-        let (planned, skipped) =
-            tokio::task::spawn_blocking(move || walk(&root)).await.expect("the walk does not panic")?;
+        let (planned, skipped) = tokio::task::spawn_blocking(move || walk(&root))
+            .await
+            .expect("the walk does not panic")?;
 
         let job = Pipeline {
             storage: self.storage.clone(),
@@ -91,7 +103,9 @@ impl Repository {
             progress,
             handle: tokio::runtime::Handle::current(),
         };
-        let output = tokio::task::spawn_blocking(move || job.run(planned)).await.expect("the pipeline does not panic")?;
+        let output = tokio::task::spawn_blocking(move || job.run(planned))
+            .await
+            .expect("the pipeline does not panic")?;
 
         let mut stats = output.stats;
         stats.skipped = skipped;
@@ -122,7 +136,10 @@ fn walk(root: &Path) -> Result<(Vec<Planned>, u64)> {
     let mut planned = Vec::new();
     let mut skipped = 0;
     let metadata = std::fs::symlink_metadata(root).map_err(Error::io(root))?;
-    planned.push(Planned { entry: entry_for(String::new(), &metadata, EntryKind::Dir), source: root.to_owned() });
+    planned.push(Planned {
+        entry: entry_for(String::new(), &metadata, EntryKind::Dir),
+        source: root.to_owned(),
+    });
     walk_dir(root, "", &mut planned, &mut skipped)?;
     Ok((planned, skipped))
 }
@@ -136,21 +153,43 @@ fn walk_dir(dir: &Path, prefix: &str, planned: &mut Vec<Planned>, skipped: &mut 
     for child in children {
         let path = child.path();
         let name = child.file_name();
-        let name = name.to_str().ok_or_else(|| Error::NonUtf8Name { path: path.clone() })?;
-        let relative = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}/{name}") };
+        let name = name
+            .to_str()
+            .ok_or_else(|| Error::NonUtf8Name { path: path.clone() })?;
+        let relative = if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}/{name}")
+        };
         let metadata = std::fs::symlink_metadata(&path).map_err(Error::io(&path))?;
         let file_type = metadata.file_type();
         if file_type.is_dir() {
-            planned.push(Planned { entry: entry_for(relative.clone(), &metadata, EntryKind::Dir), source: path.clone() });
+            planned.push(Planned {
+                entry: entry_for(relative.clone(), &metadata, EntryKind::Dir),
+                source: path.clone(),
+            });
             walk_dir(&path, &relative, planned, skipped)?;
         } else if file_type.is_file() {
             // Size, hash and chunks are filled in when the content is read.
-            let kind = EntryKind::File { size: metadata.len(), hash: Hash32([0; 32]), chunks: Vec::new() };
-            planned.push(Planned { entry: entry_for(relative, &metadata, kind), source: path });
+            let kind = EntryKind::File {
+                size: metadata.len(),
+                hash: Hash32([0; 32]),
+                chunks: Vec::new(),
+            };
+            planned.push(Planned {
+                entry: entry_for(relative, &metadata, kind),
+                source: path,
+            });
         } else if file_type.is_symlink() {
             let target = std::fs::read_link(&path).map_err(Error::io(&path))?;
-            let target = target.to_str().ok_or_else(|| Error::NonUtf8Name { path: path.clone() })?.to_owned();
-            planned.push(Planned { entry: entry_for(relative, &metadata, EntryKind::Symlink { target }), source: path });
+            let target = target
+                .to_str()
+                .ok_or_else(|| Error::NonUtf8Name { path: path.clone() })?
+                .to_owned();
+            planned.push(Planned {
+                entry: entry_for(relative, &metadata, EntryKind::Symlink { target }),
+                source: path,
+            });
         } else {
             tracing::warn!(path = %path.display(), "skipping a special file (socket, fifo or device)");
             *skipped += 1;
@@ -206,7 +245,10 @@ impl Pipeline {
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
         let fail = |error: Error| {
             // The error first, then the flag: whoever sees the flag finds the cause recorded.
-            first_error.lock().expect("not poisoned").get_or_insert(error);
+            first_error
+                .lock()
+                .expect("not poisoned")
+                .get_or_insert(error);
             failed.store(true, Ordering::SeqCst);
         };
         let (fail, failed_ref, this) = (&fail, &failed, &self);
@@ -224,7 +266,11 @@ impl Pipeline {
                 scope.spawn(move || {
                     for chunk in chunk_rx {
                         let stored = this.codec.encode_chunk(&chunk.data);
-                        let blob = Blob { id: chunk.id, raw_len: chunk.data.len() as u32, stored };
+                        let blob = Blob {
+                            id: chunk.id,
+                            raw_len: chunk.data.len() as u32,
+                            stored,
+                        };
                         if blob_tx.send(blob).is_err() {
                             return;
                         }
@@ -260,7 +306,10 @@ impl Pipeline {
         let mut stats = SnapshotStats::default();
         let mut progress = Progress {
             bytes_total: planned.iter().map(|p| planned_size(&p.entry)).sum(),
-            files_total: planned.iter().filter(|p| matches!(p.entry.kind, EntryKind::File { .. })).count() as u64,
+            files_total: planned
+                .iter()
+                .filter(|p| matches!(p.entry.kind, EntryKind::File { .. }))
+                .count() as u64,
             ..Progress::default()
         };
         (self.progress)(progress);
@@ -284,7 +333,9 @@ impl Pipeline {
                     let mut read = 0u64;
                     for chunk in cdc {
                         if failed.load(Ordering::Relaxed) {
-                            return Err(Error::Interrupted("another stage of the backup failed".into()));
+                            return Err(Error::Interrupted(
+                                "another stage of the backup failed".into(),
+                            ));
                         }
                         let chunk = chunk.map_err(|e| Error::Io {
                             path: source.clone(),
@@ -323,7 +374,11 @@ impl Pipeline {
     }
 
     /// Appends blobs into packs and uploads each full pack with its index; returns stored bytes.
-    fn pack_all(&self, blobs: crossbeam_channel::Receiver<Blob>, failed: &AtomicBool) -> Result<u64> {
+    fn pack_all(
+        &self,
+        blobs: crossbeam_channel::Receiver<Blob>,
+        failed: &AtomicBool,
+    ) -> Result<u64> {
         let uploads = Arc::new(tokio::sync::Semaphore::new(2));
         let mut pending: Vec<tokio::task::JoinHandle<Result<()>>> = Vec::new();
         let mut pack: Vec<u8> = Vec::with_capacity(self.pack_size + self.chunker.max_size as usize);
@@ -331,16 +386,34 @@ impl Pipeline {
         let mut stored_bytes = 0u64;
         let mut blobs = blobs.into_iter();
         loop {
-            let blob = if failed.load(Ordering::Relaxed) { None } else { blobs.next() };
+            let blob = if failed.load(Ordering::Relaxed) {
+                None
+            } else {
+                blobs.next()
+            };
             if let Some(blob) = &blob {
-                entries.push((blob.id, pack.len() as u32, blob.stored.len() as u32, blob.raw_len));
+                entries.push((
+                    blob.id,
+                    pack.len() as u32,
+                    blob.stored.len() as u32,
+                    blob.raw_len,
+                ));
                 pack.extend_from_slice(&blob.stored);
                 stored_bytes += blob.stored.len() as u64;
             }
             let last = blob.is_none();
-            if !pack.is_empty() && (pack.len() >= self.pack_size || last) && !failed.load(Ordering::Relaxed) {
-                let full = std::mem::replace(&mut pack, Vec::with_capacity(self.pack_size + self.chunker.max_size as usize));
-                let permit = self.handle.block_on(uploads.clone().acquire_owned()).expect("never closed");
+            if !pack.is_empty()
+                && (pack.len() >= self.pack_size || last)
+                && !failed.load(Ordering::Relaxed)
+            {
+                let full = std::mem::replace(
+                    &mut pack,
+                    Vec::with_capacity(self.pack_size + self.chunker.max_size as usize),
+                );
+                let permit = self
+                    .handle
+                    .block_on(uploads.clone().acquire_owned())
+                    .expect("never closed");
                 pending.push(self.handle.spawn(upload(
                     self.storage.clone(),
                     self.codec.clone(),
@@ -349,10 +422,13 @@ impl Pipeline {
                     permit,
                 )));
                 // Report an upload's failure early, so that the readers stop.
-                let (done, running): (Vec<_>, Vec<_>) = pending.into_iter().partition(|h| h.is_finished());
+                let (done, running): (Vec<_>, Vec<_>) =
+                    pending.into_iter().partition(|h| h.is_finished());
                 pending = running;
                 for handle in done {
-                    self.handle.block_on(handle).expect("uploads do not panic")?;
+                    self.handle
+                        .block_on(handle)
+                        .expect("uploads do not panic")?;
                 }
             }
             if last {
@@ -360,7 +436,9 @@ impl Pipeline {
             }
         }
         for handle in pending {
-            self.handle.block_on(handle).expect("uploads do not panic")?;
+            self.handle
+                .block_on(handle)
+                .expect("uploads do not panic")?;
         }
         Ok(stored_bytes)
     }
@@ -387,10 +465,22 @@ async fn upload(
     let index = IndexObject {
         entries: entries
             .into_iter()
-            .map(|(id, offset, stored_len, raw_len)| (id, Location { pack: pack_id, offset, stored_len, raw_len }))
+            .map(|(id, offset, stored_len, raw_len)| {
+                (
+                    id,
+                    Location {
+                        pack: pack_id,
+                        offset,
+                        stored_len,
+                        raw_len,
+                    },
+                )
+            })
             .collect(),
     };
     let bytes = codec.seal(index.encode());
-    storage.put(&crate::format::index_key(&Hash32::of(&bytes)), bytes.into()).await?;
+    storage
+        .put(&crate::format::index_key(&Hash32::of(&bytes)), bytes.into())
+        .await?;
     Ok(())
 }

@@ -35,7 +35,10 @@ impl Repository {
     }
 
     async fn check_locked(&self, read_data: bool) -> Result<CheckReport> {
-        let mut report = CheckReport { read_data, ..CheckReport::default() };
+        let mut report = CheckReport {
+            read_data,
+            ..CheckReport::default()
+        };
         let packs = list_packs(self).await?;
         report.packs = packs.len();
 
@@ -43,10 +46,18 @@ impl Repository {
         let mut index = LoadedIndex::default();
         for listed in self.storage.list(INDEX).await? {
             let Some(id) = id_from_key(&listed.key) else {
-                report.errors.push(format!("{}: not named by a hash", listed.key));
+                report
+                    .errors
+                    .push(format!("{}: not named by a hash", listed.key));
                 continue;
             };
-            match self.storage.get(&listed.key).await.map_err(Into::into).and_then(|b| self.decode_index(&id, &b)) {
+            match self
+                .storage
+                .get(&listed.key)
+                .await
+                .map_err(Into::into)
+                .and_then(|b| self.decode_index(&id, &b))
+            {
                 Ok(object) => index.objects.push((id, object)),
                 Err(error) => report.errors.push(error.to_string()),
             }
@@ -100,11 +111,19 @@ impl Repository {
         for listed in self.storage.list(LOCKS).await? {
             if let Ok(bytes) = self.storage.get(&listed.key).await {
                 match crate::lock::read_record(&self.codec, &bytes) {
-                    Some(record) if record.is_stale(chrono::Utc::now(), self.lock_settings().stale_after) => {
-                        report.notes.push(format!("stale lock {} from {} (pid {})", listed.key, record.host, record.pid))
+                    Some(record)
+                        if record
+                            .is_stale(chrono::Utc::now(), self.lock_settings().stale_after) =>
+                    {
+                        report.notes.push(format!(
+                            "stale lock {} from {} (pid {})",
+                            listed.key, record.host, record.pid
+                        ))
                     }
                     Some(_) => {}
-                    None => report.errors.push(format!("lock {} is unreadable", listed.key)),
+                    None => report
+                        .errors
+                        .push(format!("lock {} is unreadable", listed.key)),
                 }
             }
         }
@@ -125,7 +144,10 @@ impl Repository {
         let mut by_pack: HashMap<Hash32, Vec<(Hash32, crate::format::Location)>> = HashMap::new();
         for (_, object) in &index.objects {
             for (chunk, location) in &object.entries {
-                by_pack.entry(location.pack).or_default().push((*chunk, *location));
+                by_pack
+                    .entry(location.pack)
+                    .or_default()
+                    .push((*chunk, *location));
             }
         }
         let mut ids: Vec<&Hash32> = packs.keys().collect();
@@ -137,13 +159,18 @@ impl Repository {
             let pack = *pack;
             let errors = tokio::task::spawn_blocking(move || {
                 if Hash32::of(&bytes) != pack {
-                    return vec![format!("pack {}: contents do not match its name", pack.short())];
+                    return vec![format!(
+                        "pack {}: contents do not match its name",
+                        pack.short()
+                    )];
                 }
                 let mut errors = Vec::new();
                 for (chunk, location) in entries {
                     let start = location.offset as usize;
                     let result = match bytes.get(start..start + location.stored_len as usize) {
-                        Some(stored) => codec.decode_chunk(&chunk, stored, location.raw_len as usize).map(|_| ()),
+                        Some(stored) => codec
+                            .decode_chunk(&chunk, stored, location.raw_len as usize)
+                            .map(|_| ()),
                         None => Err("shorter than its index says".into()),
                     };
                     if let Err(reason) = result {

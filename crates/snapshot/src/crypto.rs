@@ -33,7 +33,10 @@ impl Key {
 
     /// Reads a key file written by [`Key::create`].
     pub fn load(path: &Path) -> Result<Key> {
-        let bad = |reason: &str| Error::BadKeyFile { path: path.to_owned(), reason: reason.to_owned() };
+        let bad = |reason: &str| Error::BadKeyFile {
+            path: path.to_owned(),
+            reason: reason.to_owned(),
+        };
         let text = std::fs::read_to_string(path).map_err(|e| Error::BadKeyFile {
             path: path.to_owned(),
             reason: e.to_string(),
@@ -44,7 +47,9 @@ impl Key {
         }
         let hex_key = parts.next().ok_or_else(|| bad("no key after the header"))?;
         let bytes = hex::decode(hex_key).map_err(|_| bad("the key is not hexadecimal"))?;
-        let bytes: [u8; 32] = bytes.try_into().map_err(|_| bad("the key is not 32 bytes"))?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| bad("the key is not 32 bytes"))?;
         Ok(Key(bytes))
     }
 
@@ -92,7 +97,11 @@ impl Codec {
             XChaCha20Poly1305::new_from_slice(&data_key).expect("a 32-byte key")
         });
         let id_key = key.map(|k| blake3::derive_key("cairn-snapshot 2026 chunk id", &k.0));
-        Codec { level, cipher, id_key }
+        Codec {
+            level,
+            cipher,
+            id_key,
+        }
     }
 
     pub fn chunk_id(&self, data: &[u8]) -> ChunkId {
@@ -152,7 +161,11 @@ impl Codec {
         let data = zstd::bulk::decompress(&compressed, raw_len)
             .map_err(|e| format!("chunk {} does not decompress: {e}", id.short()))?;
         if data.len() != raw_len {
-            return Err(format!("chunk {} has {} bytes, expected {raw_len}", id.short(), data.len()));
+            return Err(format!(
+                "chunk {} has {} bytes, expected {raw_len}",
+                id.short(),
+                data.len()
+            ));
         }
         if self.chunk_id(&data) != *id {
             return Err(format!("chunk {} does not match its hash", id.short()));
@@ -167,7 +180,7 @@ impl Codec {
 
     pub fn decode_meta(&self, stored: &[u8]) -> std::result::Result<Vec<u8>, String> {
         let compressed = self.open(stored)?;
-        zstd::stream::decode_all(compressed.as_slice()).map_err(|e| format!("does not decompress: {e}"))
+        zstd::stream::decode_all(compressed.as_slice())
+            .map_err(|e| format!("does not decompress: {e}"))
     }
 }
-

@@ -22,8 +22,14 @@ pub enum Error {
     Corrupt { object: String, reason: String },
     /// A file of a snapshot that cannot be restored as it was backed up.
     #[error("snapshot {snapshot}, file {file}: {reason}")]
-    FileDamaged { snapshot: String, file: String, reason: String },
-    #[error("the repository is encrypted: give its key file (--key-file or the key_file in its config)")]
+    FileDamaged {
+        snapshot: String,
+        file: String,
+        reason: String,
+    },
+    #[error(
+        "the repository is encrypted: give its key file (--key-file or the key_file in its config)"
+    )]
     KeyRequired,
     #[error("the key in {0} is not this repository's key")]
     WrongKey(PathBuf),
@@ -38,7 +44,10 @@ pub enum Error {
     #[error("{path}: file name is not UTF-8; snapshots store UTF-8 names only")]
     NonUtf8Name { path: PathBuf },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("repository is locked: {0}")]
     Locked(String),
     #[error("invalid setting {name}: {reason}")]
@@ -58,6 +67,9 @@ impl Error {
     }
 
     pub(crate) fn corrupt(object: impl Into<String>, reason: impl Into<String>) -> Error {
-        Error::Corrupt { object: object.into(), reason: reason.into() }
+        Error::Corrupt {
+            object: object.into(),
+            reason: reason.into(),
+        }
     }
 }

@@ -105,26 +105,49 @@ pub struct ChunkerParams {
 
 impl Default for ChunkerParams {
     fn default() -> Self {
-        ChunkerParams { min_size: 256 * 1024, avg_size: 1024 * 1024, max_size: 4 * 1024 * 1024 }
+        ChunkerParams {
+            min_size: 256 * 1024,
+            avg_size: 1024 * 1024,
+            max_size: 4 * 1024 * 1024,
+        }
     }
 }
 
 impl ChunkerParams {
     pub fn check(&self) -> Result<()> {
-        use fastcdc::v2020::{AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN};
-        let (min, avg, max) = (self.min_size as usize, self.avg_size as usize, self.max_size as usize);
-        let bad = |reason: String| Err(Error::InvalidSetting { name: "chunker", reason });
+        use fastcdc::v2020::{
+            AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN,
+        };
+        let (min, avg, max) = (
+            self.min_size as usize,
+            self.avg_size as usize,
+            self.max_size as usize,
+        );
+        let bad = |reason: String| {
+            Err(Error::InvalidSetting {
+                name: "chunker",
+                reason,
+            })
+        };
         if !(MINIMUM_MIN..=MINIMUM_MAX).contains(&min) {
-            return bad(format!("min_size {min} is outside {MINIMUM_MIN}..={MINIMUM_MAX}"));
+            return bad(format!(
+                "min_size {min} is outside {MINIMUM_MIN}..={MINIMUM_MAX}"
+            ));
         }
         if !(AVERAGE_MIN..=AVERAGE_MAX).contains(&avg) {
-            return bad(format!("avg_size {avg} is outside {AVERAGE_MIN}..={AVERAGE_MAX}"));
+            return bad(format!(
+                "avg_size {avg} is outside {AVERAGE_MIN}..={AVERAGE_MAX}"
+            ));
         }
         if !(MAXIMUM_MIN..=MAXIMUM_MAX).contains(&max) {
-            return bad(format!("max_size {max} is outside {MAXIMUM_MIN}..={MAXIMUM_MAX}"));
+            return bad(format!(
+                "max_size {max} is outside {MAXIMUM_MIN}..={MAXIMUM_MAX}"
+            ));
         }
         if !(min <= avg && avg <= max) {
-            return bad(format!("need min_size <= avg_size <= max_size, got {min}, {avg}, {max}"));
+            return bad(format!(
+                "need min_size <= avg_size <= max_size, got {min}, {avg}, {max}"
+            ));
         }
         Ok(())
     }
@@ -163,7 +186,10 @@ struct ConfigObject {
 impl RepoConfig {
     pub fn to_bytes(&self) -> Vec<u8> {
         let body = serde_json::to_vec(self).expect("config serializes");
-        let object = ConfigObject { config: self.clone(), checksum: blake3::hash(&body).to_hex().to_string() };
+        let object = ConfigObject {
+            config: self.clone(),
+            checksum: blake3::hash(&body).to_hex().to_string(),
+        };
         serde_json::to_vec_pretty(&object).expect("config serializes")
     }
 
@@ -172,7 +198,10 @@ impl RepoConfig {
             .map_err(|e| Error::corrupt(CONFIG_KEY, format!("not a repository config: {e}")))?;
         let body = serde_json::to_vec(&object.config).expect("config serializes");
         if blake3::hash(&body).to_hex().as_str() != object.checksum {
-            return Err(Error::corrupt(CONFIG_KEY, "checksum does not match its contents"));
+            return Err(Error::corrupt(
+                CONFIG_KEY,
+                "checksum does not match its contents",
+            ));
         }
         if object.config.version > FORMAT_VERSION {
             return Err(Error::UnsupportedVersion(object.config.version));
@@ -238,9 +267,19 @@ impl IndexObject {
         let mut entries = Vec::with_capacity(entry_count.min(1 << 24));
         for _ in 0..entry_count {
             let chunk = Hash32(reader.take(32)?.try_into().expect("32 bytes"));
-            let pack = *packs.get(reader.u32()? as usize).ok_or("entry names a pack not in the table")?;
+            let pack = *packs
+                .get(reader.u32()? as usize)
+                .ok_or("entry names a pack not in the table")?;
             let (offset, stored_len, raw_len) = (reader.u32()?, reader.u32()?, reader.u32()?);
-            entries.push((chunk, Location { pack, offset, stored_len, raw_len }));
+            entries.push((
+                chunk,
+                Location {
+                    pack,
+                    offset,
+                    stored_len,
+                    raw_len,
+                },
+            ));
         }
         if reader.at != bytes.len() {
             return Err("trailing bytes after the entries".into());
@@ -256,13 +295,19 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
-        let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len()).ok_or("truncated")?;
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|end| *end <= self.bytes.len())
+            .ok_or("truncated")?;
         let slice = &self.bytes[self.at..end];
         self.at = end;
         Ok(slice)
     }
     fn u32(&mut self) -> std::result::Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 }
 
@@ -311,8 +356,14 @@ pub struct Entry {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EntryKind {
     Dir,
-    File { size: u64, hash: Hash32, chunks: Vec<ChunkId> },
-    Symlink { target: String },
+    File {
+        size: u64,
+        hash: Hash32,
+        chunks: Vec<ChunkId>,
+    },
+    Symlink {
+        target: String,
+    },
 }
 
 impl Manifest {
@@ -337,7 +388,12 @@ mod tests {
     use super::*;
 
     fn location(pack: u8, offset: u32) -> Location {
-        Location { pack: Hash32([pack; 32]), offset, stored_len: 10, raw_len: 20 }
+        Location {
+            pack: Hash32([pack; 32]),
+            offset,
+            stored_len: 10,
+            raw_len: 20,
+        }
     }
 
     #[test]
@@ -354,7 +410,9 @@ mod tests {
 
     #[test]
     fn a_truncated_index_is_an_error_not_a_shorter_index() {
-        let index = IndexObject { entries: vec![(Hash32([1; 32]), location(9, 0))] };
+        let index = IndexObject {
+            entries: vec![(Hash32([1; 32]), location(9, 0))],
+        };
         let bytes = index.encode();
         for cut in 0..bytes.len() {
             assert!(IndexObject::decode(&bytes[..cut]).is_err(), "cut at {cut}");
@@ -374,13 +432,22 @@ mod tests {
         };
         let bytes = config.to_bytes();
         assert_eq!(RepoConfig::from_bytes(&bytes).unwrap(), config);
-        let text = String::from_utf8(bytes).unwrap().replace("\"compression_level\": 1", "\"compression_level\": 2");
-        assert!(matches!(RepoConfig::from_bytes(text.as_bytes()), Err(Error::Corrupt { .. })));
+        let text = String::from_utf8(bytes)
+            .unwrap()
+            .replace("\"compression_level\": 1", "\"compression_level\": 2");
+        assert!(matches!(
+            RepoConfig::from_bytes(text.as_bytes()),
+            Err(Error::Corrupt { .. })
+        ));
     }
 
     #[test]
     fn chunker_parameters_outside_fastcdc_limits_are_refused_with_the_reason() {
-        let params = ChunkerParams { min_size: 1024, avg_size: 512, max_size: 4096 };
+        let params = ChunkerParams {
+            min_size: 1024,
+            avg_size: 512,
+            max_size: 4096,
+        };
         let message = params.check().unwrap_err().to_string();
         assert!(message.contains("avg_size"), "{message}");
     }

@@ -62,7 +62,10 @@ pub struct GcReport {
 
 /// For each chunk, the copy that counts: the first, in index-id order, whose pack exists and
 /// is long enough. Everyone who computes it gets the same answer.
-pub(crate) fn canonical_locations(index: &LoadedIndex, packs: &HashMap<PackId, u64>) -> HashMap<ChunkId, Location> {
+pub(crate) fn canonical_locations(
+    index: &LoadedIndex,
+    packs: &HashMap<PackId, u64>,
+) -> HashMap<ChunkId, Location> {
     let mut canonical = HashMap::new();
     for (_, object) in &index.objects {
         for (chunk, location) in &object.entries {
@@ -79,7 +82,10 @@ pub(crate) fn canonical_locations(index: &LoadedIndex, packs: &HashMap<PackId, u
 
 pub(crate) async fn list_packs(repo: &Repository) -> Result<HashMap<PackId, u64>> {
     let listed = repo.storage.list(PACKS).await?;
-    Ok(listed.into_iter().filter_map(|l| Some((id_from_key(&l.key)?, l.size))).collect())
+    Ok(listed
+        .into_iter()
+        .filter_map(|l| Some((id_from_key(&l.key)?, l.size)))
+        .collect())
 }
 
 impl Repository {
@@ -117,9 +123,14 @@ impl Repository {
             let location = canonical[chunk];
             *live_bytes.entry(location.pack).or_default() += location.stored_len as u64;
         }
-        let mut plan = GcPlan { snapshots: ids.len(), live_chunks: live.len(), ..GcPlan::default() };
+        let mut plan = GcPlan {
+            snapshots: ids.len(),
+            live_chunks: live.len(),
+            ..GcPlan::default()
+        };
         let mut kept: HashSet<PackId> = HashSet::new();
-        let mut by_id: BTreeMap<PackId, u64> = packs.iter().map(|(id, size)| (*id, *size)).collect();
+        let mut by_id: BTreeMap<PackId, u64> =
+            packs.iter().map(|(id, size)| (*id, *size)).collect();
         for (pack, size) in std::mem::take(&mut by_id) {
             let live = live_bytes.get(&pack).copied().unwrap_or(0);
             if live == 0 {
@@ -138,7 +149,10 @@ impl Repository {
         let mut seen: HashSet<ChunkId> = HashSet::new();
         for (_, object) in &index.objects {
             for (chunk, location) in &object.entries {
-                if kept.contains(&location.pack) && canonical.get(chunk) == Some(location) && seen.insert(*chunk) {
+                if kept.contains(&location.pack)
+                    && canonical.get(chunk) == Some(location)
+                    && seen.insert(*chunk)
+                {
                     plan.kept_entries.push((*chunk, *location));
                 }
             }
@@ -185,14 +199,29 @@ impl Repository {
             let start = location.offset as usize;
             let stored = bytes
                 .get(start..start + location.stored_len as usize)
-                .ok_or_else(|| Error::corrupt(format!("pack {}", location.pack.short()), "shorter than its index says"))?;
+                .ok_or_else(|| {
+                    Error::corrupt(
+                        format!("pack {}", location.pack.short()),
+                        "shorter than its index says",
+                    )
+                })?;
             self.codec
                 .decode_chunk(chunk, stored, location.raw_len as usize)
-                .map_err(|reason| Error::corrupt(format!("pack {}", location.pack.short()), reason))?;
-            pending.push((*chunk, pack.len() as u32, location.stored_len, location.raw_len));
+                .map_err(|reason| {
+                    Error::corrupt(format!("pack {}", location.pack.short()), reason)
+                })?;
+            pending.push((
+                *chunk,
+                pack.len() as u32,
+                location.stored_len,
+                location.raw_len,
+            ));
             pack.extend_from_slice(stored);
             if pack.len() >= self.config.pack_size as usize {
-                entries.extend(self.write_pack(std::mem::take(&mut pack), std::mem::take(&mut pending)).await?);
+                entries.extend(
+                    self.write_pack(std::mem::take(&mut pack), std::mem::take(&mut pending))
+                        .await?,
+                );
                 report.new_packs += 1;
             }
         }
@@ -204,14 +233,31 @@ impl Repository {
         entries.sort_by_key(|(_, l)| (l.pack, l.offset));
         let mut new_indexes = HashSet::new();
         for part in entries.chunks(INDEX_ENTRIES_PER_OBJECT) {
-            new_indexes.insert(self.save_index(&IndexObject { entries: part.to_vec() }).await?);
+            new_indexes.insert(
+                self.save_index(&IndexObject {
+                    entries: part.to_vec(),
+                })
+                .await?,
+            );
         }
         // 3. The old indexes (never one just written with the same contents, hence the same name).
-        for old in plan.old_indexes.iter().filter(|id| !new_indexes.contains(id)) {
+        for old in plan
+            .old_indexes
+            .iter()
+            .filter(|id| !new_indexes.contains(id))
+        {
             self.storage.delete(&crate::format::index_key(old)).await?;
         }
-        // 4. Packs that nothing needs any more.
-        for pack in plan.delete_packs.iter().chain(&plan.repack) {
+        // 4. Packs that nothing needs any more. Never one just written: a gc interrupted after
+        //    step 1 left an unindexed pack that this run, copying the same chunks, wrote again
+        //    under the same name; it is in the plan's deletions, and now it is needed.
+        let written: HashSet<PackId> = entries.iter().map(|(_, l)| l.pack).collect();
+        for pack in plan
+            .delete_packs
+            .iter()
+            .chain(&plan.repack)
+            .filter(|p| !written.contains(p))
+        {
             self.storage.delete(&pack_key(pack)).await?;
         }
         report.deleted_packs = plan.delete_packs.len();
@@ -221,12 +267,26 @@ impl Repository {
     }
 
     /// Stores a pack built by gc; returns the index entries for it.
-    async fn write_pack(&self, pack: Vec<u8>, entries: Vec<(ChunkId, u32, u32, u32)>) -> Result<Vec<(ChunkId, Location)>> {
+    async fn write_pack(
+        &self,
+        pack: Vec<u8>,
+        entries: Vec<(ChunkId, u32, u32, u32)>,
+    ) -> Result<Vec<(ChunkId, Location)>> {
         let id = Hash32::of(&pack);
         self.storage.put(&pack_key(&id), Bytes::from(pack)).await?;
         Ok(entries
             .into_iter()
-            .map(|(chunk, offset, stored_len, raw_len)| (chunk, Location { pack: id, offset, stored_len, raw_len }))
+            .map(|(chunk, offset, stored_len, raw_len)| {
+                (
+                    chunk,
+                    Location {
+                        pack: id,
+                        offset,
+                        stored_len,
+                        raw_len,
+                    },
+                )
+            })
             .collect())
     }
 }

@@ -31,7 +31,11 @@ impl LockRecord {
     fn describe(&self) -> String {
         format!(
             "{} lock for {} by {} (pid {}) since {}",
-            if self.exclusive { "an exclusive" } else { "a shared" },
+            if self.exclusive {
+                "an exclusive"
+            } else {
+                "a shared"
+            },
             self.purpose,
             self.host,
             self.pid,
@@ -40,7 +44,8 @@ impl LockRecord {
     }
 
     pub fn is_stale(&self, now: DateTime<Utc>, stale_after: Duration) -> bool {
-        now - self.refreshed > chrono::Duration::from_std(stale_after).unwrap_or(chrono::TimeDelta::MAX)
+        now - self.refreshed
+            > chrono::Duration::from_std(stale_after).unwrap_or(chrono::TimeDelta::MAX)
     }
 }
 
@@ -53,7 +58,10 @@ pub struct LockSettings {
 
 impl Default for LockSettings {
     fn default() -> Self {
-        LockSettings { wait: Duration::from_secs(60), stale_after: Duration::from_secs(30 * 60) }
+        LockSettings {
+            wait: Duration::from_secs(60),
+            stale_after: Duration::from_secs(30 * 60),
+        }
     }
 }
 
@@ -121,7 +129,8 @@ pub(crate) async fn acquire(
         pause = (pause * 2).min(Duration::from_secs(2));
     }
     let refresher = tokio::spawn({
-        let (storage, codec, key, mut record) = (storage.clone(), codec.clone(), key.clone(), record);
+        let (storage, codec, key, mut record) =
+            (storage.clone(), codec.clone(), key.clone(), record);
         let every = settings.stale_after / 4;
         async move {
             loop {
@@ -134,7 +143,11 @@ pub(crate) async fn acquire(
             }
         }
     });
-    Ok(LockGuard { storage: storage.clone(), key, refresher: Some(refresher) })
+    Ok(LockGuard {
+        storage: storage.clone(),
+        key,
+        refresher: Some(refresher),
+    })
 }
 
 /// The description of a live lock that conflicts with ours, if any.

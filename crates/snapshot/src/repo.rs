@@ -11,8 +11,9 @@ use futures::{StreamExt, TryStreamExt};
 use crate::crypto::{Codec, Key};
 use crate::error::{Error, Result};
 use crate::format::{
-    id_from_key, index_key, snapshot_key, ChunkId, ChunkerParams, EncryptionConfig, Hash32, IndexObject, Location,
-    Manifest, RepoConfig, SnapshotStats, CONFIG_KEY, FORMAT_VERSION, INDEX, SNAPSHOTS,
+    id_from_key, index_key, snapshot_key, ChunkId, ChunkerParams, EncryptionConfig, Hash32,
+    IndexObject, Location, Manifest, RepoConfig, SnapshotStats, CONFIG_KEY, FORMAT_VERSION, INDEX,
+    SNAPSHOTS,
 };
 use crate::lock::{self, LockGuard, LockSettings};
 use crate::storage::{ObjectStorage, Storage};
@@ -53,7 +54,9 @@ impl Default for OpenOptions {
         OpenOptions {
             key_file: None,
             locks: LockSettings::default(),
-            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
         }
     }
 }
@@ -68,7 +71,9 @@ pub struct Repository {
 
 impl std::fmt::Debug for Repository {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Repository").field("location", &self.storage.location()).finish()
+        f.debug_struct("Repository")
+            .field("location", &self.storage.location())
+            .finish()
     }
 }
 
@@ -93,7 +98,11 @@ pub(crate) struct LoadedIndex {
 
 impl Repository {
     /// Creates a repository in `storage`; refuses if one is there already.
-    pub async fn init(storage: Arc<dyn Storage>, init: InitOptions, open: OpenOptions) -> Result<Repository> {
+    pub async fn init(
+        storage: Arc<dyn Storage>,
+        init: InitOptions,
+        open: OpenOptions,
+    ) -> Result<Repository> {
         init.chunker.check()?;
         if !(1..=22).contains(&init.compression_level) {
             return Err(Error::InvalidSetting {
@@ -136,7 +145,12 @@ impl Repository {
         };
         storage.put(CONFIG_KEY, config.to_bytes().into()).await?;
         let codec = Codec::new(config.compression_level, key.as_ref());
-        Ok(Repository { storage, config, codec, options: open })
+        Ok(Repository {
+            storage,
+            config,
+            codec,
+            options: open,
+        })
     }
 
     pub async fn open(storage: Arc<dyn Storage>, open: OpenOptions) -> Result<Repository> {
@@ -149,7 +163,10 @@ impl Repository {
         let key = match &config.encryption {
             None => None,
             Some(encryption) => {
-                let path = open.key_file.clone().unwrap_or_else(|| PathBuf::from(&encryption.key_file));
+                let path = open
+                    .key_file
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(&encryption.key_file));
                 if !path.exists() && open.key_file.is_none() {
                     return Err(Error::KeyRequired);
                 }
@@ -161,7 +178,12 @@ impl Repository {
             }
         };
         let codec = Codec::new(config.compression_level, key.as_ref());
-        Ok(Repository { storage, config, codec, options: open })
+        Ok(Repository {
+            storage,
+            config,
+            codec,
+            options: open,
+        })
     }
 
     /// `init` at a URL: `file:///path`, a plain path, or `s3://bucket/prefix`.
@@ -182,7 +204,14 @@ impl Repository {
     }
 
     pub(crate) async fn lock(&self, exclusive: bool, purpose: &str) -> Result<LockGuard> {
-        lock::acquire(&self.storage, &self.codec, self.options.locks, exclusive, purpose).await
+        lock::acquire(
+            &self.storage,
+            &self.codec,
+            self.options.locks,
+            exclusive,
+            purpose,
+        )
+        .await
     }
 
     /// Snapshots, oldest first. An unreadable manifest is an error naming it.
@@ -202,7 +231,7 @@ impl Repository {
             .buffer_unordered(16)
             .try_collect()
             .await?;
-        infos.sort_by(|a, b| (a.time, a.id).cmp(&(b.time, b.id)));
+        infos.sort_by_key(|info| (info.time, info.id));
         Ok(infos)
     }
 
@@ -215,10 +244,16 @@ impl Repository {
     pub async fn resolve(&self, prefix: &str) -> Result<Hash32> {
         let prefix = prefix.to_ascii_lowercase();
         if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(Error::SnapshotNotFound(format!("{prefix} (give at least 4 hex digits of its id)")));
+            return Err(Error::SnapshotNotFound(format!(
+                "{prefix} (give at least 4 hex digits of its id)"
+            )));
         }
-        let matching: Vec<Hash32> =
-            self.snapshot_ids().await?.into_iter().filter(|id| id.hex().starts_with(&prefix)).collect();
+        let matching: Vec<Hash32> = self
+            .snapshot_ids()
+            .await?
+            .into_iter()
+            .filter(|id| id.hex().starts_with(&prefix))
+            .collect();
         match matching.as_slice() {
             [one] => Ok(*one),
             [] => Err(Error::SnapshotNotFound(prefix)),
@@ -238,10 +273,17 @@ impl Repository {
             Err(e) => return Err(e.into()),
         };
         if Hash32::of(&bytes) != *id {
-            return Err(Error::corrupt(format!("snapshot {}", id.short()), "manifest does not match its id"));
+            return Err(Error::corrupt(
+                format!("snapshot {}", id.short()),
+                "manifest does not match its id",
+            ));
         }
-        let json = self.codec.decode_meta(&bytes).map_err(|r| Error::corrupt(format!("snapshot {}", id.short()), r))?;
-        Manifest::from_json(&json).map_err(|r| Error::corrupt(format!("snapshot {}", id.short()), r))
+        let json = self
+            .codec
+            .decode_meta(&bytes)
+            .map_err(|r| Error::corrupt(format!("snapshot {}", id.short()), r))?;
+        Manifest::from_json(&json)
+            .map_err(|r| Error::corrupt(format!("snapshot {}", id.short()), r))
     }
 
     /// Stores a manifest; the snapshot exists from this moment.
@@ -289,7 +331,10 @@ impl Repository {
         if Hash32::of(bytes) != *id {
             return Err(Error::corrupt(name, "contents do not match its name"));
         }
-        let plain = self.codec.open(bytes).map_err(|r| Error::corrupt(name.clone(), r))?;
+        let plain = self
+            .codec
+            .open(bytes)
+            .map_err(|r| Error::corrupt(name.clone(), r))?;
         IndexObject::decode(&plain).map_err(|r| Error::corrupt(name, r))
     }
 

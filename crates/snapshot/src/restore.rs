@@ -61,7 +61,12 @@ impl Repository {
         result
     }
 
-    async fn restore_locked(&self, id: &Hash32, target: &Path, progress: ProgressFn) -> Result<RestoreSummary> {
+    async fn restore_locked(
+        &self,
+        id: &Hash32,
+        target: &Path,
+        progress: ProgressFn,
+    ) -> Result<RestoreSummary> {
         let manifest = Arc::new(self.load_manifest(id).await?);
         let plan = Arc::new(self.plan_reads(id, &manifest).await?);
         let parent = match target.parent() {
@@ -69,7 +74,10 @@ impl Repository {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "restore".into());
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "restore".into());
         let mut suffix = [0u8; 6];
         getrandom::fill(&mut suffix).expect("random source");
         let staging = parent.join(format!(".{name}.cairn-restore-{}", hex::encode(suffix)));
@@ -78,14 +86,24 @@ impl Repository {
         let (target_owned, staging_owned) = (target.to_owned(), staging.clone());
         let threads = self.threads();
         let result = tokio::task::spawn_blocking(move || {
-            write_tree(&reader, &manifest, &plan, &staging_owned, threads, &progress)?;
+            write_tree(
+                &reader,
+                &manifest,
+                &plan,
+                &staging_owned,
+                threads,
+                &progress,
+            )?;
             if target_owned.exists() {
                 // Empty (checked above): rename cannot replace a directory that has entries.
                 std::fs::remove_dir(&target_owned).map_err(Error::io(&target_owned))?;
             }
             std::fs::rename(&staging_owned, &target_owned).map_err(Error::io(&target_owned))?;
             let files = manifest.files().count() as u64;
-            Ok(RestoreSummary { files, bytes: manifest.stats.bytes })
+            Ok(RestoreSummary {
+                files,
+                bytes: manifest.stats.bytes,
+            })
         })
         .await
         .expect("the restore does not panic");
@@ -118,7 +136,11 @@ impl Repository {
     }
 
     /// Where every chunk of the manifest is; a chunk in no index is an error naming its file.
-    async fn plan_reads(&self, id: &Hash32, manifest: &Manifest) -> Result<HashMap<ChunkId, Location>> {
+    async fn plan_reads(
+        &self,
+        id: &Hash32,
+        manifest: &Manifest,
+    ) -> Result<HashMap<ChunkId, Location>> {
         let index = self.load_index().await?;
         let mut plan = HashMap::new();
         for (entry, _, _, chunks) in manifest.files() {
@@ -131,7 +153,10 @@ impl Repository {
                         return Err(Error::FileDamaged {
                             snapshot: id.short(),
                             file: entry.path.clone(),
-                            reason: format!("chunk {} is in no index (its pack is lost)", chunk.short()),
+                            reason: format!(
+                                "chunk {} is in no index (its pack is lost)",
+                                chunk.short()
+                            ),
                         })
                     }
                 }
@@ -141,7 +166,12 @@ impl Repository {
     }
 
     /// Every pack the snapshot needs exists and is long enough.
-    async fn check_packs_present(&self, id: &Hash32, manifest: &Manifest, plan: &HashMap<ChunkId, Location>) -> Result<()> {
+    async fn check_packs_present(
+        &self,
+        id: &Hash32,
+        manifest: &Manifest,
+        plan: &HashMap<ChunkId, Location>,
+    ) -> Result<()> {
         let mut needed: HashMap<Hash32, u64> = HashMap::new();
         for location in plan.values() {
             let end = location.offset as u64 + location.stored_len as u64;
@@ -156,7 +186,11 @@ impl Repository {
                     .find(|(_, _, _, chunks)| chunks.iter().any(|c| plan[c].pack == pack))
                     .map(|(e, ..)| e.path.clone())
                     .unwrap_or_default();
-                let what = if size.is_none() { "is missing" } else { "is truncated" };
+                let what = if size.is_none() {
+                    "is missing"
+                } else {
+                    "is truncated"
+                };
                 return Err(Error::FileDamaged {
                     snapshot: id.short(),
                     file,
@@ -180,9 +214,15 @@ impl Repository {
 fn target_has_content(target: &Path) -> Result<bool> {
     match std::fs::symlink_metadata(target) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::Io { path: target.to_owned(), source: e }),
+        Err(e) => Err(Error::Io {
+            path: target.to_owned(),
+            source: e,
+        }),
         Ok(meta) if !meta.is_dir() => Ok(true),
-        Ok(_) => Ok(std::fs::read_dir(target).map_err(Error::io(target))?.next().is_some()),
+        Ok(_) => Ok(std::fs::read_dir(target)
+            .map_err(Error::io(target))?
+            .next()
+            .is_some()),
     }
 }
 
@@ -196,7 +236,11 @@ struct ChunkReader {
 
 impl ChunkReader {
     fn damaged(&self, file: &str, reason: String) -> Error {
-        Error::FileDamaged { snapshot: self.snapshot.short(), file: file.to_owned(), reason }
+        Error::FileDamaged {
+            snapshot: self.snapshot.short(),
+            file: file.to_owned(),
+            reason,
+        }
     }
 
     /// Feeds the file's chunks, in order and verified, to `sink`; then checks size and hash.
@@ -206,7 +250,9 @@ impl ChunkReader {
         plan: &HashMap<ChunkId, Location>,
         mut sink: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<u64> {
-        let EntryKind::File { size, hash, chunks } = &entry.kind else { return Ok(0) };
+        let EntryKind::File { size, hash, chunks } = &entry.kind else {
+            return Ok(0);
+        };
         let mut file_hash = blake3::Hasher::new();
         let mut done = 0u64;
         let mut at = 0;
@@ -228,18 +274,33 @@ impl ChunkReader {
             }
             let bytes = self
                 .handle
-                .block_on(self.storage.get_range(&pack_key(&first.pack), first.offset as u64..span_end))
-                .map_err(|e| self.damaged(&entry.path, format!("pack {}: {e}", first.pack.short())))?;
+                .block_on(
+                    self.storage
+                        .get_range(&pack_key(&first.pack), first.offset as u64..span_end),
+                )
+                .map_err(|e| {
+                    self.damaged(&entry.path, format!("pack {}: {e}", first.pack.short()))
+                })?;
             for chunk in &chunks[at..end] {
                 let location = plan[chunk];
                 let from = (location.offset - first.offset) as usize;
-                let stored = bytes.get(from..from + location.stored_len as usize).ok_or_else(|| {
-                    self.damaged(&entry.path, format!("pack {} is shorter than its index says", first.pack.short()))
-                })?;
+                let stored = bytes
+                    .get(from..from + location.stored_len as usize)
+                    .ok_or_else(|| {
+                        self.damaged(
+                            &entry.path,
+                            format!("pack {} is shorter than its index says", first.pack.short()),
+                        )
+                    })?;
                 let data = self
                     .codec
                     .decode_chunk(chunk, stored, location.raw_len as usize)
-                    .map_err(|reason| self.damaged(&entry.path, format!("pack {}: {reason}", location.pack.short())))?;
+                    .map_err(|reason| {
+                        self.damaged(
+                            &entry.path,
+                            format!("pack {}: {reason}", location.pack.short()),
+                        )
+                    })?;
                 file_hash.update(&data);
                 done += data.len() as u64;
                 sink(&data)?;
@@ -247,7 +308,10 @@ impl ChunkReader {
             at = end;
         }
         if done != *size {
-            return Err(self.damaged(&entry.path, format!("restored {done} bytes, the snapshot says {size}")));
+            return Err(self.damaged(
+                &entry.path,
+                format!("restored {done} bytes, the snapshot says {size}"),
+            ));
         }
         if file_hash.finalize().as_bytes() != &hash.0 {
             return Err(self.damaged(&entry.path, "content does not match the file's hash".into()));
@@ -264,10 +328,12 @@ fn for_each_file(
     work: impl Fn(&Entry) -> Result<()> + Sync,
 ) -> Result<()> {
     let mut files: Vec<&Entry> = manifest.files().map(|(e, ..)| e).collect();
-    files.sort_by_key(|e| std::cmp::Reverse(match e.kind {
-        EntryKind::File { size, .. } => size,
-        _ => 0,
-    }));
+    files.sort_by_key(|e| {
+        std::cmp::Reverse(match e.kind {
+            EntryKind::File { size, .. } => size,
+            _ => 0,
+        })
+    });
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -279,7 +345,10 @@ fn for_each_file(
                     return;
                 }
                 if let Err(error) = work(files[at]) {
-                    first_error.lock().expect("not poisoned").get_or_insert(error);
+                    first_error
+                        .lock()
+                        .expect("not poisoned")
+                        .get_or_insert(error);
                     failed.store(true, Ordering::SeqCst);
                     return;
                 }
@@ -319,8 +388,13 @@ fn write_tree(
         let mut file = File::create(&path).map_err(Error::io(&path))?;
         reader.read_file(entry, plan, |data| {
             file.write_all(data).map_err(Error::io(&path))?;
-            let done = bytes_done.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
-            progress(Progress { bytes_done: done, files_done: files_done.load(Ordering::Relaxed), ..total });
+            let done =
+                bytes_done.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
+            progress(Progress {
+                bytes_done: done,
+                files_done: files_done.load(Ordering::Relaxed),
+                ..total
+            });
             Ok(())
         })?;
         file.sync_all().map_err(Error::io(&path))?;
@@ -342,12 +416,17 @@ fn write_tree(
             set_metadata(&root.join(&entry.path), entry)?;
         }
     }
-    progress(Progress { bytes_done: manifest.stats.bytes, files_done: total.files_total, ..total });
+    progress(Progress {
+        bytes_done: manifest.stats.bytes,
+        files_done: total.files_total,
+        ..total
+    });
     Ok(())
 }
 
 fn set_metadata(path: &Path, entry: &Entry) -> Result<()> {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(entry.mode)).map_err(Error::io(path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(entry.mode))
+        .map_err(Error::io(path))?;
     let mtime = filetime::FileTime::from_unix_time(entry.mtime, entry.mtime_nanos);
     filetime::set_file_mtime(path, mtime).map_err(Error::io(path))
 }
@@ -380,11 +459,16 @@ fn verify_sample(
     plan: &HashMap<ChunkId, Location>,
     percent: u8,
 ) -> Result<VerifyReport> {
-    let mut report = VerifyReport { files: manifest.files().count() as u64, ..VerifyReport::default() };
+    let mut report = VerifyReport {
+        files: manifest.files().count() as u64,
+        ..VerifyReport::default()
+    };
     let percent = percent.min(100) as u32;
     let mut seen = std::collections::HashSet::new();
     for (entry, ..) in manifest.files() {
-        let EntryKind::File { chunks, .. } = &entry.kind else { continue };
+        let EntryKind::File { chunks, .. } = &entry.kind else {
+            continue;
+        };
         for chunk in chunks {
             let mut roll = [0u8; 4];
             getrandom::fill(&mut roll).expect("random source");
@@ -398,11 +482,18 @@ fn verify_sample(
                     &pack_key(&location.pack),
                     location.offset as u64..location.offset as u64 + location.stored_len as u64,
                 ))
-                .map_err(|e| reader.damaged(&entry.path, format!("pack {}: {e}", location.pack.short())))?;
+                .map_err(|e| {
+                    reader.damaged(&entry.path, format!("pack {}: {e}", location.pack.short()))
+                })?;
             reader
                 .codec
                 .decode_chunk(chunk, &stored, location.raw_len as usize)
-                .map_err(|reason| reader.damaged(&entry.path, format!("pack {}: {reason}", location.pack.short())))?;
+                .map_err(|reason| {
+                    reader.damaged(
+                        &entry.path,
+                        format!("pack {}: {reason}", location.pack.short()),
+                    )
+                })?;
             report.chunks_checked += 1;
             report.bytes_checked += location.raw_len as u64;
         }

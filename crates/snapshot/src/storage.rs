@@ -33,7 +33,11 @@ pub enum StorageErrorKind {
 
 impl StorageError {
     pub fn other(op: &'static str, key: &str, message: impl fmt::Display) -> Self {
-        Self { op, key: key.to_owned(), kind: StorageErrorKind::Other(message.to_string()) }
+        Self {
+            op,
+            key: key.to_owned(),
+            kind: StorageErrorKind::Other(message.to_string()),
+        }
     }
     pub fn is_not_found(&self) -> bool {
         self.kind == StorageErrorKind::NotFound
@@ -86,7 +90,10 @@ impl ObjectStorage {
     /// environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL
     /// (plain http is allowed when the endpoint says http://).
     pub fn open(url: &str) -> Result<Self, Error> {
-        let bad = |reason: String| Error::BadUrl { url: url.to_owned(), reason };
+        let bad = |reason: String| Error::BadUrl {
+            url: url.to_owned(),
+            reason,
+        };
         if url.starts_with("s3://") {
             let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
             let settings = S3Settings {
@@ -100,7 +107,9 @@ impl ObjectStorage {
         let path = match url.strip_prefix("file://") {
             Some(path) => path,
             None if url.contains("://") => {
-                return Err(bad("only file:// and s3:// repositories are supported".into()))
+                return Err(bad(
+                    "only file:// and s3:// repositories are supported".into()
+                ))
             }
             None => url,
         };
@@ -108,7 +117,10 @@ impl ObjectStorage {
             return Err(bad("empty path".into()));
         }
         let path = std::path::absolute(path).map_err(|e| bad(e.to_string()))?;
-        std::fs::create_dir_all(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        std::fs::create_dir_all(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(&path)
             .map_err(|e| bad(e.to_string()))?
             .with_automatic_cleanup(true);
@@ -121,23 +133,41 @@ impl ObjectStorage {
 
     /// `s3://bucket/prefix` with explicit settings (what `open` reads from the environment).
     pub fn s3(url: &str, settings: &S3Settings) -> Result<Self, Error> {
-        let bad = |reason: String| Error::BadUrl { url: url.to_owned(), reason };
-        let rest = url.strip_prefix("s3://").ok_or_else(|| bad("does not start with s3://".into()))?;
+        let bad = |reason: String| Error::BadUrl {
+            url: url.to_owned(),
+            reason,
+        };
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| bad("does not start with s3://".into()))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
             return Err(bad("no bucket name after s3://".into()));
         }
         let mut builder = object_store::aws::AmazonS3Builder::new()
             .with_bucket_name(bucket)
-            .with_region(settings.region.clone().unwrap_or_else(|| "us-east-1".into()));
+            .with_region(
+                settings
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| "us-east-1".into()),
+            );
         if let Some(endpoint) = &settings.endpoint {
-            builder = builder.with_allow_http(endpoint.starts_with("http://")).with_endpoint(endpoint);
+            builder = builder
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_endpoint(endpoint);
         }
         if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret_access_key) {
-            builder = builder.with_access_key_id(id).with_secret_access_key(secret);
+            builder = builder
+                .with_access_key_id(id)
+                .with_secret_access_key(secret);
         }
         let store = builder.build().map_err(|e| bad(e.to_string()))?;
-        Ok(Self { store: Arc::new(store), root: ObjectPath::from(prefix), url: url.to_owned() })
+        Ok(Self {
+            store: Arc::new(store),
+            root: ObjectPath::from(prefix),
+            url: url.to_owned(),
+        })
     }
 
     fn path(&self, key: &str) -> ObjectPath {
@@ -154,16 +184,21 @@ impl ObjectStorage {
         if root.is_empty() {
             full.to_owned()
         } else {
-            full.strip_prefix(root).unwrap_or(full).trim_start_matches('/').to_owned()
+            full.strip_prefix(root)
+                .unwrap_or(full)
+                .trim_start_matches('/')
+                .to_owned()
         }
     }
 }
 
 fn convert(op: &'static str, key: &str, error: object_store::Error) -> StorageError {
     match error {
-        object_store::Error::NotFound { .. } => {
-            StorageError { op, key: key.to_owned(), kind: StorageErrorKind::NotFound }
-        }
+        object_store::Error::NotFound { .. } => StorageError {
+            op,
+            key: key.to_owned(),
+            kind: StorageErrorKind::NotFound,
+        },
         other => StorageError::other(op, key, other),
     }
 }
@@ -179,12 +214,19 @@ impl Storage for ObjectStorage {
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
-        let result = self.store.get(&self.path(key)).await.map_err(|e| convert("get", key, e))?;
+        let result = self
+            .store
+            .get(&self.path(key))
+            .await
+            .map_err(|e| convert("get", key, e))?;
         result.bytes().await.map_err(|e| convert("get", key, e))
     }
 
     async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
-        self.store.get_range(&self.path(key), range).await.map_err(|e| convert("get", key, e))
+        self.store
+            .get_range(&self.path(key), range)
+            .await
+            .map_err(|e| convert("get", key, e))
     }
 
     async fn head(&self, key: &str) -> Result<Option<u64>, StorageError> {
@@ -212,7 +254,10 @@ impl Storage for ObjectStorage {
             .map_err(|e| convert("list", prefix, e))?;
         let mut listed: Vec<Listed> = found
             .into_iter()
-            .map(|meta| Listed { key: self.relative(&meta.location), size: meta.size })
+            .map(|meta| Listed {
+                key: self.relative(&meta.location),
+                size: meta.size,
+            })
             .collect();
         listed.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(listed)

@@ -22,23 +22,41 @@ async fn scenario(storage: Arc<dyn Storage>, a: &Path, b: &Path) -> Result<(), E
 
 /// Every listed snapshot restores to the tree it was taken of; check finds no damage.
 async fn assert_whole(repo_dir: &Path, scratch: &Path, label: &str) {
-    let repo = Repository::open(local(repo_dir), quick_open()).await.unwrap();
+    let repo = Repository::open(local(repo_dir), quick_open())
+        .await
+        .unwrap();
     for (n, info) in repo.list().await.unwrap().into_iter().enumerate() {
         let target = scratch.join(format!("restore-{n}"));
-        repo.restore(&info.id, &target, |_| {}).await.unwrap_or_else(|e| panic!("{label}: {e}"));
-        assert_eq!(describe(&target), describe(Path::new(&info.source)), "{label}");
+        repo.restore(&info.id, &target, |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert_eq!(
+            describe(&target),
+            describe(Path::new(&info.source)),
+            "{label}"
+        );
         std::fs::remove_dir_all(&target).unwrap();
     }
     let check = repo.check(true).await.unwrap();
     assert!(check.is_clean(), "{label}: {:?}", check.errors);
 }
 
-async fn every_fault(fault: Fault) {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+/// Two trees that share all but one file.
+fn two_trees(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (a, b) = (dir.join("a"), dir.join("b"));
     make_tree(&a, 20);
     make_tree(&b, 20);
-    std::fs::write(b.join("chunks/chunk-000001.000000"), content(21, 300_000, false)).unwrap();
+    std::fs::write(
+        b.join("chunks/chunk-000001.000000"),
+        content(77, 300_000, false),
+    )
+    .unwrap();
+    (a, b)
+}
+
+async fn every_fault(fault: Fault) {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two_trees(dir.path());
 
     // A clean run first, to know how many writes and deletes there are.
     let clean_dir = dir.path().join("clean");
@@ -46,7 +64,10 @@ async fn every_fault(fault: Fault) {
     let counting = Arc::new(FaultyStorage::new(local(&clean_dir), usize::MAX, fault));
     scenario(counting.clone(), &a, &b).await.unwrap();
     let mutations = counting.mutations.load(Ordering::SeqCst);
-    assert!(mutations > 20, "the scenario writes and deletes plenty: {mutations}");
+    assert!(
+        mutations > 20,
+        "the scenario writes and deletes plenty: {mutations}"
+    );
 
     let mut noticed = 0;
     for n in 1..=mutations {
@@ -60,14 +81,24 @@ async fn every_fault(fault: Fault) {
 
         assert_whole(&repo_dir, dir.path(), &label).await;
         // And a clean gc afterwards tidies whatever the failure left.
-        let repo = Repository::open(local(&repo_dir), quick_open()).await.unwrap();
-        repo.gc().await.unwrap_or_else(|e| panic!("{label}: the next gc failed: {e}"));
+        let repo = Repository::open(local(&repo_dir), quick_open())
+            .await
+            .unwrap();
+        repo.gc()
+            .await
+            .unwrap_or_else(|e| panic!("{label}: the next gc failed: {e}"));
         let check = repo.check(true).await.unwrap();
-        assert!(check.is_clean() && check.notes.is_empty(), "{label}: after gc {check:?}");
+        assert!(
+            check.is_clean() && check.notes.is_empty(),
+            "{label}: after gc {check:?}"
+        );
         assert_whole(&repo_dir, dir.path(), &label).await;
         std::fs::remove_dir_all(&repo_dir).unwrap();
     }
-    assert!(noticed * 4 >= mutations * 3, "only {noticed} of {mutations} faults failed the scenario");
+    assert!(
+        noticed * 4 >= mutations * 3,
+        "only {noticed} of {mutations} faults failed the scenario"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,4 +109,20 @@ async fn a_write_or_delete_that_fails_at_any_point_leaves_every_snapshot_restora
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_or_delete_that_lands_but_reports_failure_leaves_every_snapshot_restorable() {
     every_fault(Fault::FailAfter).await;
+}
+
+/// So that the faults above hit every step of gc, its plan has packs of both kinds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenario_gives_gc_packs_to_delete_and_packs_to_rewrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two_trees(dir.path());
+    let repo = new_repo(&dir.path().join("r")).await;
+    let first = repo.backup(&a, |_| {}).await.unwrap();
+    repo.backup(&b, |_| {}).await.unwrap();
+    repo.delete(&first.id).await.unwrap();
+    let plan = repo.gc_plan().await.unwrap();
+    assert!(
+        !plan.delete_packs.is_empty() && !plan.repack.is_empty(),
+        "{plan:?}"
+    );
 }

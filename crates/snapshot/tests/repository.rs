@@ -32,8 +32,13 @@ async fn an_encrypted_repository_round_trips_and_keeps_no_plaintext() {
     let (source, target) = (dir.path().join("source"), dir.path().join("target"));
     make_tree(&source, 2);
     let key_file = dir.path().join("repo.key");
-    let init = InitOptions { key_file: Some(key_file.clone()), ..small_init() };
-    let repo = Repository::init(local(&dir.path().join("repo")), init, quick_open()).await.unwrap();
+    let init = InitOptions {
+        key_file: Some(key_file.clone()),
+        ..small_init()
+    };
+    let repo = Repository::init(local(&dir.path().join("repo")), init, quick_open())
+        .await
+        .unwrap();
 
     let summary = repo.backup(&source, |_| {}).await.unwrap();
     repo.restore(&summary.id, &target, |_| {}).await.unwrap();
@@ -44,24 +49,42 @@ async fn an_encrypted_repository_round_trips_and_keeps_no_plaintext() {
     for path in walk_files(&dir.path().join("repo")) {
         stored.extend(std::fs::read(path).unwrap());
     }
-    assert!(!stored.windows(8).any(|w| w == b"ItemAdde"), "plaintext found in an encrypted repository");
+    assert!(
+        !stored.windows(8).any(|w| w == b"ItemAdde"),
+        "plaintext found in an encrypted repository"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_or_missing_key_is_a_clear_error_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("repo.key");
-    let init = InitOptions { key_file: Some(key_file.clone()), ..small_init() };
-    Repository::init(local(&dir.path().join("repo")), init, quick_open()).await.unwrap();
+    let init = InitOptions {
+        key_file: Some(key_file.clone()),
+        ..small_init()
+    };
+    Repository::init(local(&dir.path().join("repo")), init, quick_open())
+        .await
+        .unwrap();
 
     let other = dir.path().join("other.key");
     Key::create(&other).unwrap();
-    let wrong = OpenOptions { key_file: Some(other.clone()), ..quick_open() };
-    let error = Repository::open(local(&dir.path().join("repo")), wrong).await.unwrap_err();
-    assert!(matches!(&error, Error::WrongKey(path) if *path == other), "{error}");
+    let wrong = OpenOptions {
+        key_file: Some(other.clone()),
+        ..quick_open()
+    };
+    let error = Repository::open(local(&dir.path().join("repo")), wrong)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::WrongKey(path) if *path == other),
+        "{error}"
+    );
 
     std::fs::remove_file(&key_file).unwrap();
-    let error = Repository::open(local(&dir.path().join("repo")), quick_open()).await.unwrap_err();
+    let error = Repository::open(local(&dir.path().join("repo")), quick_open())
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::KeyRequired), "{error}");
 }
 
@@ -78,7 +101,10 @@ async fn a_second_snapshot_of_an_unchanged_tree_stores_nothing_new() {
     assert!(first.new_bytes > 900_000);
     assert_eq!(second.new_bytes, 0);
     assert_eq!(second.stored_bytes, 0);
-    assert_ne!(first.id, second.id, "each snapshot is its own, even when the content is the same");
+    assert_ne!(
+        first.id, second.id,
+        "each snapshot is its own, even when the content is the same"
+    );
     assert_eq!(repo.list().await.unwrap().len(), 2);
 }
 
@@ -118,7 +144,10 @@ async fn restore_refuses_a_non_empty_target_and_leaves_it_alone() {
     std::fs::create_dir_all(&target).unwrap();
     std::fs::write(target.join("precious"), b"keep me").unwrap();
 
-    let error = repo.restore(&summary.id, &target, |_| {}).await.unwrap_err();
+    let error = repo
+        .restore(&summary.id, &target, |_| {})
+        .await
+        .unwrap_err();
 
     assert!(matches!(error, Error::TargetNotEmpty(_)), "{error}");
     assert_eq!(std::fs::read(target.join("precious")).unwrap(), b"keep me");
@@ -167,15 +196,32 @@ async fn one_flipped_byte_anywhere_fails_restore_and_verify_with_the_damage_name
     let source = dir.path().join("source");
     make_tree(&source, 9);
     let repo_dir = dir.path().join("repo");
-    let id = new_repo(&repo_dir).await.backup(&source, |_| {}).await.unwrap().id;
+    let id = new_repo(&repo_dir)
+        .await
+        .backup(&source, |_| {})
+        .await
+        .unwrap()
+        .id;
     let objects = walk_files(&repo_dir);
-    assert!(objects.len() > 10, "several packs, indexes, a manifest and the config");
+    assert!(
+        objects.len() > 10,
+        "several packs, indexes, a manifest and the config"
+    );
 
     let mut tried = 0;
     for object in &objects {
         let original = std::fs::read(object).unwrap();
-        let name = object.strip_prefix(&repo_dir).unwrap().display().to_string();
-        for at in [0, original.len() / 3, original.len() / 2, original.len() - 1] {
+        let name = object
+            .strip_prefix(&repo_dir)
+            .unwrap()
+            .display()
+            .to_string();
+        for at in [
+            0,
+            original.len() / 3,
+            original.len() / 2,
+            original.len() - 1,
+        ] {
             let mut damaged = original.clone();
             damaged[at] ^= 0x20;
             std::fs::write(object, &damaged).unwrap();
@@ -183,33 +229,49 @@ async fn one_flipped_byte_anywhere_fails_restore_and_verify_with_the_damage_name
 
             let outcome = match Repository::open(local(&repo_dir), quick_open()).await {
                 Err(error) => {
-                    assert_eq!(name, "config", "only a damaged config fails at open: {error}");
+                    assert_eq!(
+                        name, "config",
+                        "only a damaged config fails at open: {error}"
+                    );
                     assert!(error.to_string().contains("config"), "{error}");
                     None
                 }
                 Ok(repo) => {
                     let target = dir.path().join(format!("target-{tried}"));
                     let restore = repo.restore(&id, &target, |_| {}).await;
-                    assert!(!target.exists(), "{name}@{at}: a failed restore left files behind");
+                    assert!(
+                        !target.exists(),
+                        "{name}@{at}: a failed restore left files behind"
+                    );
                     let verify = repo.verify(&id, VerifyMode::ReadAll).await;
                     let check = repo.check(true).await.unwrap();
                     Some((restore, verify, check))
                 }
             };
             if let Some((restore, verify, check)) = outcome {
-                let restore = restore.expect_err(&format!("{name}@{at}: restore succeeded on damage"));
+                let restore =
+                    restore.expect_err(&format!("{name}@{at}: restore succeeded on damage"));
                 let verify = verify.expect_err(&format!("{name}@{at}: verify succeeded on damage"));
                 for message in [restore.to_string(), verify.to_string()] {
-                    let named = ["pack ", "index ", "snapshot "].iter().any(|what| message.contains(what));
-                    assert!(named, "{name}@{at}: the error does not name what is damaged: {message}");
+                    let named = ["pack ", "index ", "snapshot "]
+                        .iter()
+                        .any(|what| message.contains(what));
+                    assert!(
+                        named,
+                        "{name}@{at}: the error does not name what is damaged: {message}"
+                    );
                 }
                 assert!(!check.is_clean(), "{name}@{at}: check found nothing");
             }
             std::fs::write(object, &original).unwrap();
         }
     }
-    let repo = Repository::open(local(&repo_dir), quick_open()).await.unwrap();
-    repo.verify(&id, VerifyMode::ReadAll).await.expect("undamaged again");
+    let repo = Repository::open(local(&repo_dir), quick_open())
+        .await
+        .unwrap();
+    repo.verify(&id, VerifyMode::ReadAll)
+        .await
+        .expect("undamaged again");
     assert!(tried >= 40);
 }
 
@@ -222,8 +284,14 @@ async fn a_sampled_verify_reads_part_of_the_chunks_and_a_full_one_all() {
     let summary = repo.backup(&source, |_| {}).await.unwrap();
 
     let all = repo.verify(&summary.id, VerifyMode::ReadAll).await.unwrap();
-    let none = repo.verify(&summary.id, VerifyMode::Sample { percent: 0 }).await.unwrap();
-    let every = repo.verify(&summary.id, VerifyMode::Sample { percent: 100 }).await.unwrap();
+    let none = repo
+        .verify(&summary.id, VerifyMode::Sample { percent: 0 })
+        .await
+        .unwrap();
+    let every = repo
+        .verify(&summary.id, VerifyMode::Sample { percent: 100 })
+        .await
+        .unwrap();
 
     assert_eq!(all.bytes_checked, summary.bytes);
     assert_eq!(none.chunks_checked, 0);
@@ -246,14 +314,25 @@ async fn gc_frees_what_deleted_snapshots_alone_used_and_keeps_the_rest_restorabl
     let report = repo.gc().await.unwrap();
 
     assert!(report.deleted_packs + report.repacked_packs > 0);
-    assert!(dir_size(&repo_dir) < before * 2 / 3, "{} -> {}", before, dir_size(&repo_dir));
+    assert!(
+        dir_size(&repo_dir) < before * 2 / 3,
+        "{} -> {}",
+        before,
+        dir_size(&repo_dir)
+    );
     let target = dir.path().join("target");
     repo.restore(&second.id, &target, |_| {}).await.unwrap();
     assert_eq!(describe(&target), describe(&b));
     let check = repo.check(true).await.unwrap();
     assert!(check.is_clean() && check.notes.is_empty(), "{check:?}");
-    assert!(repo.gc_plan().await.unwrap().is_empty(), "a second gc has nothing to do");
-    assert!(matches!(repo.delete(&first.id).await, Err(Error::SnapshotNotFound(_))));
+    assert!(
+        repo.gc_plan().await.unwrap().is_empty(),
+        "a second gc has nothing to do"
+    );
+    assert!(matches!(
+        repo.delete(&first.id).await,
+        Err(Error::SnapshotNotFound(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,14 +351,22 @@ async fn gc_does_not_run_while_a_backup_is_between_its_packs_and_its_manifest() 
     let backup = tokio::spawn(async move { backing_up.backup(&source, |_| {}).await });
     gated.arrived.notified().await;
 
-    let collector = Repository::open(local(&repo_dir), quick_open()).await.unwrap();
+    let collector = Repository::open(local(&repo_dir), quick_open())
+        .await
+        .unwrap();
     let refused = collector.gc().await.unwrap_err();
-    assert!(matches!(&refused, Error::Locked(holder) if holder.contains("backup")), "{refused}");
+    assert!(
+        matches!(&refused, Error::Locked(holder) if holder.contains("backup")),
+        "{refused}"
+    );
 
     gated.gate.add_permits(1000);
     let summary = backup.await.unwrap().unwrap();
     collector.gc().await.unwrap();
-    collector.verify(&summary.id, VerifyMode::ReadAll).await.unwrap();
+    collector
+        .verify(&summary.id, VerifyMode::ReadAll)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,14 +383,24 @@ async fn a_backup_waits_for_a_running_gc_and_then_goes_ahead() {
     });
     // A deleted snapshot gives gc packs to rewrite; the gate holds it at its first pack write.
     let old = repo.backup(&source, |_| {}).await.unwrap();
-    std::fs::write(source.join("chunks/chunk-000001.000000"), content(99, 300_000, false)).unwrap();
+    std::fs::write(
+        source.join("chunks/chunk-000001.000000"),
+        content(99, 300_000, false),
+    )
+    .unwrap();
     repo.backup(&source, |_| {}).await.unwrap();
     repo.delete(&old.id).await.unwrap();
     let collecting = Repository::open(gated.clone(), quick_open()).await.unwrap();
     let gc = tokio::spawn(async move { collecting.gc().await });
     gated.arrived.notified().await;
 
-    let patient = OpenOptions { locks: cairn_snapshot::LockSettings { wait: std::time::Duration::from_secs(30), ..Default::default() }, ..quick_open() };
+    let patient = OpenOptions {
+        locks: cairn_snapshot::LockSettings {
+            wait: std::time::Duration::from_secs(30),
+            ..Default::default()
+        },
+        ..quick_open()
+    };
     let backing_up = Repository::open(local(&repo_dir), patient).await.unwrap();
     let backup = tokio::spawn(async move { backing_up.backup(&source, |_| {}).await });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -319,10 +416,14 @@ async fn a_backup_waits_for_a_running_gc_and_then_goes_ahead() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opening_an_empty_place_says_there_is_no_repository_and_init_twice_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let error = Repository::open(local(dir.path()), quick_open()).await.unwrap_err();
+    let error = Repository::open(local(dir.path()), quick_open())
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::NotARepository(_)), "{error}");
     new_repo(dir.path()).await;
-    let error = Repository::init(local(dir.path()), small_init(), quick_open()).await.unwrap_err();
+    let error = Repository::init(local(dir.path()), small_init(), quick_open())
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::AlreadyExists(_)), "{error}");
 }
 
@@ -335,8 +436,16 @@ async fn snapshots_are_found_by_a_short_id_prefix() {
     let summary = repo.backup(&source, |_| {}).await.unwrap();
 
     assert_eq!(repo.resolve(&summary.id.short()).await.unwrap(), summary.id);
-    assert!(matches!(repo.resolve("ffffffff").await, Err(Error::SnapshotNotFound(_))) || summary.id.short() == "ffffffff");
-    assert!(matches!(repo.resolve("ab").await, Err(Error::SnapshotNotFound(_))));
+    assert!(
+        matches!(
+            repo.resolve("ffffffff").await,
+            Err(Error::SnapshotNotFound(_))
+        ) || summary.id.short() == "ffffffff"
+    );
+    assert!(matches!(
+        repo.resolve("ab").await,
+        Err(Error::SnapshotNotFound(_))
+    ));
 }
 
 pub fn walk_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -357,5 +466,8 @@ pub fn walk_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 fn dir_size(root: &std::path::Path) -> u64 {
-    walk_files(root).iter().map(|p| std::fs::metadata(p).unwrap().len()).sum()
+    walk_files(root)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum()
 }

@@ -12,13 +12,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cairn_snapshot::{
-    ChunkerParams, InitOptions, Listed, ObjectStorage, OpenOptions, Repository, Storage, StorageError,
+    ChunkerParams, InitOptions, Listed, ObjectStorage, OpenOptions, Repository, Storage,
+    StorageError,
 };
 
 /// Small chunks and packs, so that small trees still make many chunks and several packs.
 pub fn small_init() -> InitOptions {
     InitOptions {
-        chunker: ChunkerParams { min_size: 4 * 1024, avg_size: 16 * 1024, max_size: 64 * 1024 },
+        chunker: ChunkerParams {
+            min_size: 4 * 1024,
+            avg_size: 16 * 1024,
+            max_size: 64 * 1024,
+        },
         pack_size: 64 * 1024,
         ..InitOptions::default()
     }
@@ -32,7 +37,10 @@ pub fn quick_open() -> OpenOptions {
 
 /// Deterministic bytes: compressible text when `text`, otherwise noise.
 pub fn content(seed: u64, len: usize, text: bool) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
     let mut out = Vec::with_capacity(len);
     while out.len() < len {
         state ^= state << 13;
@@ -59,12 +67,24 @@ pub fn content(seed: u64, len: usize, text: bool) -> Vec<u8> {
 pub fn make_tree(root: &Path, seed: u64) {
     std::fs::create_dir_all(root.join("chunks/nested/deeper")).unwrap();
     std::fs::create_dir_all(root.join("empty-dir")).unwrap();
-    std::fs::write(root.join("chunks/chunk-000000.000000"), content(seed, 700_000, true)).unwrap();
-    std::fs::write(root.join("chunks/chunk-000001.000000"), content(seed + 1, 300_000, false)).unwrap();
+    std::fs::write(
+        root.join("chunks/chunk-000000.000000"),
+        content(seed, 700_000, true),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("chunks/chunk-000001.000000"),
+        content(seed + 1, 300_000, false),
+    )
+    .unwrap();
     std::fs::write(root.join("chunks/nested/deeper/small.txt"), b"hello\n").unwrap();
     std::fs::write(root.join("empty.file"), b"").unwrap();
     std::fs::write(root.join("index.chk"), 42u64.to_le_bytes()).unwrap();
-    std::fs::set_permissions(root.join("index.chk"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(
+        root.join("index.chk"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     std::fs::write(root.join("run.sh"), b"#!/bin/sh\necho hi\n").unwrap();
     std::fs::set_permissions(root.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::os::unix::fs::symlink("chunks/nested/deeper/small.txt", root.join("link")).unwrap();
@@ -83,7 +103,10 @@ pub fn describe(root: &Path) -> BTreeMap<String, String> {
 }
 
 fn describe_into(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-    let mut children: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut children: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     children.sort();
     for path in children {
         let relative = path.strip_prefix(root).unwrap().display().to_string();
@@ -91,13 +114,20 @@ fn describe_into(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         let times = format!("{}.{:09}", meta.mtime(), meta.mtime_nsec());
         let mode = meta.permissions().mode() & 0o7777;
         let line = if meta.file_type().is_symlink() {
-            format!("link -> {} @{times}", std::fs::read_link(&path).unwrap().display())
+            format!(
+                "link -> {} @{times}",
+                std::fs::read_link(&path).unwrap().display()
+            )
         } else if meta.is_dir() {
             describe_into(root, &path, out);
             format!("dir {mode:o} @{times}")
         } else {
             let hash = blake3::hash(&std::fs::read(&path).unwrap());
-            format!("file {mode:o} {} bytes {} @{times}", meta.len(), hash.to_hex())
+            format!(
+                "file {mode:o} {} bytes {} @{times}",
+                meta.len(),
+                hash.to_hex()
+            )
         };
         out.insert(relative, line);
     }
@@ -108,7 +138,9 @@ pub fn local(dir: &Path) -> Arc<dyn Storage> {
 }
 
 pub async fn new_repo(dir: &Path) -> Repository {
-    Repository::init(local(dir), small_init(), quick_open()).await.unwrap()
+    Repository::init(local(dir), small_init(), quick_open())
+        .await
+        .unwrap()
 }
 
 /// Which storage operations `FaultyStorage` counts and fails.
@@ -132,7 +164,12 @@ pub struct FaultyStorage {
 
 impl FaultyStorage {
     pub fn new(inner: Arc<dyn Storage>, fail_at: usize, fault: Fault) -> Self {
-        FaultyStorage { inner, fail_at, fault, mutations: AtomicUsize::new(0) }
+        FaultyStorage {
+            inner,
+            fail_at,
+            fault,
+            mutations: AtomicUsize::new(0),
+        }
     }
 
     async fn mutate<F>(&self, op: &'static str, key: &str, run: F) -> Result<(), StorageError>
@@ -146,7 +183,11 @@ impl FaultyStorage {
         if self.fault == Fault::FailAfter {
             run.await?;
         }
-        Err(StorageError::other(op, key, format!("injected fault at mutation {n}")))
+        Err(StorageError::other(
+            op,
+            key,
+            format!("injected fault at mutation {n}"),
+        ))
     }
 }
 
