@@ -30,6 +30,9 @@ install_crate cargo-leptos cargo-leptos "$CARGO_LEPTOS_VERSION" --locked
 # Its own lockfile pins a crate version the index lacks: resolve afresh, within our rustc.
 CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback \
   install_crate wasm-bindgen-cli wasm-bindgen "$wasm_bindgen_version"
+# A real S3 server over a local folder, for the snapshot repository's S3 tests.
+CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback \
+  install_crate s3s-fs s3s-fs 0.14.1 --features binary
 installed=$("$CAIRN_TOOLS/bin/wasm-bindgen" --version | awk '{print $2}')
 if [ "$installed" != "$wasm_bindgen_version" ]; then
   echo "wasm-bindgen CLI is $installed but Cargo.lock has $wasm_bindgen_version: they must match" >&2

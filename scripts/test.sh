@@ -27,6 +27,8 @@ cargo clippy -p cairn -p cairn-model --lib --target wasm32-unknown-unknown \
 step "unit and integration tests (SQLite and PostgreSQL)"
 CAIRN_TEST_POSTGRES_URL=$(scripts/test-postgres.sh start "$pg_dir")
 export CAIRN_TEST_POSTGRES_URL CAIRN_REQUIRE_POSTGRES=1
+# The snapshot repository's S3 tests start s3s-fs (installed by bootstrap) themselves.
+export CAIRN_REQUIRE_S3=1
 # A hung test must fail the run, not eat CI's 90 minutes.
 timeout 1800 cargo test --workspace --features cairn/ssr 2>&1 | tee "$log_dir/cargo-test.log"
 

@@ -7,9 +7,11 @@ use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "\
 Usage: cairn [serve]
+       cairn snapshot <command> --repo URL   (cairn snapshot --help)
 
 Commands:
   serve      Run the console and API (the default)
+  snapshot   Work with a snapshot repository: init, backup, restore, verify, ls, rm, gc, check
 
 Configuration comes from the environment (CAIRN_DATA_DIR, CAIRN_DATABASE_URL,
 LEPTOS_SITE_ADDR, LEPTOS_SITE_ROOT, CAIRN_REGIONS, CAIRN_PROVIDER, CAIRN_CONFIG) and an
@@ -25,6 +27,9 @@ async fn main() -> std::process::ExitCode {
         .init();
 
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("snapshot") {
+        return cairn_snapshot::cli::run(&args[1..]).await;
+    }
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] | ["serve"] => serve().await,
         ["-h" | "--help" | "help"] => {

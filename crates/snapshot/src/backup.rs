@@ -11,7 +11,7 @@
 //! Channels are bounded, so at most a few chunks and three packs are in memory whatever the
 //! volume's size. The manifest is written only after every pack and index is stored.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ use crate::crypto::Codec;
 use crate::error::{Error, Result};
 use crate::format::{
     pack_key, ChunkId, ChunkerParams, Entry, EntryKind, Hash32, IndexObject, Location, Manifest,
-    SnapshotStats, FORMAT_VERSION,
+    SnapshotStats, Stamp, FORMAT_VERSION,
 };
 use crate::lock::hostname;
 use crate::repo::Repository;
@@ -61,11 +61,30 @@ struct Planned {
     source: PathBuf,
 }
 
+/// Choices for one backup.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackupOptions {
+    /// Read every file, even those the parent snapshot shows unchanged (same size, mtime,
+    /// inode and ctime).
+    pub force_read: bool,
+}
+
 impl Repository {
-    /// Backs up `source` (a directory) into a new snapshot and returns its summary.
+    /// Backs up `source` (a directory) into a new snapshot and returns its summary. Files
+    /// unchanged since the last snapshot of the same directory on this host are not read again.
     pub async fn backup(
         &self,
         source: &Path,
+        progress: impl Fn(Progress) + Send + Sync + 'static,
+    ) -> Result<Summary> {
+        self.backup_with(source, BackupOptions::default(), progress)
+            .await
+    }
+
+    pub async fn backup_with(
+        &self,
+        source: &Path,
+        options: BackupOptions,
         progress: impl Fn(Progress) + Send + Sync + 'static,
     ) -> Result<Summary> {
         let started = Instant::now();
@@ -73,21 +92,52 @@ impl Repository {
         if !metadata.is_dir() {
             return Err(Error::SourceNotADirectory(source.to_owned()));
         }
+        let source = std::fs::canonicalize(source).map_err(Error::io(source))?;
         let lock = self.lock(false, "backup").await?;
         let result = self
-            .backup_locked(source, Arc::new(progress), started)
+            .backup_locked(&source, options, Arc::new(progress), started)
             .await;
         lock.release().await;
         result
     }
 
+    /// The files of the newest snapshot of `source` taken on this host, by path.
+    async fn parent_files(&self, source: &str) -> HashMap<String, Entry> {
+        let Ok(snapshots) = self.list().await else {
+            return HashMap::new();
+        };
+        let host = hostname();
+        let newest = snapshots
+            .iter()
+            .filter(|s| s.source == source && s.hostname == host)
+            .max_by_key(|s| s.time);
+        let Some(Ok(manifest)) = (match newest {
+            Some(info) => Some(self.load_manifest(&info.id).await),
+            None => None,
+        }) else {
+            return HashMap::new();
+        };
+        manifest
+            .entries
+            .into_iter()
+            .filter(|e| matches!(e.kind, EntryKind::File { .. }))
+            .map(|e| (e.path.clone(), e))
+            .collect()
+    }
+
     async fn backup_locked(
         &self,
         source: &Path,
+        options: BackupOptions,
         progress: ProgressFn,
         started: Instant,
     ) -> Result<Summary> {
         let known: HashSet<ChunkId> = self.load_index().await?.chunks.into_keys().collect();
+        let parent = if options.force_read {
+            HashMap::new()
+        } else {
+            self.parent_files(&source.display().to_string()).await
+        };
         let root = source.to_owned();
         let (planned, skipped) = tokio::task::spawn_blocking(move || walk(&root))
             .await
@@ -100,6 +150,7 @@ impl Repository {
             pack_size: self.config.pack_size as usize,
             threads: self.threads(),
             known,
+            parent,
             progress,
             handle: tokio::runtime::Handle::current(),
         };
@@ -199,8 +250,14 @@ fn walk_dir(dir: &Path, prefix: &str, planned: &mut Vec<Planned>, skipped: &mut 
 }
 
 fn entry_for(path: String, metadata: &std::fs::Metadata, kind: EntryKind) -> Entry {
+    let stamp = matches!(kind, EntryKind::File { .. }).then(|| Stamp {
+        inode: metadata.ino(),
+        ctime: metadata.ctime(),
+        ctime_nanos: metadata.ctime_nsec() as u32,
+    });
     Entry {
         path,
+        stamp,
         mode: metadata.permissions().mode() & 0o7777,
         mtime: metadata.mtime(),
         mtime_nanos: metadata.mtime_nsec() as u32,
@@ -215,6 +272,8 @@ struct Pipeline {
     pack_size: usize,
     threads: usize,
     known: HashSet<ChunkId>,
+    /// The parent snapshot's files, to skip reading those that have not changed.
+    parent: HashMap<String, Entry>,
     progress: ProgressFn,
     handle: tokio::runtime::Handle,
 }
@@ -317,6 +376,17 @@ impl Pipeline {
         let mut entries = Vec::with_capacity(planned.len());
         let mut last_report = 0u64;
         for Planned { mut entry, source } in planned {
+            if let Some(kind) = self.unchanged(&entry) {
+                entry.kind = kind;
+                let size = planned_size(&entry);
+                stats.files += 1;
+                stats.unchanged_files += 1;
+                stats.bytes += size;
+                progress.bytes_done += size;
+                progress.files_done += 1;
+                entries.push(entry);
+                continue;
+            }
             match &mut entry.kind {
                 EntryKind::Dir => stats.dirs += 1,
                 EntryKind::Symlink { .. } => stats.symlinks += 1,
@@ -441,6 +511,32 @@ impl Pipeline {
                 .expect("uploads do not panic")?;
         }
         Ok(stored_bytes)
+    }
+}
+
+impl Pipeline {
+    /// The parent's content for a file that has not changed since: same size, mtime, inode and
+    /// ctime, and every chunk still in the repository.
+    fn unchanged(&self, entry: &Entry) -> Option<EntryKind> {
+        let EntryKind::File { size, .. } = entry.kind else {
+            return None;
+        };
+        let before = self.parent.get(&entry.path)?;
+        let EntryKind::File {
+            size: old_size,
+            chunks,
+            ..
+        } = &before.kind
+        else {
+            return None;
+        };
+        let same = *old_size == size
+            && before.mtime == entry.mtime
+            && before.mtime_nanos == entry.mtime_nanos
+            && before.stamp.is_some()
+            && before.stamp == entry.stamp
+            && chunks.iter().all(|c| self.known.contains(c));
+        same.then(|| before.kind.clone())
     }
 }
 

@@ -338,6 +338,9 @@ pub struct SnapshotStats {
     pub stored_bytes: u64,
     /// Special files (sockets, fifos, devices) that were left out.
     pub skipped: u64,
+    /// Files found unchanged since the parent snapshot, so not read again.
+    #[serde(default)]
+    pub unchanged_files: u64,
     pub duration_ms: u64,
 }
 
@@ -348,8 +351,20 @@ pub struct Entry {
     pub mode: u32,
     pub mtime: i64,
     pub mtime_nanos: u32,
+    /// For files: what tells the next backup that the file did not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<Stamp>,
     #[serde(flatten)]
     pub kind: EntryKind,
+}
+
+/// Inode and change time: with size and mtime, what `backup` compares to skip reading a file
+/// that has not changed since the parent snapshot (as restic and borg do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub inode: u64,
+    pub ctime: i64,
+    pub ctime_nanos: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

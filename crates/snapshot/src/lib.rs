@@ -4,6 +4,8 @@
 
 mod backup;
 mod check;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod crypto;
 mod error;
 pub mod format;
@@ -13,7 +15,7 @@ mod repo;
 mod restore;
 pub mod storage;
 
-pub use backup::{Progress, Summary};
+pub use backup::{BackupOptions, Progress, Summary};
 pub use check::CheckReport;
 pub use crypto::Key;
 pub use error::{Error, Result};

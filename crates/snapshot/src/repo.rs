@@ -188,7 +188,7 @@ impl Repository {
 
     /// `init` at a URL: `file:///path`, a plain path, or `s3://bucket/prefix`.
     pub async fn init_url(url: &str, init: InitOptions, open: OpenOptions) -> Result<Repository> {
-        Repository::init(Arc::new(ObjectStorage::open(url)?), init, open).await
+        Repository::init(Arc::new(ObjectStorage::create(url)?), init, open).await
     }
 
     pub async fn open_url(url: &str, open: OpenOptions) -> Result<Repository> {

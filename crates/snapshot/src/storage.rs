@@ -131,6 +131,15 @@ impl ObjectStorage {
         })
     }
 
+    /// Like `open`, but a local directory that does not exist yet is made (for `init`).
+    pub fn create(url: &str) -> Result<Self, Error> {
+        let path = url.strip_prefix("file://").unwrap_or(url);
+        if !url.contains("://") || url.starts_with("file://") {
+            std::fs::create_dir_all(path).map_err(Error::io(path))?;
+        }
+        Self::open(url)
+    }
+
     /// `s3://bucket/prefix` with explicit settings (what `open` reads from the environment).
     pub fn s3(url: &str, settings: &S3Settings) -> Result<Self, Error> {
         let bad = |reason: String| Error::BadUrl {

@@ -13,17 +13,7 @@ use common::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restored_tree_is_byte_identical_with_modes_times_and_links_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let (source, target) = (dir.path().join("source"), dir.path().join("target"));
-    make_tree(&source, 1);
-    let repo = new_repo(&dir.path().join("repo")).await;
-
-    let summary = repo.backup(&source, |_| {}).await.unwrap();
-    assert_eq!(summary.files, 6);
-    assert_eq!(summary.stats.symlinks, 2);
-    assert_eq!(summary.bytes, 700_000 + 300_000 + 6 + 8 + 18);
-    repo.restore(&summary.id, &target, |_| {}).await.unwrap();
-
-    assert_eq!(describe(&target), describe(&source));
+    round_trip(local(&dir.path().join("repo")), dir.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -470,4 +460,54 @@ fn dir_size(root: &std::path::Path) -> u64 {
         .iter()
         .map(|p| std::fs::metadata(p).unwrap().len())
         .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_unchanged_since_the_last_snapshot_are_not_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    make_tree(&source, 16);
+    let repo = new_repo(&dir.path().join("repo")).await;
+    repo.backup(&source, |_| {}).await.unwrap();
+
+    std::fs::write(source.join("run.sh"), b"#!/bin/sh\necho changed\n").unwrap();
+    let second = repo.backup(&source, |_| {}).await.unwrap();
+    let forced = repo
+        .backup_with(
+            &source,
+            cairn_snapshot::BackupOptions { force_read: true },
+            |_| {},
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(second.stats.unchanged_files, 5, "all but run.sh");
+    assert_eq!(second.files, 6);
+    assert_eq!(second.bytes, forced.bytes);
+    assert_eq!(forced.stats.unchanged_files, 0);
+    let target = dir.path().join("target");
+    repo.restore(&second.id, &target, |_| {}).await.unwrap();
+    assert_eq!(describe(&target), describe(&source));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_rewritten_with_its_old_size_and_mtime_is_still_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    make_tree(&source, 17);
+    let file = source.join("chunks/chunk-000000.000000");
+    let repo = new_repo(&dir.path().join("repo")).await;
+    repo.backup(&source, |_| {}).await.unwrap();
+
+    // Same length, mtime put back: only the change time (and the content) tell.
+    let mtime = filetime::FileTime::from_last_modification_time(&std::fs::metadata(&file).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&file, content(18, 700_000, true)).unwrap();
+    filetime::set_file_mtime(&file, mtime).unwrap();
+    let second = repo.backup(&source, |_| {}).await.unwrap();
+
+    assert_eq!(second.stats.unchanged_files, 5);
+    let target = dir.path().join("target");
+    repo.restore(&second.id, &target, |_| {}).await.unwrap();
+    assert_eq!(describe(&target), describe(&source));
 }
