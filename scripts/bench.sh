@@ -1,6 +1,28 @@
 #!/usr/bin/env bash
 # Benchmarks print figures; they never fail on a number (the machines are shared and noisy).
+#   make bench                      everything
+#   scripts/bench.sh scheduler      the scheduler's simulated week only
+#   scripts/bench.sh snapshot       the snapshot repository against restic only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-cargo bench -p cairn-core --features testkit --bench scheduler_week
+which=${1:-all}
+
+if [ "$which" = all ] || [ "$which" = scheduler ]; then
+  cargo bench -p cairn-core --features testkit --bench scheduler_week
+fi
+
+if [ "$which" = all ] || [ "$which" = snapshot ]; then
+  # restic from Debian (the tool users compare with) and GNU time for peak memory.
+  missing=()
+  command -v restic >/dev/null || missing+=(restic)
+  [ -x /usr/bin/time ] || missing+=(time)
+  if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  scripts/bootstrap.sh >/dev/null
+  scripts/build.sh >/dev/null   # the release cairn binary, as users run it
+  CAIRN_BIN="$CARGO_TARGET_DIR/release/cairn" cargo bench -p cairn-snapshot --bench vs_restic
+fi

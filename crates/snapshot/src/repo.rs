@@ -18,7 +18,8 @@ use crate::format::{
 use crate::lock::{self, LockGuard, LockSettings};
 use crate::storage::{ObjectStorage, Storage};
 
-/// How a new repository is laid out. Defaults: 1 MiB average chunks, zstd level 2, 16 MiB packs.
+/// How a new repository is laid out. Defaults: 1 MiB average chunks, zstd level 1, 16 MiB packs.
+/// (On event data, level 1 compresses as well as 3 at twice the speed: measured, see README.)
 #[derive(Debug, Clone)]
 pub struct InitOptions {
     pub chunker: ChunkerParams,
@@ -32,7 +33,7 @@ impl Default for InitOptions {
     fn default() -> Self {
         InitOptions {
             chunker: ChunkerParams::default(),
-            compression_level: 2,
+            compression_level: 1,
             pack_size: 16 * 1024 * 1024,
             key_file: None,
         }

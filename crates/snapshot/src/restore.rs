@@ -41,8 +41,11 @@ pub struct RestoreSummary {
     pub bytes: u64,
 }
 
-/// Reads ranges of packs larger than this as several requests.
-const MAX_RANGE: u64 = 32 << 20;
+/// Reads ranges of packs larger than this as several requests (memory: one range per thread).
+const MAX_RANGE: u64 = 8 << 20;
+/// Written data is handed to the disk every this many bytes, so that the final fsync of each
+/// file finds little left to write (the kernel would otherwise hold it all until then).
+const WRITEBACK_EVERY: u64 = 8 << 20;
 
 impl Repository {
     /// Restores snapshot `id` into `target`, which must not exist or be an empty directory.
@@ -386,8 +389,14 @@ fn write_tree(
     for_each_file(manifest, threads, |entry| {
         let path = root.join(&entry.path);
         let mut file = File::create(&path).map_err(Error::io(&path))?;
+        let (mut written, mut handed) = (0u64, 0u64);
         reader.read_file(entry, plan, |data| {
             file.write_all(data).map_err(Error::io(&path))?;
+            written += data.len() as u64;
+            if written - handed >= WRITEBACK_EVERY {
+                start_writeback(&file, handed, written - handed);
+                handed = written;
+            }
             let done =
                 bytes_done.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
             progress(Progress {
@@ -422,6 +431,20 @@ fn write_tree(
         ..total
     });
     Ok(())
+}
+
+/// Asks the kernel to start writing a range to disk now, without waiting for it.
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid open descriptor and a plain range; the call only schedules writeback.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as i64,
+            len as i64,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
 }
 
 fn set_metadata(path: &Path, entry: &Entry) -> Result<()> {
