@@ -81,21 +81,25 @@ fn main() {
             tool.init();
         }
         // Each phase runs every tool in turn on the same data, so they see the same page cache.
-        for (tool, figures) in tools.iter().zip(&mut results) {
-            figures.full = tool.backup(&data);
+        // Who goes first rotates from run to run: on this VM the first to touch fresh memory
+        // after a big free pays for it, and that must not always be the same tool.
+        let order: Vec<usize> = (0..tools.len()).map(|i| (i + run) % tools.len()).collect();
+        for &i in &order {
+            results[i].full = tools[i].backup(&data);
         }
         let before = tree_size(&data);
         volume.append(before / 100);
         appended = tree_size(&data) - before;
-        for (tool, figures) in tools.iter().zip(&mut results) {
-            figures.incremental = tool.backup(&data);
+        for &i in &order {
+            results[i].incremental = tools[i].backup(&data);
         }
         let expected = describe(&data);
         // Restores into tmpfs measure the tools; restores to disk (plus a sync: Cairn syncs its
         // files, restic leaves them to the kernel) add this machine's shared, noisy disk.
         let in_memory =
             PathBuf::from("/dev/shm").join(format!("cairn-bench-{}", std::process::id()));
-        for (tool, figures) in tools.iter().zip(&mut results) {
+        for &i in &order {
+            let (tool, figures) = (&tools[i], &mut results[i]);
             figures.restore = tool.restore_command(&in_memory);
             let restored = tool.restored_root(&in_memory, &data);
             assert_eq!(
@@ -109,6 +113,16 @@ fn main() {
             figures.restore_disk = tool.restore(&on_disk);
             std::fs::remove_dir_all(&on_disk).unwrap();
             figures.repo_bytes = tree_size(tool.repo());
+        }
+        for (tool, f) in tools.iter().zip(&results) {
+            eprintln!(
+                "  {:<17} full {:.2} s, incremental {:.2} s, restore {:.2} s, to disk {:.2} s",
+                tool.name(),
+                f.full.seconds,
+                f.incremental.seconds,
+                f.restore.seconds,
+                f.restore_disk.seconds
+            );
         }
         for (figures, kept) in results.into_iter().zip(&mut all) {
             kept.push(figures);

@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chrono::Utc;
 
-use crate::crypto::Codec;
+use crate::crypto::{ChunkEncoder, Codec};
 use crate::error::{Error, Result};
 use crate::format::{
-    pack_key, ChunkId, ChunkerParams, Entry, EntryKind, Hash32, IndexObject, Location, Manifest,
-    SnapshotStats, Stamp, FORMAT_VERSION,
+    pack_key, ChunkId, ChunkerParams, Entry, EntryKind, FileHasher, Hash32, IndexObject, Location,
+    Manifest, SnapshotStats, Stamp, FORMAT_VERSION,
 };
 use crate::lock::hostname;
 use crate::repo::Repository;
@@ -323,8 +323,9 @@ impl Pipeline {
             for _ in 0..this.threads {
                 let (chunk_rx, blob_tx) = (chunk_rx.clone(), blob_tx.clone());
                 scope.spawn(move || {
+                    let mut encoder = ChunkEncoder::new(&this.codec);
                     for chunk in chunk_rx {
-                        let stored = this.codec.encode_chunk(&chunk.data);
+                        let stored = encoder.encode(&chunk.data);
                         let blob = Blob {
                             id: chunk.id,
                             raw_len: chunk.data.len() as u32,
@@ -399,7 +400,7 @@ impl Pipeline {
                         params.avg_size as usize,
                         params.max_size as usize,
                     );
-                    let mut file_hash = blake3::Hasher::new();
+                    let mut file_hash = FileHasher::default();
                     let mut read = 0u64;
                     for chunk in cdc {
                         if failed.load(Ordering::Relaxed) {
@@ -412,8 +413,8 @@ impl Pipeline {
                             source: std::io::Error::other(e.to_string()),
                         })?;
                         let data = chunk.data;
-                        file_hash.update(&data);
                         let id = self.codec.chunk_id(&data);
+                        file_hash.chunk(&id, data.len());
                         chunks.push(id);
                         read += data.len() as u64;
                         progress.bytes_done += data.len() as u64;
@@ -430,7 +431,7 @@ impl Pipeline {
                     }
                     // The size is what was read: a file that grew during the backup is kept whole.
                     *size = read;
-                    *hash = Hash32(*file_hash.finalize().as_bytes());
+                    *hash = file_hash.finish();
                     stats.files += 1;
                     stats.bytes += read;
                     progress.files_done += 1;

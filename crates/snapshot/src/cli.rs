@@ -45,6 +45,17 @@ struct Args {
 }
 
 const FLAGS: &[&str] = &["--dry-run", "--read-data", "--force", "--help"];
+/// Options that take a value; anything else starting with `--` is a mistake, said as such.
+const VALUED: &[&str] = &[
+    "--repo",
+    "--key-file",
+    "--threads",
+    "--lock-wait",
+    "--compression",
+    "--chunk-avg",
+    "--pack-size",
+    "--sample",
+];
 
 impl Args {
     fn parse(args: &[String]) -> Result<Args, String> {
@@ -56,9 +67,14 @@ impl Args {
                 options.push((name.to_owned(), Some(value.to_owned())));
             } else if FLAGS.contains(&arg.as_str()) {
                 options.push((arg.clone(), None));
-            } else if arg.starts_with("--") {
-                let value = iter.next().ok_or_else(|| format!("{arg} needs a value"))?;
+            } else if VALUED.contains(&arg.as_str()) {
+                let value = iter
+                    .next()
+                    .filter(|v| !v.starts_with("--"))
+                    .ok_or_else(|| format!("{arg} needs a value"))?;
                 options.push((arg.clone(), Some(value.clone())));
+            } else if arg.starts_with("--") {
+                return Err(format!("unknown option {arg}"));
             } else {
                 positional.push(arg.clone());
             }
@@ -477,6 +493,14 @@ mod tests {
     fn an_option_without_its_value_is_a_usage_error_naming_it() {
         let error = Args::parse(&args("backup /data --repo")).err().unwrap();
         assert!(error.contains("--repo"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_option_is_named_and_never_swallows_the_next_one() {
+        let error = Args::parse(&args("gc --bogus --repo /r")).err().unwrap();
+        assert_eq!(error, "unknown option --bogus");
+        let error = Args::parse(&args("ls --repo --threads 2")).err().unwrap();
+        assert_eq!(error, "--repo needs a value");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{Aead, AeadInOut, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 use crate::error::{Error, Result};
@@ -145,32 +145,17 @@ impl Codec {
         }
     }
 
-    /// A chunk as stored in a pack: compressed, then sealed.
-    pub fn encode_chunk(&self, data: &[u8]) -> Vec<u8> {
-        self.seal(zstd::bulk::compress(data, self.level).expect("zstd compresses any input"))
-    }
-
-    /// The chunk back from its stored bytes, checked against its id.
+    /// The chunk back from its stored bytes, checked against its id (one-off; loops use a
+    /// `ChunkDecoder`).
     pub fn decode_chunk(
         &self,
         id: &ChunkId,
         stored: &[u8],
         raw_len: usize,
     ) -> std::result::Result<Vec<u8>, String> {
-        let compressed = self.open(stored)?;
-        let data = zstd::bulk::decompress(&compressed, raw_len)
-            .map_err(|e| format!("chunk {} does not decompress: {e}", id.short()))?;
-        if data.len() != raw_len {
-            return Err(format!(
-                "chunk {} has {} bytes, expected {raw_len}",
-                id.short(),
-                data.len()
-            ));
-        }
-        if self.chunk_id(&data) != *id {
-            return Err(format!("chunk {} does not match its hash", id.short()));
-        }
-        Ok(data)
+        let mut out = Vec::new();
+        ChunkDecoder::new(self).decode(id, stored, raw_len, &mut out)?;
+        Ok(out)
     }
 
     /// Metadata (index, manifest): compressed JSON or binary, sealed.
@@ -182,5 +167,85 @@ impl Codec {
         let compressed = self.open(stored)?;
         zstd::stream::decode_all(compressed.as_slice())
             .map_err(|e| format!("does not decompress: {e}"))
+    }
+}
+
+/// Compresses and seals chunks, keeping one zstd context for all of them (a thread's own).
+pub(crate) struct ChunkEncoder<'c> {
+    codec: &'c Codec,
+    zstd: zstd::bulk::Compressor<'static>,
+}
+
+impl<'c> ChunkEncoder<'c> {
+    pub fn new(codec: &'c Codec) -> Self {
+        let zstd = zstd::bulk::Compressor::new(codec.level).expect("a valid zstd level");
+        ChunkEncoder { codec, zstd }
+    }
+
+    /// A chunk as stored in a pack: compressed, then sealed.
+    pub fn encode(&mut self, data: &[u8]) -> Vec<u8> {
+        self.codec
+            .seal(self.zstd.compress(data).expect("zstd compresses any input"))
+    }
+}
+
+/// Opens, decompresses and checks chunks into a caller's buffer, reusing its zstd context
+/// and scratch space: restore runs through gigabytes of chunks without allocating per chunk.
+pub(crate) struct ChunkDecoder<'c> {
+    codec: &'c Codec,
+    zstd: zstd::bulk::Decompressor<'static>,
+    scratch: Vec<u8>,
+}
+
+impl<'c> ChunkDecoder<'c> {
+    pub fn new(codec: &'c Codec) -> Self {
+        let zstd = zstd::bulk::Decompressor::new().expect("zstd allocates a context");
+        ChunkDecoder {
+            codec,
+            zstd,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Decodes into `out` (replacing its contents); `Err` says why.
+    pub fn decode(
+        &mut self,
+        id: &ChunkId,
+        stored: &[u8],
+        raw_len: usize,
+        out: &mut Vec<u8>,
+    ) -> std::result::Result<(), String> {
+        let compressed: &[u8] = match &self.codec.cipher {
+            None => stored,
+            Some(cipher) => {
+                if stored.len() < NONCE_LEN + 16 {
+                    return Err("too short to be encrypted data".into());
+                }
+                let (nonce, sealed) = stored.split_at(NONCE_LEN);
+                let nonce: [u8; NONCE_LEN] = nonce.try_into().expect("split at NONCE_LEN");
+                self.scratch.clear();
+                self.scratch.extend_from_slice(sealed);
+                cipher
+                    .decrypt_in_place(&XNonce::from(nonce), b"", &mut self.scratch)
+                    .map_err(|_| "authentication failed (tampered or damaged)".to_owned())?;
+                &self.scratch
+            }
+        };
+        out.clear();
+        out.reserve(raw_len);
+        let n = self
+            .zstd
+            .decompress_to_buffer(compressed, out)
+            .map_err(|e| format!("chunk {} does not decompress: {e}", id.short()))?;
+        if n != raw_len {
+            return Err(format!(
+                "chunk {} has {n} bytes, expected {raw_len}",
+                id.short()
+            ));
+        }
+        if self.codec.chunk_id(out) != *id {
+            return Err(format!("chunk {} does not match its hash", id.short()));
+        }
+        Ok(())
     }
 }

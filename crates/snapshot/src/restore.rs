@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::backup::{Progress, ProgressFn};
-use crate::crypto::Codec;
+use crate::crypto::{ChunkDecoder, Codec};
 use crate::error::{Error, Result};
-use crate::format::{pack_key, ChunkId, Entry, EntryKind, Hash32, Location, Manifest};
+use crate::format::{pack_key, ChunkId, Entry, EntryKind, FileHasher, Hash32, Location, Manifest};
 use crate::repo::Repository;
 use crate::storage::Storage;
 
@@ -256,7 +256,9 @@ impl ChunkReader {
         let EntryKind::File { size, hash, chunks } = &entry.kind else {
             return Ok(0);
         };
-        let mut file_hash = blake3::Hasher::new();
+        let mut file_hash = FileHasher::default();
+        let mut decoder = ChunkDecoder::new(&self.codec);
+        let mut data = Vec::new();
         let mut done = 0u64;
         let mut at = 0;
         while at < chunks.len() {
@@ -295,16 +297,15 @@ impl ChunkReader {
                             format!("pack {} is shorter than its index says", first.pack.short()),
                         )
                     })?;
-                let data = self
-                    .codec
-                    .decode_chunk(chunk, stored, location.raw_len as usize)
+                decoder
+                    .decode(chunk, stored, location.raw_len as usize, &mut data)
                     .map_err(|reason| {
                         self.damaged(
                             &entry.path,
                             format!("pack {}: {reason}", location.pack.short()),
                         )
                     })?;
-                file_hash.update(&data);
+                file_hash.chunk(chunk, data.len());
                 done += data.len() as u64;
                 sink(&data)?;
             }
@@ -316,7 +317,7 @@ impl ChunkReader {
                 format!("restored {done} bytes, the snapshot says {size}"),
             ));
         }
-        if file_hash.finalize().as_bytes() != &hash.0 {
+        if file_hash.finish() != *hash {
             return Err(self.damaged(&entry.path, "content does not match the file's hash".into()));
         }
         Ok(done)

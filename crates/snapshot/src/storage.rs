@@ -117,10 +117,9 @@ impl ObjectStorage {
             return Err(bad("empty path".into()));
         }
         let path = std::path::absolute(path).map_err(|e| bad(e.to_string()))?;
-        std::fs::create_dir_all(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        if !path.is_dir() {
+            return Err(Error::NotARepository(format!("file://{}", path.display())));
+        }
         let store = object_store::local::LocalFileSystem::new_with_prefix(&path)
             .map_err(|e| bad(e.to_string()))?
             .with_automatic_cleanup(true);
