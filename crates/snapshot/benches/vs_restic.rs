@@ -522,15 +522,7 @@ impl Volume {
                 file.write_all(&chunk_header(self.chunk)).unwrap();
             }
         }
-        for name in [
-            "writer.chk",
-            "chaser.chk",
-            "epoch.chk",
-            "proposal.chk",
-            "truncate.chk",
-        ] {
-            std::fs::write(self.dir.join(name), self.position.to_le_bytes()).unwrap();
-        }
+        self.write_checkpoints();
         // A small index file per 64 MiB of log, as index tables (PTables) appear over time.
         let table = self
             .dir

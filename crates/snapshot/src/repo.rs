@@ -145,13 +145,22 @@ impl Repository {
             encryption,
         };
         storage.put(CONFIG_KEY, config.to_bytes().into()).await?;
+        Ok(Repository::with(storage, config, key, open))
+    }
+
+    fn with(
+        storage: Arc<dyn Storage>,
+        config: RepoConfig,
+        key: Option<Key>,
+        options: OpenOptions,
+    ) -> Repository {
         let codec = Codec::new(config.compression_level, key.as_ref());
-        Ok(Repository {
+        Repository {
             storage,
             config,
             codec,
-            options: open,
-        })
+            options,
+        }
     }
 
     pub async fn open(storage: Arc<dyn Storage>, open: OpenOptions) -> Result<Repository> {
@@ -178,13 +187,7 @@ impl Repository {
                 Some(key)
             }
         };
-        let codec = Codec::new(config.compression_level, key.as_ref());
-        Ok(Repository {
-            storage,
-            config,
-            codec,
-            options: open,
-        })
+        Ok(Repository::with(storage, config, key, open))
     }
 
     /// `init` at a URL: `file:///path`, a plain path, or `s3://bucket/prefix`.

@@ -61,7 +61,7 @@ async fn every_fault(fault: Fault) {
     // A clean run first, to know how many writes and deletes there are.
     let clean_dir = dir.path().join("clean");
     new_repo(&clean_dir).await;
-    let counting = Arc::new(FaultyStorage::new(local(&clean_dir), usize::MAX, fault));
+    let counting = Arc::new(TestStorage::faulty(local(&clean_dir), usize::MAX, fault));
     scenario(counting.clone(), &a, &b).await.unwrap();
     let mutations = counting.mutations.load(Ordering::SeqCst);
     assert!(
@@ -73,7 +73,7 @@ async fn every_fault(fault: Fault) {
     for n in 1..=mutations {
         let repo_dir = dir.path().join(format!("repo-{n}"));
         new_repo(&repo_dir).await;
-        let faulty = Arc::new(FaultyStorage::new(local(&repo_dir), n, fault));
+        let faulty = Arc::new(TestStorage::faulty(local(&repo_dir), n, fault));
         let outcome = scenario(faulty, &a, &b).await;
         let label = format!("{fault:?} at mutation {n} of {mutations} ({outcome:?})");
         // Unnoticed is fine only where a retry covers it (removing a lock) or the write landed.

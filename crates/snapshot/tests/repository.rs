@@ -332,11 +332,7 @@ async fn gc_does_not_run_while_a_backup_is_between_its_packs_and_its_manifest() 
     make_tree(&source, 13);
     let repo_dir = dir.path().join("repo");
     new_repo(&repo_dir).await;
-    let gated = Arc::new(GatedStorage {
-        inner: local(&repo_dir),
-        gate: tokio::sync::Semaphore::new(0),
-        arrived: tokio::sync::Notify::new(),
-    });
+    let gated = Arc::new(TestStorage::gated(local(&repo_dir)));
     let backing_up = Repository::open(gated.clone(), quick_open()).await.unwrap();
     let backup = tokio::spawn(async move { backing_up.backup(&source, |_| {}).await });
     gated.arrived.notified().await;
@@ -350,7 +346,7 @@ async fn gc_does_not_run_while_a_backup_is_between_its_packs_and_its_manifest() 
         "{refused}"
     );
 
-    gated.gate.add_permits(1000);
+    gated.open_gate();
     let summary = backup.await.unwrap().unwrap();
     collector.gc().await.unwrap();
     collector
@@ -366,11 +362,7 @@ async fn a_backup_waits_for_a_running_gc_and_then_goes_ahead() {
     make_tree(&source, 14);
     let repo_dir = dir.path().join("repo");
     let repo = new_repo(&repo_dir).await;
-    let gated = Arc::new(GatedStorage {
-        inner: local(&repo_dir),
-        gate: tokio::sync::Semaphore::new(0),
-        arrived: tokio::sync::Notify::new(),
-    });
+    let gated = Arc::new(TestStorage::gated(local(&repo_dir)));
     // A deleted snapshot gives gc packs to rewrite; the gate holds it at its first pack write.
     let old = repo.backup(&source, |_| {}).await.unwrap();
     std::fs::write(
@@ -396,7 +388,7 @@ async fn a_backup_waits_for_a_running_gc_and_then_goes_ahead() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(!backup.is_finished(), "the backup went ahead during gc");
 
-    gated.gate.add_permits(1000);
+    gated.open_gate();
     gc.await.unwrap().unwrap();
     let summary = backup.await.unwrap().unwrap();
     repo.verify(&summary.id, VerifyMode::ReadAll).await.unwrap();

@@ -143,7 +143,7 @@ pub async fn new_repo(dir: &Path) -> Repository {
         .unwrap()
 }
 
-/// Which storage operations `FaultyStorage` counts and fails.
+/// How `TestStorage` fails the write or delete it was told to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// The N-th write or delete fails and does nothing.
@@ -153,22 +153,44 @@ pub enum Fault {
     FailAfter,
 }
 
-/// Storage that fails the N-th write or delete (1-based), once.
+/// Storage that misbehaves on purpose: fails the N-th write or delete (1-based, once), or
+/// holds pack and index writes at a gate, to stop a backup or gc in the middle.
 #[derive(Debug)]
-pub struct FaultyStorage {
+pub struct TestStorage {
     pub inner: Arc<dyn Storage>,
     pub fail_at: usize,
     pub fault: Fault,
     pub mutations: AtomicUsize,
+    /// When set, pack and index writes wait for a permit.
+    pub gate: Option<tokio::sync::Semaphore>,
+    /// Notified when a write reaches the gate.
+    pub arrived: tokio::sync::Notify,
 }
 
-impl FaultyStorage {
-    pub fn new(inner: Arc<dyn Storage>, fail_at: usize, fault: Fault) -> Self {
-        FaultyStorage {
+impl TestStorage {
+    pub fn faulty(inner: Arc<dyn Storage>, fail_at: usize, fault: Fault) -> Self {
+        TestStorage {
             inner,
             fail_at,
             fault,
             mutations: AtomicUsize::new(0),
+            gate: None,
+            arrived: tokio::sync::Notify::new(),
+        }
+    }
+
+    pub fn gated(inner: Arc<dyn Storage>) -> Self {
+        let gate = Some(tokio::sync::Semaphore::new(0));
+        TestStorage {
+            gate,
+            ..TestStorage::faulty(inner, usize::MAX, Fault::FailBefore)
+        }
+    }
+
+    /// Lets every write held at the gate, and all later ones, through.
+    pub fn open_gate(&self) {
+        if let Some(gate) = &self.gate {
+            gate.add_permits(1_000_000);
         }
     }
 
@@ -192,8 +214,14 @@ impl FaultyStorage {
 }
 
 #[async_trait]
-impl Storage for FaultyStorage {
+impl Storage for TestStorage {
     async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
+        if let Some(gate) = &self.gate {
+            if key.starts_with("packs/") || key.starts_with("index/") {
+                self.arrived.notify_one();
+                gate.acquire().await.unwrap().forget();
+            }
+        }
         self.mutate("put", key, self.inner.put(key, bytes)).await
     }
     async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
@@ -207,43 +235,6 @@ impl Storage for FaultyStorage {
     }
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         self.mutate("delete", key, self.inner.delete(key)).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError> {
-        self.inner.list(prefix).await
-    }
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-}
-
-/// Storage whose pack and index writes wait at a gate, to hold a backup or gc in the middle.
-#[derive(Debug)]
-pub struct GatedStorage {
-    pub inner: Arc<dyn Storage>,
-    pub gate: tokio::sync::Semaphore,
-    pub arrived: tokio::sync::Notify,
-}
-
-#[async_trait]
-impl Storage for GatedStorage {
-    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
-        if key.starts_with("packs/") || key.starts_with("index/") {
-            self.arrived.notify_one();
-            self.gate.acquire().await.unwrap().forget();
-        }
-        self.inner.put(key, bytes).await
-    }
-    async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
-        self.inner.get(key).await
-    }
-    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
-        self.inner.get_range(key, range).await
-    }
-    async fn head(&self, key: &str) -> Result<Option<u64>, StorageError> {
-        self.inner.head(key).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), StorageError> {
-        self.inner.delete(key).await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError> {
         self.inner.list(prefix).await
