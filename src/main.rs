@@ -12,6 +12,7 @@ Usage: cairn [serve]
 Commands:
   serve      Run the console and API (the default)
   snapshot   Work with a snapshot repository: init, backup, restore, verify, ls, rm, gc, check
+  node       Run one cluster node (started by the embedded engine; cairn node --help)
 
 Configuration comes from the environment (CAIRN_DATA_DIR, CAIRN_DATABASE_URL,
 LEPTOS_SITE_ADDR, LEPTOS_SITE_ROOT, CAIRN_REGIONS, CAIRN_PROVIDER, CAIRN_CONFIG) and an
@@ -27,8 +28,10 @@ async fn main() -> std::process::ExitCode {
         .init();
 
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("snapshot") {
-        return cairn_snapshot::cli::run(&args[1..]).await;
+    match args.first().map(String::as_str) {
+        Some("snapshot") => return cairn_snapshot::cli::run(&args[1..]).await,
+        Some("node") => return cairn_engine_local::node_main(&args[1..]).await,
+        _ => {}
     }
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] | ["serve"] => serve().await,

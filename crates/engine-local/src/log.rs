@@ -153,6 +153,10 @@ impl EventLog {
         self.used
     }
 
+    pub fn quota(&self) -> u64 {
+        self.settings.quota
+    }
+
     pub fn set_quota(&mut self, quota: u64) {
         self.settings.quota = quota;
     }
