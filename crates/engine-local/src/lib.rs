@@ -4,6 +4,7 @@
 
 pub mod log;
 pub mod node;
+pub mod volume;
 
 /// `cairn node …`: parses the arguments and runs the node until it is stopped.
 pub async fn node_main(args: &[String]) -> std::process::ExitCode {

@@ -220,6 +220,16 @@ impl EventLog {
             } else {
                 bytes.len()
             };
+            if limit > bytes.len() {
+                return Err(LogError::Damaged {
+                    path: path.clone(),
+                    position: self.end,
+                    reason: format!(
+                        "the checkpoint points past the data, which ends at {}",
+                        bytes.len()
+                    ),
+                });
+            }
             let mut at = offset as usize;
             while at < limit {
                 let record = decode(&bytes[at..limit]).map_err(|reason| LogError::Damaged {

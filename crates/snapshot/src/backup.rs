@@ -59,14 +59,20 @@ pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 struct Planned {
     entry: Entry,
     source: PathBuf,
+    /// The content, when it was read before the walk (`BackupOptions::read_first`).
+    preread: Option<Vec<u8>>,
 }
 
 /// Choices for one backup.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BackupOptions {
     /// Read every file, even those the parent snapshot shows unchanged (same size, mtime,
     /// inode and ctime).
     pub force_read: bool,
+    /// Files (relative paths) read before the directory is even listed, so that everything
+    /// they point to is found: a live log's checkpoint, whose data is then read after it and
+    /// cut back to it on restore. A file named here that does not exist is an error.
+    pub read_first: Vec<String>,
 }
 
 impl Repository {
@@ -139,9 +145,20 @@ impl Repository {
             self.parent_files(&source.display().to_string()).await
         };
         let root = source.to_owned();
-        let (planned, skipped) = tokio::task::spawn_blocking(move || walk(&root))
-            .await
-            .expect("the walk does not panic")?;
+        let read_first = options.read_first.clone();
+        let (planned, skipped) = tokio::task::spawn_blocking(move || {
+            let preread = read_before_walk(&root, &read_first)?;
+            let (mut planned, skipped) = walk(&root)?;
+            for item in &mut planned {
+                if let Some((entry, bytes)) = preread.get(&item.entry.path) {
+                    item.entry = entry.clone();
+                    item.preread = Some(bytes.clone());
+                }
+            }
+            Ok::<_, Error>((planned, skipped))
+        })
+        .await
+        .expect("the walk does not panic")?;
 
         let job = Pipeline {
             storage: self.storage.clone(),
@@ -182,6 +199,26 @@ impl Repository {
     }
 }
 
+/// The files to read before the walk, with their metadata as it was when read.
+fn read_before_walk(root: &Path, paths: &[String]) -> Result<HashMap<String, (Entry, Vec<u8>)>> {
+    let mut read = HashMap::new();
+    for relative in paths {
+        let path = root.join(relative);
+        let metadata = std::fs::symlink_metadata(&path).map_err(Error::io(&path))?;
+        let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
+        let kind = EntryKind::File {
+            size: bytes.len() as u64,
+            hash: Hash32([0; 32]),
+            chunks: Vec::new(),
+        };
+        read.insert(
+            relative.clone(),
+            (entry_for(relative.clone(), &metadata, kind), bytes),
+        );
+    }
+    Ok(read)
+}
+
 /// Walks `root` depth-first in name order: parents before children, the same order every time.
 fn walk(root: &Path) -> Result<(Vec<Planned>, u64)> {
     let mut planned = Vec::new();
@@ -190,6 +227,7 @@ fn walk(root: &Path) -> Result<(Vec<Planned>, u64)> {
     planned.push(Planned {
         entry: entry_for(String::new(), &metadata, EntryKind::Dir),
         source: root.to_owned(),
+        preread: None,
     });
     walk_dir(root, "", &mut planned, &mut skipped)?;
     Ok((planned, skipped))
@@ -218,6 +256,7 @@ fn walk_dir(dir: &Path, prefix: &str, planned: &mut Vec<Planned>, skipped: &mut 
             planned.push(Planned {
                 entry: entry_for(relative.clone(), &metadata, EntryKind::Dir),
                 source: path.clone(),
+                preread: None,
             });
             walk_dir(&path, &relative, planned, skipped)?;
         } else if file_type.is_file() {
@@ -230,6 +269,7 @@ fn walk_dir(dir: &Path, prefix: &str, planned: &mut Vec<Planned>, skipped: &mut 
             planned.push(Planned {
                 entry: entry_for(relative, &metadata, kind),
                 source: path,
+                preread: None,
             });
         } else if file_type.is_symlink() {
             let target = std::fs::read_link(&path).map_err(Error::io(&path))?;
@@ -240,6 +280,7 @@ fn walk_dir(dir: &Path, prefix: &str, planned: &mut Vec<Planned>, skipped: &mut 
             planned.push(Planned {
                 entry: entry_for(relative, &metadata, EntryKind::Symlink { target }),
                 source: path,
+                preread: None,
             });
         } else {
             tracing::warn!(path = %path.display(), "skipping a special file (socket, fifo or device)");
@@ -376,7 +417,12 @@ impl Pipeline {
         let mut sent: HashSet<ChunkId> = HashSet::new();
         let mut entries = Vec::with_capacity(planned.len());
         let mut last_report = 0u64;
-        for Planned { mut entry, source } in planned {
+        for Planned {
+            mut entry,
+            source,
+            preread,
+        } in planned
+        {
             if let Some(kind) = self.unchanged(&entry) {
                 entry.kind = kind;
                 let size = planned_size(&entry);
@@ -392,10 +438,13 @@ impl Pipeline {
                 EntryKind::Dir => stats.dirs += 1,
                 EntryKind::Symlink { .. } => stats.symlinks += 1,
                 EntryKind::File { size, hash, chunks } => {
-                    let file = File::open(&source).map_err(Error::io(&source))?;
+                    let content: Box<dyn std::io::Read> = match preread {
+                        Some(bytes) => Box::new(std::io::Cursor::new(bytes)),
+                        None => Box::new(File::open(&source).map_err(Error::io(&source))?),
+                    };
                     let params = self.chunker;
                     let cdc = fastcdc::v2020::StreamCDC::new(
-                        file,
+                        content,
                         params.min_size as usize,
                         params.avg_size as usize,
                         params.max_size as usize,
@@ -435,6 +484,8 @@ impl Pipeline {
                     stats.files += 1;
                     stats.bytes += read;
                     progress.files_done += 1;
+                    // After every file too: the console shows files done, and tests pause here.
+                    (self.progress)(progress);
                 }
             }
             entries.push(entry);

@@ -233,6 +233,7 @@ async fn run_command(args: &Args) -> Result<ExitCode, Failure> {
             let bar = ProgressLine::new("backup");
             let options = BackupOptions {
                 force_read: args.flag("--force"),
+                ..BackupOptions::default()
             };
             let summary = repo.backup_with(&source, options, bar.callback()).await?;
             bar.finish();

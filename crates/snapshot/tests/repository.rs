@@ -467,7 +467,10 @@ async fn files_unchanged_since_the_last_snapshot_are_not_read_again() {
     let forced = repo
         .backup_with(
             &source,
-            cairn_snapshot::BackupOptions { force_read: true },
+            cairn_snapshot::BackupOptions {
+                force_read: true,
+                ..Default::default()
+            },
             |_| {},
         )
         .await
@@ -502,4 +505,31 @@ async fn a_file_rewritten_with_its_old_size_and_mtime_is_still_read_again() {
     let target = dir.path().join("target");
     repo.restore(&second.id, &target, |_| {}).await.unwrap();
     assert_eq!(describe(&target), describe(&source));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_to_read_first_are_kept_like_any_other_and_a_missing_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    make_tree(&source, 19);
+    let repo = new_repo(&dir.path().join("repo")).await;
+    let first = |paths: &[&str]| cairn_snapshot::BackupOptions {
+        read_first: paths.iter().map(|p| p.to_string()).collect(),
+        ..Default::default()
+    };
+
+    let summary = repo
+        .backup_with(&source, first(&["index.chk"]), |_| {})
+        .await
+        .unwrap();
+    let error = repo
+        .backup_with(&source, first(&["no-such.chk"]), |_| {})
+        .await
+        .unwrap_err();
+
+    assert_eq!(summary.files, 6);
+    let target = dir.path().join("target");
+    repo.restore(&summary.id, &target, |_| {}).await.unwrap();
+    assert_eq!(describe(&target), describe(&source));
+    assert!(error.to_string().contains("no-such.chk"), "{error}");
 }
