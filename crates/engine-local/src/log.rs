@@ -35,6 +35,8 @@ pub enum LogError {
          this append needs {needed}; nothing was written"
     )]
     QuotaExceeded { quota: u64, used: u64, needed: u64 },
+    #[error("replicated records do not follow on from this log's end {end}")]
+    OutOfStep { end: u64 },
     #[error("invalid event: {0}")]
     InvalidEvent(String),
     #[error("{path} is damaged at position {position}: {reason}")]
@@ -282,22 +284,111 @@ impl EventLog {
         }
 
         let mut position = self.end;
-        let mut written = Vec::with_capacity(records.len());
-        let mut touched: Vec<u64> = Vec::new();
-        for record in &records {
+        let mut placed = Vec::with_capacity(records.len());
+        for record in records {
             let size = self.settings.chunk_size;
             if position % size + record.len() as u64 > size {
                 position = (position / size + 1) * size; // the rest of this chunk stays empty
             }
+            let len = record.len() as u64;
+            placed.push((position, record));
+            position += len;
+        }
+        self.write_records(&placed)?;
+        let mut recorded = Vec::with_capacity(events.len());
+        for (i, (event, (at, _))) in events.iter().zip(&placed).enumerate() {
+            recorded.push(RecordedEvent {
+                stream: stream.to_owned(),
+                event_number: first_number + i as u64,
+                position: *at,
+                event_id: event.event_id.clone(),
+                event_type: event.event_type.clone(),
+                data: event.data.clone(),
+                metadata: event.metadata.clone(),
+            });
+        }
+        Ok(recorded)
+    }
+
+    /// Writes records a leader sent, at the leader's positions; returns the new end. The first
+    /// must start at this log's end (or at the next chunk, when the leader left the rest of
+    /// this one empty); anything else is `OutOfStep` with this log's end, to resend from.
+    pub fn append_replicated(&mut self, records: Vec<(u64, Vec<u8>)>) -> Result<u64, LogError> {
+        let size = self.settings.chunk_size;
+        let mut expected = self.end;
+        for (position, record) in &records {
+            let next_chunk = (expected / size + 1) * size;
+            let in_step = *position == expected
+                || (*position == next_chunk && !expected.is_multiple_of(size));
+            if !in_step || position % size + record.len() as u64 > size {
+                return Err(LogError::OutOfStep { end: self.end });
+            }
+            decode(record).map_err(|reason| LogError::Damaged {
+                path: self.chunk_path(position / size),
+                position: *position,
+                reason: format!("a replicated record: {reason}"),
+            })?;
+            expected = position + record.len() as u64;
+        }
+        let needed: u64 = records.iter().map(|(_, r)| r.len() as u64).sum();
+        if self.used + needed > self.settings.quota {
+            return Err(LogError::QuotaExceeded {
+                quota: self.settings.quota,
+                used: self.used,
+                needed,
+            });
+        }
+        self.write_records(&records)?;
+        Ok(self.end)
+    }
+
+    /// Records from `from` up to the end, at most about `max_bytes`: what a follower lacks.
+    pub fn read_raw(&self, from: u64, max_bytes: usize) -> Result<Vec<(u64, Vec<u8>)>, LogError> {
+        let size = self.settings.chunk_size;
+        let mut out = Vec::new();
+        let (mut position, mut total) = (from, 0usize);
+        while position < self.end && total < max_bytes {
+            let chunk = position / size;
+            let path = self.chunk_path(chunk);
+            let file = File::open(&path).map_err(io(&path))?;
+            let length = file.metadata().map_err(io(&path))?.len();
+            if position % size >= length {
+                position = (chunk + 1) * size; // the empty rest of a chunk
+                continue;
+            }
+            let mut head = [0u8; 4];
+            file.read_exact_at(&mut head, position % size)
+                .map_err(io(&path))?;
+            let mut record = vec![0u8; u32::from_le_bytes(head) as usize];
+            file.read_exact_at(&mut record, position % size)
+                .map_err(io(&path))?;
+            decode(&record).map_err(|reason| LogError::Damaged {
+                path: path.clone(),
+                position,
+                reason,
+            })?;
+            total += record.len();
+            let len = record.len() as u64;
+            out.push((position, record));
+            position += len;
+        }
+        Ok(out)
+    }
+
+    /// Writes records at their positions, syncs them, then the checkpoint; updates the index.
+    fn write_records<R: AsRef<[u8]>>(&mut self, records: &[(u64, R)]) -> Result<(), LogError> {
+        let size = self.settings.chunk_size;
+        let mut touched: Vec<u64> = Vec::new();
+        let mut end = self.end;
+        for (position, record) in records {
             let chunk = position / size;
             let file = self.writer_for(chunk)?;
-            file.write_all_at(record, position % size)
+            file.write_all_at(record.as_ref(), position % size)
                 .map_err(io(&self.chunk_path(chunk)))?;
             if touched.last() != Some(&chunk) {
                 touched.push(chunk);
             }
-            written.push(position);
-            position += record.len() as u64;
+            end = position + record.as_ref().len() as u64;
         }
         for chunk in &touched {
             let path = self.chunk_path(*chunk);
@@ -309,27 +400,22 @@ impl EventLog {
         }
         let checkpoint_path = self.dir.join(CHECKPOINT);
         self.checkpoint
-            .write_all_at(&position.to_le_bytes(), 0)
+            .write_all_at(&end.to_le_bytes(), 0)
             .map_err(io(&checkpoint_path))?;
         self.checkpoint.sync_data().map_err(io(&checkpoint_path))?;
 
-        self.end = position;
-        self.used += needed;
-        let positions = self.streams.entry(stream.to_owned()).or_default();
-        let mut recorded = Vec::with_capacity(events.len());
-        for (i, (event, at)) in events.iter().zip(written).enumerate() {
-            positions.push(at);
-            recorded.push(RecordedEvent {
-                stream: stream.to_owned(),
-                event_number: first_number + i as u64,
-                position: at,
-                event_id: event.event_id.clone(),
-                event_type: event.event_type.clone(),
-                data: event.data.clone(),
-                metadata: event.metadata.clone(),
-            });
+        self.end = end;
+        for (position, record) in records {
+            let stream = decode(record.as_ref())
+                .expect("records are valid before they are written")
+                .stream;
+            self.used += record.as_ref().len() as u64;
+            self.streams
+                .entry(stream.to_owned())
+                .or_default()
+                .push(*position);
         }
-        Ok(recorded)
+        Ok(())
     }
 
     fn writer_for(&mut self, chunk: u64) -> Result<&File, LogError> {

@@ -11,7 +11,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -23,10 +25,32 @@ use serde_json::json;
 
 use crate::log::{EventLog, LogError, LogSettings, NewEvent, RecordedEvent};
 
+/// A node's part in its cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// A one-node cluster.
+    Single,
+    /// Takes appends and replicates them to these followers (addresses), acknowledging once a
+    /// majority of the cluster has them.
+    Leader { followers: Vec<String> },
+    /// Takes replicated records from its leader only.
+    Follower,
+}
+
+impl Role {
+    fn name(&self) -> &'static str {
+        match self {
+            Role::Single | Role::Leader { .. } => "leader",
+            Role::Follower => "follower",
+        }
+    }
+}
+
 /// How a node is started (`cairn node --data DIR [--port P] [--quota-bytes N] [--chunk-size N]`).
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
     pub data: PathBuf,
+    pub role: Role,
     /// 0: any free port (the node prints the one it got).
     pub port: u16,
     pub settings: LogSettings,
@@ -34,6 +58,7 @@ pub struct NodeConfig {
 
 pub const NODE_USAGE: &str = "\
 Usage: cairn node --data DIR [--port P] [--quota-bytes N] [--chunk-size N]
+                  [--followers HOST:PORT,HOST:PORT | --follower]
 
 Runs one cluster node: an event log in DIR served over HTTP on 127.0.0.1:P (0 = any free port;
 the node prints `listening on ADDRESS` once it serves). Started and supervised by the embedded
@@ -43,6 +68,7 @@ impl NodeConfig {
     pub fn from_args(args: &[String]) -> Result<NodeConfig, String> {
         let mut config = NodeConfig {
             data: PathBuf::new(),
+            role: Role::Single,
             port: 0,
             settings: LogSettings {
                 chunk_size: 256 << 20,
@@ -65,6 +91,15 @@ impl NodeConfig {
                 }
                 "--quota-bytes" => config.settings.quota = number(value()?)?,
                 "--chunk-size" => config.settings.chunk_size = number(value()?)?,
+                "--followers" => {
+                    let followers = value()?
+                        .split(',')
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    config.role = Role::Leader { followers };
+                }
+                "--follower" => config.role = Role::Follower,
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -81,17 +116,64 @@ impl NodeConfig {
 #[derive(Clone)]
 struct NodeState {
     log: Arc<Mutex<EventLog>>,
+    role: Arc<Role>,
+    followers: Arc<Vec<Follower>>,
+    client: reqwest::Client,
 }
 
+/// What a leader knows of one follower.
+struct Follower {
+    address: String,
+    /// How far the follower's log is known to reach.
+    end: AtomicU64,
+    reachable: AtomicBool,
+    /// One replication at a time per follower; a busy follower is caught up by the next one.
+    busy: tokio::sync::Mutex<()>,
+}
+
+/// How long a leader waits for a follower before counting it out of this append.
+const REPLICATION_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a leader brings idle followers up to date (and learns who is behind).
+const REPLICATION_TICK: Duration = Duration::from_millis(500);
+/// Bytes per replication request.
+const REPLICATION_BATCH: usize = 4 << 20;
+
 /// The node's HTTP API over an opened log.
-pub fn router(log: EventLog) -> Router {
-    let state = NodeState {
-        log: Arc::new(Mutex::new(log)),
+pub fn router(log: EventLog, role: Role) -> Router {
+    node_router(state(log, role))
+}
+
+fn state(log: EventLog, role: Role) -> NodeState {
+    let followers = match &role {
+        Role::Leader { followers } => followers
+            .iter()
+            .map(|address| Follower {
+                address: address.clone(),
+                end: AtomicU64::new(0),
+                reachable: AtomicBool::new(false),
+                busy: tokio::sync::Mutex::new(()),
+            })
+            .collect(),
+        _ => Vec::new(),
     };
+    let client = reqwest::Client::builder()
+        .timeout(REPLICATION_TIMEOUT)
+        .build()
+        .expect("an HTTP client without TLS builds");
+    NodeState {
+        log: Arc::new(Mutex::new(log)),
+        role: Arc::new(role),
+        followers: Arc::new(followers),
+        client,
+    }
+}
+
+fn node_router(state: NodeState) -> Router {
     Router::new()
         .route("/streams/{stream}", post(append).get(read))
         .route("/health", get(health))
         .route("/quota", put(set_quota))
+        .route("/replicate", post(take_replicated))
         .with_state(state)
 }
 
@@ -108,9 +190,13 @@ pub async fn run(config: NodeConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on port {}: {e}", config.port))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = state(log, config.role);
+    if !state.followers.is_empty() {
+        tokio::spawn(keep_followers_up_to_date(state.clone()));
+    }
     // The engine reads this line to learn the port.
     println!("listening on {address}");
-    axum::serve(listener, router(log))
+    axum::serve(listener, node_router(state))
         .await
         .map_err(|e| e.to_string())
 }
@@ -128,6 +214,7 @@ impl From<LogError> for ApiError {
         let status = match &error {
             LogError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
             LogError::InvalidEvent(_) => StatusCode::BAD_REQUEST,
+            LogError::OutOfStep { .. } => StatusCode::CONFLICT,
             LogError::Io { .. } | LogError::Damaged { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError(status, error.to_string())
@@ -167,7 +254,28 @@ async fn append(
             "no events to append".into(),
         ));
     }
-    let recorded = blocking(&state, move |log| log.append(&stream, &events)).await?;
+    if *state.role == Role::Follower {
+        return Err(ApiError(
+            StatusCode::MISDIRECTED_REQUEST,
+            "a follower takes appends from its leader only".into(),
+        ));
+    }
+    let (recorded, end) = blocking(&state, move |log| {
+        Ok((log.append(&stream, &events)?, log.end()))
+    })
+    .await?;
+    if !state.followers.is_empty() {
+        let copies = replicate_to_majority(&state, end).await;
+        let cluster = state.followers.len() + 1;
+        if copies <= cluster / 2 {
+            return Err(ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "not acknowledged: {copies} of {cluster} nodes have it, a majority is needed"
+                ),
+            ));
+        }
+    }
     let (first, last) = (&recorded[0], &recorded[recorded.len() - 1]);
     let appended = Appended {
         first_event_number: first.event_number,
@@ -215,18 +323,42 @@ struct Health {
     committed_position: u64,
     used_bytes: u64,
     quota_bytes: u64,
+    followers: Vec<FollowerHealth>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FollowerHealth {
+    address: String,
+    position: u64,
+    behind_bytes: u64,
+    reachable: bool,
 }
 
 async fn health(State(state): State<NodeState>) -> Result<Json<Health>, ApiError> {
     // Through the blocking pool like everything else: an append holds the log while it syncs.
     let (end, used, quota) =
         blocking(&state, |log| Ok((log.end(), log.used(), log.quota()))).await?;
+    let followers = state
+        .followers
+        .iter()
+        .map(|f| {
+            let position = f.end.load(Ordering::SeqCst);
+            FollowerHealth {
+                address: f.address.clone(),
+                position,
+                behind_bytes: end.saturating_sub(position),
+                reachable: f.reachable.load(Ordering::SeqCst),
+            }
+        })
+        .collect();
     Ok(Json(Health {
         status: "ok",
-        role: "leader",
+        role: state.role.name(),
         committed_position: end,
         used_bytes: used,
         quota_bytes: quota,
+        followers,
     }))
 }
 
@@ -245,4 +377,129 @@ async fn set_quota(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replicates up to `end` to every follower at once; returns how many nodes (this one
+/// included) have it once a majority does, or once every follower has answered or timed out.
+async fn replicate_to_majority(state: &NodeState, end: u64) -> usize {
+    let cluster = state.followers.len() + 1;
+    let (done, mut results) = tokio::sync::mpsc::channel(cluster);
+    for index in 0..state.followers.len() {
+        let (state, done) = (state.clone(), done.clone());
+        tokio::spawn(async move {
+            let _ = done.send(catch_up(&state, index, end).await).await;
+        });
+    }
+    drop(done);
+    let mut copies = 1;
+    while copies <= cluster / 2 {
+        match results.recv().await {
+            Some(true) => copies += 1,
+            Some(false) => {}
+            None => break,
+        }
+    }
+    copies
+}
+
+/// Sends follower `index` what it lacks up to `end`; whether it has it all now.
+async fn catch_up(state: &NodeState, index: usize, end: u64) -> bool {
+    let follower = &state.followers[index];
+    let Ok(_turn) = follower.busy.try_lock() else {
+        return false; // someone is already catching it up; this append is not counted on it
+    };
+    for _ in 0..64 {
+        let from = follower.end.load(Ordering::SeqCst);
+        if from >= end {
+            return true;
+        }
+        let records = match blocking(state, move |log| log.read_raw(from, REPLICATION_BATCH)).await
+        {
+            Ok(records) => records,
+            Err(_) => return false,
+        };
+        let mut body = Vec::with_capacity(records.iter().map(|(_, r)| r.len() + 12).sum());
+        for (position, record) in &records {
+            body.extend_from_slice(&position.to_le_bytes());
+            body.extend_from_slice(&(record.len() as u32).to_le_bytes());
+            body.extend_from_slice(record);
+        }
+        let sent = state
+            .client
+            .post(format!("http://{}/replicate", follower.address))
+            .body(body)
+            .send()
+            .await;
+        let Ok(response) = sent else {
+            follower.reachable.store(false, Ordering::SeqCst);
+            return false;
+        };
+        follower.reachable.store(true, Ordering::SeqCst);
+        let status = response.status();
+        let Ok(answer) = response.json::<Replicated>().await else {
+            return false;
+        };
+        // 200: took them; 409: out of step, its end says where to resume.
+        if status.is_success() || status == reqwest::StatusCode::CONFLICT {
+            follower.end.store(answer.end, Ordering::SeqCst);
+        } else {
+            return false;
+        }
+    }
+    follower.end.load(Ordering::SeqCst) >= end
+}
+
+/// Keeps followers current between appends, so a restarted or resumed one catches up and a
+/// stopped one shows as behind.
+async fn keep_followers_up_to_date(state: NodeState) {
+    loop {
+        tokio::time::sleep(REPLICATION_TICK).await;
+        let end = match blocking(&state, |log| Ok(log.end())).await {
+            Ok(end) => end,
+            Err(_) => continue,
+        };
+        for index in 0..state.followers.len() {
+            let state = state.clone();
+            tokio::spawn(async move { catch_up(&state, index, end).await });
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Replicated {
+    end: u64,
+}
+
+/// A follower takes records from its leader: `[u64 position][u32 length][record]...`.
+async fn take_replicated(State(state): State<NodeState>, body: axum::body::Bytes) -> Response {
+    let mut records = Vec::new();
+    let mut at = 0;
+    while at < body.len() {
+        let Some(head) = body.get(at..at + 12) else {
+            return ApiError(
+                StatusCode::BAD_REQUEST,
+                "a replication frame is cut short".into(),
+            )
+            .into_response();
+        };
+        let position = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
+        let len = u32::from_le_bytes(head[8..].try_into().expect("4 bytes")) as usize;
+        let Some(record) = body.get(at + 12..at + 12 + len) else {
+            return ApiError(
+                StatusCode::BAD_REQUEST,
+                "a replicated record is cut short".into(),
+            )
+            .into_response();
+        };
+        records.push((position, record.to_vec()));
+        at += 12 + len;
+    }
+    match blocking(&state, move |log| log.append_replicated(records)).await {
+        Ok(end) => (StatusCode::OK, Json(Replicated { end })).into_response(),
+        Err(ApiError(StatusCode::CONFLICT, _)) => {
+            let end = blocking(&state, |log| Ok(log.end())).await.unwrap_or(0);
+            (StatusCode::CONFLICT, Json(Replicated { end })).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
 }

@@ -1,9 +1,9 @@
 //! A backup taken while a node takes a steady stream of appends restores to a consistent
 //! prefix: exactly the first N events, none torn, N at least what was acknowledged before.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use common::{http, start_node};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -11,57 +11,12 @@ use cairn_engine_local::log::{EventLog, LogSettings};
 use cairn_engine_local::volume::snapshot_live_volume;
 use cairn_snapshot::{InitOptions, OpenOptions, Repository};
 
-struct Node(Child, String);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_node(data: &std::path::Path) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn-node"))
-        .args([
-            "--data",
-            data.to_str().unwrap(),
-            "--port",
-            "0",
-            "--chunk-size",
-            "65536",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    Node(
-        child,
-        line.trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_owned(),
-    )
-}
-
 fn append(address: &str, n: u64) -> bool {
     let body = format!(
         r#"[{{"eventId":"id-{n}","eventType":"Tick","data":{{"n":{n},"pad":"{}"}}}}]"#,
         "x".repeat(200)
     );
-    let Ok(mut stream) = TcpStream::connect(address) else {
-        return false;
-    };
-    let request = format!(
-        "POST /streams/ticks HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut response = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut response).is_ok()
-        && response.starts_with("HTTP/1.1 201")
+    matches!(http(address, "POST", "/streams/ticks", &body), Ok((201, _)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +29,8 @@ async fn a_backup_during_steady_appends_restores_to_a_consistent_prefix() {
         Arc::new(AtomicU64::new(0)),
     );
     let writer = {
-        let (stop, acknowledged, address) = (stop.clone(), acknowledged.clone(), node.1.clone());
+        let (stop, acknowledged, address) =
+            (stop.clone(), acknowledged.clone(), node.address.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 let n = acknowledged.load(Ordering::SeqCst);

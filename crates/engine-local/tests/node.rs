@@ -1,14 +1,14 @@
 //! The node's HTTP API, in process through the router, and as a real process that is killed
 //! with SIGKILL in the middle of appends.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use common::{http, start_node};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cairn_engine_local::log::{EventLog, LogSettings};
-use cairn_engine_local::node::router;
+use cairn_engine_local::node::{router, Role};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -52,6 +52,7 @@ fn open(dir: &std::path::Path, quota: u64) -> axum::Router {
             },
         )
         .unwrap(),
+        Role::Single,
     )
 }
 
@@ -120,65 +121,6 @@ async fn malformed_appends_are_400_with_the_reason() {
             "{body}: {error}"
         );
     }
-}
-
-/// A node process, killed when dropped.
-struct NodeProcess {
-    child: Child,
-    address: String,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_node(data: &std::path::Path) -> NodeProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn-node"))
-        .args([
-            "--data",
-            data.to_str().unwrap(),
-            "--port",
-            "0",
-            "--chunk-size",
-            "65536",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("the node says where it listens")
-        .to_owned();
-    NodeProcess { child, address }
-}
-
-/// A minimal HTTP/1.1 exchange, so the process test needs no client library.
-fn http(address: &str, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(address)?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Ok((status, body))
 }
 
 #[test]
