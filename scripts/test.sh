@@ -14,6 +14,10 @@ cleanup() { scripts/test-postgres.sh stop "$pg_dir"; rm -rf "$log_dir"; }
 trap cleanup EXIT
 step() { printf '\n==> %s\n' "$*"; }
 
+# Build artifacts nobody has used for a week are stale versions: the shared target folder
+# would otherwise only grow.
+find "$CARGO_TARGET_DIR" -path '*/deps/*' -type f -atime +7 -delete 2>/dev/null || true
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
