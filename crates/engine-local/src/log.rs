@@ -37,6 +37,8 @@ pub enum LogError {
     QuotaExceeded { quota: u64, used: u64, needed: u64 },
     #[error("replicated records do not follow on from this log's end {end}")]
     OutOfStep { end: u64 },
+    #[error("{0} is in use by another node")]
+    VolumeInUse(PathBuf),
     #[error("invalid event: {0}")]
     InvalidEvent(String),
     #[error("{path} is damaged at position {position}: {reason}")]
@@ -104,6 +106,8 @@ pub struct EventLog {
     streams: HashMap<String, Vec<u64>>,
     writer: Option<(u64, File)>,
     checkpoint: File,
+    /// Held while the log is open: two nodes must never own one volume.
+    _lock: File,
 }
 
 impl std::fmt::Debug for EventLog {
@@ -119,6 +123,7 @@ impl EventLog {
     /// Opens (or creates) the log in `dir`, cutting off anything past the checkpoint.
     pub fn open(dir: &Path, settings: LogSettings) -> Result<EventLog, LogError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock = lock_volume(dir)?;
         let checkpoint_path = dir.join(CHECKPOINT);
         let checkpoint = OpenOptions::new()
             .read(true)
@@ -141,6 +146,7 @@ impl EventLog {
             streams: HashMap::new(),
             writer: None,
             checkpoint,
+            _lock: lock,
         };
         log.cut_past_checkpoint()?;
         log.rebuild_index()?;
@@ -498,6 +504,26 @@ impl EventLog {
             metadata: parse(record.metadata)?,
         })
     }
+}
+
+/// The name of the lock file in a volume.
+pub const VOLUME_LOCK: &str = "volume.lock";
+
+fn lock_volume(dir: &Path) -> Result<File, LogError> {
+    use std::os::fd::AsRawFd;
+    let path = dir.join(VOLUME_LOCK);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    // SAFETY: flock on a descriptor this function owns; released when the file is closed,
+    // also when the process dies.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(LogError::VolumeInUse(dir.to_owned()));
+    }
+    Ok(file)
 }
 
 fn encode(stream: &str, number: u64, event: &NewEvent) -> Result<Vec<u8>, LogError> {

@@ -215,7 +215,9 @@ impl From<LogError> for ApiError {
             LogError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
             LogError::InvalidEvent(_) => StatusCode::BAD_REQUEST,
             LogError::OutOfStep { .. } => StatusCode::CONFLICT,
-            LogError::Io { .. } | LogError::Damaged { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            LogError::Io { .. } | LogError::Damaged { .. } | LogError::VolumeInUse(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         ApiError(status, error.to_string())
     }

@@ -223,3 +223,16 @@ fn events_without_a_type_or_id_are_refused_and_nothing_is_written() {
         Err(LogError::InvalidEvent(_))
     ));
 }
+
+#[test]
+fn a_volume_opened_by_one_log_is_refused_to_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = EventLog::open(dir.path(), settings()).unwrap();
+
+    let second = EventLog::open(dir.path(), settings()).unwrap_err();
+
+    assert!(matches!(second, LogError::VolumeInUse(_)), "{second}");
+    assert!(second.to_string().contains("in use by another node"));
+    drop(first);
+    EventLog::open(dir.path(), settings()).unwrap();
+}
