@@ -2,6 +2,7 @@
 //! owning a volume directory with an event log laid out as KurrentDB lays out its data.
 //! Built in steps (issue 5): the node's log and its HTTP API so far.
 
+pub mod cluster;
 pub mod log;
 pub mod node;
 pub mod volume;

@@ -320,6 +320,9 @@ impl EventLog {
     /// must start at this log's end (or at the next chunk, when the leader left the rest of
     /// this one empty); anything else is `OutOfStep` with this log's end, to resend from.
     pub fn append_replicated(&mut self, records: Vec<(u64, Vec<u8>)>) -> Result<u64, LogError> {
+        if records.is_empty() {
+            return Ok(self.end);
+        }
         let size = self.settings.chunk_size;
         let mut expected = self.end;
         for (position, record) in &records {

@@ -127,9 +127,12 @@ struct Follower {
     /// How far the follower's log is known to reach.
     end: AtomicU64,
     reachable: AtomicBool,
-    /// One replication at a time per follower; a busy follower is caught up by the next one.
+    /// One replication at a time per follower.
     busy: tokio::sync::Mutex<()>,
 }
+
+/// The file in a volume that holds the pid of the node serving it.
+pub const PID_FILE: &str = "node.pid";
 
 /// How long a leader waits for a follower before counting it out of this append.
 const REPLICATION_TIMEOUT: Duration = Duration::from_secs(2);
@@ -190,6 +193,10 @@ pub async fn run(config: NodeConfig) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on port {}: {e}", config.port))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    // Who owns the volume now, so that an engine started later can stop this node.
+    let pid_file = config.data.join(PID_FILE);
+    std::fs::write(&pid_file, std::process::id().to_string())
+        .map_err(|e| format!("{}: {e}", pid_file.display()))?;
     let state = state(log, config.role);
     if !state.followers.is_empty() {
         tokio::spawn(keep_followers_up_to_date(state.clone()));
@@ -407,12 +414,16 @@ async fn replicate_to_majority(state: &NodeState, end: u64) -> usize {
 /// Sends follower `index` what it lacks up to `end`; whether it has it all now.
 async fn catch_up(state: &NodeState, index: usize, end: u64) -> bool {
     let follower = &state.followers[index];
-    let Ok(_turn) = follower.busy.try_lock() else {
-        return false; // someone is already catching it up; this append is not counted on it
+    // One replication at a time per follower; waiting longer than a request may take means
+    // the follower is stuck, and this append is not counted on it.
+    let Ok(_turn) = tokio::time::timeout(REPLICATION_TIMEOUT, follower.busy.lock()).await else {
+        return false;
     };
     for _ in 0..64 {
         let from = follower.end.load(Ordering::SeqCst);
-        if from >= end {
+        // Nothing to send still means one round trip to a follower never heard from, to learn
+        // whether it answers and how far it is.
+        if from >= end && follower.reachable.load(Ordering::SeqCst) {
             return true;
         }
         let records = match blocking(state, move |log| log.read_raw(from, REPLICATION_BATCH)).await
@@ -454,16 +465,15 @@ async fn catch_up(state: &NodeState, index: usize, end: u64) -> bool {
 /// Keeps followers current between appends, so a restarted or resumed one catches up and a
 /// stopped one shows as behind.
 async fn keep_followers_up_to_date(state: NodeState) {
+    // The first round at once: a leader just started learns its followers before anyone asks.
     loop {
-        tokio::time::sleep(REPLICATION_TICK).await;
-        let end = match blocking(&state, |log| Ok(log.end())).await {
-            Ok(end) => end,
-            Err(_) => continue,
-        };
-        for index in 0..state.followers.len() {
-            let state = state.clone();
-            tokio::spawn(async move { catch_up(&state, index, end).await });
+        if let Ok(end) = blocking(&state, |log| Ok(log.end())).await {
+            for index in 0..state.followers.len() {
+                let state = state.clone();
+                tokio::spawn(async move { catch_up(&state, index, end).await });
+            }
         }
+        tokio::time::sleep(REPLICATION_TICK).await;
     }
 }
 
