@@ -73,6 +73,9 @@ pub struct BackupOptions {
     /// they point to is found: a live log's checkpoint, whose data is then read after it and
     /// cut back to it on restore. A file named here that does not exist is an error.
     pub read_first: Vec<String>,
+    /// Kept in the manifest and shown by `list`: the engine puts the backup's id here, so
+    /// that a snapshot finished after its backup was given up on can still be found.
+    pub label: Option<String>,
 }
 
 impl Repository {
@@ -183,6 +186,7 @@ impl Repository {
             time: Utc::now(),
             hostname: hostname(),
             source: source.display().to_string(),
+            label: options.label.clone(),
             stats,
             entries: output.entries,
         };

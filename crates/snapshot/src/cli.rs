@@ -19,7 +19,7 @@ Commands:
   init                 Create a repository [--key-file F to encrypt] [--compression 1..22]
                        [--chunk-avg BYTES] [--pack-size BYTES]
   backup DIR           Snapshot a directory; files unchanged since its last snapshot are
-                       not read again [--force: read everything]
+                       not read again [--force: read everything] [--label TEXT]
   restore ID TARGET    Restore a snapshot into a new or empty directory
   verify ID            Read and check every chunk and file [--sample PERCENT: check a part]
   ls                   List snapshots
@@ -55,6 +55,7 @@ const VALUED: &[&str] = &[
     "--chunk-avg",
     "--pack-size",
     "--sample",
+    "--label",
 ];
 
 impl Args {
@@ -227,12 +228,13 @@ async fn run_command(args: &Args) -> Result<ExitCode, Failure> {
             );
         }
         "backup" => {
-            known(&["--force"])?;
+            known(&["--force", "--label"])?;
             let source = PathBuf::from(&args.exactly(1, "one directory")?[0]);
             let repo = Repository::open_url(&url, open).await?;
             let bar = ProgressLine::new("backup");
             let options = BackupOptions {
                 force_read: args.flag("--force"),
+                label: args.value("--label").map(str::to_owned),
                 ..BackupOptions::default()
             };
             let summary = repo.backup_with(&source, options, bar.callback()).await?;
@@ -299,7 +301,7 @@ async fn run_command(args: &Args) -> Result<ExitCode, Failure> {
             let repo = Repository::open_url(&url, open).await?;
             let snapshots = repo.list().await?;
             println!(
-                "{:<10} {:<20} {:<16} {:>7} {:>10} {:>10}  source",
+                "{:<10} {:<20} {:<16} {:>7} {:>10} {:>10}  source [label]",
                 "id", "time (UTC)", "host", "files", "size", "stored"
             );
             for s in &snapshots {
@@ -311,7 +313,10 @@ async fn run_command(args: &Args) -> Result<ExitCode, Failure> {
                     s.stats.files,
                     human_bytes(s.stats.bytes),
                     human_bytes(s.stats.stored_bytes),
-                    s.source
+                    match &s.label {
+                        Some(label) => format!("{}  [{label}]", s.source),
+                        None => s.source.clone(),
+                    }
                 );
             }
             println!("{} snapshot(s)", snapshots.len());

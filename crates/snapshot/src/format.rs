@@ -342,8 +342,11 @@ pub struct Manifest {
     pub version: u32,
     pub time: DateTime<Utc>,
     pub hostname: String,
-    /// The directory that was backed up, as given.
+    /// The directory that was backed up (canonical).
     pub source: String,
+    /// What the caller calls this snapshot (the engine: the backup's id), to find it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     pub stats: SnapshotStats,
     /// Parents before children, in path order.
     pub entries: Vec<Entry>,

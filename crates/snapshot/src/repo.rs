@@ -85,6 +85,7 @@ pub struct SnapshotInfo {
     pub time: DateTime<Utc>,
     pub hostname: String,
     pub source: String,
+    pub label: Option<String>,
     pub stats: SnapshotStats,
 }
 
@@ -229,6 +230,7 @@ impl Repository {
                     time: manifest.time,
                     hostname: manifest.hostname,
                     source: manifest.source,
+                    label: manifest.label,
                     stats: manifest.stats,
                 })
             })
@@ -237,6 +239,15 @@ impl Repository {
             .await?;
         infos.sort_by_key(|info| (info.time, info.id));
         Ok(infos)
+    }
+
+    /// The snapshots carrying `label`, oldest first (one, unless a caller reused a label).
+    pub async fn find_by_label(&self, label: &str) -> Result<Vec<SnapshotInfo>> {
+        let all = self.list().await?;
+        Ok(all
+            .into_iter()
+            .filter(|s| s.label.as_deref() == Some(label))
+            .collect())
     }
 
     pub(crate) async fn snapshot_ids(&self) -> Result<Vec<Hash32>> {

@@ -533,3 +533,25 @@ async fn files_to_read_first_are_kept_like_any_other_and_a_missing_one_is_an_err
     assert_eq!(describe(&target), describe(&source));
     assert!(error.to_string().contains("no-such.chk"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_labelled_snapshot_is_found_by_its_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    make_tree(&source, 21);
+    let repo = new_repo(&dir.path().join("repo")).await;
+    let labelled = cairn_snapshot::BackupOptions {
+        label: Some("backup-c1x".into()),
+        ..Default::default()
+    };
+
+    let summary = repo.backup_with(&source, labelled, |_| {}).await.unwrap();
+    repo.backup(&source, |_| {}).await.unwrap();
+
+    let found = repo.find_by_label("backup-c1x").await.unwrap();
+    assert_eq!(
+        found.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![summary.id]
+    );
+    assert!(repo.find_by_label("other").await.unwrap().is_empty());
+}
