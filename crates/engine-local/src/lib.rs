@@ -3,6 +3,7 @@
 //! Built in steps (issue 5): the node's log and its HTTP API so far.
 
 pub mod cluster;
+pub mod engine;
 pub mod log;
 pub mod node;
 pub mod volume;

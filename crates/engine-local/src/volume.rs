@@ -12,10 +12,12 @@ use crate::log::CHECKPOINT;
 pub async fn snapshot_live_volume(
     repository: &Repository,
     volume: &Path,
+    label: Option<String>,
     progress: impl Fn(Progress) + Send + Sync + 'static,
 ) -> Result<Summary, cairn_snapshot::Error> {
     let options = BackupOptions {
         read_first: vec![CHECKPOINT.to_owned()],
+        label,
         ..BackupOptions::default()
     };
     repository.backup_with(volume, options, progress).await

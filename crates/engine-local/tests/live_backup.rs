@@ -52,9 +52,15 @@ async fn a_backup_during_steady_appends_restores_to_a_consistent_prefix() {
     .unwrap();
 
     let before = acknowledged.load(Ordering::SeqCst);
-    let summary = snapshot_live_volume(&repository, &volume, |_| {})
-        .await
-        .unwrap();
+    // A pause after each file it reads stretches the backup over many appends: the data read
+    // early and the files read late are far apart in time, as on a large volume.
+    let summary = snapshot_live_volume(&repository, &volume, None, |p| {
+        if p.files_done > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+    })
+    .await
+    .unwrap();
     let during = acknowledged.load(Ordering::SeqCst);
     while acknowledged.load(Ordering::SeqCst) < during + 50 {
         std::thread::sleep(std::time::Duration::from_millis(10));
@@ -84,6 +90,10 @@ async fn a_backup_during_steady_appends_restores_to_a_consistent_prefix() {
         "and nothing acknowledged after it ended: {held} > {during}"
     );
     assert!(source.stream_length("ticks") > held, "the source went on");
+    assert!(
+        during - before > 20,
+        "appends went on during the backup: {before}..{during}"
+    );
     let expected = source.read_stream("ticks", 0, held as usize).unwrap();
     assert_eq!(
         copy.read_stream("ticks", 0, held as usize + 10).unwrap(),
