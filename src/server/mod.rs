@@ -42,7 +42,15 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
         database.url = %cairn_store::redact(&config.database_url),
         "store opened"
     );
-    let services = Services::new(Arc::new(store), Arc::new(SystemClock), config.site.clone());
+    // The embedded engine: clusters are `cairn node` processes of this very binary, with
+    // volumes and a snapshot repository per region under the data directory.
+    let launcher = cairn_engine_local::cluster::Launcher::this_binary()
+        .context("cannot find this program's own path to start cluster nodes with")?;
+    let engine =
+        cairn_engine_local::engine::LocalEngine::new(config.data_dir.join("regions"), launcher);
+    let services = Services::builder(Arc::new(store), Arc::new(SystemClock), config.site.clone())
+        .engine(Arc::new(engine))
+        .build();
     let scope = services.start().await?;
     Ok(Console { services, scope })
 }
