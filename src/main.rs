@@ -105,7 +105,8 @@ async fn serve() -> anyhow::Result<()> {
         tokio::spawn(async move {
             tokio::join!(
                 services.run_scheduler(stopped()),
-                services.run_maintenance(stopped())
+                services.run_maintenance(stopped()),
+                services.run_supervision(stopped())
             );
         })
     };

@@ -16,6 +16,7 @@ pub mod retention;
 pub mod scheduler;
 pub mod services;
 pub mod site;
+pub mod supervision;
 pub mod tenancy;
 
 #[cfg(any(test, feature = "testkit"))]

@@ -7,9 +7,9 @@ use crate::locks::{ClusterLock, LockOutcome};
 use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
-    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, ClusterStatus,
-    HistoryItem, InstanceType, Job, JobId, Network, NetworkId, Organization, OrganizationId,
-    Progress, Project, ProjectId,
+    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterHealth, ClusterId,
+    ClusterStatus, HistoryItem, InstanceType, Job, JobId, Network, NetworkId, Organization,
+    OrganizationId, Progress, Project, ProjectId,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -157,6 +157,14 @@ pub trait Engine: Send + Sync + 'static {
     async fn delete_snapshot(&self, backup: &Backup) -> Result<(), EngineError>;
     /// Applies a change (disk, size, version, deletion) to the cluster's nodes.
     async fn apply(&self, cluster: &Cluster, change: &ClusterChange) -> Result<(), EngineError>;
+    /// The cluster's health from real probes. Engines that cannot tell say `Ok`.
+    async fn health(&self, _cluster: &Cluster) -> Result<ClusterHealth, EngineError> {
+        Ok(ClusterHealth::Ok)
+    }
+    /// Brings up whatever node of the cluster is not running (after a restart of Cairn).
+    async fn resume(&self, _cluster: &Cluster) -> Result<(), EngineError> {
+        Ok(())
+    }
 }
 
 /// Something worth telling a person about.

@@ -10,9 +10,9 @@ use crate::ports::{
 use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
-    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterId, ClusterStatus, HistoryId,
-    HistoryItem, Job, JobId, JobStatus, Network, NetworkId, NetworkStatus, Organization,
-    OrganizationId, Progress, Project, ProjectId,
+    Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterHealth, ClusterId,
+    ClusterStatus, HistoryId, HistoryItem, Job, JobId, JobStatus, Network, NetworkId,
+    NetworkStatus, Organization, OrganizationId, Progress, Project, ProjectId,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, HashSet};
@@ -500,6 +500,8 @@ pub struct FakeEngine {
     deleted_snapshots: Mutex<Vec<BackupId>>,
     provisioned: Mutex<Vec<(ClusterId, Option<BackupId>)>>,
     changes: Mutex<Vec<(ClusterId, ClusterChange)>>,
+    health: Mutex<HashMap<ClusterId, std::result::Result<ClusterHealth, EngineError>>>,
+    resumed: Mutex<Vec<ClusterId>>,
 }
 
 impl Default for FakeEngine {
@@ -511,11 +513,27 @@ impl Default for FakeEngine {
             deleted_snapshots: Mutex::new(Vec::new()),
             provisioned: Mutex::new(Vec::new()),
             changes: Mutex::new(Vec::new()),
+            health: Mutex::new(HashMap::new()),
+            resumed: Mutex::new(Vec::new()),
         }
     }
 }
 
 impl FakeEngine {
+    /// What probes of `cluster` will say from now on (`Ok` until set).
+    pub fn set_health(
+        &self,
+        cluster: &ClusterId,
+        health: std::result::Result<ClusterHealth, EngineError>,
+    ) {
+        self.health.lock().unwrap().insert(cluster.clone(), health);
+    }
+
+    /// The clusters `resume` was called for, in order.
+    pub fn resumed(&self) -> Vec<ClusterId> {
+        self.resumed.lock().unwrap().clone()
+    }
+
     /// Sets what the next snapshots do; `Hold` closes the gate again.
     pub fn snapshots(&self, behaviour: SnapshotBehaviour) {
         if behaviour == SnapshotBehaviour::Hold {
@@ -549,6 +567,20 @@ impl FakeEngine {
 
 #[async_trait]
 impl Engine for FakeEngine {
+    async fn health(&self, cluster: &Cluster) -> std::result::Result<ClusterHealth, EngineError> {
+        self.health
+            .lock()
+            .unwrap()
+            .get(&cluster.id)
+            .cloned()
+            .unwrap_or(Ok(ClusterHealth::Ok))
+    }
+
+    async fn resume(&self, cluster: &Cluster) -> std::result::Result<(), EngineError> {
+        self.resumed.lock().unwrap().push(cluster.id.clone());
+        Ok(())
+    }
+
     async fn provision(
         &self,
         cluster: &Cluster,

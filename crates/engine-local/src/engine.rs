@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use cairn_core::ports::{ClusterChange, Engine, EngineError, ProgressSink, SnapshotFacts};
-use cairn_model::{Backup, Cluster, ClusterAddresses, Progress};
+use cairn_model::{Backup, Cluster, ClusterAddresses, ClusterHealth, Progress};
 use cairn_snapshot::{InitOptions, OpenOptions, Repository};
 
 use crate::cluster::{ClusterLayout, Clusters, Health, Launcher};
@@ -78,8 +78,8 @@ impl LocalEngine {
         .map_err(|e| failed("snapshot repository", e))
     }
 
-    /// The cluster's health from real probes.
-    pub async fn health(&self, cluster: &Cluster) -> Result<Health, EngineError> {
+    /// The cluster's health from real probes, with the reason when it is not `Ok`.
+    pub async fn probe(&self, cluster: &Cluster) -> Result<Health, EngineError> {
         Ok(self.clusters.health(&self.layout(cluster)?).await)
     }
 
@@ -183,6 +183,18 @@ impl Engine for LocalEngine {
             checksum: summary.id.hex(),
             available_node_count: cluster.topology.node_count(),
         })
+    }
+
+    async fn health(&self, cluster: &Cluster) -> Result<ClusterHealth, EngineError> {
+        Ok(match self.clusters.health(&self.layout(cluster)?).await {
+            Health::Ok => ClusterHealth::Ok,
+            Health::Degraded(_) => ClusterHealth::Degraded,
+            Health::Down(_) => ClusterHealth::Down,
+        })
+    }
+
+    async fn resume(&self, cluster: &Cluster) -> Result<(), EngineError> {
+        self.ensure_running(cluster).await
     }
 
     async fn delete_snapshot(&self, backup: &Backup) -> Result<(), EngineError> {

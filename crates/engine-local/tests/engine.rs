@@ -234,3 +234,33 @@ async fn deleting_a_backups_snapshot_finds_it_by_the_backup_id() {
     );
     engine.apply(&source, &ClusterChange::Delete).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_comes_from_probes_and_resume_brings_a_killed_node_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let source = cluster(SOURCE, Topology::ThreeNodeMultiZone);
+    let _teardown = Teardown(&engine, vec![source.clone()]);
+    engine.provision(&source, None).await.unwrap();
+    assert_eq!(engine.health(&source).await.unwrap(), ClusterHealth::Ok);
+    let pid = std::fs::read_to_string(
+        dir.path()
+            .join("local-1/clusters")
+            .join(SOURCE)
+            .join("node-2/node.pid"),
+    )
+    .unwrap();
+    std::process::Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap();
+
+    assert_eq!(
+        engine.health(&source).await.unwrap(),
+        ClusterHealth::Degraded
+    );
+    engine.resume(&source).await.unwrap();
+
+    assert_eq!(engine.health(&source).await.unwrap(), ClusterHealth::Ok);
+    engine.apply(&source, &ClusterChange::Delete).await.unwrap();
+}
