@@ -79,7 +79,6 @@ mod tests {
     use super::*;
     use crate::flows_tests::fixture;
     use crate::ports::EngineError;
-    use crate::Store;
 
     #[tokio::test]
     async fn a_probe_stores_each_clusters_health_when_it_changes_and_only_then() {
