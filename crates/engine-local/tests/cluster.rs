@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{http, start_node_with, NodeProcess};
+use common::{http, numbers, start_node_with, NodeProcess};
 use serde_json::Value;
 
 struct Cluster {
@@ -37,17 +37,6 @@ fn append(address: &str, n: u64) -> (u16, String) {
     http(address, "POST", "/streams/ticks", &body).unwrap()
 }
 
-fn numbers(address: &str) -> Vec<u64> {
-    let (_, body) = http(address, "GET", "/streams/ticks?count=10000", "").unwrap();
-    let read: Value = serde_json::from_str(&body).unwrap();
-    read["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["data"]["n"].as_u64().unwrap())
-        .collect()
-}
-
 fn health(address: &str) -> Value {
     serde_json::from_str(&http(address, "GET", "/health", "").unwrap().1).unwrap()
 }
@@ -69,10 +58,10 @@ fn every_append_the_leader_acknowledges_reaches_both_followers() {
     }
 
     let all: Vec<u64> = (0..100).collect();
-    assert_eq!(numbers(&cluster.leader.address), all);
+    assert_eq!(numbers(&cluster.leader.address, "ticks"), all);
     for follower in &cluster.followers {
         eventually("the follower has every event", || {
-            numbers(&follower.address) == all
+            numbers(&follower.address, "ticks") == all
         });
         assert_eq!(health(&follower.address)["role"], "follower");
         let (status, _) = append(&follower.address, 999);
@@ -115,7 +104,7 @@ fn a_stopped_follower_falls_behind_while_appends_go_on_and_catches_up_when_resum
     stopped.signal("CONT");
     let all: Vec<u64> = (0..60).collect();
     eventually("the resumed follower catches up", || {
-        numbers(&stopped.address) == all
+        numbers(&stopped.address, "ticks") == all
     });
 }
 

@@ -9,7 +9,7 @@ use cairn_core::ports::{ClusterChange, Engine, EngineError};
 use cairn_engine_local::cluster::Launcher;
 use cairn_engine_local::engine::LocalEngine;
 use cairn_model::*;
-use common::http;
+use common::{http, numbers};
 use serde_json::Value;
 
 const SOURCE: &str = "c1ev3l5o0aeu6ojco7b0";
@@ -85,23 +85,6 @@ fn append_round(leader: &str, streams: u64, from: u64, per_stream: u64) {
         .unwrap();
         assert_eq!(status, 201, "{body}");
     }
-}
-
-fn numbers(address: &str, stream: &str) -> Vec<u64> {
-    let (_, body) = http(
-        address,
-        "GET",
-        &format!("/streams/{stream}?count=10000"),
-        "",
-    )
-    .unwrap();
-    let read: Value = serde_json::from_str(&body).unwrap();
-    read["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["data"]["n"].as_u64().unwrap())
-        .collect()
 }
 
 /// Stops every cluster's nodes even when a test fails half-way.

@@ -80,3 +80,21 @@ impl NodeProcess {
         assert!(status.success());
     }
 }
+
+/// The `n` of every event in `stream` on the node at `address`, in order.
+pub fn numbers(address: &str, stream: &str) -> Vec<u64> {
+    let (_, body) = http(
+        address,
+        "GET",
+        &format!("/streams/{stream}?count=10000"),
+        "",
+    )
+    .unwrap();
+    let read: serde_json::Value = serde_json::from_str(&body).unwrap();
+    read["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["n"].as_u64().unwrap())
+        .collect()
+}
