@@ -76,6 +76,9 @@ pub struct BackupOptions {
     /// Kept in the manifest and shown by `list`: the engine puts the backup's id here, so
     /// that a snapshot finished after its backup was given up on can still be found.
     pub label: Option<String>,
+    /// At most this many bytes per second read from the source, so that a backup of a live
+    /// node's volume does not take all of its disk's bandwidth. `None`: as fast as it goes.
+    pub read_limit: Option<u64>,
 }
 
 impl Repository {
@@ -173,6 +176,7 @@ impl Repository {
             parent,
             progress,
             handle: tokio::runtime::Handle::current(),
+            read_limit: options.read_limit.filter(|limit| *limit > 0),
         };
         let output = tokio::task::spawn_blocking(move || job.run(planned))
             .await
@@ -321,6 +325,7 @@ struct Pipeline {
     parent: HashMap<String, Entry>,
     progress: ProgressFn,
     handle: tokio::runtime::Handle,
+    read_limit: Option<u64>,
 }
 
 struct NewChunk {
@@ -421,6 +426,8 @@ impl Pipeline {
         let mut sent: HashSet<ChunkId> = HashSet::new();
         let mut entries = Vec::with_capacity(planned.len());
         let mut last_report = 0u64;
+        let pace = Pace::new(self.read_limit);
+        let mut read_so_far = 0u64;
         for Planned {
             mut entry,
             source,
@@ -470,6 +477,8 @@ impl Pipeline {
                         file_hash.chunk(&id, data.len());
                         chunks.push(id);
                         read += data.len() as u64;
+                        read_so_far += data.len() as u64;
+                        pace.wait(read_so_far);
                         progress.bytes_done += data.len() as u64;
                         if !self.known.contains(&id) && sent.insert(id) {
                             stats.new_bytes += data.len() as u64;
@@ -635,4 +644,30 @@ async fn upload(
         .put(&crate::format::index_key(&Hash32::of(&bytes)), bytes.into())
         .await?;
     Ok(())
+}
+
+/// Holds a reader to a number of bytes per second: after each chunk it sleeps until the bytes
+/// read so far are due.
+struct Pace {
+    limit: Option<u64>,
+    started: Instant,
+}
+
+impl Pace {
+    fn new(limit: Option<u64>) -> Pace {
+        Pace {
+            limit,
+            started: Instant::now(),
+        }
+    }
+
+    fn wait(&self, bytes: u64) {
+        let Some(limit) = self.limit else {
+            return;
+        };
+        let due = Duration::from_secs_f64(bytes as f64 / limit as f64);
+        if let Some(early) = due.checked_sub(self.started.elapsed()) {
+            std::thread::sleep(early);
+        }
+    }
 }

@@ -4,7 +4,9 @@
 //! Protocol (as restic's): write your own lock object first, then list the others. Two parties
 //! that race both see each other, so at least one backs off; neither can miss the other. A lock
 //! is refreshed while held and counts as abandoned once it has not been refreshed for
-//! `stale_after` (a crashed process cannot hold the repository forever).
+//! `stale_after` (a crashed process cannot hold the repository forever), or at once when it was
+//! taken on this host by a process that no longer exists (a Cairn killed mid-backup must not
+//! keep gc from collecting what it left for half an hour).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,9 +46,20 @@ impl LockRecord {
     }
 
     pub fn is_stale(&self, now: DateTime<Utc>, stale_after: Duration) -> bool {
-        now - self.refreshed
-            > chrono::Duration::from_std(stale_after).unwrap_or(chrono::TimeDelta::MAX)
+        let expired = now - self.refreshed
+            > chrono::Duration::from_std(stale_after).unwrap_or(chrono::TimeDelta::MAX);
+        expired || (self.host == hostname() && !process_exists(self.pid))
     }
+}
+
+/// Whether a process with this id exists on this host (signal 0 checks without signalling).
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only asks whether the process exists and may be signalled.
+    let answer = unsafe { libc::kill(pid, 0) };
+    answer == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -209,5 +222,54 @@ impl Drop for LockGuard {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(host: String, pid: u32, refreshed: DateTime<Utc>) -> LockRecord {
+        LockRecord {
+            exclusive: false,
+            purpose: "backup".into(),
+            host,
+            pid,
+            created: refreshed,
+            refreshed,
+        }
+    }
+
+    fn exited_process() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn a_fresh_lock_of_a_running_process_holds() {
+        let now = Utc::now();
+        let lock = record(hostname(), std::process::id(), now);
+        assert!(!lock.is_stale(now, Duration::from_secs(1800)));
+    }
+
+    #[test]
+    fn a_lock_whose_process_on_this_host_is_gone_is_stale_at_once() {
+        let now = Utc::now();
+        let lock = record(hostname(), exited_process(), now);
+        assert!(lock.is_stale(now, Duration::from_secs(1800)));
+    }
+
+    #[test]
+    fn another_hosts_lock_is_stale_only_once_it_was_not_refreshed_in_time() {
+        let now = Utc::now();
+        let pid = exited_process();
+        let lock = record("elsewhere.example".into(), pid, now);
+        assert!(!lock.is_stale(now, Duration::from_secs(1800)));
+        assert!(lock.is_stale(
+            now + chrono::TimeDelta::seconds(1801),
+            Duration::from_secs(1800)
+        ));
     }
 }

@@ -555,3 +555,27 @@ async fn a_labelled_snapshot_is_found_by_its_label() {
     );
     assert!(repo.find_by_label("other").await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_limit_holds_a_backup_to_that_many_bytes_per_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::write(source.join("data"), content(22, 3 << 20, false)).unwrap();
+    let repo = new_repo(&dir.path().join("repo")).await;
+    let limited = cairn_snapshot::BackupOptions {
+        read_limit: Some(6 << 20),
+        ..Default::default()
+    };
+
+    let started = std::time::Instant::now();
+    let summary = repo.backup_with(&source, limited, |_| {}).await.unwrap();
+
+    // 3 MiB at 6 MiB/s cannot take less than half a second (a lower bound: never flaky).
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
+    repo.verify(&summary.id, VerifyMode::ReadAll).await.unwrap();
+}
