@@ -48,6 +48,9 @@ impl Services {
             .filter(|(_, at)| *at >= cutoff)
             .map(|(id, _)| id)
             .collect();
+        if let Some(predecessor) = &self.inner().predecessor {
+            live.remove(predecessor);
+        }
         live.insert(self.inner().instance.clone());
         Ok(live)
     }
@@ -217,5 +220,32 @@ mod tests {
         assert_eq!(settled.status, BackupStatus::Defunct);
         assert!(f.store.locks().await.unwrap().is_empty());
         assert!(f.engine.deleted_snapshots().contains(&backup.id));
+    }
+
+    #[tokio::test]
+    async fn an_instance_replacing_a_dead_one_settles_its_backup_at_start_without_waiting() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.engine.snapshots(SnapshotBehaviour::Hold);
+        let backup = f
+            .services
+            .create_backup(&f.scope, &cluster.id, "cut short")
+            .await
+            .unwrap();
+
+        // The first instance was killed a second ago; its successor on the same data
+        // directory knows it is dead.
+        f.clock.advance(TimeDelta::seconds(1));
+        let successor = Services::builder(f.store.clone(), f.clock.clone(), Default::default())
+            .engine(f.engine.clone())
+            .replaces(Some(f.services.instance().to_owned()))
+            .build();
+        successor.start().await.unwrap();
+
+        let settled = successor.get_backup(&f.scope, &backup.id).await.unwrap();
+        assert_eq!(settled.status, BackupStatus::Defunct);
+        assert!(f.store.locks().await.unwrap().is_empty());
+        assert!(f.engine.deleted_snapshots().contains(&backup.id));
+        f.engine.release_snapshots();
     }
 }

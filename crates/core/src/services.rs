@@ -42,6 +42,8 @@ pub(crate) struct Inner {
     pub(crate) agenda: Mutex<crate::scheduler::Agenda>,
     /// This instance's id: the owner of the locks it takes.
     pub(crate) instance: String,
+    /// The instance this one replaces, known to be dead (see [`ServicesBuilder::replaces`]).
+    pub(crate) predecessor: Option<String>,
 }
 
 /// Assembles [`Services`] from its ports; only the store, the clock and the site are required.
@@ -52,9 +54,19 @@ pub struct ServicesBuilder {
     engine: Option<Arc<dyn Engine>>,
     notifier: Arc<dyn Notifier>,
     snapshot_deadline: Duration,
+    predecessor: Option<String>,
 }
 
 impl ServicesBuilder {
+    /// The instance that ran here before, which the caller knows to be dead (it held a lock on
+    /// the data directory that this process now holds). Its unfinished work is settled at
+    /// start instead of after the lease: a restarted Cairn does not leave its own backup
+    /// `creating` for a minute.
+    pub fn replaces(mut self, predecessor: Option<String>) -> Self {
+        self.predecessor = predecessor;
+        self
+    }
+
     /// The engine that runs clusters; without one, creating clusters and backups is refused
     /// as unavailable.
     pub fn engine(mut self, engine: Arc<dyn Engine>) -> Self {
@@ -89,6 +101,7 @@ impl ServicesBuilder {
                 wake: tokio::sync::Notify::new(),
                 agenda: Mutex::new(Default::default()),
                 instance,
+                predecessor: self.predecessor,
             }),
         }
     }
@@ -107,6 +120,7 @@ impl Services {
             engine: None,
             notifier: Arc::new(LogNotifier),
             snapshot_deadline: Duration::from_secs(3600),
+            predecessor: None,
         }
     }
 
@@ -145,6 +159,11 @@ impl Services {
                 }
             }
         }
+    }
+
+    /// This instance's id (the owner named in the locks it takes).
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
     }
 
     pub fn site(&self) -> &SiteConfig {

@@ -56,7 +56,33 @@ impl Services {
         Ok(changed)
     }
 
-    /// Until `shutdown`: resume every cluster once, then probe every [`PROBE_EVERY`].
+    /// Asks the engine to bring up the nodes of every available cluster whose stored health is
+    /// not `Ok` (the engine starts only nodes whose process is gone); returns how many it asked
+    /// about. This is how a crashed node comes back without anyone restarting Cairn.
+    pub async fn heal_clusters(&self) -> Result<usize> {
+        let Ok(engine) = self.engine() else {
+            return Ok(0);
+        };
+        let mut asked = 0;
+        for cluster in self
+            .inner()
+            .store
+            .clusters_with_status(ClusterStatus::Available)
+            .await?
+        {
+            if cluster.health == ClusterHealth::Ok {
+                continue;
+            }
+            asked += 1;
+            if let Err(error) = engine.resume(&cluster).await {
+                tracing::error!(cluster.id = %cluster.id, %error, "could not bring the cluster's nodes up");
+            }
+        }
+        Ok(asked)
+    }
+
+    /// Until `shutdown`: resume every cluster once, then probe every [`PROBE_EVERY`] and heal
+    /// what is not healthy.
     pub async fn run_supervision(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         if let Err(error) = self.resume_clusters().await {
@@ -65,6 +91,9 @@ impl Services {
         loop {
             if let Err(error) = self.probe_clusters().await {
                 tracing::error!(%error, "could not probe clusters");
+            }
+            if let Err(error) = self.heal_clusters().await {
+                tracing::error!(%error, "could not heal clusters");
             }
             tokio::select! {
                 _ = &mut shutdown => return,
@@ -128,5 +157,19 @@ mod tests {
         assert_eq!(f.services.resume_clusters().await.unwrap(), 1);
 
         assert_eq!(f.engine.resumed(), vec![cluster.id]);
+    }
+
+    #[tokio::test]
+    async fn healing_asks_the_engine_about_unhealthy_clusters_only() {
+        let f = fixture().await;
+        let healthy = f.available_cluster().await;
+        let sick = f.available_cluster().await;
+        f.engine.set_health(&sick.id, Ok(ClusterHealth::Degraded));
+        f.services.probe_clusters().await.unwrap();
+
+        assert_eq!(f.services.heal_clusters().await.unwrap(), 1);
+
+        assert_eq!(f.engine.resumed(), vec![sick.id]);
+        assert!(!f.engine.resumed().contains(&healthy.id));
     }
 }

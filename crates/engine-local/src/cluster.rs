@@ -124,16 +124,18 @@ impl Clusters {
         response.json().await.ok()
     }
 
-    /// Starts every node that does not answer (followers before the leader), adopting those
-    /// that do, and waits until all answer. Safe to call at any time: after provisioning,
-    /// after a Cairn restart, after a node died.
-    pub async fn ensure_running(&self, layout: &ClusterLayout) -> Result<(), String> {
+    /// Starts every node whose process is gone (followers before the leader) and waits until
+    /// those answer; running nodes are adopted, also when they do not answer (a paused or busy
+    /// node must not get a twin). Safe to call at any time: after provisioning, after a Cairn
+    /// restart, after a node died. Returns how many nodes it started.
+    pub async fn ensure_running(&self, layout: &ClusterLayout) -> Result<usize, String> {
         let mut order: Vec<usize> = (1..layout.nodes.len()).collect();
         order.push(0);
+        let mut started = Vec::new();
         for index in order {
             let node = &layout.nodes[index];
-            if self.probe(node).await.is_some() {
-                continue;
+            if !volume_is_free(&node.volume) {
+                continue; // its node runs: the volume lock is held while it does
             }
             std::fs::create_dir_all(&node.volume)
                 .map_err(|e| format!("{}: {e}", node.volume.display()))?;
@@ -165,10 +167,14 @@ impl Clusters {
             command
                 .spawn()
                 .map_err(|e| format!("cannot start node {index}: {e}"))?;
+            started.push(index);
+        }
+        if started.is_empty() {
+            return Ok(0);
         }
         let deadline = Instant::now() + Duration::from_secs(20);
-        for (index, node) in layout.nodes.iter().enumerate() {
-            while self.probe(node).await.is_none() {
+        for &index in &started {
+            while self.probe(&layout.nodes[index]).await.is_none() {
                 if Instant::now() > deadline {
                     return Err(format!("node {index} did not become healthy within 20 s"));
                 }
@@ -181,11 +187,12 @@ impl Clusters {
         while self.health(layout).await != Health::Ok && Instant::now() < settle {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Ok(())
+        Ok(started.len())
     }
 
     /// Probes every node: `Down` when the leader does not answer, `Degraded` when a follower
-    /// does not or is behind on replication.
+    /// does not or is behind on replication. The leader's view comes first: a follower that
+    /// misses appends is "behind on replication" whatever the reason (paused, dead, cut off).
     pub async fn health(&self, layout: &ClusterLayout) -> Health {
         let probes = futures::future::join_all(layout.nodes.iter().map(|n| self.probe(n))).await;
         let Some(leader) = &probes[0] else {
@@ -195,29 +202,32 @@ impl Clusters {
                 "the leader (node 0) does not answer".into()
             });
         };
-        for (index, probe) in probes.iter().enumerate().skip(1) {
-            if probe.is_none() {
-                return Health::Degraded(format!("node {index} does not answer"));
-            }
-        }
         let followers = leader["followers"].as_array().cloned().unwrap_or_default();
-        for follower in followers {
-            let behind = follower["behindBytes"].as_u64().unwrap_or(0);
-            let index = layout
-                .nodes
+        let mut reasons = Vec::new();
+        for (index, probe) in probes.iter().enumerate().skip(1) {
+            let address = layout.nodes[index].address();
+            let view = followers
                 .iter()
-                .position(|n| follower["address"].as_str() == Some(n.address().as_str()))
-                .unwrap_or(0);
-            if follower["reachable"] == false {
-                return Health::Degraded(format!("node {index} does not answer the leader"));
-            }
-            if behind > BEHIND_LIMIT {
-                return Health::Degraded(format!(
-                    "node {index} is behind on replication by {behind} bytes"
+                .find(|f| f["address"].as_str() == Some(address.as_str()));
+            let behind = view.and_then(|f| f["behindBytes"].as_u64()).unwrap_or(0);
+            let reaches_leader = view.is_none_or(|f| f["reachable"] != false);
+            let answers = probe.is_some();
+            if behind > BEHIND_LIMIT || (behind > 0 && !(reaches_leader && answers)) {
+                reasons.push(format!(
+                    "node {index} is behind on replication by {behind} bytes{}",
+                    if answers { "" } else { " and does not answer" }
                 ));
+            } else if !answers {
+                reasons.push(format!("node {index} does not answer"));
+            } else if !reaches_leader {
+                reasons.push(format!("node {index} does not answer the leader"));
             }
         }
-        Health::Ok
+        if reasons.is_empty() {
+            Health::Ok
+        } else {
+            Health::Degraded(reasons.join("; "))
+        }
     }
 
     /// Stops every node (SIGTERM by the pid each wrote in its volume) and waits until each

@@ -15,7 +15,7 @@ use cairn_model::{Backup, Cluster, ClusterAddresses, ClusterHealth, Progress};
 use cairn_snapshot::{InitOptions, OpenOptions, Repository};
 
 use crate::cluster::{ClusterLayout, Clusters, Health, Launcher};
-use crate::volume::snapshot_live_volume;
+use crate::volume::{snapshot_live_volume, LiveSnapshot};
 
 /// Chunk files of 256 MiB, as KurrentDB's.
 const CHUNK_SIZE: u64 = 256 << 20;
@@ -23,6 +23,7 @@ const CHUNK_SIZE: u64 = 256 << 20;
 pub struct LocalEngine {
     root: PathBuf,
     clusters: Clusters,
+    snapshot_read_limit: Option<u64>,
 }
 
 fn failed(context: &str, error: impl std::fmt::Display) -> EngineError {
@@ -34,7 +35,15 @@ impl LocalEngine {
         LocalEngine {
             root: root.into(),
             clusters: Clusters::new(launcher),
+            snapshot_read_limit: None,
         }
+    }
+
+    /// Backups read a node's volume at most this many bytes per second (`None`: no limit), so
+    /// that they leave the live node disk bandwidth.
+    pub fn with_snapshot_read_limit(mut self, bytes_per_second: Option<u64>) -> LocalEngine {
+        self.snapshot_read_limit = bytes_per_second;
+        self
     }
 
     /// Where regions, clusters and repositories live.
@@ -68,14 +77,47 @@ impl LocalEngine {
 
     /// The region's repository, created on first use.
     async fn repository(&self, region: &str) -> Result<Repository, EngineError> {
+        self.repository_with(region, OpenOptions::default()).await
+    }
+
+    async fn repository_with(
+        &self,
+        region: &str,
+        options: OpenOptions,
+    ) -> Result<Repository, EngineError> {
         let path = self.root.join(region).join("snapshots");
         let url = path.display().to_string();
         if path.join("config").exists() {
-            Repository::open_url(&url, OpenOptions::default()).await
+            Repository::open_url(&url, options).await
         } else {
-            Repository::init_url(&url, InitOptions::default(), OpenOptions::default()).await
+            Repository::init_url(&url, InitOptions::default(), options).await
         }
         .map_err(|e| failed("snapshot repository", e))
+    }
+
+    /// Frees what no snapshot of the region needs any more: deleted backups' data, and what a
+    /// backup cut short left (packs written before Cairn was killed, say). Waits briefly for
+    /// running backups; when they take longer, the next deletion collects it.
+    pub async fn collect_garbage(&self, region: &str) -> Result<(), EngineError> {
+        let options = OpenOptions {
+            locks: cairn_snapshot::LockSettings {
+                wait: std::time::Duration::from_secs(5),
+                ..Default::default()
+            },
+            ..OpenOptions::default()
+        };
+        let repository = self.repository_with(region, options).await?;
+        match repository.gc().await {
+            Ok(report) => {
+                tracing::info!(region, ?report, "snapshot repository collected");
+                Ok(())
+            }
+            Err(cairn_snapshot::Error::Locked(holder)) => {
+                tracing::info!(region, %holder, "garbage collection put off: the repository is in use");
+                Ok(())
+            }
+            Err(error) => Err(failed("collecting the snapshot repository", error)),
+        }
     }
 
     /// The cluster's health from real probes, with the reason when it is not `Ok`.
@@ -89,6 +131,7 @@ impl LocalEngine {
         self.clusters
             .ensure_running(&layout)
             .await
+            .map(|_| ())
             .map_err(|e| failed("starting nodes", e))
     }
 
@@ -168,7 +211,11 @@ impl Engine for LocalEngine {
         // The leader has every acknowledged append; followers are within the health limit.
         let volume = layout.leader().volume.clone();
         let label = backup.id.as_str().to_owned();
-        let summary = snapshot_live_volume(&repository, &volume, Some(label), move |p| {
+        let options = LiveSnapshot {
+            label,
+            read_limit: self.snapshot_read_limit,
+        };
+        let summary = snapshot_live_volume(&repository, &volume, options, move |p| {
             progress(Progress {
                 bytes_done: p.bytes_done,
                 bytes_total: p.bytes_total,
@@ -209,7 +256,8 @@ impl Engine for LocalEngine {
                 .await
                 .map_err(|e| failed("deleting the snapshot", e))?;
         }
-        Ok(())
+        // Also when nothing was found: a backup cut short leaves packs but no snapshot.
+        self.collect_garbage(&backup.region).await
     }
 
     async fn apply(&self, cluster: &Cluster, change: &ClusterChange) -> Result<(), EngineError> {

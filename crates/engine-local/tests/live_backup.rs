@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use cairn_engine_local::log::{EventLog, LogSettings};
-use cairn_engine_local::volume::snapshot_live_volume;
+use cairn_engine_local::volume::{snapshot_live_volume, LiveSnapshot};
 use cairn_snapshot::{InitOptions, OpenOptions, Repository};
 
 fn append(address: &str, n: u64) -> bool {
@@ -54,7 +54,7 @@ async fn a_backup_during_steady_appends_restores_to_a_consistent_prefix() {
     let before = acknowledged.load(Ordering::SeqCst);
     // A pause after each file it reads stretches the backup over many appends: the data read
     // early and the files read late are far apart in time, as on a large volume.
-    let summary = snapshot_live_volume(&repository, &volume, None, |p| {
+    let summary = snapshot_live_volume(&repository, &volume, LiveSnapshot::default(), |p| {
         if p.files_done > 0 {
             std::thread::sleep(std::time::Duration::from_millis(30));
         }
