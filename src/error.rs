@@ -28,6 +28,15 @@ pub struct ConsoleError {
 }
 
 impl ConsoleError {
+    /// One field is wrong: the message says so and the field carries the reason.
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        Self {
+            kind: ConsoleErrorKind::Invalid,
+            message: "Some fields need attention.".into(),
+            fields: BTreeMap::from([(field.to_owned(), reason.into())]),
+        }
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self {
             kind: ConsoleErrorKind::Internal,

@@ -15,6 +15,7 @@ pub const PROVIDER: &str = "CAIRN_PROVIDER";
 pub const REGIONS: &str = "CAIRN_REGIONS";
 pub const SITE_ADDR: &str = "LEPTOS_SITE_ADDR";
 pub const SITE_ROOT: &str = "LEPTOS_SITE_ROOT";
+pub const SNAPSHOT_READ_LIMIT: &str = "CAIRN_SNAPSHOT_READ_LIMIT";
 
 /// Name of the optional configuration file looked for in the data directory.
 pub const CONFIG_FILE_NAME: &str = "cairn.toml";
@@ -32,6 +33,8 @@ pub struct Config {
     /// Which configuration file was read, if any.
     pub config_file: Option<PathBuf>,
     pub site: SiteConfig,
+    /// Bytes per second a backup reads from a live node's volume at most (`None`: no limit).
+    pub snapshot_read_limit: Option<u64>,
 }
 
 /// A configuration value that cannot be used, and where it came from.
@@ -62,6 +65,7 @@ struct FileConfig {
     regions: Option<Vec<String>>,
     organization_name: Option<String>,
     project_name: Option<String>,
+    snapshot_read_limit: Option<String>,
 }
 
 impl Config {
@@ -155,7 +159,14 @@ impl Config {
             (None, None) => defaults.regions,
         };
 
+        let snapshot_read_limit = match (var(SNAPSHOT_READ_LIMIT), file.snapshot_read_limit) {
+            (Some(text), _) => parse_rate(SNAPSHOT_READ_LIMIT, text)?,
+            (None, Some(text)) => parse_rate(&from_file("snapshot_read_limit"), &text)?,
+            (None, None) => None,
+        };
+
         Ok(Config {
+            snapshot_read_limit,
             data_dir,
             database_url,
             site_addr,
@@ -199,6 +210,36 @@ fn parse_addr(source: &str, text: &str) -> Result<SocketAddr, ConfigError> {
         source: source.into(),
         message: format!("'{text}' is not a listen address like 127.0.0.1:3000"),
     })
+}
+
+/// A rate in bytes per second: `50MiB`, `512KiB`, `1GiB`, a plain number of bytes, or `0` /
+/// `none` for no limit.
+fn parse_rate(source: &str, text: &str) -> Result<Option<u64>, ConfigError> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        _ => 0,
+    };
+    match number.parse::<u64>().ok().and_then(|n| n.checked_mul(scale)) {
+        Some(0) if scale > 0 => Ok(None),
+        Some(bytes) if scale > 0 => Ok(Some(bytes)),
+        _ => Err(ConfigError {
+            source: source.into(),
+            message: format!(
+                "'{text}' is not a rate like 50MiB (bytes per second; KiB, MiB, GiB; 0 or none for no limit)"
+            ),
+        }),
+    }
 }
 
 fn check_database_url(source: &str, url: &str) -> Result<String, ConfigError> {
@@ -364,6 +405,24 @@ mod tests {
         std::fs::write(&file, "site_adress = \"x\"\n").unwrap();
         let error = load(&[(CONFIG_FILE, file.to_str().unwrap())]).unwrap_err();
         assert!(error.message.contains("site_adress"), "{error}");
+    }
+
+    #[test]
+    fn a_snapshot_read_limit_is_a_rate_with_a_binary_unit_and_a_bad_one_is_named() {
+        assert_eq!(load(&[]).unwrap().snapshot_read_limit, None);
+        let limit = |text: &str| load(&[(SNAPSHOT_READ_LIMIT, text)]);
+        assert_eq!(limit("50MiB").unwrap().snapshot_read_limit, Some(50 << 20));
+        assert_eq!(
+            limit("512 KiB").unwrap().snapshot_read_limit,
+            Some(512 << 10)
+        );
+        assert_eq!(limit("4096").unwrap().snapshot_read_limit, Some(4096));
+        assert_eq!(limit("0").unwrap().snapshot_read_limit, None);
+        assert_eq!(limit("none").unwrap().snapshot_read_limit, None);
+        let error = limit("fast").unwrap_err();
+        assert_eq!(error.source, SNAPSHOT_READ_LIMIT);
+        assert!(error.message.contains("'fast'"), "{error}");
+        assert!(limit("50MB/s").is_err());
     }
 
     #[test]

@@ -18,6 +18,8 @@ use std::sync::Arc;
 pub struct Console {
     pub services: Services,
     pub scope: Scope,
+    /// Held for as long as any part of the console runs.
+    _data_dir_lock: Arc<DataDirLock>,
 }
 
 /// The [`Console`] of the current request; provided to every page render and server fn call.
@@ -36,6 +38,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
             config::DATA_DIR
         )
     })?;
+    let (lock, predecessor) = DataDirLock::take(&config.data_dir)?;
     let store = SqlStore::open(&config.database_url).await?;
     tracing::info!(
         store.backend = store.backend(),
@@ -47,10 +50,69 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
     let launcher = cairn_engine_local::cluster::Launcher::this_binary()
         .context("cannot find this program's own path to start cluster nodes with")?;
     let engine =
-        cairn_engine_local::engine::LocalEngine::new(config.data_dir.join("regions"), launcher);
+        cairn_engine_local::engine::LocalEngine::new(config.data_dir.join("regions"), launcher)
+            .with_snapshot_read_limit(config.snapshot_read_limit);
     let services = Services::builder(Arc::new(store), Arc::new(SystemClock), config.site.clone())
         .engine(Arc::new(engine))
+        .replaces(predecessor)
         .build();
+    lock.record(services.instance())?;
     let scope = services.start().await?;
-    Ok(Console { services, scope })
+    Ok(Console {
+        services,
+        scope,
+        _data_dir_lock: Arc::new(lock),
+    })
+}
+
+/// One Cairn per data directory: `cairn.lock` there is held (flock) while it runs, and names
+/// the instance. Whoever takes the lock knows the instance named in it is dead: the kernel
+/// releases the lock only when its holder is gone.
+pub struct DataDirLock {
+    file: std::fs::File,
+}
+
+impl DataDirLock {
+    const FILE: &'static str = "cairn.lock";
+
+    /// Takes the lock; returns it and the id of the instance that held it last, if any.
+    fn take(data_dir: &std::path::Path) -> anyhow::Result<(DataDirLock, Option<String>)> {
+        use anyhow::Context;
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let path = data_dir.join(Self::FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        // SAFETY: flock on a descriptor owned here; the lock lives as long as `file`.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            anyhow::bail!(
+                "another Cairn is running on the data directory {} (it holds {}); stop it or set {}",
+                data_dir.display(),
+                path.display(),
+                config::DATA_DIR
+            );
+        }
+        let mut previous = String::new();
+        file.read_to_string(&mut previous)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let predecessor = previous.trim();
+        let predecessor = (!predecessor.is_empty()).then(|| predecessor.to_owned());
+        Ok((DataDirLock { file }, predecessor))
+    }
+
+    /// Names this instance in the lock file, for the next Cairn to find.
+    fn record(&self, instance: &str) -> anyhow::Result<()> {
+        use std::io::{Seek, Write};
+        let mut file = &self.file;
+        file.set_len(0)?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        file.write_all(instance.as_bytes())?;
+        file.sync_all()?;
+        Ok(())
+    }
 }
