@@ -10,6 +10,7 @@ pub mod ids;
 pub mod jobs;
 pub mod lifecycle;
 pub mod locks;
+pub mod overviews;
 pub mod ports;
 pub mod recovery;
 pub mod retention;

@@ -8,8 +8,8 @@ use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterHealth, ClusterId,
-    ClusterStatus, HistoryItem, InstanceType, Job, JobId, Network, NetworkId, Organization,
-    OrganizationId, Progress, Project, ProjectId,
+    ClusterStatus, HistoryItem, InstanceType, Job, JobId, Network, NetworkId, NodeState,
+    Organization, OrganizationId, Progress, Project, ProjectId,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -164,6 +164,10 @@ pub trait Engine: Send + Sync + 'static {
     /// Brings up whatever node of the cluster is not running (after a restart of Cairn).
     async fn resume(&self, _cluster: &Cluster) -> Result<(), EngineError> {
         Ok(())
+    }
+    /// Each node's state from a probe now; empty when the engine cannot tell.
+    async fn nodes(&self, _cluster: &Cluster) -> Result<Vec<NodeState>, EngineError> {
+        Ok(Vec::new())
     }
 }
 

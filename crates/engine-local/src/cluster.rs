@@ -230,6 +230,56 @@ impl Clusters {
         }
     }
 
+    /// Each node as a probe sees it now: role, and its committed position or what is wrong.
+    pub async fn node_states(&self, layout: &ClusterLayout) -> Vec<cairn_model::NodeState> {
+        let probes = futures::future::join_all(layout.nodes.iter().map(|n| self.probe(n))).await;
+        let leader_view = probes[0]
+            .as_ref()
+            .and_then(|p| p["followers"].as_array().cloned())
+            .unwrap_or_default();
+        layout
+            .nodes
+            .iter()
+            .zip(&probes)
+            .enumerate()
+            .map(|(index, (node, probe))| {
+                let address = node.address();
+                let role = match (layout.nodes.len(), index) {
+                    (1, _) => "single",
+                    (_, 0) => "leader",
+                    _ => "follower",
+                };
+                let view = leader_view
+                    .iter()
+                    .find(|f| f["address"].as_str() == Some(address.as_str()));
+                let behind = view.and_then(|f| f["behindBytes"].as_u64()).unwrap_or(0);
+                let (healthy, detail) = match probe {
+                    None => (false, "does not answer".to_owned()),
+                    Some(_) if behind > BEHIND_LIMIT => {
+                        (false, format!("behind on replication by {behind} bytes"))
+                    }
+                    Some(_) if view.is_some_and(|f| f["reachable"] == false) => {
+                        (false, "does not answer the leader".to_owned())
+                    }
+                    Some(probe) => (
+                        true,
+                        format!(
+                            "committed position {}",
+                            probe["committedPosition"].as_u64().unwrap_or(0)
+                        ),
+                    ),
+                };
+                cairn_model::NodeState {
+                    index: index as u8,
+                    address,
+                    role: role.to_owned(),
+                    healthy,
+                    detail,
+                }
+            })
+            .collect()
+    }
+
     /// Stops every node (SIGTERM by the pid each wrote in its volume) and waits until each
     /// volume is free.
     pub async fn stop(&self, layout: &ClusterLayout) -> Result<(), String> {

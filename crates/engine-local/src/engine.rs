@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use cairn_core::ports::{ClusterChange, Engine, EngineError, ProgressSink, SnapshotFacts};
-use cairn_model::{Backup, Cluster, ClusterAddresses, ClusterHealth, Progress};
+use cairn_model::{Backup, Cluster, ClusterAddresses, ClusterHealth, NodeState, Progress};
 use cairn_snapshot::{InitOptions, OpenOptions, Repository};
 
 use crate::cluster::{ClusterLayout, Clusters, Health, Launcher};
@@ -242,6 +242,10 @@ impl Engine for LocalEngine {
 
     async fn resume(&self, cluster: &Cluster) -> Result<(), EngineError> {
         self.ensure_running(cluster).await
+    }
+
+    async fn nodes(&self, cluster: &Cluster) -> Result<Vec<NodeState>, EngineError> {
+        Ok(self.clusters.node_states(&self.layout(cluster)?).await)
     }
 
     async fn delete_snapshot(&self, backup: &Backup) -> Result<(), EngineError> {

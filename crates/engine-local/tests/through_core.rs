@@ -200,6 +200,18 @@ async fn a_killed_node_fails_a_backup_defunct_with_the_reason_and_is_brought_bac
     site.signal(&cluster, 2, libc::SIGKILL);
     site.health_becomes(&cluster, ClusterHealth::Degraded, Duration::from_secs(5))
         .await;
+    let nodes = site
+        .services
+        .cluster_overview(&site.scope, &cluster.id)
+        .await
+        .unwrap()
+        .nodes;
+    let states: Vec<_> = nodes
+        .iter()
+        .map(|n| (n.role.as_str(), n.healthy, n.detail.as_str()))
+        .collect();
+    assert_eq!(states[2], ("follower", false, "does not answer"));
+    assert_eq!((states[0].0, states[0].1), ("leader", true));
     let (status, reason) = site.back_up(&cluster).await;
 
     assert_eq!(status, BackupStatus::Defunct);

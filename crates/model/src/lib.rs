@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod label;
 pub mod restore;
 pub mod schedule;
+pub mod views;
 
 pub use catalogue::*;
 pub use entities::*;
@@ -19,3 +20,4 @@ pub use grouping::{group_backups, GroupedBackups, JobBackups};
 pub use ids::*;
 pub use jobs::{check_job_request, CreateJobRequest};
 pub use restore::{check_cluster_request, check_restore, CreateClusterRequest, FieldErrors};
+pub use views::{ClusterOverview, JobDetail, JobOverview, NodeState};
