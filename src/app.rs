@@ -1,6 +1,9 @@
 //! The HTML shell, the router and the console layout. Pages live in `pages/`.
 
-use crate::pages::{BackupsPage, ClustersPage, JobsPage, NetworksPage, NotFoundPage};
+use crate::pages::{
+    BackupPage, BackupsPage, ClusterBackupRoute, ClusterNewPage, ClusterPage, ClustersPage,
+    DialogStep, JobPage, JobsPage, NetworksPage, NotFoundPage, RestorePage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
@@ -41,9 +44,24 @@ pub fn App() -> impl IntoView {
                 <Sidebar />
                 <main class="min-w-0 flex-1 px-4 py-6 md:px-10 md:py-8">
                     <Routes fallback=NotFoundPage>
-                        <Route path=path!("/clusters") view=ClustersPage ssr=SsrMode::Async />
+                        <Route path=path!("/clusters") view=|| view! { <ClustersPage /> } ssr=SsrMode::Async />
+                        <Route path=path!("/clusters/new") view=ClusterNewPage ssr=SsrMode::Async />
+                        <Route path=path!("/clusters/:id") view=ClusterPage ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/clusters/:id/backup")
+                            view=|| view! { <ClusterBackupRoute step=DialogStep::Label /> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/clusters/:id/schedule")
+                            view=|| view! { <ClusterBackupRoute step=DialogStep::Schedule /> }
+                            ssr=SsrMode::Async
+                        />
                         <Route path=path!("/backups") view=BackupsPage ssr=SsrMode::Async />
+                        <Route path=path!("/backups/:id") view=BackupPage ssr=SsrMode::Async />
+                        <Route path=path!("/backups/:id/restore") view=RestorePage ssr=SsrMode::Async />
                         <Route path=path!("/jobs") view=JobsPage ssr=SsrMode::Async />
+                        <Route path=path!("/jobs/:id") view=JobPage ssr=SsrMode::Async />
                         <Route path=path!("/networks") view=NetworksPage ssr=SsrMode::Async />
                     </Routes>
                 </main>

@@ -30,11 +30,21 @@ pub struct ConsoleError {
 impl ConsoleError {
     /// One field is wrong: the message says so and the field carries the reason.
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        Self::fields(BTreeMap::from([(field.to_owned(), reason.into())]))
+    }
+
+    /// Fields that are wrong, each with its reason.
+    pub fn fields(fields: BTreeMap<String, String>) -> Self {
         Self {
             kind: ConsoleErrorKind::Invalid,
             message: "Some fields need attention.".into(),
-            fields: BTreeMap::from([(field.to_owned(), reason.into())]),
+            fields,
         }
+    }
+
+    /// What is wrong with one field, if anything.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.fields.get(name).cloned()
     }
 
     pub fn internal(message: impl Into<String>) -> Self {

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Cairn's console: a Leptos app rendered on the server (feature `ssr`) and hydrated in the
 //! browser (feature `hydrate`). Pages call server functions; server functions call the core.
 

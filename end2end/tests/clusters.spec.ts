@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { hydrated, screenshot } from './helpers';
+import { expect, hydrated, screenshot, test } from './helpers';
 
 test('the console opens on the Clusters page @no-js', async ({ page }) => {
   await page.goto('/');

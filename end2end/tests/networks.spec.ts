@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { hydrated, screenshot } from './helpers';
+import { expect, hydrated, screenshot, test } from './helpers';
 
 test('the Networks page lists a network for each seeded region @no-js', async ({ page }, testInfo) => {
   await page.goto('/networks');

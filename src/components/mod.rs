@@ -1,11 +1,19 @@
 //! Reusable pieces of the console's UI.
 
+mod confirm;
+mod failure;
 mod feedback;
+pub mod form;
+mod live;
 mod page_header;
 mod status_badge;
 mod time;
 
+pub use confirm::Confirm;
+pub use failure::{human_bytes, wire, Failure};
 pub use feedback::{EmptyState, ErrorPanel, Loading};
+pub use form::{Field, FormError};
+pub use live::keep_fresh;
 pub use page_header::PageHeader;
 pub use status_badge::StatusBadge;
-pub use time::format_utc;
+pub use time::{format_utc, now, Time};

@@ -1,16 +1,84 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use leptos::prelude::*;
 
-/// A time as the console prints it until it learns the browser's zone: `2026-11-24 12:41 UTC`.
-/// Server and browser print the same text, so hydration finds what the server rendered.
+/// A time as the server prints it: `2026-11-24 12:41 UTC`. The browser prints the same text
+/// until it has hydrated, then switches to its own zone (see [`Time`]).
 pub fn format_utc(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// `time` in a zone `offset_minutes` east of UTC: `2026-11-24 13:41 (UTC+01:00)`; plain UTC
+/// text when the offset is zero.
+pub fn format_in_zone(time: DateTime<Utc>, offset_minutes: i32) -> String {
+    if offset_minutes == 0 {
+        return format_utc(time);
+    }
+    let local = time + TimeDelta::minutes(offset_minutes.into());
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let offset = offset_minutes.unsigned_abs();
+    format!(
+        "{} (UTC{sign}{:02}:{:02})",
+        local.format("%Y-%m-%d %H:%M"),
+        offset / 60,
+        offset % 60
+    )
+}
+
+/// Now, on either side: the system clock on the server, the browser's in the browser (where
+/// the standard library has no clock).
+pub fn now() -> DateTime<Utc> {
+    #[cfg(feature = "hydrate")]
+    {
+        DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        DateTime::<Utc>::from(std::time::SystemTime::now())
+    }
+}
+
+/// The browser's offset from UTC at `time`, in minutes east (DST-aware).
+fn browser_offset(time: DateTime<Utc>) -> i32 {
+    #[cfg(feature = "hydrate")]
+    {
+        let date = js_sys::Date::new(&(time.timestamp_millis() as f64).into());
+        -(date.get_timezone_offset() as i32)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = time;
+        0
+    }
+}
+
+/// A time in the browser's zone, with the UTC time on hover. Rendered in UTC on the server
+/// (which does not know the reader's zone), switched once the page is live.
+#[component]
+pub fn Time(time: DateTime<Utc>) -> impl IntoView {
+    let (text, set_text) = signal(format_utc(time));
+    Effect::new(move |_| set_text.set(format_in_zone(time, browser_offset(time))));
+    view! {
+        <time datetime=time.to_rfc3339() title=format_utc(time) class="whitespace-nowrap">
+            {text}
+        </time>
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn times_print_to_the_minute_in_utc() {
         let time = "2021-03-26T14:38:12Z".parse().unwrap();
-        assert_eq!(super::format_utc(time), "2021-03-26 14:38 UTC");
+        assert_eq!(format_utc(time), "2021-03-26 14:38 UTC");
+    }
+
+    #[test]
+    fn a_zone_east_or_west_of_utc_is_said_with_its_offset() {
+        let time = "2021-03-26T14:38:12Z".parse().unwrap();
+        assert_eq!(format_in_zone(time, 60), "2021-03-26 15:38 (UTC+01:00)");
+        assert_eq!(format_in_zone(time, -330), "2021-03-26 09:08 (UTC-05:30)");
+        assert_eq!(format_in_zone(time, 0), "2021-03-26 14:38 UTC");
     }
 }

@@ -1,16 +1,292 @@
-use crate::components::{EmptyState, PageHeader};
+//! All backups: each job's backups in one expandable row ("<job> - N backups - M available",
+//! linking to the job), one-off backups after. Live: progress and statuses update by
+//! themselves. Rows expand by address (`?expand=<job id>`), so they work without JavaScript.
+
+use crate::components::form::{DANGER, LINK};
+use crate::components::{
+    human_bytes, keep_fresh, Confirm, EmptyState, ErrorPanel, Failure, FormError, Loading,
+    PageHeader, StatusBadge, Time,
+};
+use crate::server_fns::{get_backup, list_backups, DeleteBackup};
+use cairn_model::{Backup, BackupStatus, GroupedBackups};
 use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn BackupsPage() -> impl IntoView {
+    let delete = ServerAction::<DeleteBackup>::new();
+    let backups = Resource::new(move || delete.version().get(), |_| list_backups());
+    keep_fresh(move || backups.refetch());
+    let failure = Failure::new(move || delete.value().get().and_then(Result::err));
+    let query = use_query_map();
+    let expanded = Memo::new(move |_| query.read().get("expand"));
     view! {
         <PageHeader
             title="Backups"
             description="Backups made on demand and by scheduled jobs, side by side. A backup restores into a new cluster."
         />
-        <EmptyState
-            title="No backups yet"
-            message="Backups appear here once a cluster has been backed up, one-off or on a schedule."
-        />
+        <FormError message=failure.message() />
+        <Transition fallback=|| view! { <Loading what="backups" /> }>
+            {move || Suspend::new(async move {
+                match backups.await {
+                    Ok(grouped) if grouped.jobs.is_empty() && grouped.one_off.is_empty() => view! {
+                        <EmptyState
+                            title="No backups yet"
+                            message="Backups appear here once a cluster has been backed up, one-off or on a schedule."
+                        />
+                    }
+                    .into_any(),
+                    Ok(grouped) => view! { <BackupTable grouped expanded delete /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn BackupTable(
+    grouped: GroupedBackups,
+    expanded: Memo<Option<String>>,
+    delete: ServerAction<DeleteBackup>,
+) -> impl IntoView {
+    let groups = grouped
+        .jobs
+        .into_iter()
+        .map(|group| {
+            let job_id = group.job_id.to_string();
+            let summary = group.summary();
+            let open = {
+                let job_id = job_id.clone();
+                Signal::derive(move || expanded.get().as_deref() == Some(job_id.as_str()))
+            };
+            let toggle_href = {
+                let job_id = job_id.clone();
+                move || if open.get() { "/backups".to_owned() } else { format!("/backups?expand={job_id}") }
+            };
+            let rows = group.backups;
+            view! {
+                <tbody class="divide-y divide-slate-100 border-b border-slate-200" data-testid="job-group">
+                    <tr class="bg-slate-50/70">
+                        <td colspan="8" class="px-4 py-2 text-sm">
+                            <a
+                                href=toggle_href
+                                class="font-medium text-slate-900 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600"
+                                aria-expanded=move || open.get().to_string()
+                                data-testid="job-group-toggle"
+                            >
+                                <span aria-hidden="true" class="mr-1 inline-block w-3">{move || if open.get() { "▾" } else { "▸" }}</span>
+                                {summary}
+                            </a>
+                            <a href=format!("/jobs/{job_id}") class=format!("ml-3 text-xs {LINK}")>
+                                {if group.job_deleted { "deleted job" } else { "job" }}
+                            </a>
+                        </td>
+                    </tr>
+                    <Show when=move || open.get()>
+                        {rows.iter().cloned().map(|b| view! { <BackupRow backup=b delete /> }).collect_view()}
+                    </Show>
+                </tbody>
+            }
+        })
+        .collect_view();
+    let one_off = grouped
+        .one_off
+        .into_iter()
+        .map(|b| view! { <BackupRow backup=b delete /> })
+        .collect_view();
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
+            <table class="min-w-full text-sm">
+                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
+                    <tr>
+                        <th scope="col" class="px-4 py-3">"Description"</th>
+                        <th scope="col" class="px-4 py-3">"Status"</th>
+                        <th scope="col" class="px-4 py-3">"Created"</th>
+                        <th scope="col" class="px-4 py-3">"Size"</th>
+                        <th scope="col" class="px-4 py-3">"Source cluster"</th>
+                        <th scope="col" class="px-4 py-3">"Provider"</th>
+                        <th scope="col" class="px-4 py-3">"Version"</th>
+                        <th scope="col" class="px-4 py-3"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                {groups}
+                <tbody class="divide-y divide-slate-100">{one_off}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// Why a backup cannot be restored now, if it cannot.
+fn restore_refusal(backup: &Backup) -> Option<&'static str> {
+    match backup.status {
+        BackupStatus::Available => None,
+        BackupStatus::Creating => Some("It is still being created."),
+        BackupStatus::Defunct => Some("A defunct backup holds no usable data."),
+        BackupStatus::Deleting | BackupStatus::Deleted => Some("It is being deleted."),
+    }
+}
+
+/// Why a backup cannot be deleted now, if it cannot (being restored is checked on submit).
+fn delete_refusal(backup: &Backup) -> Option<String> {
+    match backup.status {
+        BackupStatus::Creating => Some("It is still being created: wait for it to finish.".into()),
+        BackupStatus::Deleting | BackupStatus::Deleted => {
+            Some("It is already being deleted.".into())
+        }
+        _ => None,
+    }
+}
+
+#[component]
+fn BackupRow(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl IntoView {
+    let b = backup;
+    let id = b.id.to_string();
+    let status = b.status.as_str();
+    let size = match (&b.progress, b.bytes_stored) {
+        (Some(p), _) if b.status == BackupStatus::Creating => {
+            let percent = (p.bytes_done * 100).checked_div(p.bytes_total).unwrap_or(0);
+            view! {
+                <div class="w-36" data-testid="backup-progress">
+                    <div class="h-1.5 rounded bg-slate-200" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()>
+                        <div class="h-1.5 rounded bg-sky-600" style=format!("width: {percent}%")></div>
+                    </div>
+                    <span class="text-xs text-slate-600">
+                        {format!("{} of {}", human_bytes(p.bytes_done), human_bytes(p.bytes_total))}
+                    </span>
+                </div>
+            }
+            .into_any()
+        }
+        (_, Some(stored)) => view! {
+            <span title=b.bytes_new.map(|n| format!("{} new in the repository", human_bytes(n))).unwrap_or_default()>
+                {human_bytes(stored)}
+            </span>
+        }
+        .into_any(),
+        _ => view! { <span class="text-slate-400">"—"</span> }.into_any(),
+    };
+    view! {
+        <tr data-testid="backup-row" data-id=id.clone() data-status=status>
+            <td class="px-4 py-3 font-medium text-slate-900">
+                <a href=format!("/backups/{id}") class=LINK data-testid="backup-description">{b.description.clone()}</a>
+                {b.failure_reason.clone().map(|reason| view! { <p class="mt-0.5 text-xs font-normal text-red-700">{reason}</p> })}
+            </td>
+            <td class="px-4 py-3"><StatusBadge status=b.status.as_str().to_owned() /></td>
+            <td class="px-4 py-3 text-slate-600"><Time time=b.created /></td>
+            <td class="px-4 py-3">{size}</td>
+            <td class="px-4 py-3">
+                <a href=format!("/clusters/{}", b.source_cluster_id) class=LINK>{b.source_cluster_description.clone()}</a>
+            </td>
+            <td class="px-4 py-3">{b.provider.clone()}</td>
+            <td class="px-4 py-3">{b.server_version.clone()}</td>
+            <td class="px-4 py-3 text-right whitespace-nowrap">
+                <BackupActions backup=b delete />
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn BackupActions(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl IntoView {
+    let id = backup.id.to_string();
+    let restore = match restore_refusal(&backup) {
+        None => view! { <a href=format!("/backups/{id}/restore") class=format!("mr-3 {LINK}")>"Restore"</a> }.into_any(),
+        Some(reason) => view! {
+            <span class="mr-3 text-slate-400" title=reason>"Restore"<span class="sr-only">{format!(" (not possible: {reason})")}</span></span>
+        }
+        .into_any(),
+    };
+    view! {
+        {restore}
+        <Confirm
+            label="Delete"
+            question=format!("Delete backup {}? Its snapshot is removed too.", backup.description)
+            refused=delete_refusal(&backup)
+        >
+            <ActionForm action=delete>
+                <input type="hidden" name="id" value=id.clone() />
+                <button type="submit" class=DANGER>"Delete backup"</button>
+            </ActionForm>
+        </Confirm>
+    }
+}
+
+/// One backup: what it is, where it came from, and what can be done with it.
+#[component]
+pub fn BackupPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let delete = ServerAction::<DeleteBackup>::new();
+    let backup = Resource::new(id, get_backup);
+    keep_fresh(move || backup.refetch());
+    let failure = Failure::new(move || delete.value().get().and_then(Result::err));
+    view! {
+        <Transition fallback=|| view! { <Loading what="the backup" /> }>
+            {move || Suspend::new(async move {
+                match backup.await {
+                    Ok(b) => {
+                        let for_actions = b.clone();
+                        let detail = |term: &'static str, value: String| view! {
+                            <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
+                                <dt class="text-sm font-medium text-slate-500">{term}</dt>
+                                <dd class="mt-1 text-sm text-slate-900 sm:col-span-2 sm:mt-0 break-all">{value}</dd>
+                            </div>
+                        };
+                        view! {
+                            <PageHeader title=b.description.clone() description=format!("Backup of {}.", b.source_cluster_description)>
+                                <BackupActions backup=for_actions delete />
+                            </PageHeader>
+                            <FormError message=failure.message() />
+                            <section class="max-w-3xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+                                <dl class="divide-y divide-slate-100">
+                                    {detail("Backup ID", b.id.to_string())}
+                                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
+                                        <dt class="text-sm font-medium text-slate-500">"Status"</dt>
+                                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0" data-testid="backup-status">
+                                            <StatusBadge status=b.status.as_str().to_owned() />
+                                            {b.failure_reason.clone().map(|r| view! { <p class="mt-1 text-red-700">{r}</p> })}
+                                        </dd>
+                                    </div>
+                                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
+                                        <dt class="text-sm font-medium text-slate-500">"Created"</dt>
+                                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0"><Time time=b.created /></dd>
+                                    </div>
+                                    {detail("Available nodes", b.available_node_count.to_string())}
+                                    {detail("Size", b.bytes_stored.map(human_bytes).unwrap_or_else(|| "—".into()))}
+                                    {detail("New in the repository", b.bytes_new.map(human_bytes).unwrap_or_else(|| "—".into()))}
+                                    {detail("Files", b.file_count.map(|n| n.to_string()).unwrap_or_else(|| "—".into()))}
+                                    {detail("Minimum disk to restore into", format!("{} GB", b.size_gb))}
+                                    {detail("Server version", format!("{} ({})", b.server_version, b.server_version_tag))}
+                                    {detail("Provider / region", format!("{} / {}", b.provider, b.region))}
+                                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
+                                        <dt class="text-sm font-medium text-slate-500">"Source cluster"</dt>
+                                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0">
+                                            <a href=format!("/clusters/{}", b.source_cluster_id) class=LINK>{b.source_cluster_description.clone()}</a>
+                                        </dd>
+                                    </div>
+                                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
+                                        <dt class="text-sm font-medium text-slate-500">"Initiated by"</dt>
+                                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0">
+                                            {match b.linked_resource.clone() {
+                                                Some(job) => view! { <a href=format!("/jobs/{job}") class=LINK>{format!("job {job}")}</a> }.into_any(),
+                                                None => view! { <span>"a person (one-off)"</span> }.into_any(),
+                                            }}
+                                        </dd>
+                                    </div>
+                                    {b.checksum.clone().map(|c| detail("Snapshot", c))}
+                                </dl>
+                            </section>
+                        }
+                        .into_any()
+                    }
+                    Err(error) => view! {
+                        <PageHeader title="Backup" description="" />
+                        <ErrorPanel error />
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
     }
 }

@@ -1,17 +1,43 @@
-use crate::components::{format_utc, EmptyState, ErrorPanel, Loading, PageHeader, StatusBadge};
+use crate::components::form::{LINK, PRIMARY};
+use crate::components::{
+    keep_fresh, EmptyState, ErrorPanel, Loading, PageHeader, StatusBadge, Time,
+};
+use crate::pages::backup_dialog::{BackupDialog, DialogStep};
 use crate::server_fns::list_clusters;
 use cairn_model::Cluster;
 use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Which backup dialog the page opens with (its own address, so it works without JavaScript).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenDialog {
+    pub cluster_id: String,
+    pub step: DialogStep,
+    pub label: Option<String>,
+}
 
 #[component]
-pub fn ClustersPage() -> impl IntoView {
+pub fn ClustersPage(#[prop(optional)] dialog: Option<OpenDialog>) -> impl IntoView {
     let clusters = Resource::new(|| (), |_| list_clusters());
+    keep_fresh(move || clusters.refetch());
+    // With JavaScript the row's "Back up" opens the dialog here; without, its link loads the
+    // dialog's own address, which renders this page with the dialog open.
+    let open = RwSignal::new(dialog);
+    let on_open = Callback::new(move |id: String| {
+        open.set(Some(OpenDialog {
+            cluster_id: id,
+            step: DialogStep::Label,
+            label: None,
+        }))
+    });
     view! {
         <PageHeader
             title="Clusters"
             description="Event-store clusters of this project. Back one up from its row; a backup restores into a new cluster."
-        />
-        <Suspense fallback=|| view! { <Loading what="clusters" /> }>
+        >
+            <a href="/clusters/new" class=PRIMARY>"Create cluster"</a>
+        </PageHeader>
+        <Transition fallback=|| view! { <Loading what="clusters" /> }>
             {move || Suspend::new(async move {
                 match clusters.await {
                     Ok(list) if list.is_empty() => view! {
@@ -21,33 +47,91 @@ pub fn ClustersPage() -> impl IntoView {
                         />
                     }
                     .into_any(),
-                    Ok(list) => view! { <ClusterTable clusters=list /> }.into_any(),
+                    Ok(list) => view! { <ClusterTable clusters=list on_open /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+        {move || {
+            open.get().map(|dialog| {
+                view! {
+                    <BackupDialog
+                        cluster_id=dialog.cluster_id
+                        step=dialog.step
+                        label=dialog.label
+                        close_href="/clusters"
+                        on_close=Callback::new(move |()| open.set(None))
+                    />
+                }
+            })
+        }}
     }
 }
 
+/// `/clusters/:id/backup` and `/clusters/:id/schedule?description=…`: the list with the
+/// backup dialog open at that step.
 #[component]
-fn ClusterTable(clusters: Vec<Cluster>) -> impl IntoView {
+pub fn ClusterBackupRoute(step: DialogStep) -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let dialog = OpenDialog {
+        cluster_id: params.read_untracked().get("id").unwrap_or_default(),
+        step,
+        label: query.read_untracked().get("description"),
+    };
+    view! { <ClustersPage dialog /> }
+}
+
+#[component]
+fn ClusterTable(clusters: Vec<Cluster>, on_open: Callback<String>) -> impl IntoView {
     let rows = clusters
         .into_iter()
         .map(|c| {
+            let id = c.id.to_string();
+            let href = format!("/clusters/{id}");
+            let backup_href = format!("/clusters/{id}/backup");
+            let can_back_up = c.status == cairn_model::ClusterStatus::Available;
+            let clicked = id.clone();
             view! {
-                <tr data-testid="cluster-row">
-                    <td class="px-4 py-3 font-medium text-slate-900">{c.description}</td>
-                    <td class="px-4 py-3 font-mono text-xs text-slate-600">{c.id.to_string()}</td>
+                <tr data-testid="cluster-row" data-id=id.clone()>
+                    <td class="px-4 py-3 font-medium text-slate-900">
+                        <a href=href class=LINK>{c.description}</a>
+                    </td>
+                    <td class="px-4 py-3 font-mono text-xs text-slate-600">{id.clone()}</td>
                     <td class="px-4 py-3">{c.provider}</td>
                     <td class="px-4 py-3">{c.region}</td>
                     <td class="px-4 py-3">{c.instance_type.name()}</td>
                     <td class="px-4 py-3">{c.server_version}</td>
-                    <td class="px-4 py-3">
+                    <td class="px-4 py-3 whitespace-nowrap">
                         <StatusBadge status=c.status.as_str().to_owned() />
                         " "
                         <StatusBadge status=c.health.as_str().to_owned() />
                     </td>
-                    <td class="px-4 py-3 whitespace-nowrap text-slate-600">{format_utc(c.created)}</td>
+                    <td class="px-4 py-3 text-slate-600"><Time time=c.created /></td>
+                    <td class="px-4 py-3 text-right">
+                        {if can_back_up {
+                            view! {
+                                <a
+                                    href=backup_href
+                                    class=LINK
+                                    on:click=move |ev| {
+                                        ev.prevent_default();
+                                        on_open.run(clicked.clone());
+                                    }
+                                >
+                                    "Back up"
+                                </a>
+                            }
+                            .into_any()
+                        } else {
+                            view! {
+                                <span class="text-slate-400" title="Only an available cluster can be backed up">
+                                    "Back up"
+                                </span>
+                            }
+                            .into_any()
+                        }}
+                    </td>
                 </tr>
             }
         })
@@ -65,6 +149,7 @@ fn ClusterTable(clusters: Vec<Cluster>) -> impl IntoView {
                         <th scope="col" class="px-4 py-3">"Version"</th>
                         <th scope="col" class="px-4 py-3">"Status"</th>
                         <th scope="col" class="px-4 py-3">"Created"</th>
+                        <th scope="col" class="px-4 py-3"><span class="sr-only">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody class="divide-y divide-slate-100">{rows}</tbody>

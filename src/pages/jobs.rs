@@ -1,16 +1,334 @@
-use crate::components::{EmptyState, PageHeader};
+//! Scheduled backup jobs: the list (schedule in words and raw, next run, last run), and a job's
+//! page with tabs Details / Backups / History (tabs by address, so they work without
+//! JavaScript). Run now, Pause / Resume and Delete on both.
+
+use crate::components::form::{DANGER, LINK, SECONDARY};
+use crate::components::{
+    human_bytes, keep_fresh, Confirm, EmptyState, ErrorPanel, Failure, FormError, Loading,
+    PageHeader, StatusBadge, Time,
+};
+use crate::server_fns::{get_job_detail, list_jobs, ChangeJob, RunJob};
+use cairn_model::schedule::Schedule;
+use cairn_model::{HistoryItem, HistoryStatus, JobDetail, JobOverview, JobStatus};
 use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+fn schedule_words(cron: &str) -> String {
+    Schedule::parse(cron)
+        .map(|s| s.describe())
+        .unwrap_or_else(|_| cron.to_owned())
+}
+
+fn history_status(status: HistoryStatus) -> &'static str {
+    match status {
+        HistoryStatus::Started => "started",
+        HistoryStatus::Succeeded => "succeeded",
+        HistoryStatus::Failed => "failed",
+    }
+}
 
 #[component]
 pub fn JobsPage() -> impl IntoView {
+    let run = ServerAction::<RunJob>::new();
+    let change = ServerAction::<ChangeJob>::new();
+    let jobs = Resource::new(
+        move || (run.version().get(), change.version().get()),
+        |_| list_jobs(),
+    );
+    keep_fresh(move || jobs.refetch());
+    let run_failure = Failure::new(move || run.value().get().and_then(Result::err));
+    let change_failure = Failure::new(move || change.value().get().and_then(Result::err));
     view! {
         <PageHeader
             title="Jobs"
-            description="Scheduled backups: when each runs, how many backups it keeps, and the history of its runs."
+            description="Scheduled backups. Each run makes a backup of its cluster and prunes the job's oldest beyond the number it keeps. Schedules are in UTC."
         />
-        <EmptyState
-            title="No scheduled jobs yet"
-            message="A backup schedule created from a cluster appears here with its next run and its history."
-        />
+        <FormError message=run_failure.message() />
+        <FormError message=change_failure.message() />
+        <Transition fallback=|| view! { <Loading what="jobs" /> }>
+            {move || Suspend::new(async move {
+                match jobs.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <EmptyState
+                            title="No scheduled backups yet"
+                            message="Create one from a cluster's row on the Clusters page: Back up, then Create backup schedule."
+                        />
+                    }
+                    .into_any(),
+                    Ok(list) => view! {
+                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
+                            <table class="min-w-full divide-y divide-slate-200 text-sm">
+                                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
+                                    <tr>
+                                        <th scope="col" class="px-4 py-3">"Description"</th>
+                                        <th scope="col" class="px-4 py-3">"Job ID"</th>
+                                        <th scope="col" class="px-4 py-3">"Schedule"</th>
+                                        <th scope="col" class="px-4 py-3">"Status"</th>
+                                        <th scope="col" class="px-4 py-3">"Source cluster"</th>
+                                        <th scope="col" class="px-4 py-3">"Next run"</th>
+                                        <th scope="col" class="px-4 py-3">"Last run"</th>
+                                        <th scope="col" class="px-4 py-3"><span class="sr-only">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody class="divide-y divide-slate-100">
+                                    {list.into_iter().map(|job| view! { <JobRow job run change /> }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Transition>
     }
+}
+
+#[component]
+fn JobRow(
+    job: JobOverview,
+    run: ServerAction<RunJob>,
+    change: ServerAction<ChangeJob>,
+) -> impl IntoView {
+    let JobOverview {
+        job,
+        cluster_description,
+        next_run,
+        last_run,
+    } = job;
+    let id = job.id.to_string();
+    view! {
+        <tr data-testid="job-row" data-id=id.clone()>
+            <td class="px-4 py-3 font-medium"><a href=format!("/jobs/{id}") class=LINK>{job.description.clone()}</a></td>
+            <td class="px-4 py-3 font-mono text-xs text-slate-600">{id.clone()}</td>
+            <td class="px-4 py-3">
+                <span>{schedule_words(&job.schedule)}</span>
+                <span class="block font-mono text-xs text-slate-500">{job.schedule.clone()}</span>
+            </td>
+            <td class="px-4 py-3"><StatusBadge status=job.status.as_str().to_owned() /></td>
+            <td class="px-4 py-3">
+                <a href=format!("/clusters/{}", job.data.cluster_id) class=LINK>
+                    {cluster_description.unwrap_or_else(|| format!("{} (gone)", job.data.cluster_id))}
+                </a>
+            </td>
+            <td class="px-4 py-3 text-slate-600">
+                {match next_run {
+                    Some(t) => view! { <Time time=t /> }.into_any(),
+                    None => view! { <span>"—"</span> }.into_any(),
+                }}
+            </td>
+            <td class="px-4 py-3">
+                {match last_run {
+                    Some(item) => view! {
+                        <span title=item.details.clone()>
+                            <StatusBadge status=history_status(item.status).to_owned() />
+                        </span>
+                    }
+                    .into_any(),
+                    None => view! { <span class="text-slate-400">"never run"</span> }.into_any(),
+                }}
+            </td>
+            <td class="px-4 py-3 text-right whitespace-nowrap">
+                <JobActions id=id.clone() status=job.status description=job.description.clone() run change />
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn JobActions(
+    id: String,
+    status: JobStatus,
+    description: String,
+    run: ServerAction<RunJob>,
+    change: ServerAction<ChangeJob>,
+) -> impl IntoView {
+    if status == JobStatus::Deleted {
+        return view! { <span class="text-xs text-slate-500">"Deleted; its backups remain."</span> }.into_any();
+    }
+    let (toggle, toggle_label) = match status {
+        JobStatus::Paused => ("resume", "Resume"),
+        _ => ("pause", "Pause"),
+    };
+    let (run_id, change_id, delete_id) = (id.clone(), id.clone(), id);
+    view! {
+        <div class="inline-flex items-center gap-2">
+            <ActionForm action=run>
+                <input type="hidden" name="id" value=run_id />
+                <button type="submit" class=SECONDARY disabled=move || run.pending().get()>"Run now"</button>
+            </ActionForm>
+            <ActionForm action=change>
+                <input type="hidden" name="id" value=change_id />
+                <input type="hidden" name="action" value=toggle />
+                <button type="submit" class=SECONDARY>{toggle_label}</button>
+            </ActionForm>
+            <Confirm
+                label="Delete"
+                question=format!("Delete job {description}? Its backups stay, listed under its name.")
+                refused=None
+            >
+                <ActionForm action=change>
+                    <input type="hidden" name="id" value=delete_id />
+                    <input type="hidden" name="action" value="delete" />
+                    <button type="submit" class=DANGER>"Delete job"</button>
+                </ActionForm>
+            </Confirm>
+        </div>
+    }
+    .into_any()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Details,
+    Backups,
+    History,
+}
+
+#[component]
+pub fn JobPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let tab = Memo::new(move |_| match query.read().get("tab").as_deref() {
+        Some("backups") => Tab::Backups,
+        Some("history") => Tab::History,
+        _ => Tab::Details,
+    });
+    let run = ServerAction::<RunJob>::new();
+    let change = ServerAction::<ChangeJob>::new();
+    let detail = Resource::new(
+        move || (id(), run.version().get(), change.version().get()),
+        |(id, _, _)| get_job_detail(id),
+    );
+    keep_fresh(move || detail.refetch());
+    let run_failure = Failure::new(move || run.value().get().and_then(Result::err));
+    let change_failure = Failure::new(move || change.value().get().and_then(Result::err));
+    view! {
+        <Transition fallback=|| view! { <Loading what="the job" /> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(detail) => view! { <JobView detail tab run change /> }.into_any(),
+                    Err(error) => view! {
+                        <PageHeader title="Job" description="" />
+                        <ErrorPanel error />
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+        <FormError message=run_failure.message() />
+        <FormError message=change_failure.message() />
+    }
+}
+
+#[component]
+fn JobView(
+    detail: JobDetail,
+    tab: Memo<Tab>,
+    run: ServerAction<RunJob>,
+    change: ServerAction<ChangeJob>,
+) -> impl IntoView {
+    let JobDetail {
+        overview,
+        backups,
+        history,
+    } = detail;
+    let job = overview.job.clone();
+    let id = job.id.to_string();
+    let tab_link = move |which: Tab, label: &'static str, query: &'static str| {
+        let href = format!("/jobs/{id}{query}");
+        view! {
+            <a
+                href=href
+                role="tab"
+                aria-selected=move || (tab.get() == which).to_string()
+                class="border-b-2 px-3 py-2 text-sm font-medium aria-[selected=true]:border-sky-700 aria-[selected=true]:text-sky-800 border-transparent text-slate-600 hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-sky-600"
+            >
+                {label}
+            </a>
+        }
+    };
+    let details = view! {
+        <dl class="max-w-3xl divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+            <Row term="Job ID" value=job.id.to_string() />
+            <Row term="Status" value=job.status.as_str().to_owned() />
+            <Row term="Schedule" value=format!("{} ({})", schedule_words(&job.schedule), job.schedule) />
+            <Row term="Backup label" value=job.data.description.clone() />
+            <Row term="Backups kept" value=job.data.max_backup_count.to_string() />
+            <Row term="Source cluster" value=overview.cluster_description.clone().unwrap_or_else(|| job.data.cluster_id.to_string()) />
+            <Row term="Next run" value=overview.next_run.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "—".into()) />
+        </dl>
+    };
+    let backup_list = view! {
+        {if backups.is_empty() {
+            view! { <p class="text-sm text-slate-500">"No backups yet."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="max-w-3xl divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white shadow-sm">
+                    {backups.into_iter().map(|b| view! {
+                        <li class="flex flex-wrap items-center justify-between gap-2 px-4 py-2 text-sm" data-testid="job-backup-row">
+                            <a href=format!("/backups/{}", b.id) class=LINK>{b.description.clone()}</a>
+                            <span class="flex items-center gap-3 text-slate-600">
+                                {b.bytes_stored.map(human_bytes)}
+                                <Time time=b.created />
+                                <StatusBadge status=b.status.as_str().to_owned() />
+                            </span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        }}
+    };
+    let history_list = view! { <History items=history /> };
+    view! {
+        <PageHeader title=job.description.clone() description=format!("Scheduled backup job {}.", job.id)>
+            <JobActions id=job.id.to_string() status=job.status description=job.description.clone() run change />
+        </PageHeader>
+        <nav role="tablist" aria-label="Job" class="mb-4 flex gap-2 border-b border-slate-200">
+            {tab_link(Tab::Details, "Details", "")}
+            {tab_link(Tab::Backups, "Backups", "?tab=backups")}
+            {tab_link(Tab::History, "History", "?tab=history")}
+        </nav>
+        <div role="tabpanel">
+            <div class:hidden=move || tab.get() != Tab::Details>{details}</div>
+            <div class:hidden=move || tab.get() != Tab::Backups>{backup_list}</div>
+            <div class:hidden=move || tab.get() != Tab::History>{history_list}</div>
+        </div>
+    }
+}
+
+#[component]
+fn Row(term: &'static str, value: String) -> impl IntoView {
+    view! {
+        <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
+            <dt class="text-sm font-medium text-slate-500">{term}</dt>
+            <dd class="mt-1 text-sm text-slate-900 sm:col-span-2 sm:mt-0 break-all">{value}</dd>
+        </div>
+    }
+}
+
+#[component]
+fn History(items: Vec<HistoryItem>) -> impl IntoView {
+    if items.is_empty() {
+        return view! { <p class="text-sm text-slate-500">"No runs yet."</p> }.into_any();
+    }
+    view! {
+        <ol class="max-w-3xl divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white shadow-sm">
+            {items.into_iter().map(|item| view! {
+                <li class="px-4 py-2 text-sm" data-testid="history-row" data-status=history_status(item.status)>
+                    <div class="flex items-center justify-between gap-2">
+                        <StatusBadge status=history_status(item.status).to_owned() />
+                        <Time time=item.start_time />
+                    </div>
+                    <p class="mt-1 text-slate-700">{item.details.clone()}</p>
+                    {item.linked_resource.clone().map(|b| view! {
+                        <a href=format!("/backups/{b}") class=format!("text-xs {LINK}")>{format!("backup {b}")}</a>
+                    })}
+                </li>
+            }).collect_view()}
+        </ol>
+    }
+    .into_any()
 }

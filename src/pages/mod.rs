@@ -1,13 +1,19 @@
 //! One module per view of the console.
 
+mod backup_dialog;
 mod backups;
+mod cluster;
+mod cluster_form;
 mod clusters;
 mod jobs;
 mod networks;
 mod not_found;
 
-pub use backups::BackupsPage;
-pub use clusters::ClustersPage;
-pub use jobs::JobsPage;
+pub use backup_dialog::DialogStep;
+pub use backups::{BackupPage, BackupsPage};
+pub use cluster::ClusterPage;
+pub use cluster_form::{ClusterNewPage, RestorePage};
+pub use clusters::{ClusterBackupRoute, ClustersPage};
+pub use jobs::{JobPage, JobsPage};
 pub use networks::NetworksPage;
 pub use not_found::NotFoundPage;

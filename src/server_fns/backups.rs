@@ -1,8 +1,9 @@
 use crate::error::ConsoleError;
-use cairn_model::Backup;
+use cairn_model::{Backup, GroupedBackups};
 use leptos::prelude::*;
 
-/// Starts a one-off backup of a cluster; it is `creating` until its snapshot is done.
+/// Starts a one-off backup of a cluster (`description` is a label template) and goes to the
+/// backups list, where it is `creating` until its snapshot is done.
 #[server(endpoint = "backups/create")]
 pub async fn create_backup(
     cluster_id: String,
@@ -10,10 +11,12 @@ pub async fn create_backup(
 ) -> Result<Backup, ConsoleError> {
     let console = crate::server::console()?;
     let cluster_id = super::parse_id("clusterId", &cluster_id, cairn_model::ClusterId::parse)?;
-    Ok(console
+    let backup = console
         .services
         .create_backup(&console.scope, &cluster_id, &description)
-        .await?)
+        .await?;
+    leptos_axum::redirect("/backups");
+    Ok(backup)
 }
 
 /// One backup, with its progress while it is being created.
@@ -22,4 +25,24 @@ pub async fn get_backup(id: String) -> Result<Backup, ConsoleError> {
     let console = crate::server::console()?;
     let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
     Ok(console.services.get_backup(&console.scope, &id).await?)
+}
+
+/// Every backup: jobs' backups grouped by job, one-off backups after.
+#[server(endpoint = "backups/list")]
+pub async fn list_backups() -> Result<GroupedBackups, ConsoleError> {
+    let console = crate::server::console()?;
+    Ok(console
+        .services
+        .list_backups_grouped(&console.scope)
+        .await?)
+}
+
+/// Deletes a backup and its snapshot (refused while it is being created or restored).
+#[server(endpoint = "backups/delete")]
+pub async fn delete_backup(id: String) -> Result<Backup, ConsoleError> {
+    let console = crate::server::console()?;
+    let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
+    let backup = console.services.delete_backup(&console.scope, &id).await?;
+    leptos_axum::redirect("/backups");
+    Ok(backup)
 }

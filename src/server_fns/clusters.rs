@@ -1,5 +1,5 @@
 use crate::error::ConsoleError;
-use cairn_model::Cluster;
+use cairn_model::{Cluster, ClusterOverview, CreateClusterRequest};
 use leptos::prelude::*;
 
 /// Clusters of the console's project.
@@ -9,17 +9,28 @@ pub async fn list_clusters() -> Result<Vec<Cluster>, ConsoleError> {
     Ok(console.services.list_clusters(&console.scope).await?)
 }
 
-/// Creates a cluster (or, with a source backup, restores one); it is `provisioning` until its
-/// nodes answer.
-#[server(endpoint = "clusters/create")]
-pub async fn create_cluster(
-    request: cairn_model::CreateClusterRequest,
-) -> Result<Cluster, ConsoleError> {
+/// A cluster with its nodes, backups and lock holder.
+#[server(endpoint = "clusters/overview")]
+pub async fn get_cluster_overview(id: String) -> Result<ClusterOverview, ConsoleError> {
     let console = crate::server::console()?;
+    let id = super::parse_id("id", &id, cairn_model::ClusterId::parse)?;
     Ok(console
         .services
-        .create_cluster(&console.scope, &request)
+        .cluster_overview(&console.scope, &id)
         .await?)
+}
+
+/// Creates a cluster — or, with `sourceBackupId`, restores a backup into a new one — and
+/// goes to its page, where it is `provisioning` until its nodes answer.
+#[server(endpoint = "clusters/create")]
+pub async fn create_cluster(request: CreateClusterRequest) -> Result<Cluster, ConsoleError> {
+    let console = crate::server::console()?;
+    let cluster = console
+        .services
+        .create_cluster(&console.scope, &request)
+        .await?;
+    leptos_axum::redirect(&format!("/clusters/{}", cluster.id));
+    Ok(cluster)
 }
 
 /// One cluster of the console's project.
@@ -28,4 +39,14 @@ pub async fn get_cluster(id: String) -> Result<Cluster, ConsoleError> {
     let console = crate::server::console()?;
     let id = super::parse_id("id", &id, cairn_model::ClusterId::parse)?;
     Ok(console.services.get_cluster(&console.scope, &id).await?)
+}
+
+/// Deletes a cluster (refused while protected or locked) and goes back to the list.
+#[server(endpoint = "clusters/delete")]
+pub async fn delete_cluster(id: String) -> Result<Cluster, ConsoleError> {
+    let console = crate::server::console()?;
+    let id = super::parse_id("id", &id, cairn_model::ClusterId::parse)?;
+    let cluster = console.services.delete_cluster(&console.scope, &id).await?;
+    leptos_axum::redirect("/clusters");
+    Ok(cluster)
 }

@@ -1,15 +1,28 @@
 //! Server functions: each takes the services from context, calls one use case, converts.
-//! On the server they run the body; in the browser they are HTTP calls to `/api/...`.
+//! On the server they run the body; in the browser they are HTTP calls to `/api/...`. Those
+//! that create or delete also redirect, so the same call works from a plain HTML form.
 
 mod backups;
 mod clusters;
+mod jobs;
 mod networks;
 
-pub use backups::{create_backup, get_backup};
-pub use clusters::{create_cluster, get_cluster, list_clusters};
+pub use backups::{
+    create_backup, delete_backup, get_backup, list_backups, CreateBackup, DeleteBackup,
+};
+pub use clusters::{
+    create_cluster, delete_cluster, get_cluster, get_cluster_overview, list_clusters,
+    CreateCluster, DeleteCluster,
+};
+pub use jobs::{
+    change_job, create_job, get_job_detail, list_jobs, run_job, ChangeJob, CreateJob, RunJob,
+};
 pub use networks::list_networks;
 
 use crate::error::ConsoleError;
+use cairn_model::schedule::Schedule;
+use cairn_model::{CreateJobRequest, ScheduledBackupData};
+use std::collections::BTreeMap;
 
 /// An id from a form or URL, or an error naming the field.
 #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
@@ -19,4 +32,131 @@ fn parse_id<T, E: std::fmt::Display>(
     parse: impl Fn(&str) -> Result<T, E>,
 ) -> Result<T, ConsoleError> {
     parse(text.trim()).map_err(|error| ConsoleError::invalid(field, format!("'{text}': {error}")))
+}
+
+/// The create-schedule form as typed (every field text, so a bad number is a field error, not
+/// a failed request; fields are posted as `form[every]` and so on). The browser checks it with
+/// the same code before sending.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JobForm {
+    pub cluster_id: String,
+    pub label: String,
+    pub description: String,
+    pub every: String,
+    pub unit: String,
+    pub minute: String,
+    pub cron: String,
+    pub keep: String,
+}
+
+impl JobForm {
+    /// The schedule the form says: the raw cron when given, else the builder's.
+    pub fn schedule(&self) -> Result<Schedule, String> {
+        if !self.cron.trim().is_empty() {
+            return Schedule::parse(self.cron.trim()).map_err(|e| e.to_string());
+        }
+        let every: u32 = self
+            .every
+            .trim()
+            .parse()
+            .map_err(|_| format!("every '{}' is not a whole number", self.every))?;
+        let minute: u32 = self
+            .minute
+            .trim()
+            .parse()
+            .map_err(|_| format!("minute '{}' is not a number from 0 to 59", self.minute))?;
+        Schedule::every(every, self.unit.trim(), minute).map_err(|e| e.to_string())
+    }
+
+    /// The API request, or every field error at once (keyed as the API keys them).
+    pub fn request(&self) -> Result<CreateJobRequest, ConsoleError> {
+        let mut fields = BTreeMap::new();
+        let cluster_id = cairn_model::ClusterId::parse(self.cluster_id.trim());
+        if let Err(error) = &cluster_id {
+            fields.insert("data.clusterId".to_owned(), error.to_string());
+        }
+        let schedule = self.schedule();
+        if let Err(error) = &schedule {
+            fields.insert("schedule".to_owned(), error.clone());
+        }
+        let keep = self.keep.trim().parse::<u32>();
+        if keep.is_err() {
+            fields.insert(
+                "data.maxBackupCount".to_owned(),
+                format!("'{}' is not a whole number", self.keep),
+            );
+        }
+        let (Ok(cluster_id), Ok(schedule), Ok(keep)) = (cluster_id, schedule, keep) else {
+            return Err(ConsoleError::fields(fields));
+        };
+        let request = CreateJobRequest {
+            description: self.description.clone(),
+            schedule: schedule.to_string(),
+            data: ScheduledBackupData {
+                cluster_id,
+                description: self.label.clone(),
+                max_backup_count: keep,
+            },
+        };
+        let errors = cairn_model::check_job_request(&request);
+        if errors.is_empty() {
+            Ok(request)
+        } else {
+            Err(ConsoleError::fields(errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> JobForm {
+        JobForm {
+            cluster_id: "c1eut65o0aeu6ojco7a0".into(),
+            label: "{cluster} - {datetime:utc}".into(),
+            description: "hourly".into(),
+            every: "6".into(),
+            unit: "hours".into(),
+            minute: "30".into(),
+            cron: String::new(),
+            keep: "10".into(),
+        }
+    }
+
+    #[test]
+    fn the_builder_fields_become_the_cron_the_api_takes() {
+        assert_eq!(form().request().unwrap().schedule, "30 */6 * * *");
+        let raw = JobForm {
+            cron: "0 12 * * 1".into(),
+            ..form()
+        };
+        assert_eq!(raw.request().unwrap().schedule, "0 12 * * 1");
+    }
+
+    #[test]
+    fn every_wrong_field_is_named_at_once() {
+        let bad = JobForm {
+            description: " ".into(),
+            every: "x".into(),
+            keep: "many".into(),
+            ..form()
+        };
+        let error = bad.request().unwrap_err();
+        assert!(error.fields.contains_key("schedule"), "{error:?}");
+        assert!(
+            error.fields.contains_key("data.maxBackupCount"),
+            "{error:?}"
+        );
+        let bad = JobForm {
+            description: " ".into(),
+            label: "{nope}".into(),
+            ..form()
+        };
+        let error = bad.request().unwrap_err();
+        assert_eq!(
+            error.fields.keys().collect::<Vec<_>>(),
+            ["data.description", "description"]
+        );
+    }
 }

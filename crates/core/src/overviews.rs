@@ -25,7 +25,7 @@ impl Services {
             .into_iter()
             .filter(|b| b.source_cluster_id == cluster.id)
             .collect();
-        backups.sort_by(|a, b| b.created.cmp(&a.created));
+        backups.sort_by_key(|b| std::cmp::Reverse(b.created));
         let lock = store
             .locks()
             .await?
@@ -68,7 +68,7 @@ impl Services {
             .into_iter()
             .filter(|b| b.linked_resource.as_ref() == Some(&overview.job.id))
             .collect();
-        backups.sort_by(|a, b| b.created.cmp(&a.created));
+        backups.sort_by_key(|b| std::cmp::Reverse(b.created));
         Ok(JobDetail {
             overview,
             backups,

@@ -259,6 +259,16 @@ pub enum JobStatus {
     Deleted,
 }
 
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Running => "running",
+            JobStatus::Paused => "paused",
+            JobStatus::Deleted => "deleted",
+        }
+    }
+}
+
 /// What a scheduled backup job does on each run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

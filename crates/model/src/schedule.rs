@@ -126,6 +126,42 @@ impl Schedule {
             .expect("every valid schedule runs at least once a week")
     }
 
+    /// The console's builder, "Backup every [N] [hours|days] at [MM] past": every N hours
+    /// (1-23) counted from midnight, every day (N = 1) or every week (N = 7, Sundays) at
+    /// 00:MM. Other day counts cannot be said in this cron and are refused, naming the field.
+    pub fn every(n: u32, unit: &str, minute: u32) -> Result<Self, ScheduleError> {
+        if minute > 59 {
+            return Err(error(format!(
+                "minute '{minute}' is not a number from 0 to 59"
+            )));
+        }
+        let minute = minute as u8;
+        match (unit, n) {
+            ("hours", 1..=23) => Ok(Schedule {
+                minute,
+                hours: Hours::Step(n as u8),
+                weekday: None,
+            }),
+            ("hours", _) => Err(error(format!(
+                "every '{n}' hours: choose 1 to 23 hours, or days"
+            ))),
+            ("days", 1) => Ok(Schedule {
+                minute,
+                hours: Hours::At(0),
+                weekday: None,
+            }),
+            ("days", 7) => Ok(Schedule {
+                minute,
+                hours: Hours::At(0),
+                weekday: Some(Weekday::Sun),
+            }),
+            ("days", _) => Err(error(format!(
+                "every '{n}' days: choose 1 (daily) or 7 (weekly), or write the schedule as cron"
+            ))),
+            (other, _) => Err(error(format!("unit '{other}' is not one of: hours, days"))),
+        }
+    }
+
     /// The next `count` runs after `after`, in order.
     pub fn upcoming(&self, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
         let mut runs = Vec::with_capacity(count);
@@ -186,6 +222,23 @@ impl fmt::Display for Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_builder_says_every_n_hours_or_days_at_a_minute_in_cron() {
+        let cron = |n, unit, minute| Schedule::every(n, unit, minute).map(|s| s.to_string());
+        assert_eq!(cron(1, "hours", 0).unwrap(), "0 */1 * * *");
+        assert_eq!(cron(6, "hours", 30).unwrap(), "30 */6 * * *");
+        assert_eq!(cron(1, "days", 15).unwrap(), "15 0 * * *");
+        assert_eq!(cron(7, "days", 0).unwrap(), "0 0 * * 0");
+        assert!(cron(24, "hours", 0).unwrap_err().0.contains("'24' hours"));
+        assert!(cron(3, "days", 0).unwrap_err().0.contains("'3' days"));
+        assert!(cron(1, "hours", 60).unwrap_err().0.contains("minute '60'"));
+        assert!(cron(1, "weeks", 0).unwrap_err().0.contains("unit 'weeks'"));
+        for n in 1..=23 {
+            let text = cron(n, "hours", 5).unwrap();
+            assert_eq!(Schedule::parse(&text).unwrap().to_string(), text);
+        }
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()

@@ -1,0 +1,93 @@
+use crate::error::ConsoleError;
+use leptos::prelude::*;
+
+/// The error of a form's last submission, if it failed: per field for the inputs, and a
+/// sentence for the top of the form.
+#[derive(Clone, Copy)]
+pub struct Failure(Memo<Option<ConsoleError>>);
+
+impl Failure {
+    /// From the action's last value (`action.value().get().and_then(Result::err)`).
+    pub fn new(last_error: impl Fn() -> Option<ConsoleError> + Send + Sync + 'static) -> Self {
+        Failure(Memo::new(move |_| last_error()))
+    }
+
+    /// What is wrong with one field.
+    pub fn field(self, name: &'static str) -> Signal<Option<String>> {
+        Signal::derive(move || self.0.with(|e| e.as_ref().and_then(|e| e.field(name))))
+    }
+
+    /// The sentence above the form: the error itself, or how many fields need attention.
+    pub fn message(self) -> Signal<Option<String>> {
+        Signal::derive(move || {
+            self.0.with(|e| {
+                e.as_ref().map(|e| match e.fields.len() {
+                    0 => e.message.clone(),
+                    1 => "One field needs attention (see below).".to_owned(),
+                    n => format!("{n} fields need attention (see below)."),
+                })
+            })
+        })
+    }
+
+    /// Whether a field is wrong, for `aria-invalid`.
+    pub fn invalid(self, name: &'static str) -> Signal<bool> {
+        Signal::derive(move || {
+            self.0
+                .with(|e| e.as_ref().is_some_and(|e| e.fields.contains_key(name)))
+        })
+    }
+}
+
+/// Bytes as people read them: `512 B`, `1.5 KiB`, `12.0 MiB`, `3.25 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let digits = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.digits$} {}", UNITS[unit])
+}
+
+/// An enum's name on the wire (`single-node`, `c4`, `system`), as forms send it.
+pub fn wire<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_in_binary_units_with_three_significant_digits() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.50 KiB");
+        assert_eq!(human_bytes(12 << 20), "12.0 MiB");
+        assert_eq!(human_bytes(700 << 20), "700 MiB");
+        assert_eq!(human_bytes(3 << 30), "3.00 GiB");
+    }
+
+    #[test]
+    fn enums_go_into_forms_by_their_wire_names() {
+        assert_eq!(
+            wire(&cairn_model::Topology::ThreeNodeMultiZone),
+            "three-node-multi-zone"
+        );
+        assert_eq!(wire(&cairn_model::InstanceType::C4), "c4");
+    }
+}

@@ -1,0 +1,392 @@
+//! The create-backup dialog: step 1 is the backup's label with a live preview (the same
+//! `model` code the server renders it with) and the legend of placeholders; step 2 makes it a
+//! schedule. Every button works without JavaScript too: the dialog has its own addresses.
+
+use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
+use crate::components::{now, ErrorPanel, Failure, Field, FormError, Loading};
+use crate::server_fns::{get_cluster_overview, CreateBackup, CreateJob, JobForm};
+use cairn_model::label::{placeholders, LabelContext, LabelTemplate, DEFAULT_LABEL};
+use cairn_model::{jobs::DEFAULT_MAX_BACKUP_COUNT, Cluster};
+use leptos::ev::KeyboardEvent;
+use leptos::prelude::*;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogStep {
+    Label,
+    Schedule,
+}
+
+#[component]
+pub fn BackupDialog(
+    cluster_id: String,
+    step: DialogStep,
+    label: Option<String>,
+    /// Where Cancel goes without JavaScript.
+    #[prop(into)]
+    close_href: String,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    let overview = Resource::new(move || cluster_id.clone(), get_cluster_overview);
+    let close = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        on_close.run(());
+    };
+    let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Escape" {
+            on_close.run(());
+        }
+    };
+    view! {
+        <div class="fixed inset-0 z-40 overflow-y-auto bg-slate-900/50 p-4 md:p-10" on:keydown=on_keydown>
+            <div
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="backup-dialog-title"
+                class="mx-auto w-full max-w-2xl rounded-xl bg-white p-6 shadow-2xl"
+            >
+                <Suspense fallback=|| view! { <Loading what="the cluster" /> }>
+                    {move || {
+                        let close_href = close_href.clone();
+                        let label = label.clone();
+                        Suspend::new(async move {
+                            match overview.await {
+                                Ok(overview) => view! {
+                                    <DialogSteps
+                                        cluster=overview.cluster
+                                        index=overview.next_backup_index
+                                        step
+                                        label=label.unwrap_or_else(|| DEFAULT_LABEL.to_owned())
+                                        close_href
+                                        close
+                                    />
+                                }
+                                .into_any(),
+                                Err(error) => view! {
+                                    <ErrorPanel error />
+                                    <a href=close_href class=SECONDARY on:click=close>"Close"</a>
+                                }
+                                .into_any(),
+                            }
+                        })
+                    }}
+                </Suspense>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn DialogSteps(
+    cluster: Cluster,
+    index: u64,
+    step: DialogStep,
+    label: String,
+    close_href: String,
+    close: impl Fn(leptos::ev::MouseEvent) + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let step = RwSignal::new(step);
+    let label = RwSignal::new(label);
+    // The preview's clock ticks in the browser, so "{datetime}" shows the minute it will be.
+    let clock = RwSignal::new(now());
+    Effect::new(move |_| {
+        let handle =
+            set_interval_with_handle(move || clock.set(now()), Duration::from_secs(1)).ok();
+        on_cleanup(move || {
+            if let Some(handle) = handle {
+                handle.clear();
+            }
+        });
+    });
+    let cluster = StoredValue::new(cluster);
+    let preview = Memo::new(move |_| {
+        let template = LabelTemplate::parse(&label.get()).map_err(|e| e.to_string())?;
+        Ok::<_, String>(cluster.with_value(|c| {
+            template.render(&LabelContext {
+                index,
+                cluster_description: &c.description,
+                cluster_id: c.id.as_str(),
+                cluster_provider: &c.provider,
+                time: clock.get(),
+            })
+        }))
+    });
+    let close_step = close.clone();
+    view! {
+        <h2 id="backup-dialog-title" class="text-lg font-semibold text-slate-900">
+            {move || match step.get() {
+                DialogStep::Label => format!("Back up {}", cluster.with_value(|c| c.description.clone())),
+                DialogStep::Schedule => format!("Schedule backups of {}", cluster.with_value(|c| c.description.clone())),
+            }}
+        </h2>
+        <p class="mt-1 mb-4 text-sm text-slate-600">
+            {move || match step.get() {
+                DialogStep::Label => "Step 1 of 2: the backup's label. Make one backup now, or go on to a schedule.",
+                DialogStep::Schedule => "Step 2 of 2: when to back up, and how many backups to keep. Schedules are in UTC.",
+            }}
+        </p>
+        <Show
+            when=move || step.get() == DialogStep::Label
+            fallback=move || view! { <ScheduleStep cluster=cluster.get_value() label step preview /> }
+        >
+            <LabelStep cluster=cluster.get_value() label step preview close_href=close_href.clone() close=close_step.clone() />
+        </Show>
+    }
+}
+
+#[component]
+fn LabelStep(
+    cluster: Cluster,
+    label: RwSignal<String>,
+    step: RwSignal<DialogStep>,
+    preview: Memo<Result<String, String>>,
+    close_href: String,
+    close: impl Fn(leptos::ev::MouseEvent) + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let create = ServerAction::<CreateBackup>::new();
+    let failure = Failure::new(move || create.value().get().and_then(Result::err));
+    let cluster_id = cluster.id.to_string();
+    let schedule_href = format!("/clusters/{cluster_id}/schedule");
+    let id_for_submit = cluster_id.clone();
+    let one_off = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        create.dispatch(CreateBackup {
+            cluster_id: id_for_submit.clone(),
+            description: label.get_untracked(),
+        });
+    };
+    let to_schedule = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        step.set(DialogStep::Schedule);
+    };
+    let label_error = Signal::derive(move || {
+        failure
+            .field("description")
+            .get()
+            .or_else(|| preview.get().err())
+    });
+    view! {
+        // Without JavaScript: "Create one off backup" posts to the server function, "Create
+        // backup schedule" opens step 2 at its own address with the label in the query.
+        <form method="get" action=schedule_href>
+            <FormError message=Signal::derive(move || {
+                failure.field("description").get().is_none().then(|| failure.message().get()).flatten()
+            }) />
+            <input type="hidden" name="cluster_id" value=cluster_id />
+            <Field id="backup-label" label="Backup label" error=label_error>
+                <input
+                    id="backup-label"
+                    name="description"
+                    class=INPUT
+                    autofocus
+                    autocomplete="off"
+                    aria-describedby="backup-label-error backup-label-preview"
+                    aria-invalid=move || label_error.get().is_some().to_string()
+                    value=label.get_untracked()
+                    prop:value=move || label.get()
+                    on:input=move |ev| label.set(event_target_value(&ev))
+                />
+            </Field>
+            <div class="mb-4 rounded-md bg-slate-50 px-3 py-2 text-sm">
+                <span class="text-slate-500">"Preview: "</span>
+                <span id="backup-label-preview" data-testid="label-preview" class="font-medium text-slate-900">
+                    {move || preview.get().unwrap_or_default()}
+                </span>
+            </div>
+            <details class="mb-5 text-sm">
+                <summary class="cursor-pointer font-medium text-slate-700">"Variables you can use"</summary>
+                <ul class="mt-2 grid grid-cols-1 gap-x-4 gap-y-1 font-mono text-xs text-slate-700 sm:grid-cols-2" data-testid="label-legend">
+                    {placeholders()
+                        .into_iter()
+                        .map(|(placeholder, default)| {
+                            view! {
+                                <li>
+                                    <button
+                                        type="button"
+                                        class="rounded px-1 hover:bg-sky-50 focus-visible:outline-2 focus-visible:outline-sky-600"
+                                        title="Add to the label"
+                                        on:click={
+                                            let placeholder = placeholder.clone();
+                                            move |_| label.update(|l| l.push_str(&placeholder))
+                                        }
+                                    >
+                                        {placeholder.clone()}
+                                    </button>
+                                    {default.then_some(" (default format)")}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </details>
+            <div class="flex flex-wrap justify-end gap-2">
+                <a href=close_href class=SECONDARY on:click=close>"Cancel"</a>
+                <button
+                    type="submit"
+                    class=SECONDARY
+                    formaction="/api/backups/create"
+                    formmethod="post"
+                    disabled=move || create.pending().get()
+                    on:click=one_off
+                >
+                    {move || if create.pending().get() { "Creating…" } else { "Create one off backup" }}
+                </button>
+                <button type="submit" class=PRIMARY on:click=to_schedule>
+                    "Create backup schedule ›"
+                </button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn ScheduleStep(
+    cluster: Cluster,
+    label: RwSignal<String>,
+    step: RwSignal<DialogStep>,
+    preview: Memo<Result<String, String>>,
+) -> impl IntoView {
+    let create = ServerAction::<CreateJob>::new();
+    let failure = Failure::new(move || create.value().get().and_then(Result::err));
+    let form = RwSignal::new(JobForm {
+        cluster_id: cluster.id.to_string(),
+        label: label.get_untracked(),
+        description: format!("{} backups", cluster.description),
+        every: "1".into(),
+        unit: "hours".into(),
+        minute: "0".into(),
+        cron: String::new(),
+        keep: DEFAULT_MAX_BACKUP_COUNT.to_string(),
+    });
+    let runs = Memo::new(move |_| {
+        form.with(|f| f.schedule())
+            .map(|s| (s.describe(), s.upcoming(now(), 5)))
+    });
+    let back_href = format!(
+        "/clusters/{}/backup?description={}",
+        cluster.id,
+        url_encode(&label.get_untracked())
+    );
+    let set = move |apply: fn(&mut JobForm, String)| {
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            form.update(|f| apply(f, value));
+        }
+    };
+    let schedule_error =
+        Signal::derive(move || failure.field("schedule").get().or_else(|| runs.get().err()));
+    view! {
+        <ActionForm action=create>
+            <FormError message=failure.message() />
+            <input type="hidden" name="form[cluster_id]" value=cluster.id.to_string() />
+            <input type="hidden" name="form[label]" value=move || label.get() />
+            <p class="mb-4 text-sm text-slate-700">
+                "Backups will be labelled like "
+                <span class="font-medium" data-testid="schedule-label-preview">{move || preview.get().unwrap_or_default()}</span>
+                <span class="text-red-700">{move || failure.field("data.description").get()}</span>
+            </p>
+            <Field id="job-description" label="Description" error=failure.field("description")>
+                <input
+                    id="job-description"
+                    name="form[description]"
+                    class=INPUT
+                    aria-describedby="job-description-error"
+                    value=form.with_untracked(|f| f.description.clone()) prop:value=move || form.with(|f| f.description.clone())
+                    on:input=set(|f, v| f.description = v)
+                />
+            </Field>
+            <fieldset class="mb-2">
+                <legend class="block text-sm font-medium text-slate-800">"Backup every"</legend>
+                <div class="mt-1 flex flex-wrap items-center gap-2 text-sm">
+                    <label class="sr-only" for="job-every">"Number of hours or days"</label>
+                    <input id="job-every" name="form[every]" type="number" min="1" max="23" class="w-20 rounded-md border border-slate-300 px-2 py-1.5"
+                        value=form.with_untracked(|f| f.every.clone()) prop:value=move || form.with(|f| f.every.clone()) on:input=set(|f, v| f.every = v) />
+                    <label class="sr-only" for="job-unit">"Unit"</label>
+                    <select id="job-unit" name="form[unit]" class="rounded-md border border-slate-300 px-2 py-1.5" on:change=set(|f, v| f.unit = v)>
+                        <option value="hours" selected=move || form.with(|f| f.unit == "hours")>"hours"</option>
+                        <option value="days" selected=move || form.with(|f| f.unit == "days")>"days"</option>
+                    </select>
+                    <span>"at"</span>
+                    <label class="sr-only" for="job-minute">"Minute past the hour"</label>
+                    <input id="job-minute" name="form[minute]" type="number" min="0" max="59" class="w-20 rounded-md border border-slate-300 px-2 py-1.5"
+                        value=form.with_untracked(|f| f.minute.clone()) prop:value=move || form.with(|f| f.minute.clone()) on:input=set(|f, v| f.minute = v) />
+                    <span>"minutes past (UTC)"</span>
+                </div>
+            </fieldset>
+            <Field
+                id="job-cron"
+                label="Or a cron schedule (UTC)"
+                hint="Optional; wins over the fields above. minute hour * * day-of-week, e.g. 0 12 * * 1 (Mondays at 12:00)."
+                error=schedule_error
+            >
+                <input
+                    id="job-cron"
+                    name="form[cron]"
+                    class=INPUT
+                    placeholder="0 12 * * 1"
+                    aria-describedby="job-cron-error"
+                    value=form.with_untracked(|f| f.cron.clone()) prop:value=move || form.with(|f| f.cron.clone())
+                    on:input=set(|f, v| f.cron = v)
+                />
+            </Field>
+            <Field id="job-keep" label="Number of backups to keep before pruning" error=failure.field("data.maxBackupCount")>
+                <input
+                    id="job-keep"
+                    name="form[keep]"
+                    type="number"
+                    min="1"
+                    class=INPUT
+                    aria-describedby="job-keep-error"
+                    value=form.with_untracked(|f| f.keep.clone()) prop:value=move || form.with(|f| f.keep.clone())
+                    on:input=set(|f, v| f.keep = v)
+                />
+            </Field>
+            <div class="mb-5 rounded-md bg-slate-50 px-3 py-2 text-sm" data-testid="next-runs">
+                {move || match runs.get() {
+                    Ok((words, upcoming)) => view! {
+                        <p class="font-medium text-slate-800">{format!("Runs {words}. Next runs:")}</p>
+                        <ol class="mt-1 list-inside list-decimal font-mono text-xs text-slate-700">
+                            {upcoming
+                                .into_iter()
+                                .map(|t| view! { <li>{t.format("%a %Y-%m-%d %H:%M UTC").to_string()}</li> })
+                                .collect_view()}
+                        </ol>
+                    }
+                    .into_any(),
+                    Err(_) => view! { <p class="text-slate-500">"Fix the schedule to see its next runs."</p> }.into_any(),
+                }}
+            </div>
+            <div class="flex flex-wrap justify-end gap-2">
+                <a
+                    href=back_href
+                    class=SECONDARY
+                    on:click=move |ev| {
+                        ev.prevent_default();
+                        step.set(DialogStep::Label);
+                    }
+                >
+                    "‹ Back"
+                </a>
+                <button type="submit" class=PRIMARY disabled=move || create.pending().get()>
+                    {move || if create.pending().get() { "Creating…" } else { "Create schedule" }}
+                </button>
+            </div>
+            <p class="mt-3 text-xs text-slate-500">
+                "A run on a busy cluster fails and says who holds it; missed runs are not caught up. See "
+                <a href="/jobs" class=LINK>"Jobs"</a> "."
+            </p>
+        </ActionForm>
+    }
+}
+
+/// Percent-encodes a query value.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,165 @@
+//! A cluster's page: details, addresses, each node's health, who holds its lock, its backups.
+
+use crate::components::form::{DANGER, LINK, PRIMARY};
+use crate::components::{
+    human_bytes, keep_fresh, Confirm, ErrorPanel, Failure, FormError, Loading, PageHeader,
+    StatusBadge, Time,
+};
+use crate::server_fns::{get_cluster_overview, DeleteCluster};
+use cairn_model::{ClusterOverview, ClusterStatus};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn ClusterPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let overview = Resource::new(id, get_cluster_overview);
+    keep_fresh(move || overview.refetch());
+    let delete = ServerAction::<DeleteCluster>::new();
+    let failure = Failure::new(move || delete.value().get().and_then(Result::err));
+    view! {
+        <Transition fallback=|| view! { <Loading what="the cluster" /> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(overview) => view! { <Overview overview delete failure /> }.into_any(),
+                    Err(error) => view! {
+                        <PageHeader title="Cluster" description="" />
+                        <ErrorPanel error />
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Overview(
+    overview: ClusterOverview,
+    delete: ServerAction<DeleteCluster>,
+    failure: Failure,
+) -> impl IntoView {
+    let ClusterOverview {
+        cluster: c,
+        nodes,
+        backups,
+        lock,
+        ..
+    } = overview;
+    let id = c.id.to_string();
+    let refused = if c.protected {
+        Some("This cluster is protected: turn protection off to delete it.".to_owned())
+    } else {
+        lock.clone().map(|l| format!("{l}: wait for it to finish."))
+    };
+    let can_back_up = c.status == ClusterStatus::Available && lock.is_none();
+    let detail = |term: &'static str, value: String| {
+        view! {
+            <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
+                <dt class="text-sm font-medium text-slate-500">{term}</dt>
+                <dd class="mt-1 text-sm text-slate-900 sm:col-span-2 sm:mt-0 break-all">{value}</dd>
+            </div>
+        }
+    };
+    view! {
+        <PageHeader title=c.description.clone() description=format!("Cluster {} in {} / {}.", c.id, c.provider, c.region)>
+            {can_back_up.then(|| view! {
+                <a href=format!("/clusters/{id}/backup") class=PRIMARY>"Back up"</a>
+            })}
+            <Confirm
+                label="Delete"
+                question=format!("Delete cluster {}? Its nodes and volumes are removed; its backups stay.", c.description)
+                refused=refused
+            >
+                <ActionForm action=delete>
+                    <input type="hidden" name="id" value=id.clone() />
+                    <button type="submit" class=DANGER>"Delete cluster"</button>
+                </ActionForm>
+            </Confirm>
+        </PageHeader>
+        <FormError message=failure.message() />
+        {lock.map(|lock| view! {
+            <p role="status" data-testid="cluster-lock" class="mb-4 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+                {lock}
+            </p>
+        })}
+        <div class="grid gap-6 lg:grid-cols-2">
+            <section class="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" aria-labelledby="details-heading">
+                <h2 id="details-heading" class="mb-2 text-base font-semibold">"Details"</h2>
+                <dl class="divide-y divide-slate-100">
+                    {detail("Cluster ID", c.id.to_string())}
+                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
+                        <dt class="text-sm font-medium text-slate-500">"Status"</dt>
+                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0" data-testid="cluster-status">
+                            <StatusBadge status=c.status.as_str().to_owned() />
+                            " "
+                            <StatusBadge status=c.health.as_str().to_owned() />
+                        </dd>
+                    </div>
+                    {detail("Topology", c.topology.label().to_owned())}
+                    {detail("Instance size", c.instance_type.name().to_owned())}
+                    {detail("Disk", format!("{} GB {}", c.disk_size_gb, c.disk_type))}
+                    {detail("Server version", format!("{} ({})", c.server_version, c.server_version_tag))}
+                    {detail("Projections", c.projection_level.label().to_owned())}
+                    {detail("Network", c.network_id.to_string())}
+                    {detail("Protected", if c.protected { "yes".into() } else { "no".into() })}
+                    {c.source_backup_id.as_ref().map(|b| detail("Restored from backup", b.to_string()))}
+                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
+                        <dt class="text-sm font-medium text-slate-500">"Created"</dt>
+                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0"><Time time=c.created /></dd>
+                    </div>
+                </dl>
+            </section>
+            <section class="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" aria-labelledby="nodes-heading">
+                <h2 id="nodes-heading" class="mb-2 text-base font-semibold">"Nodes"</h2>
+                <p class="mb-3 text-sm text-slate-600">
+                    "Addresses: " <span class="font-mono text-xs">{c.addresses.tcp.join(", ")}</span>
+                </p>
+                {if nodes.is_empty() {
+                    view! { <p class="text-sm text-slate-500">"No node has been probed yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="divide-y divide-slate-100">
+                            {nodes.into_iter().map(|n| view! {
+                                <li class="flex items-center justify-between gap-3 py-2 text-sm" data-testid="node-row">
+                                    <span>
+                                        <span class="font-medium">{format!("Node {} ({})", n.index, n.role)}</span>
+                                        <span class="ml-2 font-mono text-xs text-slate-500">{n.address}</span>
+                                    </span>
+                                    <span class="text-right">
+                                        <StatusBadge status=if n.healthy { "ok".to_owned() } else { "degraded".to_owned() } />
+                                        <span class="ml-2 text-xs text-slate-600">{n.detail}</span>
+                                    </span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                }}
+            </section>
+        </div>
+        <section class="mt-6" aria-labelledby="backups-heading">
+            <h2 id="backups-heading" class="mb-2 text-base font-semibold">"Backups of this cluster"</h2>
+            {if backups.is_empty() {
+                view! { <p class="text-sm text-slate-500">"None yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white shadow-sm">
+                        {backups.into_iter().map(|b| view! {
+                            <li class="flex flex-wrap items-center justify-between gap-2 px-4 py-2 text-sm" data-testid="cluster-backup-row">
+                                <a href=format!("/backups/{}", b.id) class=LINK>{b.description.clone()}</a>
+                                <span class="flex items-center gap-3 text-slate-600">
+                                    {b.bytes_stored.map(human_bytes)}
+                                    <Time time=b.created />
+                                    <StatusBadge status=b.status.as_str().to_owned() />
+                                </span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,246 @@
+//! The create-cluster form, also the restore form (prefilled from a backup, with the restore
+//! rules' limits). Every rule the server finds broken is shown next to its field, all at once.
+
+use crate::components::form::{INPUT, PRIMARY, SECONDARY};
+use crate::components::{wire, ErrorPanel, Failure, Field, FormError, Loading, PageHeader};
+use crate::server_fns::{get_backup, list_networks, CreateCluster};
+use cairn_model::restore::is_newer;
+use cairn_model::{
+    disk_types, server_versions, Backup, InstanceType, Network, ProjectionLevel, Topology,
+};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// What the form starts with.
+#[derive(Debug, Clone)]
+struct Prefill {
+    description: String,
+    region: Option<String>,
+    topology: Topology,
+    instance_type: InstanceType,
+    disk_size_gb: u32,
+    server_version: String,
+    projection_level: ProjectionLevel,
+}
+
+impl Default for Prefill {
+    fn default() -> Self {
+        Prefill {
+            description: String::new(),
+            region: None,
+            topology: Topology::SingleNode,
+            instance_type: InstanceType::C4,
+            disk_size_gb: 8,
+            server_version: "24.10".into(),
+            projection_level: ProjectionLevel::System,
+        }
+    }
+}
+
+#[component]
+pub fn ClusterNewPage() -> impl IntoView {
+    let networks = Resource::new(|| (), |_| list_networks());
+    view! {
+        <PageHeader
+            title="Create cluster"
+            description="A new event-store cluster on this site's machines. It is provisioning until every node answers."
+        />
+        <Suspense fallback=|| view! { <Loading what="networks" /> }>
+            {move || Suspend::new(async move {
+                match networks.await {
+                    Ok(networks) => view! { <ClusterForm networks prefill=Prefill::default() source=None /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// "Restore <backup label>": the create-cluster form prefilled from the backup.
+#[component]
+pub fn RestorePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let data = Resource::new(id, |id| async move {
+        let backup = get_backup(id).await?;
+        let networks = list_networks().await?;
+        Ok::<_, crate::error::ConsoleError>((backup, networks))
+    });
+    view! {
+        <Suspense fallback=|| view! { <Loading what="the backup" /> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((backup, networks)) => {
+                        let prefill = Prefill {
+                            description: format!("{} (restored)", backup.source_cluster_description),
+                            region: Some(backup.region.clone()),
+                            disk_size_gb: backup.size_gb,
+                            server_version: backup.server_version.clone(),
+                            ..Prefill::default()
+                        };
+                        view! {
+                            <PageHeader
+                                title=format!("Restore {}", backup.description)
+                                description="A new cluster from this backup, in the backup's provider and region. The source cluster is left as it is."
+                            />
+                            <ClusterForm networks prefill source=Some(backup) />
+                        }
+                        .into_any()
+                    }
+                    Err(error) => view! {
+                        <PageHeader title="Restore" description="" />
+                        <ErrorPanel error />
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>) -> impl IntoView {
+    let create = ServerAction::<CreateCluster>::new();
+    let failure = Failure::new(move || create.value().get().and_then(Result::err));
+    let disk = disk_types().into_iter().next().expect("one disk type");
+    let min_disk = source
+        .as_ref()
+        .map_or(disk.min_size_gb, |b| b.size_gb.max(disk.min_size_gb));
+    // A restore goes to a network of the backup's provider and region only; the others are
+    // listed, disabled, so the user sees why they are not offered.
+    let (usable, other): (Vec<Network>, Vec<Network>) = networks.into_iter().partition(|n| {
+        source
+            .as_ref()
+            .is_none_or(|b| n.provider == b.provider && n.region == b.region)
+    });
+    let chosen = usable
+        .iter()
+        .find(|n| prefill.region.as_ref().is_none_or(|r| &n.region == r))
+        .map(|n| n.id.clone());
+    let versions = server_versions();
+    let backup_version = source.as_ref().map(|b| b.server_version.clone());
+    let below_backup = move |version: &str| {
+        backup_version
+            .as_ref()
+            .is_some_and(|backup| is_newer(backup, version))
+    };
+    let option = |value: String, text: String, selected: bool, disabled: bool| {
+        view! { <option value=value selected=selected disabled=disabled>{text}</option> }
+    };
+    let is_restore = source.is_some();
+    view! {
+        <ActionForm action=create attr:class="max-w-2xl rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+            <FormError message=failure.message() />
+            {source.as_ref().map(|b| view! {
+                <input type="hidden" name="request[sourceBackupId]" value=b.id.to_string() />
+                <p class="mb-4 rounded-md bg-sky-50 px-3 py-2 text-sm text-sky-900">
+                    {format!(
+                        "From backup {} of {} ({} GB disk, server {}, {} / {}).",
+                        b.id, b.source_cluster_description, b.size_gb, b.server_version, b.provider, b.region
+                    )}
+                </p>
+            })}
+            <Field id="cluster-description" label="Name" error=failure.field("description")>
+                <input id="cluster-description" name="request[description]" class=INPUT required
+                    aria-describedby="cluster-description-error" aria-invalid=move || failure.invalid("description").get().to_string()
+                    value=prefill.description.clone() />
+            </Field>
+            {is_restore.then(|| view! {
+                <Field id="cluster-project" label="Project" error=Signal::derive(|| None::<String>)>
+                    <select id="cluster-project" class=INPUT disabled>
+                        <option selected>"This project (the backup's: source)"</option>
+                    </select>
+                </Field>
+            })}
+            <Field
+                id="cluster-network"
+                label="Network"
+                hint="The cluster takes the network's provider and region."
+                error=failure.field("networkId")
+            >
+                <select id="cluster-network" name="request[networkId]" class=INPUT
+                    aria-describedby="cluster-network-error" aria-invalid=move || failure.invalid("networkId").get().to_string()>
+                    {usable.iter().map(|n| option(
+                        n.id.to_string(),
+                        format!("{} — {} / {}", n.description, n.provider, n.region),
+                        Some(&n.id) == chosen.as_ref(),
+                        false,
+                    )).collect_view()}
+                    {(!other.is_empty()).then(|| view! {
+                        <optgroup label="Another provider or region (a backup restores only where it was taken)">
+                            {other.iter().map(|n| option(
+                                n.id.to_string(),
+                                format!("{} — {} / {}", n.description, n.provider, n.region),
+                                false,
+                                true,
+                            )).collect_view()}
+                        </optgroup>
+                    })}
+                </select>
+            </Field>
+            <div class="grid gap-x-4 sm:grid-cols-2">
+                <Field id="cluster-topology" label="Topology" error=failure.field("topology")>
+                    <select id="cluster-topology" name="request[topology]" class=INPUT>
+                        {[Topology::SingleNode, Topology::ThreeNodeMultiZone].into_iter().map(|t| option(
+                            wire(&t), t.label().to_owned(), t == prefill.topology, false,
+                        )).collect_view()}
+                    </select>
+                </Field>
+                <Field id="cluster-instance" label="Instance size" error=failure.field("instanceType")>
+                    <select id="cluster-instance" name="request[instanceType]" class=INPUT>
+                        {InstanceType::ALL.into_iter().map(|t| {
+                            let (cpus, memory) = t.resources();
+                            option(wire(&t), format!("{} — {cpus} vCPU, {memory} GB", t.name()), t == prefill.instance_type, false)
+                        }).collect_view()}
+                    </select>
+                </Field>
+                <Field
+                    id="cluster-disk"
+                    label="Disk size (GB)"
+                    hint=if is_restore { "At least the backup's size." } else { "8 to 4096 GB." }
+                    error=failure.field("diskSizeGb")
+                >
+                    <input id="cluster-disk" name="request[diskSizeGb]" type="number" class=INPUT required
+                        min=min_disk.to_string() max=disk.max_size_gb.to_string()
+                        aria-describedby="cluster-disk-error" aria-invalid=move || failure.invalid("diskSizeGb").get().to_string()
+                        value=prefill.disk_size_gb.to_string() />
+                </Field>
+                <input type="hidden" name="request[diskType]" value=disk.name.clone() />
+                <Field
+                    id="cluster-version"
+                    label="Server version"
+                    hint=if is_restore { "Not below the backup's version." } else { "" }
+                    error=failure.field("serverVersion")
+                >
+                    <select id="cluster-version" name="request[serverVersion]" class=INPUT
+                        aria-describedby="cluster-version-error">
+                        {versions.iter().map(|v| {
+                            let mut text = format!("{} ({})", v.version, v.tag);
+                            if v.lts { text.push_str(" LTS"); }
+                            if v.recommended { text.push_str(", recommended"); }
+                            option(v.version.clone(), text, v.version == prefill.server_version, below_backup(&v.version))
+                        }).collect_view()}
+                    </select>
+                </Field>
+                <Field id="cluster-projections" label="Projections" error=failure.field("projectionLevel")>
+                    <select id="cluster-projections" name="request[projectionLevel]" class=INPUT>
+                        {[ProjectionLevel::Off, ProjectionLevel::System, ProjectionLevel::User].into_iter().map(|p| option(
+                            wire(&p), p.label().to_owned(), p == prefill.projection_level, false,
+                        )).collect_view()}
+                    </select>
+                </Field>
+            </div>
+            <p class="mb-4 text-sm text-red-700" data-testid="sourceBackupId-error">{move || failure.field("sourceBackupId").get()}</p>
+            <div class="flex justify-end gap-2">
+                <a href=if is_restore { "/backups" } else { "/clusters" } class=SECONDARY>"Cancel"</a>
+                <button type="submit" class=PRIMARY disabled=move || create.pending().get()>
+                    {move || match (create.pending().get(), is_restore) {
+                        (true, _) => "Creating…",
+                        (false, true) => "Restore into a new cluster",
+                        (false, false) => "Create cluster",
+                    }}
+                </button>
+            </div>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,63 @@
+use crate::error::ConsoleError;
+use cairn_model::{HistoryItem, Job, JobDetail, JobOverview};
+use leptos::prelude::*;
+
+/// Every job with its cluster, next run and last run.
+#[server(endpoint = "jobs/list")]
+pub async fn list_jobs() -> Result<Vec<JobOverview>, ConsoleError> {
+    let console = crate::server::console()?;
+    Ok(console.services.job_overviews(&console.scope).await?)
+}
+
+/// A job with its backups and runs.
+#[server(endpoint = "jobs/detail")]
+pub async fn get_job_detail(id: String) -> Result<JobDetail, ConsoleError> {
+    let console = crate::server::console()?;
+    let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
+    Ok(console.services.job_detail(&console.scope, &id).await?)
+}
+
+/// Creates a scheduled backup job from the dialog's second step: the schedule is `cron` when
+/// given, else "every `every` `unit` at `minute` past". Every wrong field is named at once.
+#[server(endpoint = "jobs/create")]
+pub async fn create_job(form: super::JobForm) -> Result<Job, ConsoleError> {
+    let console = crate::server::console()?;
+    let request = form.request()?;
+    let job = console
+        .services
+        .create_job(&console.scope, &request)
+        .await?;
+    leptos_axum::redirect(&format!("/jobs/{}", job.id));
+    Ok(job)
+}
+
+/// Runs a job now (its history shows the run).
+#[server(endpoint = "jobs/run")]
+pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
+    let console = crate::server::console()?;
+    let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
+    Ok(console.services.run_job_now(&console.scope, &id).await?)
+}
+
+/// `pause`, `resume` or `delete` (a deleted job's backups stay).
+#[server(endpoint = "jobs/change")]
+pub async fn change_job(id: String, action: String) -> Result<Job, ConsoleError> {
+    use cairn_core::lifecycle::JobEvent;
+    let console = crate::server::console()?;
+    let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
+    let event = match action.as_str() {
+        "pause" => JobEvent::Pause,
+        "resume" => JobEvent::Resume,
+        "delete" => JobEvent::Delete,
+        other => {
+            return Err(ConsoleError::invalid(
+                "action",
+                format!("'{other}' is not one of: pause, resume, delete"),
+            ))
+        }
+    };
+    Ok(console
+        .services
+        .change_job(&console.scope, &id, event)
+        .await?)
+}
