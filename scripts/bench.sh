@@ -3,6 +3,8 @@
 #   make bench                      everything
 #   scripts/bench.sh scheduler      the scheduler's simulated week only
 #   scripts/bench.sh snapshot       the snapshot repository against restic only
+#   scripts/bench.sh console        the backups page's server render with 1 000 backups, and the
+#                                   browser bundle's size
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -10,6 +12,11 @@ which=${1:-all}
 
 if [ "$which" = all ] || [ "$which" = scheduler ]; then
   cargo bench -p cairn-core --features testkit --bench scheduler_week
+fi
+
+if [ "$which" = all ] || [ "$which" = console ]; then
+  cargo bench --features ssr --bench backups_page
+  scripts/build.sh | grep '^bundle:'
 fi
 
 if [ "$which" = all ] || [ "$which" = snapshot ]; then

@@ -18,8 +18,20 @@ use std::sync::Arc;
 pub struct Console {
     pub services: Services,
     pub scope: Scope,
-    /// Held for as long as any part of the console runs.
-    _data_dir_lock: Arc<DataDirLock>,
+    /// Held for as long as any part of the console runs (none for consoles made by `new`).
+    _data_dir_lock: Option<Arc<DataDirLock>>,
+}
+
+impl Console {
+    /// A console over services made elsewhere (benchmarks, tests); it holds no data
+    /// directory lock.
+    pub fn new(services: Services, scope: Scope) -> Console {
+        Console {
+            services,
+            scope,
+            _data_dir_lock: None,
+        }
+    }
 }
 
 /// The [`Console`] of the current request; provided to every page render and server fn call.
@@ -61,7 +73,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
     Ok(Console {
         services,
         scope,
-        _data_dir_lock: Arc::new(lock),
+        _data_dir_lock: Some(Arc::new(lock)),
     })
 }
 
