@@ -34,6 +34,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
+    crate::components::Toasts::provide();
     // Pages render completely on the server (`SsrMode::Async` waits for their data), so they
     // read the same with JavaScript off; hydration then makes them interactive.
     view! {
@@ -66,6 +67,7 @@ pub fn App() -> impl IntoView {
                     </Routes>
                 </main>
             </div>
+            <crate::components::ToastRegion />
         </Router>
     }
 }

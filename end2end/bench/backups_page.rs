@@ -30,9 +30,13 @@ async fn main() {
     ))
     .await
     .unwrap();
-    let services = Services::builder(Arc::new(store), Arc::new(SystemClock), SiteConfig::default())
-        .engine(Arc::new(FakeEngine::default()))
-        .build();
+    let services = Services::builder(
+        Arc::new(store),
+        Arc::new(SystemClock),
+        SiteConfig::default(),
+    )
+    .engine(Arc::new(FakeEngine::default()))
+    .build();
     let scope = services.start().await.unwrap();
     let network = services.list_networks(&scope).await.unwrap()[0].id.clone();
     let cluster = services
@@ -85,7 +89,11 @@ async fn main() {
                 .unwrap();
         } else {
             services
-                .create_backup(&scope, &cluster.id, "{cluster} one-off #{index} {datetime:utc}")
+                .create_backup(
+                    &scope,
+                    &cluster.id,
+                    "{cluster} one-off #{index} {datetime:utc}",
+                )
                 .await
                 .unwrap();
         }
@@ -106,13 +114,20 @@ async fn main() {
                 .oneshot(Request::get(&path).body(Body::empty()).unwrap())
                 .await
                 .unwrap();
-            assert!(response.status().is_success(), "{path}: {}", response.status());
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
             let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
             (started.elapsed(), body.len())
         }
     };
     // One-offs are always listed; expanding a job lists its backups too.
-    for path in ["/backups".to_owned(), format!("/backups?expand={}", jobs[0])] {
+    for path in [
+        "/backups".to_owned(),
+        format!("/backups?expand={}", jobs[0]),
+    ] {
         for _ in 0..3 {
             render(path.clone()).await; // warm-up
         }

@@ -52,6 +52,7 @@ test('a one-off backup is stored with the label its preview showed and becomes a
   await dialog.getByRole('button', { name: 'Create one off backup' }).click();
 
   await expect(page).toHaveURL(/\/backups$/);
+  await expect(page.getByTestId('toast')).toContainText(`Backup “${preview}” started.`);
   await page.evaluate(() => ((window as any).__sameDocument = true));
   const row = page.getByTestId('backup-row').filter({ hasText: preview });
   await expect(row.getByTestId('backup-description')).toHaveText(preview);

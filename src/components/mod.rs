@@ -8,6 +8,7 @@ mod live;
 mod page_header;
 mod status_badge;
 mod time;
+mod toast;
 
 pub use confirm::Confirm;
 pub use failure::{human_bytes, wire, Failure};
@@ -17,3 +18,4 @@ pub use live::keep_fresh;
 pub use page_header::PageHeader;
 pub use status_badge::StatusBadge;
 pub use time::{format_utc, now, Time};
+pub use toast::{toast_on_success, ToastRegion, Toasts};

@@ -3,7 +3,7 @@
 //! schedule. Every button works without JavaScript too: the dialog has its own addresses.
 
 use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
-use crate::components::{now, ErrorPanel, Failure, Field, FormError, Loading};
+use crate::components::{now, toast_on_success, ErrorPanel, Failure, Field, FormError, Loading};
 use crate::server_fns::{get_cluster_overview, CreateBackup, CreateJob, JobForm};
 use cairn_model::label::{placeholders, LabelContext, LabelTemplate, DEFAULT_LABEL};
 use cairn_model::{jobs::DEFAULT_MAX_BACKUP_COUNT, Cluster};
@@ -144,8 +144,18 @@ fn LabelStep(
     close: impl Fn(leptos::ev::MouseEvent) + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let create = ServerAction::<CreateBackup>::new();
+    toast_on_success(create, |backup| {
+        format!("Backup “{}” started.", backup.description)
+    });
     let failure = Failure::new(move || create.value().get().and_then(Result::err));
     let cluster_id = cluster.id.to_string();
+    // Opened from a row (no page load), the dialog puts the cursor in its first field itself.
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+        }
+    });
     let schedule_href = format!("/clusters/{cluster_id}/schedule");
     let id_for_submit = cluster_id.clone();
     let one_off = move |ev: leptos::ev::MouseEvent| {
@@ -178,6 +188,7 @@ fn LabelStep(
                     id="backup-label"
                     name="description"
                     class=INPUT
+                    node_ref=input
                     autofocus
                     autocomplete="off"
                     aria-describedby="backup-label-error backup-label-preview"
@@ -247,6 +258,9 @@ fn ScheduleStep(
     preview: Memo<Result<String, String>>,
 ) -> impl IntoView {
     let create = ServerAction::<CreateJob>::new();
+    toast_on_success(create, |job| {
+        format!("Schedule “{}” created.", job.description)
+    });
     let failure = Failure::new(move || create.value().get().and_then(Result::err));
     let form = RwSignal::new(JobForm {
         cluster_id: cluster.id.to_string(),

@@ -4,8 +4,8 @@
 
 use crate::components::form::{DANGER, LINK};
 use crate::components::{
-    human_bytes, keep_fresh, Confirm, EmptyState, ErrorPanel, Failure, FormError, Loading,
-    PageHeader, StatusBadge, Time,
+    human_bytes, keep_fresh, toast_on_success, Confirm, EmptyState, ErrorPanel, Failure, FormError,
+    Loading, PageHeader, StatusBadge, Time,
 };
 use crate::server_fns::{get_backup, list_backups, DeleteBackup};
 use cairn_model::{Backup, BackupStatus, GroupedBackups};
@@ -15,6 +15,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 #[component]
 pub fn BackupsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteBackup>::new();
+    toast_on_success(delete, |b| {
+        format!("Backup “{}” is being deleted.", b.description)
+    });
     let backups = Resource::new(move || delete.version().get(), |_| list_backups());
     keep_fresh(move || backups.refetch());
     let failure = Failure::new(move || delete.value().get().and_then(Result::err));
@@ -68,7 +71,7 @@ fn BackupTable(
             view! {
                 <tbody class="divide-y divide-slate-100 border-b border-slate-200" data-testid="job-group">
                     <tr class="bg-slate-50/70">
-                        <td colspan="8" class="px-4 py-2 text-sm">
+                        <td colspan="9" class="px-4 py-2 text-sm">
                             <a
                                 href=toggle_href
                                 class="font-medium text-slate-900 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600"
@@ -104,6 +107,7 @@ fn BackupTable(
                         <th scope="col" class="px-4 py-3">"Status"</th>
                         <th scope="col" class="px-4 py-3">"Created"</th>
                         <th scope="col" class="px-4 py-3">"Size"</th>
+                        <th scope="col" class="px-4 py-3">"New"</th>
                         <th scope="col" class="px-4 py-3">"Source cluster"</th>
                         <th scope="col" class="px-4 py-3">"Provider"</th>
                         <th scope="col" class="px-4 py-3">"Version"</th>
@@ -158,12 +162,7 @@ fn BackupRow(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl IntoVie
             }
             .into_any()
         }
-        (_, Some(stored)) => view! {
-            <span title=b.bytes_new.map(|n| format!("{} new in the repository", human_bytes(n))).unwrap_or_default()>
-                {human_bytes(stored)}
-            </span>
-        }
-        .into_any(),
+        (_, Some(stored)) => view! { <span>{human_bytes(stored)}</span> }.into_any(),
         _ => view! { <span class="text-slate-400">"—"</span> }.into_any(),
     };
     view! {
@@ -175,6 +174,9 @@ fn BackupRow(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl IntoVie
             <td class="px-4 py-3"><StatusBadge status=b.status.as_str().to_owned() /></td>
             <td class="px-4 py-3 text-slate-600"><Time time=b.created /></td>
             <td class="px-4 py-3">{size}</td>
+            <td class="px-4 py-3 text-slate-600" title="Bytes this backup added to the repository; the rest was already there">
+                {b.bytes_new.map(human_bytes).unwrap_or_else(|| "—".into())}
+            </td>
             <td class="px-4 py-3">
                 <a href=format!("/clusters/{}", b.source_cluster_id) class=LINK>{b.source_cluster_description.clone()}</a>
             </td>

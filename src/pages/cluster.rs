@@ -2,8 +2,8 @@
 
 use crate::components::form::{DANGER, LINK, PRIMARY};
 use crate::components::{
-    human_bytes, keep_fresh, Confirm, ErrorPanel, Failure, FormError, Loading, PageHeader,
-    StatusBadge, Time,
+    human_bytes, keep_fresh, toast_on_success, Confirm, ErrorPanel, Failure, FormError, Loading,
+    PageHeader, StatusBadge, Time,
 };
 use crate::server_fns::{get_cluster_overview, DeleteCluster};
 use cairn_model::{ClusterOverview, ClusterStatus};
@@ -17,6 +17,9 @@ pub fn ClusterPage() -> impl IntoView {
     let overview = Resource::new(id, get_cluster_overview);
     keep_fresh(move || overview.refetch());
     let delete = ServerAction::<DeleteCluster>::new();
+    toast_on_success(delete, |c| {
+        format!("Cluster “{}” is being deleted.", c.description)
+    });
     let failure = Failure::new(move || delete.value().get().and_then(Result::err));
     view! {
         <Transition fallback=|| view! { <Loading what="the cluster" /> }>

@@ -4,8 +4,8 @@
 
 use crate::components::form::{DANGER, LINK, SECONDARY};
 use crate::components::{
-    human_bytes, keep_fresh, Confirm, EmptyState, ErrorPanel, Failure, FormError, Loading,
-    PageHeader, StatusBadge, Time,
+    human_bytes, keep_fresh, toast_on_success, Confirm, EmptyState, ErrorPanel, Failure, FormError,
+    Loading, PageHeader, StatusBadge, Time,
 };
 use crate::server_fns::{get_job_detail, list_jobs, ChangeJob, RunJob};
 use cairn_model::schedule::Schedule;
@@ -31,6 +31,12 @@ fn history_status(status: HistoryStatus) -> &'static str {
 pub fn JobsPage() -> impl IntoView {
     let run = ServerAction::<RunJob>::new();
     let change = ServerAction::<ChangeJob>::new();
+    toast_on_success(run, |_| {
+        "Run started: its backup is being created.".to_owned()
+    });
+    toast_on_success(change, |job| {
+        format!("Job “{}” is {}.", job.description, job.status.as_str())
+    });
     let jobs = Resource::new(
         move || (run.version().get(), change.version().get()),
         |_| list_jobs(),
@@ -197,6 +203,12 @@ pub fn JobPage() -> impl IntoView {
     });
     let run = ServerAction::<RunJob>::new();
     let change = ServerAction::<ChangeJob>::new();
+    toast_on_success(run, |_| {
+        "Run started: its backup is being created.".to_owned()
+    });
+    toast_on_success(change, |job| {
+        format!("Job “{}” is {}.", job.description, job.status.as_str())
+    });
     let detail = Resource::new(
         move || (id(), run.version().get(), change.version().get()),
         |(id, _, _)| get_job_detail(id),
