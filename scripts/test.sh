@@ -17,6 +17,9 @@ step() { printf '\n==> %s\n' "$*"; }
 # Build artifacts nobody has used for a week are stale versions: the shared target folder
 # would otherwise only grow.
 find "$CARGO_TARGET_DIR" -path '*/deps/*' -type f -atime +7 -delete 2>/dev/null || true
+# Test executables from other checkouts or older code (each clone path hashes anew) are big and
+# never run again; cargo relinks any it still needs.
+find "$CARGO_TARGET_DIR"/debug/deps -maxdepth 1 -type f -perm -u+x -size +50M -mmin +180 -delete 2>/dev/null || true
 
 step "cargo fmt --check"
 cargo fmt --all --check

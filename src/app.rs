@@ -20,7 +20,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body class="bg-slate-50 text-slate-900 antialiased">
@@ -33,10 +33,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
-    crate::components::Toasts::provide();
     // Pages render completely on the server (`SsrMode::Async` waits for their data), so they
-    // read the same with JavaScript off; hydration then makes them interactive.
+    // read the same with JavaScript off; in the browser only islands hydrate (the live
+    // refresher, the backup dialog, the network filter).
     view! {
         <Stylesheet id="leptos" href="/pkg/cairn.css" />
         <Title formatter=|page: String| format!("{page} · Cairn") />
@@ -67,19 +66,10 @@ pub fn App() -> impl IntoView {
                     </Routes>
                 </main>
             </div>
-            <crate::components::ToastRegion />
+            <crate::components::Notice />
+            <crate::components::Live />
         </Router>
     }
-}
-
-/// Sets `data-hydrated` on `<html>` once the WASM has taken over, so tests (and anyone
-/// curious) can tell a live page from server-rendered HTML. Effects never run on the server.
-fn mark_hydrated() {
-    Effect::new(|_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
 }
 
 #[component]

@@ -11,10 +11,11 @@ pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the WASM bundle: attaches the client to the server-rendered page.
+/// Entry point of the WASM bundle: hydrates the islands of the server-rendered page (the
+/// rest of the page is plain HTML and stays so).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

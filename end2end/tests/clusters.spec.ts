@@ -1,4 +1,4 @@
-import { expect, hydrated, screenshot, test } from './helpers';
+import { availableCluster, expect, hydrated, screenshot, test } from './helpers';
 
 test('the console opens on the Clusters page @no-js', async ({ page }) => {
   await page.goto('/');
@@ -35,14 +35,15 @@ test('an unknown address answers 404 with a way back @no-js', async ({ page }) =
   await expect(page).toHaveURL(/\/clusters$/);
 });
 
-test('the hydrated console navigates between pages without reloading', async ({ page }) => {
-  await page.goto('/clusters');
-  await hydrated(page);
-  // A marker that a full page load would wipe out.
-  await page.evaluate(() => ((window as any).__sameDocument = true));
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Networks' }).click();
-  await expect(page).toHaveURL(/\/networks$/);
-  await expect(page.getByTestId('network-row')).toHaveCount(2);
-  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
-  await expect(page.getByRole('link', { name: 'Networks' })).toHaveAttribute('aria-current', 'page');
+test.describe('in Paris', () => {
+  test.use({ timezoneId: 'Europe/Paris' });
+
+  test('times show in the browser zone, with UTC on hover', async ({ page, request }) => {
+    await availableCluster(request, 'zoned');
+    await page.goto('/clusters');
+    await hydrated(page);
+    const created = page.getByTestId('cluster-row').locator('time');
+    await expect(created).toHaveText(/\(UTC\+0[12]:00\)$/);
+    await expect(created).toHaveAttribute('title', /UTC$/);
+  });
 });

@@ -1,19 +1,184 @@
+//! The console's one always-present island: it makes server-rendered pages live. Every 2 s it
+//! fetches the page's own address again and swaps in the regions marked `data-live` that
+//! changed — statuses, progress, history — so nothing is reloaded and no other island is
+//! touched. It also shows times in the browser's zone and lets notices fade.
+
 use leptos::prelude::*;
-use std::time::Duration;
 
-/// How often a live page asks for fresh data.
-pub const REFRESH: Duration = Duration::from_secs(2);
-
-/// Calls `refresh` every [`REFRESH`] while the page is open in a live browser (never on the
-/// server, never after the page is left): statuses, progress and history update by themselves.
-pub fn keep_fresh(refresh: impl Fn() + Clone + 'static) {
+#[island]
+pub fn Live() -> impl IntoView {
     Effect::new(move |_| {
-        let refresh = refresh.clone();
-        let handle = set_interval_with_handle(refresh, REFRESH).ok();
-        on_cleanup(move || {
-            if let Some(handle) = handle {
-                handle.clear();
+        #[cfg(feature = "hydrate")]
+        browser::start();
+    });
+    view! { <span hidden data-live-island=""></span> }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use crate::components::time::{browser_offset, format_in_zone};
+    use leptos::prelude::*;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::time::Duration;
+    use wasm_bindgen::JsCast;
+
+    /// How often a live page asks for fresh HTML.
+    const REFRESH: Duration = Duration::from_secs(2);
+    /// How long a notice (a toast) stays.
+    const NOTICE_FOR: Duration = Duration::from_secs(6);
+
+    thread_local! {
+        /// The server's last HTML of each region, so a region is swapped only when it changed
+        /// (the page's own copy differs: its times were localized).
+        static LAST: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    }
+
+    pub fn start() {
+        let document = document();
+        if let Some(root) = document.document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+        localize_times(&document);
+        remember(&document);
+        forget_notice();
+        set_timeout(dismiss_notices, NOTICE_FOR);
+        let _ = set_interval_with_handle(|| leptos::task::spawn_local(refresh()), REFRESH);
+    }
+
+    fn regions(root: &web_sys::Document) -> Vec<web_sys::Element> {
+        let Ok(list) = root.query_selector_all("[data-live]") else {
+            return Vec::new();
+        };
+        (0..list.length())
+            .filter_map(|i| list.item(i)?.dyn_into::<web_sys::Element>().ok())
+            .collect()
+    }
+
+    fn remember(document: &web_sys::Document) {
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            for region in regions(document) {
+                if let Some(key) = region.get_attribute("data-live") {
+                    last.insert(key, region.inner_html());
+                }
             }
         });
-    });
+    }
+
+    async fn refresh() {
+        let document = document();
+        if document.hidden() || regions(&document).is_empty() {
+            return;
+        }
+        let Ok(href) = window().location().href() else {
+            return;
+        };
+        let Ok(response) = gloo_net::http::Request::get(&href)
+            .header("accept", "text/html")
+            .send()
+            .await
+        else {
+            return;
+        };
+        if !response.ok() {
+            return;
+        }
+        let Ok(text) = response.text().await else {
+            return;
+        };
+        let Ok(parser) = web_sys::DomParser::new() else {
+            return;
+        };
+        let Ok(fresh) = parser.parse_from_string(&text, web_sys::SupportedType::TextHtml) else {
+            return;
+        };
+        let active = document.active_element();
+        for region in regions(&document) {
+            let Some(key) = region.get_attribute("data-live") else {
+                continue;
+            };
+            let Ok(Some(new)) = fresh.query_selector(&format!("[data-live=\"{key}\"]")) else {
+                continue;
+            };
+            // Never pull the rug from under someone: not while they are in the region, nor
+            // while a question (a <details>) is open in it.
+            let busy = active
+                .as_ref()
+                .is_some_and(|a| region.contains(Some(a.unchecked_ref())))
+                || region
+                    .query_selector("details[open]")
+                    .ok()
+                    .flatten()
+                    .is_some();
+            let html = new.inner_html();
+            let changed = LAST.with(|last| last.borrow().get(&key) != Some(&html));
+            if changed && !busy {
+                region.set_inner_html(&html);
+                LAST.with(|last| last.borrow_mut().insert(key, html));
+            }
+        }
+        localize_times(&document);
+    }
+
+    /// Every `<time datetime>` in the browser's zone; its title keeps the UTC time.
+    fn localize_times(document: &web_sys::Document) {
+        let Ok(list) = document.query_selector_all("time[datetime]") else {
+            return;
+        };
+        for i in 0..list.length() {
+            let Some(element) = list
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            else {
+                continue;
+            };
+            let Some(time) = element
+                .get_attribute("datetime")
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            else {
+                continue;
+            };
+            let time = time.with_timezone(&chrono::Utc);
+            element.set_text_content(Some(&format_in_zone(time, browser_offset(time))));
+        }
+    }
+
+    /// Takes `notice` out of the address, so a reload does not show it again.
+    fn forget_notice() {
+        let location = window().location();
+        let (Ok(path), Ok(search)) = (location.pathname(), location.search()) else {
+            return;
+        };
+        if !search.contains("notice=") {
+            return;
+        }
+        let kept: Vec<&str> = search
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|pair| !pair.starts_with("notice="))
+            .collect();
+        let url = if kept.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", kept.join("&"))
+        };
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    }
+
+    fn dismiss_notices() {
+        let Ok(list) = document().query_selector_all("[data-testid=toast]") else {
+            return;
+        };
+        for i in 0..list.length() {
+            if let Some(element) = list
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            {
+                element.remove();
+            }
+        }
+    }
 }

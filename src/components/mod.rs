@@ -7,15 +7,15 @@ pub mod form;
 mod live;
 mod page_header;
 mod status_badge;
-mod time;
+pub mod time;
 mod toast;
 
 pub use confirm::Confirm;
 pub use failure::{human_bytes, wire, Failure};
 pub use feedback::{EmptyState, ErrorPanel, Loading};
 pub use form::{Field, FormError};
-pub use live::keep_fresh;
+pub use live::Live;
 pub use page_header::PageHeader;
 pub use status_badge::StatusBadge;
 pub use time::{format_utc, now, Time};
-pub use toast::{toast_on_success, ToastRegion, Toasts};
+pub use toast::{with_notice, Notice};

@@ -38,28 +38,19 @@ pub fn now() -> DateTime<Utc> {
 }
 
 /// The browser's offset from UTC at `time`, in minutes east (DST-aware).
-fn browser_offset(time: DateTime<Utc>) -> i32 {
-    #[cfg(feature = "hydrate")]
-    {
-        let date = js_sys::Date::new(&(time.timestamp_millis() as f64).into());
-        -(date.get_timezone_offset() as i32)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = time;
-        0
-    }
+#[cfg(feature = "hydrate")]
+pub fn browser_offset(time: DateTime<Utc>) -> i32 {
+    let date = js_sys::Date::new(&(time.timestamp_millis() as f64).into());
+    -(date.get_timezone_offset() as i32)
 }
 
-/// A time in the browser's zone, with the UTC time on hover. Rendered in UTC on the server
-/// (which does not know the reader's zone), switched once the page is live.
+/// A time, rendered in UTC by the server (which does not know the reader's zone); the live
+/// island shows it in the browser's zone, keeping UTC on hover.
 #[component]
 pub fn Time(time: DateTime<Utc>) -> impl IntoView {
-    let (text, set_text) = signal(format_utc(time));
-    Effect::new(move |_| set_text.set(format_in_zone(time, browser_offset(time))));
     view! {
         <time datetime=time.to_rfc3339() title=format_utc(time) class="whitespace-nowrap">
-            {text}
+            {format_utc(time)}
         </time>
     }
 }

@@ -1,83 +1,52 @@
-//! Toasts: short confirmations after an action ("Backup … started"), announced politely and
-//! gone after a few seconds. Errors are never only a toast: forms show them next to fields.
+//! Notices: short confirmations after an action ("Backup … started"). A server function that
+//! redirects adds `notice=…` to the address it sends the browser to; the page shows it as a
+//! toast, announced politely, and the live island lets it fade. Errors are never only a toast:
+//! forms show them next to their fields.
 
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
-use std::time::Duration;
+use leptos_router::hooks::use_query_map;
 
-/// How long a toast stays.
-const SHOWN_FOR: Duration = Duration::from_secs(6);
-
-#[derive(Clone, Copy)]
-pub struct Toasts(RwSignal<Vec<(u64, String)>>);
-
-impl Toasts {
-    /// Provides the toasts to every page below; call once, above the router.
-    pub fn provide() -> Toasts {
-        let toasts = Toasts(RwSignal::new(Vec::new()));
-        provide_context(toasts);
-        toasts
-    }
-
-    pub fn push(self, message: String) {
-        let id = self
-            .0
-            .with_untracked(|t| t.last().map_or(0, |(id, _)| id + 1));
-        self.0.update(|t| t.push((id, message)));
-        set_timeout(move || self.dismiss(id), SHOWN_FOR);
-    }
-
-    fn dismiss(self, id: u64) {
-        self.0.update(|t| t.retain(|(other, _)| *other != id));
-    }
+/// `path` with a notice for the page to show.
+pub fn with_notice(path: &str, notice: &str) -> String {
+    let encoded: String = notice
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{separator}notice={encoded}")
 }
 
-/// Shows a toast each time `action` succeeds, saying what `message` makes of its result.
-pub fn toast_on_success<S>(
-    action: ServerAction<S>,
-    message: impl Fn(&S::Output) -> String + Send + Sync + 'static,
-) where
-    S: ServerFn + Send + Sync + Clone + 'static,
-    S::Output: Send + Sync + 'static,
-    S::Error: Send + Sync + 'static,
-{
-    let Some(toasts) = use_context::<Toasts>() else {
-        return;
-    };
-    Effect::new(move |_| {
-        let text = action.value().with(|value| match value {
-            Some(Ok(output)) => Some(message(output)),
-            _ => None,
-        });
-        if let Some(text) = text {
-            toasts.push(text);
-        }
-    });
-}
-
-/// Where toasts appear: bottom right, above everything, read out by screen readers.
+/// Where the notice appears: bottom right, above everything, read out by screen readers.
 #[component]
-pub fn ToastRegion() -> impl IntoView {
-    let toasts = use_context::<Toasts>().expect("Toasts::provide was called");
+pub fn Notice() -> impl IntoView {
+    let query = use_query_map();
     view! {
         <div role="status" aria-live="polite" class="pointer-events-none fixed inset-x-0 bottom-0 z-50 flex flex-col items-end gap-2 p-4">
-            <For
-                each=move || toasts.0.get()
-                key=|(id, _)| *id
-                children=move |(id, message)| view! {
-                    <div data-testid="toast" class="pointer-events-auto flex max-w-sm items-start gap-3 rounded-lg bg-slate-900 px-4 py-3 text-sm text-white shadow-lg">
-                        <span class="flex-1">{message}</span>
-                        <button
-                            type="button"
-                            class="text-slate-300 hover:text-white focus-visible:outline-2 focus-visible:outline-sky-400"
-                            aria-label="Dismiss"
-                            on:click=move |_| toasts.dismiss(id)
-                        >
-                            "×"
-                        </button>
-                    </div>
-                }
-            />
+            {move || query.read().get("notice").map(|message| view! {
+                <div data-testid="toast" class="pointer-events-auto max-w-sm rounded-lg bg-slate-900 px-4 py-3 text-sm text-white shadow-lg">
+                    {message}
+                </div>
+            })}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_notice_rides_in_the_address_encoded() {
+        assert_eq!(
+            super::with_notice("/backups", "Backup “a b” started."),
+            "/backups?notice=Backup%20%E2%80%9Ca%20b%E2%80%9D%20started."
+        );
+        assert_eq!(
+            super::with_notice("/jobs/x?tab=history", "ok"),
+            "/jobs/x?tab=history&notice=ok"
+        );
     }
 }

@@ -3,88 +3,43 @@
 //! schedule. Every button works without JavaScript too: the dialog has its own addresses.
 
 use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
-use crate::components::{now, toast_on_success, ErrorPanel, Failure, Field, FormError, Loading};
-use crate::server_fns::{get_cluster_overview, CreateBackup, CreateJob, JobForm};
-use cairn_model::label::{placeholders, LabelContext, LabelTemplate, DEFAULT_LABEL};
+use crate::components::{now, Failure, Field, FormError};
+use crate::error::ConsoleError;
+use crate::server_fns::JobForm;
+use cairn_model::label::{placeholders, LabelContext, LabelTemplate};
 use cairn_model::{jobs::DEFAULT_MAX_BACKUP_COUNT, Cluster};
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DialogStep {
     Label,
     Schedule,
 }
 
-#[component]
+/// The dialog: an island, the only part of the clusters page that runs in the browser. Its
+/// data comes from the server with the page; its forms post natively (a plain form works the
+/// same), and a failed post comes back with its error, passed in here.
+#[island]
 pub fn BackupDialog(
-    cluster_id: String,
-    step: DialogStep,
-    label: Option<String>,
-    /// Where Cancel goes without JavaScript.
-    #[prop(into)]
-    close_href: String,
-    on_close: Callback<()>,
-) -> impl IntoView {
-    let overview = Resource::new(move || cluster_id.clone(), get_cluster_overview);
-    let close = move |ev: leptos::ev::MouseEvent| {
-        ev.prevent_default();
-        on_close.run(());
-    };
-    let on_keydown = move |ev: KeyboardEvent| {
-        if ev.key() == "Escape" {
-            on_close.run(());
-        }
-    };
-    view! {
-        <div class="fixed inset-0 z-40 overflow-y-auto bg-slate-900/50 p-4 md:p-10" on:keydown=on_keydown>
-            <div
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="backup-dialog-title"
-                class="mx-auto w-full max-w-2xl rounded-xl bg-white p-6 shadow-2xl"
-            >
-                <Suspense fallback=|| view! { <Loading what="the cluster" /> }>
-                    {move || {
-                        let close_href = close_href.clone();
-                        let label = label.clone();
-                        Suspend::new(async move {
-                            match overview.await {
-                                Ok(overview) => view! {
-                                    <DialogSteps
-                                        cluster=overview.cluster
-                                        index=overview.next_backup_index
-                                        step
-                                        label=label.unwrap_or_else(|| DEFAULT_LABEL.to_owned())
-                                        close_href
-                                        close
-                                    />
-                                }
-                                .into_any(),
-                                Err(error) => view! {
-                                    <ErrorPanel error />
-                                    <a href=close_href class=SECONDARY on:click=close>"Close"</a>
-                                }
-                                .into_any(),
-                            }
-                        })
-                    }}
-                </Suspense>
-            </div>
-        </div>
-    }
-}
-
-#[component]
-fn DialogSteps(
     cluster: Cluster,
     index: u64,
     step: DialogStep,
     label: String,
+    /// Where Cancel (and Escape) go.
     close_href: String,
-    close: impl Fn(leptos::ev::MouseEvent) + Clone + Send + Sync + 'static,
+    /// Why the last one-off backup request failed, if it did.
+    backup_error: Option<ConsoleError>,
+    /// Why the last schedule request failed, if it did.
+    job_error: Option<ConsoleError>,
 ) -> impl IntoView {
+    let leave = close_href.clone();
+    let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Escape" {
+            let _ = window().location().set_href(&leave);
+        }
+    };
     let step = RwSignal::new(step);
     let label = RwSignal::new(label);
     // The preview's clock ticks in the browser, so "{datetime}" shows the minute it will be.
@@ -111,26 +66,39 @@ fn DialogSteps(
             })
         }))
     });
-    let close_step = close.clone();
+    let name = cluster.with_value(|c| c.description.clone());
+    let (title_label, title_schedule) = (
+        format!("Back up {name}"),
+        format!("Schedule backups of {name}"),
+    );
     view! {
-        <h2 id="backup-dialog-title" class="text-lg font-semibold text-slate-900">
-            {move || match step.get() {
-                DialogStep::Label => format!("Back up {}", cluster.with_value(|c| c.description.clone())),
-                DialogStep::Schedule => format!("Schedule backups of {}", cluster.with_value(|c| c.description.clone())),
-            }}
-        </h2>
-        <p class="mt-1 mb-4 text-sm text-slate-600">
-            {move || match step.get() {
-                DialogStep::Label => "Step 1 of 2: the backup's label. Make one backup now, or go on to a schedule.",
-                DialogStep::Schedule => "Step 2 of 2: when to back up, and how many backups to keep. Schedules are in UTC.",
-            }}
-        </p>
-        <Show
-            when=move || step.get() == DialogStep::Label
-            fallback=move || view! { <ScheduleStep cluster=cluster.get_value() label step preview /> }
-        >
-            <LabelStep cluster=cluster.get_value() label step preview close_href=close_href.clone() close=close_step.clone() />
-        </Show>
+        <div class="fixed inset-0 z-40 overflow-y-auto bg-slate-900/50 p-4 md:p-10" on:keydown=on_keydown>
+            <div
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="backup-dialog-title"
+                class="mx-auto w-full max-w-2xl rounded-xl bg-white p-6 shadow-2xl"
+            >
+                <h2 id="backup-dialog-title" class="text-lg font-semibold text-slate-900">
+                    {move || match step.get() {
+                        DialogStep::Label => title_label.clone(),
+                        DialogStep::Schedule => title_schedule.clone(),
+                    }}
+                </h2>
+                <p class="mt-1 mb-4 text-sm text-slate-600">
+                    {move || match step.get() {
+                        DialogStep::Label => "Step 1 of 2: the backup's label. Make one backup now, or go on to a schedule.",
+                        DialogStep::Schedule => "Step 2 of 2: when to back up, and how many backups to keep. Schedules are in UTC.",
+                    }}
+                </p>
+                <div class:hidden=move || step.get() != DialogStep::Label>
+                    <LabelStep cluster=cluster.get_value() label step preview close_href error=backup_error />
+                </div>
+                <div class:hidden=move || step.get() != DialogStep::Schedule>
+                    <ScheduleStep cluster=cluster.get_value() label step preview error=job_error />
+                </div>
+            </div>
+        </div>
     }
 }
 
@@ -141,30 +109,18 @@ fn LabelStep(
     step: RwSignal<DialogStep>,
     preview: Memo<Result<String, String>>,
     close_href: String,
-    close: impl Fn(leptos::ev::MouseEvent) + Clone + Send + Sync + 'static,
+    error: Option<ConsoleError>,
 ) -> impl IntoView {
-    let create = ServerAction::<CreateBackup>::new();
-    toast_on_success(create, |backup| {
-        format!("Backup “{}” started.", backup.description)
-    });
-    let failure = Failure::new(move || create.value().get().and_then(Result::err));
+    let failure = Failure::new(move || error.clone());
     let cluster_id = cluster.id.to_string();
-    // Opened from a row (no page load), the dialog puts the cursor in its first field itself.
+    let schedule_href = format!("/clusters/{cluster_id}/schedule");
+    // The cursor starts in the label field.
     let input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         if let Some(input) = input.get() {
             let _ = input.focus();
         }
     });
-    let schedule_href = format!("/clusters/{cluster_id}/schedule");
-    let id_for_submit = cluster_id.clone();
-    let one_off = move |ev: leptos::ev::MouseEvent| {
-        ev.prevent_default();
-        create.dispatch(CreateBackup {
-            cluster_id: id_for_submit.clone(),
-            description: label.get_untracked(),
-        });
-    };
     let to_schedule = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         step.set(DialogStep::Schedule);
@@ -231,16 +187,9 @@ fn LabelStep(
                 </ul>
             </details>
             <div class="flex flex-wrap justify-end gap-2">
-                <a href=close_href class=SECONDARY on:click=close>"Cancel"</a>
-                <button
-                    type="submit"
-                    class=SECONDARY
-                    formaction="/api/backups/create"
-                    formmethod="post"
-                    disabled=move || create.pending().get()
-                    on:click=one_off
-                >
-                    {move || if create.pending().get() { "Creating…" } else { "Create one off backup" }}
+                <a href=close_href class=SECONDARY>"Cancel"</a>
+                <button type="submit" class=SECONDARY formaction="/api/backups/create" formmethod="post">
+                    "Create one off backup"
                 </button>
                 <button type="submit" class=PRIMARY on:click=to_schedule>
                     "Create backup schedule ›"
@@ -256,12 +205,9 @@ fn ScheduleStep(
     label: RwSignal<String>,
     step: RwSignal<DialogStep>,
     preview: Memo<Result<String, String>>,
+    error: Option<ConsoleError>,
 ) -> impl IntoView {
-    let create = ServerAction::<CreateJob>::new();
-    toast_on_success(create, |job| {
-        format!("Schedule “{}” created.", job.description)
-    });
-    let failure = Failure::new(move || create.value().get().and_then(Result::err));
+    let failure = Failure::new(move || error.clone());
     let form = RwSignal::new(JobForm {
         cluster_id: cluster.id.to_string(),
         label: label.get_untracked(),
@@ -290,7 +236,7 @@ fn ScheduleStep(
     let schedule_error =
         Signal::derive(move || failure.field("schedule").get().or_else(|| runs.get().err()));
     view! {
-        <ActionForm action=create>
+        <form method="post" action="/api/jobs/create">
             <FormError message=failure.message() />
             <input type="hidden" name="form[cluster_id]" value=cluster.id.to_string() />
             <input type="hidden" name="form[label]" value=move || label.get() />
@@ -381,15 +327,13 @@ fn ScheduleStep(
                 >
                     "‹ Back"
                 </a>
-                <button type="submit" class=PRIMARY disabled=move || create.pending().get()>
-                    {move || if create.pending().get() { "Creating…" } else { "Create schedule" }}
-                </button>
+                <button type="submit" class=PRIMARY>"Create schedule"</button>
             </div>
             <p class="mt-3 text-xs text-slate-500">
                 "A run on a busy cluster fails and says who holds it; missed runs are not caught up. See "
                 <a href="/jobs" class=LINK>"Jobs"</a> "."
             </p>
-        </ActionForm>
+        </form>
     }
 }
 

@@ -4,8 +4,8 @@
 
 use crate::components::form::{DANGER, LINK};
 use crate::components::{
-    human_bytes, keep_fresh, toast_on_success, Confirm, EmptyState, ErrorPanel, Failure, FormError,
-    Loading, PageHeader, StatusBadge, Time,
+    human_bytes, Confirm, EmptyState, ErrorPanel, Failure, FormError, Loading, PageHeader,
+    StatusBadge, Time,
 };
 use crate::server_fns::{get_backup, list_backups, DeleteBackup};
 use cairn_model::{Backup, BackupStatus, GroupedBackups};
@@ -15,11 +15,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 #[component]
 pub fn BackupsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteBackup>::new();
-    toast_on_success(delete, |b| {
-        format!("Backup “{}” is being deleted.", b.description)
-    });
     let backups = Resource::new(move || delete.version().get(), |_| list_backups());
-    keep_fresh(move || backups.refetch());
     let failure = Failure::new(move || delete.value().get().and_then(Result::err));
     let query = use_query_map();
     let expanded = Memo::new(move |_| query.read().get("expand"));
@@ -29,7 +25,7 @@ pub fn BackupsPage() -> impl IntoView {
             description="Backups made on demand and by scheduled jobs, side by side. A backup restores into a new cluster."
         />
         <FormError message=failure.message() />
-        <Transition fallback=|| view! { <Loading what="backups" /> }>
+        <Suspense fallback=|| view! { <Loading what="backups" /> }>
             {move || Suspend::new(async move {
                 match backups.await {
                     Ok(grouped) if grouped.jobs.is_empty() && grouped.one_off.is_empty() => view! {
@@ -39,11 +35,11 @@ pub fn BackupsPage() -> impl IntoView {
                         />
                     }
                     .into_any(),
-                    Ok(grouped) => view! { <BackupTable grouped expanded delete /> }.into_any(),
+                    Ok(grouped) => view! { <div data-live="backups"><BackupTable grouped expanded delete /></div> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
@@ -221,10 +217,9 @@ pub fn BackupPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let delete = ServerAction::<DeleteBackup>::new();
     let backup = Resource::new(id, get_backup);
-    keep_fresh(move || backup.refetch());
     let failure = Failure::new(move || delete.value().get().and_then(Result::err));
     view! {
-        <Transition fallback=|| view! { <Loading what="the backup" /> }>
+        <Suspense fallback=|| view! { <Loading what="the backup" /> }>
             {move || Suspend::new(async move {
                 match backup.await {
                     Ok(b) => {
@@ -240,7 +235,7 @@ pub fn BackupPage() -> impl IntoView {
                                 <BackupActions backup=for_actions delete />
                             </PageHeader>
                             <FormError message=failure.message() />
-                            <section class="max-w-3xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+                            <section data-live="backup" class="max-w-3xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
                                 <dl class="divide-y divide-slate-100">
                                     {detail("Backup ID", b.id.to_string())}
                                     <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
@@ -289,6 +284,6 @@ pub fn BackupPage() -> impl IntoView {
                     .into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }

@@ -2,8 +2,7 @@
 
 use crate::components::form::{DANGER, LINK, PRIMARY};
 use crate::components::{
-    human_bytes, keep_fresh, toast_on_success, Confirm, ErrorPanel, Failure, FormError, Loading,
-    PageHeader, StatusBadge, Time,
+    human_bytes, Confirm, ErrorPanel, Failure, FormError, Loading, PageHeader, StatusBadge, Time,
 };
 use crate::server_fns::{get_cluster_overview, DeleteCluster};
 use cairn_model::{ClusterOverview, ClusterStatus};
@@ -15,14 +14,10 @@ pub fn ClusterPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let overview = Resource::new(id, get_cluster_overview);
-    keep_fresh(move || overview.refetch());
     let delete = ServerAction::<DeleteCluster>::new();
-    toast_on_success(delete, |c| {
-        format!("Cluster “{}” is being deleted.", c.description)
-    });
     let failure = Failure::new(move || delete.value().get().and_then(Result::err));
     view! {
-        <Transition fallback=|| view! { <Loading what="the cluster" /> }>
+        <Suspense fallback=|| view! { <Loading what="the cluster" /> }>
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(overview) => view! { <Overview overview delete failure /> }.into_any(),
@@ -33,7 +28,7 @@ pub fn ClusterPage() -> impl IntoView {
                     .into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
@@ -82,6 +77,7 @@ fn Overview(
             </Confirm>
         </PageHeader>
         <FormError message=failure.message() />
+        <div data-live="cluster">
         {lock.map(|lock| view! {
             <p role="status" data-testid="cluster-lock" class="mb-4 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
                 {lock}
@@ -164,5 +160,6 @@ fn Overview(
                 .into_any()
             }}
         </section>
+        </div>
     }
 }

@@ -2,9 +2,7 @@
 //! rules' limits). Every rule the server finds broken is shown next to its field, all at once.
 
 use crate::components::form::{INPUT, PRIMARY, SECONDARY};
-use crate::components::{
-    toast_on_success, wire, ErrorPanel, Failure, Field, FormError, Loading, PageHeader,
-};
+use crate::components::{wire, ErrorPanel, Failure, Field, FormError, Loading, PageHeader};
 use crate::server_fns::{get_backup, list_networks, CreateCluster};
 use cairn_model::restore::is_newer;
 use cairn_model::{
@@ -103,9 +101,6 @@ pub fn RestorePage() -> impl IntoView {
 #[component]
 fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>) -> impl IntoView {
     let create = ServerAction::<CreateCluster>::new();
-    toast_on_success(create, |cluster| {
-        format!("Cluster “{}” is being provisioned.", cluster.description)
-    });
     let failure = Failure::new(move || create.value().get().and_then(Result::err));
     let disk = disk_types().into_iter().next().expect("one disk type");
     let min_disk = source

@@ -1,35 +1,15 @@
 use crate::components::form::{LINK, PRIMARY};
-use crate::components::{
-    keep_fresh, EmptyState, ErrorPanel, Loading, PageHeader, StatusBadge, Time,
-};
+use crate::components::{EmptyState, ErrorPanel, Loading, PageHeader, StatusBadge, Time};
 use crate::pages::backup_dialog::{BackupDialog, DialogStep};
-use crate::server_fns::list_clusters;
+use crate::server_fns::{get_cluster_overview, list_clusters, CreateBackup, CreateJob};
+use cairn_model::label::DEFAULT_LABEL;
 use cairn_model::Cluster;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// Which backup dialog the page opens with (its own address, so it works without JavaScript).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenDialog {
-    pub cluster_id: String,
-    pub step: DialogStep,
-    pub label: Option<String>,
-}
-
 #[component]
-pub fn ClustersPage(#[prop(optional)] dialog: Option<OpenDialog>) -> impl IntoView {
+pub fn ClustersPage() -> impl IntoView {
     let clusters = Resource::new(|| (), |_| list_clusters());
-    keep_fresh(move || clusters.refetch());
-    // With JavaScript the row's "Back up" opens the dialog here; without, its link loads the
-    // dialog's own address, which renders this page with the dialog open.
-    let open = RwSignal::new(dialog);
-    let on_open = Callback::new(move |id: String| {
-        open.set(Some(OpenDialog {
-            cluster_id: id,
-            step: DialogStep::Label,
-            label: None,
-        }))
-    });
     view! {
         <PageHeader
             title="Clusters"
@@ -37,7 +17,7 @@ pub fn ClustersPage(#[prop(optional)] dialog: Option<OpenDialog>) -> impl IntoVi
         >
             <a href="/clusters/new" class=PRIMARY>"Create cluster"</a>
         </PageHeader>
-        <Transition fallback=|| view! { <Loading what="clusters" /> }>
+        <Suspense fallback=|| view! { <Loading what="clusters" /> }>
             {move || Suspend::new(async move {
                 match clusters.await {
                     Ok(list) if list.is_empty() => view! {
@@ -47,43 +27,64 @@ pub fn ClustersPage(#[prop(optional)] dialog: Option<OpenDialog>) -> impl IntoVi
                         />
                     }
                     .into_any(),
-                    Ok(list) => view! { <ClusterTable clusters=list on_open /> }.into_any(),
+                    Ok(list) => view! { <div data-live="clusters"><ClusterTable clusters=list /></div> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
-        </Transition>
-        {move || {
-            open.get().map(|dialog| {
-                view! {
-                    <BackupDialog
-                        cluster_id=dialog.cluster_id
-                        step=dialog.step
-                        label=dialog.label
-                        close_href="/clusters"
-                        on_close=Callback::new(move |()| open.set(None))
-                    />
-                }
-            })
-        }}
+        </Suspense>
     }
 }
 
 /// `/clusters/:id/backup` and `/clusters/:id/schedule?description=…`: the list with the
-/// backup dialog open at that step.
+/// backup dialog open at that step. The dialog gets the cluster from here, and the error of a
+/// failed post (which comes back to this address) too.
 #[component]
 pub fn ClusterBackupRoute(step: DialogStep) -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let dialog = OpenDialog {
-        cluster_id: params.read_untracked().get("id").unwrap_or_default(),
-        step,
-        label: query.read_untracked().get("description"),
-    };
-    view! { <ClustersPage dialog /> }
+    let id = params.read_untracked().get("id").unwrap_or_default();
+    let label = query
+        .read_untracked()
+        .get("description")
+        .unwrap_or_else(|| DEFAULT_LABEL.to_owned());
+    let backup_error = ServerAction::<CreateBackup>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err);
+    let job_error = ServerAction::<CreateJob>::new()
+        .value()
+        .get_untracked()
+        .and_then(Result::err);
+    let overview = Resource::new(move || id.clone(), get_cluster_overview);
+    view! {
+        <ClustersPage />
+        <Suspense fallback=|| ()>
+            {move || {
+                let (label, backup_error, job_error) = (label.clone(), backup_error.clone(), job_error.clone());
+                Suspend::new(async move {
+                    match overview.await {
+                        Ok(overview) => view! {
+                            <BackupDialog
+                                cluster=overview.cluster
+                                index=overview.next_backup_index
+                                step
+                                label
+                                close_href="/clusters".to_owned()
+                                backup_error
+                                job_error
+                            />
+                        }
+                        .into_any(),
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
 }
 
 #[component]
-fn ClusterTable(clusters: Vec<Cluster>, on_open: Callback<String>) -> impl IntoView {
+fn ClusterTable(clusters: Vec<Cluster>) -> impl IntoView {
     let rows = clusters
         .into_iter()
         .map(|c| {
@@ -91,7 +92,6 @@ fn ClusterTable(clusters: Vec<Cluster>, on_open: Callback<String>) -> impl IntoV
             let href = format!("/clusters/{id}");
             let backup_href = format!("/clusters/{id}/backup");
             let can_back_up = c.status == cairn_model::ClusterStatus::Available;
-            let clicked = id.clone();
             view! {
                 <tr data-testid="cluster-row" data-id=id.clone()>
                     <td class="px-4 py-3 font-medium text-slate-900">
@@ -110,19 +110,7 @@ fn ClusterTable(clusters: Vec<Cluster>, on_open: Callback<String>) -> impl IntoV
                     <td class="px-4 py-3 text-slate-600"><Time time=c.created /></td>
                     <td class="px-4 py-3 text-right">
                         {if can_back_up {
-                            view! {
-                                <a
-                                    href=backup_href
-                                    class=LINK
-                                    on:click=move |ev| {
-                                        ev.prevent_default();
-                                        on_open.run(clicked.clone());
-                                    }
-                                >
-                                    "Back up"
-                                </a>
-                            }
-                            .into_any()
+                            view! { <a href=backup_href class=LINK>"Back up"</a> }.into_any()
                         } else {
                             view! {
                                 <span class="text-slate-400" title="Only an available cluster can be backed up">

@@ -4,8 +4,8 @@
 
 use crate::components::form::{DANGER, LINK, SECONDARY};
 use crate::components::{
-    human_bytes, keep_fresh, toast_on_success, Confirm, EmptyState, ErrorPanel, Failure, FormError,
-    Loading, PageHeader, StatusBadge, Time,
+    human_bytes, Confirm, EmptyState, ErrorPanel, Failure, FormError, Loading, PageHeader,
+    StatusBadge, Time,
 };
 use crate::server_fns::{get_job_detail, list_jobs, ChangeJob, RunJob};
 use cairn_model::schedule::Schedule;
@@ -31,17 +31,10 @@ fn history_status(status: HistoryStatus) -> &'static str {
 pub fn JobsPage() -> impl IntoView {
     let run = ServerAction::<RunJob>::new();
     let change = ServerAction::<ChangeJob>::new();
-    toast_on_success(run, |_| {
-        "Run started: its backup is being created.".to_owned()
-    });
-    toast_on_success(change, |job| {
-        format!("Job “{}” is {}.", job.description, job.status.as_str())
-    });
     let jobs = Resource::new(
         move || (run.version().get(), change.version().get()),
         |_| list_jobs(),
     );
-    keep_fresh(move || jobs.refetch());
     let run_failure = Failure::new(move || run.value().get().and_then(Result::err));
     let change_failure = Failure::new(move || change.value().get().and_then(Result::err));
     view! {
@@ -51,7 +44,7 @@ pub fn JobsPage() -> impl IntoView {
         />
         <FormError message=run_failure.message() />
         <FormError message=change_failure.message() />
-        <Transition fallback=|| view! { <Loading what="jobs" /> }>
+        <Suspense fallback=|| view! { <Loading what="jobs" /> }>
             {move || Suspend::new(async move {
                 match jobs.await {
                     Ok(list) if list.is_empty() => view! {
@@ -62,7 +55,7 @@ pub fn JobsPage() -> impl IntoView {
                     }
                     .into_any(),
                     Ok(list) => view! {
-                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
+                        <div data-live="jobs" class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
                             <table class="min-w-full divide-y divide-slate-200 text-sm">
                                 <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
                                     <tr>
@@ -86,7 +79,7 @@ pub fn JobsPage() -> impl IntoView {
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
@@ -203,21 +196,14 @@ pub fn JobPage() -> impl IntoView {
     });
     let run = ServerAction::<RunJob>::new();
     let change = ServerAction::<ChangeJob>::new();
-    toast_on_success(run, |_| {
-        "Run started: its backup is being created.".to_owned()
-    });
-    toast_on_success(change, |job| {
-        format!("Job “{}” is {}.", job.description, job.status.as_str())
-    });
     let detail = Resource::new(
         move || (id(), run.version().get(), change.version().get()),
         |(id, _, _)| get_job_detail(id),
     );
-    keep_fresh(move || detail.refetch());
     let run_failure = Failure::new(move || run.value().get().and_then(Result::err));
     let change_failure = Failure::new(move || change.value().get().and_then(Result::err));
     view! {
-        <Transition fallback=|| view! { <Loading what="the job" /> }>
+        <Suspense fallback=|| view! { <Loading what="the job" /> }>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(detail) => view! { <JobView detail tab run change /> }.into_any(),
@@ -228,7 +214,7 @@ pub fn JobPage() -> impl IntoView {
                     .into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
         <FormError message=run_failure.message() />
         <FormError message=change_failure.message() />
     }
@@ -303,7 +289,7 @@ fn JobView(
             {tab_link(Tab::Backups, "Backups", "?tab=backups")}
             {tab_link(Tab::History, "History", "?tab=history")}
         </nav>
-        <div role="tabpanel">
+        <div role="tabpanel" data-live="job">
             <div class:hidden=move || tab.get() != Tab::Details>{details}</div>
             <div class:hidden=move || tab.get() != Tab::Backups>{backup_list}</div>
             <div class:hidden=move || tab.get() != Tab::History>{history_list}</div>

@@ -22,10 +22,10 @@ pub fn NetworksPage() -> impl IntoView {
     }
 }
 
-/// The networks with a filter that narrows the rows as you type (in the browser; without
-/// JavaScript every row is shown).
-#[component]
-fn NetworkTable(networks: Vec<Network>) -> impl IntoView {
+/// The networks with a filter that narrows the rows as you type (an island: it runs in the
+/// browser; without JavaScript every row is shown).
+#[island]
+pub fn NetworkTable(networks: Vec<Network>) -> impl IntoView {
     let (filter, set_filter) = signal(String::new());
     let total = networks.len();
     let matching = move || {

@@ -1,3 +1,5 @@
+#[cfg(feature = "ssr")]
+use crate::components::with_notice;
 use crate::error::ConsoleError;
 use cairn_model::{Backup, GroupedBackups};
 use leptos::prelude::*;
@@ -15,7 +17,10 @@ pub async fn create_backup(
         .services
         .create_backup(&console.scope, &cluster_id, &description)
         .await?;
-    leptos_axum::redirect("/backups");
+    leptos_axum::redirect(&with_notice(
+        "/backups",
+        &format!("Backup “{}” started.", backup.description),
+    ));
     Ok(backup)
 }
 
@@ -43,6 +48,9 @@ pub async fn delete_backup(id: String) -> Result<Backup, ConsoleError> {
     let console = crate::server::console()?;
     let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
     let backup = console.services.delete_backup(&console.scope, &id).await?;
-    leptos_axum::redirect("/backups");
+    leptos_axum::redirect(&with_notice(
+        "/backups",
+        &format!("Backup “{}” is being deleted.", backup.description),
+    ));
     Ok(backup)
 }

@@ -1,3 +1,5 @@
+#[cfg(feature = "ssr")]
+use crate::components::with_notice;
 use crate::error::ConsoleError;
 use cairn_model::{Cluster, ClusterOverview, CreateClusterRequest};
 use leptos::prelude::*;
@@ -29,7 +31,10 @@ pub async fn create_cluster(request: CreateClusterRequest) -> Result<Cluster, Co
         .services
         .create_cluster(&console.scope, &request)
         .await?;
-    leptos_axum::redirect(&format!("/clusters/{}", cluster.id));
+    leptos_axum::redirect(&with_notice(
+        &format!("/clusters/{}", cluster.id),
+        &format!("Cluster “{}” is being provisioned.", cluster.description),
+    ));
     Ok(cluster)
 }
 
@@ -47,6 +52,9 @@ pub async fn delete_cluster(id: String) -> Result<Cluster, ConsoleError> {
     let console = crate::server::console()?;
     let id = super::parse_id("id", &id, cairn_model::ClusterId::parse)?;
     let cluster = console.services.delete_cluster(&console.scope, &id).await?;
-    leptos_axum::redirect("/clusters");
+    leptos_axum::redirect(&with_notice(
+        "/clusters",
+        &format!("Cluster “{}” is being deleted.", cluster.description),
+    ));
     Ok(cluster)
 }

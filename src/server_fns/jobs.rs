@@ -1,3 +1,5 @@
+#[cfg(feature = "ssr")]
+use crate::components::with_notice;
 use crate::error::ConsoleError;
 use cairn_model::{HistoryItem, Job, JobDetail, JobOverview};
 use leptos::prelude::*;
@@ -27,7 +29,10 @@ pub async fn create_job(form: super::JobForm) -> Result<Job, ConsoleError> {
         .services
         .create_job(&console.scope, &request)
         .await?;
-    leptos_axum::redirect(&format!("/jobs/{}", job.id));
+    leptos_axum::redirect(&with_notice(
+        &format!("/jobs/{}", job.id),
+        &format!("Schedule “{}” created.", job.description),
+    ));
     Ok(job)
 }
 
@@ -36,7 +41,9 @@ pub async fn create_job(form: super::JobForm) -> Result<Job, ConsoleError> {
 pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
     let console = crate::server::console()?;
     let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
-    Ok(console.services.run_job_now(&console.scope, &id).await?)
+    let run = console.services.run_job_now(&console.scope, &id).await?;
+    super::back_with_notice("Run started: its backup is being created.").await;
+    Ok(run)
 }
 
 /// `pause`, `resume` or `delete` (a deleted job's backups stay).
@@ -56,8 +63,15 @@ pub async fn change_job(id: String, action: String) -> Result<Job, ConsoleError>
             ))
         }
     };
-    Ok(console
+    let job = console
         .services
         .change_job(&console.scope, &id, event)
-        .await?)
+        .await?;
+    super::back_with_notice(&format!(
+        "Job “{}” is {}.",
+        job.description,
+        job.status.as_str()
+    ))
+    .await;
+    Ok(job)
 }

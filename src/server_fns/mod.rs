@@ -24,6 +24,37 @@ use cairn_model::schedule::Schedule;
 use cairn_model::{CreateJobRequest, ScheduledBackupData};
 use std::collections::BTreeMap;
 
+/// Sends a plain form back to the page it came from, with a notice (a server function left
+/// alone would go back without one).
+#[cfg(feature = "ssr")]
+async fn back_with_notice(notice: &str) {
+    let Ok(headers) = leptos_axum::extract::<axum::http::HeaderMap>().await else {
+        return;
+    };
+    let Some(referer) = headers
+        .get(axum::http::header::REFERER)
+        .and_then(|r| r.to_str().ok())
+    else {
+        return;
+    };
+    // Keep the path and its own query (a tab, say); drop the origin and old notices/errors.
+    let path = referer
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("/");
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("notice=") && !p.starts_with("__"))
+        .collect();
+    let back = if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    };
+    leptos_axum::redirect(&crate::components::with_notice(&back, notice));
+}
+
 /// An id from a form or URL, or an error naming the field.
 #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 fn parse_id<T, E: std::fmt::Display>(
