@@ -107,6 +107,10 @@ test('a schedule made in the two-step dialog runs now, succeeds, and its backup 
   await page.getByTestId('cluster-row').filter({ hasText: 'inventory' }).getByRole('link', { name: 'Back up' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel('Backup label').fill('{cluster} scheduled #{index}');
+  // The keyboard stays in the dialog: Shift+Tab from its first field reaches its last button.
+  await expect(dialog.getByLabel('Backup label')).toBeFocused();
+  await page.keyboard.press('Shift+Tab');
+  await expect(dialog.getByRole('button', { name: 'Create backup schedule ›' })).toBeFocused();
   await dialog.getByRole('button', { name: 'Create backup schedule ›' }).click();
   await dialog.getByLabel('Description').fill('inventory every 6 hours');
   await dialog.getByLabel('Number of hours or days').fill('6');

@@ -35,10 +35,18 @@ pub fn BackupDialog(
     job_error: Option<ConsoleError>,
 ) -> impl IntoView {
     let leave = close_href.clone();
-    let on_keydown = move |ev: KeyboardEvent| {
-        if ev.key() == "Escape" {
+    let dialog = NodeRef::<leptos::html::Div>::new();
+    let on_keydown = move |ev: KeyboardEvent| match ev.key().as_str() {
+        "Escape" => {
             let _ = window().location().set_href(&leave);
         }
+        // Tab stays inside the dialog: from its last control to its first, and back.
+        "Tab" => {
+            if let Some(dialog) = dialog.get() {
+                keep_focus_inside(&dialog, &ev);
+            }
+        }
+        _ => {}
     };
     let step = RwSignal::new(step);
     let label = RwSignal::new(label);
@@ -74,6 +82,7 @@ pub fn BackupDialog(
     view! {
         <div class="fixed inset-0 z-40 overflow-y-auto bg-slate-900/50 p-4 md:p-10" on:keydown=on_keydown>
             <div
+                node_ref=dialog
                 role="dialog"
                 aria-modal="true"
                 aria-labelledby="backup-dialog-title"
@@ -347,4 +356,35 @@ fn url_encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn keep_focus_inside(_dialog: &leptos::web_sys::HtmlDivElement, _ev: &KeyboardEvent) {}
+
+/// Wraps Tab and Shift+Tab around the dialog's visible controls.
+#[cfg(feature = "hydrate")]
+fn keep_focus_inside(dialog: &leptos::web_sys::HtmlDivElement, ev: &KeyboardEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::web_sys;
+    let Ok(list) = dialog.query_selector_all(
+        "a[href], button:not([disabled]), input:not([type=hidden]), select, textarea, summary",
+    ) else {
+        return;
+    };
+    let visible: Vec<web_sys::HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<web_sys::HtmlElement>().ok())
+        .filter(|e| e.offset_parent().is_some())
+        .collect();
+    let (Some(first), Some(last)) = (visible.first(), visible.last()) else {
+        return;
+    };
+    let active = document().active_element();
+    let at = |e: &web_sys::HtmlElement| active.as_ref() == Some(e.unchecked_ref());
+    if ev.shift_key() && at(first) {
+        ev.prevent_default();
+        let _ = last.focus();
+    } else if !ev.shift_key() && at(last) {
+        ev.prevent_default();
+        let _ = first.focus();
+    }
 }

@@ -4,7 +4,7 @@
 
 use crate::components::form::{DANGER, LINK};
 use crate::components::{
-    human_bytes, Confirm, EmptyState, ErrorPanel, Failure, FormError, Loading, PageHeader,
+    human_bytes, Confirm, Detail, EmptyState, ErrorPanel, Failure, FormError, Loading, PageHeader,
     StatusBadge, Time,
 };
 use crate::server_fns::{get_backup, list_backups, DeleteBackup};
@@ -224,12 +224,7 @@ pub fn BackupPage() -> impl IntoView {
                 match backup.await {
                     Ok(b) => {
                         let for_actions = b.clone();
-                        let detail = |term: &'static str, value: String| view! {
-                            <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
-                                <dt class="text-sm font-medium text-slate-500">{term}</dt>
-                                <dd class="mt-1 text-sm text-slate-900 sm:col-span-2 sm:mt-0 break-all">{value}</dd>
-                            </div>
-                        };
+                        let detail = |term: &'static str, value: String| view! { <Detail term>{value}</Detail> };
                         view! {
                             <PageHeader title=b.description.clone() description=format!("Backup of {}.", b.source_cluster_description)>
                                 <BackupActions backup=for_actions delete />
@@ -238,17 +233,11 @@ pub fn BackupPage() -> impl IntoView {
                             <section data-live="backup" class="max-w-3xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
                                 <dl class="divide-y divide-slate-100">
                                     {detail("Backup ID", b.id.to_string())}
-                                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
-                                        <dt class="text-sm font-medium text-slate-500">"Status"</dt>
-                                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0" data-testid="backup-status">
+                                    <Detail term="Status"><div data-testid="backup-status">
                                             <StatusBadge status=b.status.as_str().to_owned() />
                                             {b.failure_reason.clone().map(|r| view! { <p class="mt-1 text-red-700">{r}</p> })}
-                                        </dd>
-                                    </div>
-                                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
-                                        <dt class="text-sm font-medium text-slate-500">"Created"</dt>
-                                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0"><Time time=b.created /></dd>
-                                    </div>
+                                        </div></Detail>
+                                    <Detail term="Created"><div><Time time=b.created /></div></Detail>
                                     {detail("Available nodes", b.available_node_count.to_string())}
                                     {detail("Size", b.bytes_stored.map(human_bytes).unwrap_or_else(|| "—".into()))}
                                     {detail("New in the repository", b.bytes_new.map(human_bytes).unwrap_or_else(|| "—".into()))}
@@ -256,21 +245,15 @@ pub fn BackupPage() -> impl IntoView {
                                     {detail("Minimum disk to restore into", format!("{} GB", b.size_gb))}
                                     {detail("Server version", format!("{} ({})", b.server_version, b.server_version_tag))}
                                     {detail("Provider / region", format!("{} / {}", b.provider, b.region))}
-                                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
-                                        <dt class="text-sm font-medium text-slate-500">"Source cluster"</dt>
-                                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0">
+                                    <Detail term="Source cluster"><div>
                                             <a href=format!("/clusters/{}", b.source_cluster_id) class=LINK>{b.source_cluster_description.clone()}</a>
-                                        </dd>
-                                    </div>
-                                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
-                                        <dt class="text-sm font-medium text-slate-500">"Initiated by"</dt>
-                                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0">
+                                        </div></Detail>
+                                    <Detail term="Initiated by"><div>
                                             {match b.linked_resource.clone() {
                                                 Some(job) => view! { <a href=format!("/jobs/{job}") class=LINK>{format!("job {job}")}</a> }.into_any(),
                                                 None => view! { <span>"a person (one-off)"</span> }.into_any(),
                                             }}
-                                        </dd>
-                                    </div>
+                                        </div></Detail>
                                     {b.checksum.clone().map(|c| detail("Snapshot", c))}
                                 </dl>
                             </section>

@@ -1,8 +1,9 @@
 //! A cluster's page: details, addresses, each node's health, who holds its lock, its backups.
 
-use crate::components::form::{DANGER, LINK, PRIMARY};
+use crate::components::form::{DANGER, PRIMARY};
 use crate::components::{
-    human_bytes, Confirm, ErrorPanel, Failure, FormError, Loading, PageHeader, StatusBadge, Time,
+    BackupList, Confirm, Detail, ErrorPanel, Failure, FormError, Loading, PageHeader, StatusBadge,
+    Time,
 };
 use crate::server_fns::{get_cluster_overview, DeleteCluster};
 use cairn_model::{ClusterOverview, ClusterStatus};
@@ -52,14 +53,7 @@ fn Overview(
         lock.clone().map(|l| format!("{l}: wait for it to finish."))
     };
     let can_back_up = c.status == ClusterStatus::Available && lock.is_none();
-    let detail = |term: &'static str, value: String| {
-        view! {
-            <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
-                <dt class="text-sm font-medium text-slate-500">{term}</dt>
-                <dd class="mt-1 text-sm text-slate-900 sm:col-span-2 sm:mt-0 break-all">{value}</dd>
-            </div>
-        }
-    };
+    let detail = |term: &'static str, value: String| view! { <Detail term>{value}</Detail> };
     view! {
         <PageHeader title=c.description.clone() description=format!("Cluster {} in {} / {}.", c.id, c.provider, c.region)>
             {can_back_up.then(|| view! {
@@ -88,14 +82,13 @@ fn Overview(
                 <h2 id="details-heading" class="mb-2 text-base font-semibold">"Details"</h2>
                 <dl class="divide-y divide-slate-100">
                     {detail("Cluster ID", c.id.to_string())}
-                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
-                        <dt class="text-sm font-medium text-slate-500">"Status"</dt>
-                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0" data-testid="cluster-status">
+                    <Detail term="Status">
+                        <span data-testid="cluster-status">
                             <StatusBadge status=c.status.as_str().to_owned() />
                             " "
                             <StatusBadge status=c.health.as_str().to_owned() />
-                        </dd>
-                    </div>
+                        </span>
+                    </Detail>
                     {detail("Topology", c.topology.label().to_owned())}
                     {detail("Instance size", c.instance_type.name().to_owned())}
                     {detail("Disk", format!("{} GB {}", c.disk_size_gb, c.disk_type))}
@@ -104,10 +97,7 @@ fn Overview(
                     {detail("Network", c.network_id.to_string())}
                     {detail("Protected", if c.protected { "yes".into() } else { "no".into() })}
                     {c.source_backup_id.as_ref().map(|b| detail("Restored from backup", b.to_string()))}
-                    <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
-                        <dt class="text-sm font-medium text-slate-500">"Created"</dt>
-                        <dd class="mt-1 text-sm sm:col-span-2 sm:mt-0"><Time time=c.created /></dd>
-                    </div>
+                    <Detail term="Created"><Time time=c.created /></Detail>
                 </dl>
             </section>
             <section class="rounded-lg border border-slate-200 bg-white p-4 shadow-sm" aria-labelledby="nodes-heading">
@@ -140,25 +130,7 @@ fn Overview(
         </div>
         <section class="mt-6" aria-labelledby="backups-heading">
             <h2 id="backups-heading" class="mb-2 text-base font-semibold">"Backups of this cluster"</h2>
-            {if backups.is_empty() {
-                view! { <p class="text-sm text-slate-500">"None yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ul class="divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white shadow-sm">
-                        {backups.into_iter().map(|b| view! {
-                            <li class="flex flex-wrap items-center justify-between gap-2 px-4 py-2 text-sm" data-testid="cluster-backup-row">
-                                <a href=format!("/backups/{}", b.id) class=LINK>{b.description.clone()}</a>
-                                <span class="flex items-center gap-3 text-slate-600">
-                                    {b.bytes_stored.map(human_bytes)}
-                                    <Time time=b.created />
-                                    <StatusBadge status=b.status.as_str().to_owned() />
-                                </span>
-                            </li>
-                        }).collect_view()}
-                    </ul>
-                }
-                .into_any()
-            }}
+            <BackupList backups testid="cluster-backup-row" empty="None yet." />
         </section>
         </div>
     }

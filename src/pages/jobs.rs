@@ -4,7 +4,7 @@
 
 use crate::components::form::{DANGER, LINK, SECONDARY};
 use crate::components::{
-    human_bytes, Confirm, EmptyState, ErrorPanel, Failure, FormError, Loading, PageHeader,
+    BackupList, Confirm, Detail, EmptyState, ErrorPanel, Failure, FormError, Loading, PageHeader,
     StatusBadge, Time,
 };
 use crate::server_fns::{get_job_detail, list_jobs, ChangeJob, RunJob};
@@ -247,38 +247,37 @@ fn JobView(
             </a>
         }
     };
+    let rows = [
+        ("Job ID", job.id.to_string()),
+        ("Status", job.status.as_str().to_owned()),
+        (
+            "Schedule",
+            format!("{} ({})", schedule_words(&job.schedule), job.schedule),
+        ),
+        ("Backup label", job.data.description.clone()),
+        ("Backups kept", job.data.max_backup_count.to_string()),
+        (
+            "Source cluster",
+            overview
+                .cluster_description
+                .clone()
+                .unwrap_or_else(|| job.data.cluster_id.to_string()),
+        ),
+        (
+            "Next run",
+            overview
+                .next_run
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| "—".into()),
+        ),
+    ];
     let details = view! {
         <dl class="max-w-3xl divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
-            <Row term="Job ID" value=job.id.to_string() />
-            <Row term="Status" value=job.status.as_str().to_owned() />
-            <Row term="Schedule" value=format!("{} ({})", schedule_words(&job.schedule), job.schedule) />
-            <Row term="Backup label" value=job.data.description.clone() />
-            <Row term="Backups kept" value=job.data.max_backup_count.to_string() />
-            <Row term="Source cluster" value=overview.cluster_description.clone().unwrap_or_else(|| job.data.cluster_id.to_string()) />
-            <Row term="Next run" value=overview.next_run.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "—".into()) />
+            {rows.into_iter().map(|(term, value)| view! { <Detail term>{value}</Detail> }).collect_view()}
         </dl>
     };
-    let backup_list = view! {
-        {if backups.is_empty() {
-            view! { <p class="text-sm text-slate-500">"No backups yet."</p> }.into_any()
-        } else {
-            view! {
-                <ul class="max-w-3xl divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white shadow-sm">
-                    {backups.into_iter().map(|b| view! {
-                        <li class="flex flex-wrap items-center justify-between gap-2 px-4 py-2 text-sm" data-testid="job-backup-row">
-                            <a href=format!("/backups/{}", b.id) class=LINK>{b.description.clone()}</a>
-                            <span class="flex items-center gap-3 text-slate-600">
-                                {b.bytes_stored.map(human_bytes)}
-                                <Time time=b.created />
-                                <StatusBadge status=b.status.as_str().to_owned() />
-                            </span>
-                        </li>
-                    }).collect_view()}
-                </ul>
-            }
-            .into_any()
-        }}
-    };
+    let backup_list =
+        view! { <BackupList backups testid="job-backup-row" empty="No backups yet." /> };
     let history_list = view! { <History items=history /> };
     view! {
         <PageHeader title=job.description.clone() description=format!("Scheduled backup job {}.", job.id)>
@@ -293,16 +292,6 @@ fn JobView(
             <div class:hidden=move || tab.get() != Tab::Details>{details}</div>
             <div class:hidden=move || tab.get() != Tab::Backups>{backup_list}</div>
             <div class:hidden=move || tab.get() != Tab::History>{history_list}</div>
-        </div>
-    }
-}
-
-#[component]
-fn Row(term: &'static str, value: String) -> impl IntoView {
-    view! {
-        <div class="py-2 sm:grid sm:grid-cols-3 sm:gap-4">
-            <dt class="text-sm font-medium text-slate-500">{term}</dt>
-            <dd class="mt-1 text-sm text-slate-900 sm:col-span-2 sm:mt-0 break-all">{value}</dd>
         </div>
     }
 }
