@@ -4,12 +4,18 @@ use leptos::prelude::*;
 /// The error of a form's last submission, if it failed: per field for the inputs, and a
 /// sentence for the top of the form.
 #[derive(Clone, Copy)]
-pub struct Failure(Memo<Option<ConsoleError>>);
+pub struct Failure(Memo<Option<ConsoleError>>, &'static [&'static str]);
 
 impl Failure {
     /// From the action's last value (`action.value().get().and_then(Result::err)`).
     pub fn new(last_error: impl Fn() -> Option<ConsoleError> + Send + Sync + 'static) -> Self {
-        Failure(Memo::new(move |_| last_error()))
+        Failure(Memo::new(move |_| last_error()), &[])
+    }
+
+    /// The fields the form shows errors beside; any other field's error goes in the sentence
+    /// on top, so none is lost.
+    pub fn showing(self, fields: &'static [&'static str]) -> Self {
+        Failure(self.0, fields)
     }
 
     /// What is wrong with one field.
@@ -19,12 +25,31 @@ impl Failure {
 
     /// The sentence above the form: the error itself, or how many fields need attention.
     pub fn message(self) -> Signal<Option<String>> {
+        let shown = self.1;
         Signal::derive(move || {
             self.0.with(|e| {
-                e.as_ref().map(|e| match e.fields.len() {
-                    0 => e.message.clone(),
-                    1 => "One field needs attention (see below).".to_owned(),
-                    n => format!("{n} fields need attention (see below)."),
+                e.as_ref().map(|e| {
+                    let elsewhere: Vec<&str> = e
+                        .fields
+                        .iter()
+                        .filter(|(name, _)| !shown.is_empty() && !shown.contains(&name.as_str()))
+                        .map(|(_, message)| message.as_str())
+                        .collect();
+                    let beside = e.fields.len() - elsewhere.len();
+                    let mut sentence = match beside {
+                        0 if elsewhere.is_empty() => e.message.clone(),
+                        0 => String::new(),
+                        1 => "One field needs attention (see below).".to_owned(),
+                        n => format!("{n} fields need attention (see below)."),
+                    };
+                    for message in elsewhere {
+                        if !sentence.is_empty() {
+                            sentence.push(' ');
+                        }
+                        sentence.push_str(&capitalized(message));
+                        sentence.push('.');
+                    }
+                    sentence
                 })
             })
         })
@@ -37,6 +62,14 @@ impl Failure {
                 .with(|e| e.as_ref().is_some_and(|e| e.fields.contains_key(name)))
         })
     }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Bytes as people read them: `512 B`, `1.5 KiB`, `12.0 MiB`, `3.25 GiB`.

@@ -32,6 +32,9 @@ mod browser {
         /// The server's last HTML of each region, so a region is swapped only when it changed
         /// (the page's own copy differs: its times were localized).
         static LAST: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+        /// A refresh is under way: a slow server must not get a pile of them, nor an old
+        /// answer overwrite a newer one.
+        static IN_FLIGHT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 
     pub fn start() {
@@ -39,11 +42,23 @@ mod browser {
         if let Some(root) = document.document_element() {
             let _ = root.set_attribute("data-hydrated", "true");
         }
-        localize_times(&document);
+        // Remember the server's HTML before localizing, or every region with a time would
+        // look changed on the first refresh.
         remember(&document);
+        localize_times(&document);
         forget_notice();
         set_timeout(dismiss_notices, NOTICE_FOR);
-        let _ = set_interval_with_handle(|| leptos::task::spawn_local(refresh()), REFRESH);
+        let _ = set_interval_with_handle(
+            || {
+                if !IN_FLIGHT.with(|f| f.replace(true)) {
+                    leptos::task::spawn_local(async {
+                        refresh().await;
+                        IN_FLIGHT.with(|f| f.set(false));
+                    });
+                }
+            },
+            REFRESH,
+        );
     }
 
     fn regions(root: &web_sys::Document) -> Vec<web_sys::Element> {

@@ -48,7 +48,12 @@ pub fn BackupDialog(
         }
         _ => {}
     };
-    let step = RwSignal::new(step);
+    // A failed schedule comes back with its error: show the step it belongs to.
+    let step = RwSignal::new(if job_error.is_some() {
+        DialogStep::Schedule
+    } else {
+        step
+    });
     let label = RwSignal::new(label);
     // The preview's clock ticks in the browser, so "{datetime}" shows the minute it will be.
     let clock = RwSignal::new(now());
@@ -120,7 +125,7 @@ fn LabelStep(
     close_href: String,
     error: Option<ConsoleError>,
 ) -> impl IntoView {
-    let failure = Failure::new(move || error.clone());
+    let failure = Failure::new(move || error.clone()).showing(&["description"]);
     let cluster_id = cluster.id.to_string();
     let schedule_href = format!("/clusters/{cluster_id}/schedule");
     // The cursor starts in the label field.
@@ -130,9 +135,15 @@ fn LabelStep(
             let _ = input.focus();
         }
     });
+    let id_for_address = cluster.id.to_string();
     let to_schedule = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         step.set(DialogStep::Schedule);
+        show_step_in_address(
+            &id_for_address,
+            DialogStep::Schedule,
+            &label.get_untracked(),
+        );
     };
     let label_error = Signal::derive(move || {
         failure
@@ -159,8 +170,14 @@ fn LabelStep(
                     aria-describedby="backup-label-error backup-label-preview"
                     aria-invalid=move || label_error.get().is_some().to_string()
                     value=label.get_untracked()
-                    prop:value=move || label.get()
                     on:input=move |ev| label.set(event_target_value(&ev))
+                    on:keydown=move |ev| {
+                        // Enter would press the form's first button: a one-off backup made by
+                        // accident. The buttons say what they do; let them be pressed.
+                        if ev.key() == "Enter" {
+                            ev.prevent_default();
+                        }
+                    }
                 />
             </Field>
             <div class="mb-4 rounded-md bg-slate-50 px-3 py-2 text-sm">
@@ -183,7 +200,13 @@ fn LabelStep(
                                         title="Add to the label"
                                         on:click={
                                             let placeholder = placeholder.clone();
-                                            move |_| label.update(|l| l.push_str(&placeholder))
+                                            move |_| {
+                                                let value = format!("{}{placeholder}", label.get_untracked());
+                                                if let Some(input) = input.get_untracked() {
+                                                    input.set_value(&value);
+                                                }
+                                                label.set(value);
+                                            }
                                         }
                                     >
                                         {placeholder.clone()}
@@ -216,7 +239,12 @@ fn ScheduleStep(
     preview: Memo<Result<String, String>>,
     error: Option<ConsoleError>,
 ) -> impl IntoView {
-    let failure = Failure::new(move || error.clone());
+    let failure = Failure::new(move || error.clone()).showing(&[
+        "description",
+        "schedule",
+        "data.description",
+        "data.maxBackupCount",
+    ]);
     let form = RwSignal::new(JobForm {
         cluster_id: cluster.id.to_string(),
         label: label.get_untracked(),
@@ -231,6 +259,7 @@ fn ScheduleStep(
         form.with(|f| f.schedule())
             .map(|s| (s.describe(), s.upcoming(now(), 5)))
     });
+    let id_for_back = cluster.id.to_string();
     let back_href = format!(
         "/clusters/{}/backup?description={}",
         cluster.id,
@@ -260,7 +289,7 @@ fn ScheduleStep(
                     name="form[description]"
                     class=INPUT
                     aria-describedby="job-description-error"
-                    value=form.with_untracked(|f| f.description.clone()) prop:value=move || form.with(|f| f.description.clone())
+                    value=form.with_untracked(|f| f.description.clone())
                     on:input=set(|f, v| f.description = v)
                 />
             </Field>
@@ -269,7 +298,7 @@ fn ScheduleStep(
                 <div class="mt-1 flex flex-wrap items-center gap-2 text-sm">
                     <label class="sr-only" for="job-every">"Number of hours or days"</label>
                     <input id="job-every" name="form[every]" type="number" min="1" max="23" class="w-20 rounded-md border border-slate-300 px-2 py-1.5"
-                        value=form.with_untracked(|f| f.every.clone()) prop:value=move || form.with(|f| f.every.clone()) on:input=set(|f, v| f.every = v) />
+                        value=form.with_untracked(|f| f.every.clone()) on:input=set(|f, v| f.every = v) />
                     <label class="sr-only" for="job-unit">"Unit"</label>
                     <select id="job-unit" name="form[unit]" class="rounded-md border border-slate-300 px-2 py-1.5" on:change=set(|f, v| f.unit = v)>
                         <option value="hours" selected=move || form.with(|f| f.unit == "hours")>"hours"</option>
@@ -278,7 +307,7 @@ fn ScheduleStep(
                     <span>"at"</span>
                     <label class="sr-only" for="job-minute">"Minute past the hour"</label>
                     <input id="job-minute" name="form[minute]" type="number" min="0" max="59" class="w-20 rounded-md border border-slate-300 px-2 py-1.5"
-                        value=form.with_untracked(|f| f.minute.clone()) prop:value=move || form.with(|f| f.minute.clone()) on:input=set(|f, v| f.minute = v) />
+                        value=form.with_untracked(|f| f.minute.clone()) on:input=set(|f, v| f.minute = v) />
                     <span>"minutes past (UTC)"</span>
                 </div>
             </fieldset>
@@ -294,7 +323,7 @@ fn ScheduleStep(
                     class=INPUT
                     placeholder="0 12 * * 1"
                     aria-describedby="job-cron-error"
-                    value=form.with_untracked(|f| f.cron.clone()) prop:value=move || form.with(|f| f.cron.clone())
+                    value=form.with_untracked(|f| f.cron.clone())
                     on:input=set(|f, v| f.cron = v)
                 />
             </Field>
@@ -306,7 +335,7 @@ fn ScheduleStep(
                     min="1"
                     class=INPUT
                     aria-describedby="job-keep-error"
-                    value=form.with_untracked(|f| f.keep.clone()) prop:value=move || form.with(|f| f.keep.clone())
+                    value=form.with_untracked(|f| f.keep.clone())
                     on:input=set(|f, v| f.keep = v)
                 />
             </Field>
@@ -332,6 +361,7 @@ fn ScheduleStep(
                     on:click=move |ev| {
                         ev.prevent_default();
                         step.set(DialogStep::Label);
+                        show_step_in_address(&id_for_back, DialogStep::Label, &label.get_untracked());
                     }
                 >
                     "‹ Back"
@@ -386,5 +416,22 @@ fn keep_focus_inside(dialog: &leptos::web_sys::HtmlDivElement, ev: &KeyboardEven
     } else if !ev.shift_key() && at(last) {
         ev.prevent_default();
         let _ = first.focus();
+    }
+}
+
+/// Puts the dialog's step in the address (`/clusters/:id/backup` or `…/schedule`, with the
+/// label), so that a failed post, which returns to the page it came from, reopens this step.
+fn show_step_in_address(cluster_id: &str, step: DialogStep, label: &str) {
+    let page = match step {
+        DialogStep::Label => "backup",
+        DialogStep::Schedule => "schedule",
+    };
+    let url = format!(
+        "/clusters/{cluster_id}/{page}?description={}",
+        url_encode(label)
+    );
+    if let Ok(history) = window().history() {
+        let _ =
+            history.replace_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(&url));
     }
 }

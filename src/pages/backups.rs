@@ -25,6 +25,7 @@ pub fn BackupsPage() -> impl IntoView {
             description="Backups made on demand and by scheduled jobs, side by side. A backup restores into a new cluster."
         />
         <FormError message=failure.message() />
+        <div data-live="backups">
         <Suspense fallback=|| view! { <Loading what="backups" /> }>
             {move || Suspend::new(async move {
                 match backups.await {
@@ -35,11 +36,12 @@ pub fn BackupsPage() -> impl IntoView {
                         />
                     }
                     .into_any(),
-                    Ok(grouped) => view! { <div data-live="backups"><BackupTable grouped expanded delete /></div> }.into_any(),
+                    Ok(grouped) => view! { <BackupTable grouped expanded delete /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
         </Suspense>
+        </div>
     }
 }
 
@@ -145,7 +147,10 @@ fn BackupRow(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl IntoVie
     let status = b.status.as_str();
     let size = match (&b.progress, b.bytes_stored) {
         (Some(p), _) if b.status == BackupStatus::Creating => {
-            let percent = (p.bytes_done * 100).checked_div(p.bytes_total).unwrap_or(0);
+            let percent = (p.bytes_done * 100)
+                .checked_div(p.bytes_total)
+                .unwrap_or(0)
+                .min(100);
             view! {
                 <div class="w-36" data-testid="backup-progress">
                     <div class="h-1.5 rounded bg-slate-200" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()>
@@ -226,11 +231,12 @@ pub fn BackupPage() -> impl IntoView {
                         let for_actions = b.clone();
                         let detail = |term: &'static str, value: String| view! { <Detail term>{value}</Detail> };
                         view! {
+                            <div data-live="backup">
                             <PageHeader title=b.description.clone() description=format!("Backup of {}.", b.source_cluster_description)>
                                 <BackupActions backup=for_actions delete />
                             </PageHeader>
                             <FormError message=failure.message() />
-                            <section data-live="backup" class="max-w-3xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+                            <section class="max-w-3xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
                                 <dl class="divide-y divide-slate-100">
                                     {detail("Backup ID", b.id.to_string())}
                                     <Detail term="Status"><div data-testid="backup-status">
@@ -257,6 +263,7 @@ pub fn BackupPage() -> impl IntoView {
                                     {b.checksum.clone().map(|c| detail("Snapshot", c))}
                                 </dl>
                             </section>
+                            </div>
                         }
                         .into_any()
                     }

@@ -55,6 +55,7 @@ fn Overview(
     let can_back_up = c.status == ClusterStatus::Available && lock.is_none();
     let detail = |term: &'static str, value: String| view! { <Detail term>{value}</Detail> };
     view! {
+        <div data-live="cluster">
         <PageHeader title=c.description.clone() description=format!("Cluster {} in {} / {}.", c.id, c.provider, c.region)>
             {can_back_up.then(|| view! {
                 <a href=format!("/clusters/{id}/backup") class=PRIMARY>"Back up"</a>
@@ -71,7 +72,6 @@ fn Overview(
             </Confirm>
         </PageHeader>
         <FormError message=failure.message() />
-        <div data-live="cluster">
         {lock.map(|lock| view! {
             <p role="status" data-testid="cluster-lock" class="mb-4 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
                 {lock}

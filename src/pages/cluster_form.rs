@@ -101,7 +101,16 @@ pub fn RestorePage() -> impl IntoView {
 #[component]
 fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>) -> impl IntoView {
     let create = ServerAction::<CreateCluster>::new();
-    let failure = Failure::new(move || create.value().get().and_then(Result::err));
+    let failure = Failure::new(move || create.value().get().and_then(Result::err)).showing(&[
+        "description",
+        "networkId",
+        "topology",
+        "instanceType",
+        "diskSizeGb",
+        "serverVersion",
+        "projectionLevel",
+        "sourceBackupId",
+    ]);
     let disk = disk_types().into_iter().next().expect("one disk type");
     let min_disk = source
         .as_ref()

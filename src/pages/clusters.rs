@@ -17,6 +17,7 @@ pub fn ClustersPage() -> impl IntoView {
         >
             <a href="/clusters/new" class=PRIMARY>"Create cluster"</a>
         </PageHeader>
+        <div data-live="clusters">
         <Suspense fallback=|| view! { <Loading what="clusters" /> }>
             {move || Suspend::new(async move {
                 match clusters.await {
@@ -27,11 +28,12 @@ pub fn ClustersPage() -> impl IntoView {
                         />
                     }
                     .into_any(),
-                    Ok(list) => view! { <div data-live="clusters"><ClusterTable clusters=list /></div> }.into_any(),
+                    Ok(list) => view! { <ClusterTable clusters=list /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error /> }.into_any(),
                 }
             })}
         </Suspense>
+        </div>
     }
 }
 

@@ -44,6 +44,7 @@ pub fn JobsPage() -> impl IntoView {
         />
         <FormError message=run_failure.message() />
         <FormError message=change_failure.message() />
+        <div data-live="jobs">
         <Suspense fallback=|| view! { <Loading what="jobs" /> }>
             {move || Suspend::new(async move {
                 match jobs.await {
@@ -55,7 +56,7 @@ pub fn JobsPage() -> impl IntoView {
                     }
                     .into_any(),
                     Ok(list) => view! {
-                        <div data-live="jobs" class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
+                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
                             <table class="min-w-full divide-y divide-slate-200 text-sm">
                                 <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
                                     <tr>
@@ -80,6 +81,7 @@ pub fn JobsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </div>
     }
 }
 
@@ -203,6 +205,9 @@ pub fn JobPage() -> impl IntoView {
     let run_failure = Failure::new(move || run.value().get().and_then(Result::err));
     let change_failure = Failure::new(move || change.value().get().and_then(Result::err));
     view! {
+        <FormError message=run_failure.message() />
+        <FormError message=change_failure.message() />
+        <div data-live="job">
         <Suspense fallback=|| view! { <Loading what="the job" /> }>
             {move || Suspend::new(async move {
                 match detail.await {
@@ -215,8 +220,7 @@ pub fn JobPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <FormError message=run_failure.message() />
-        <FormError message=change_failure.message() />
+        </div>
     }
 }
 
@@ -239,9 +243,8 @@ fn JobView(
         view! {
             <a
                 href=href
-                role="tab"
-                aria-selected=move || (tab.get() == which).to_string()
-                class="border-b-2 px-3 py-2 text-sm font-medium aria-[selected=true]:border-sky-700 aria-[selected=true]:text-sky-800 border-transparent text-slate-600 hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-sky-600"
+                aria-current=move || (tab.get() == which).then_some("page")
+                class="border-b-2 px-3 py-2 text-sm font-medium aria-[current=page]:border-sky-700 aria-[current=page]:text-sky-800 border-transparent text-slate-600 hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-sky-600"
             >
                 {label}
             </a>
@@ -283,12 +286,12 @@ fn JobView(
         <PageHeader title=job.description.clone() description=format!("Scheduled backup job {}.", job.id)>
             <JobActions id=job.id.to_string() status=job.status description=job.description.clone() run change />
         </PageHeader>
-        <nav role="tablist" aria-label="Job" class="mb-4 flex gap-2 border-b border-slate-200">
+        <nav aria-label="Job sections" class="mb-4 flex gap-2 border-b border-slate-200">
             {tab_link(Tab::Details, "Details", "")}
             {tab_link(Tab::Backups, "Backups", "?tab=backups")}
             {tab_link(Tab::History, "History", "?tab=history")}
         </nav>
-        <div role="tabpanel" data-live="job">
+        <div>
             <div class:hidden=move || tab.get() != Tab::Details>{details}</div>
             <div class:hidden=move || tab.get() != Tab::Backups>{backup_list}</div>
             <div class:hidden=move || tab.get() != Tab::History>{history_list}</div>

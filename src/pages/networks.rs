@@ -51,7 +51,6 @@ pub fn NetworkTable(networks: Vec<Network>) -> impl IntoView {
                     name="filter"
                     placeholder="region, description, provider or id"
                     class="w-72 rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm shadow-sm focus:border-sky-500 focus:outline-none focus:ring-2 focus:ring-sky-500/30"
-                    prop:value=filter
                     on:input=move |ev| set_filter.set(event_target_value(&ev))
                 />
             </label>

@@ -34,8 +34,40 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(axum::middleware::from_fn(same_site_posts_only))
         .layer(time_limit())
         .with_state(options)
+}
+
+/// Server functions change things, and a page on another site could post a form to them
+/// (cross-site request forgery). Browsers say where a request comes from: posts that another
+/// site made are refused. Tools (curl, the tests' API client) send neither header and pass.
+async fn same_site_posts_only(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, Method, StatusCode};
+    use axum::response::IntoResponse;
+    if request.method() == Method::POST {
+        let headers = request.headers();
+        let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let cross_site =
+            text(header::HeaderName::from_static("sec-fetch-site")) == Some("cross-site");
+        let foreign_origin = match (text(header::ORIGIN), text(header::HOST)) {
+            (Some(origin), Some(host)) if origin != "null" => {
+                origin.split_once("://").map(|(_, authority)| authority) != Some(host)
+            }
+            _ => false,
+        };
+        if cross_site || foreign_origin {
+            return (
+                StatusCode::FORBIDDEN,
+                "Cairn refuses changes requested by another site's page.",
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Answers 503 to any request still running after [`REQUEST_TIMEOUT`].
@@ -144,6 +176,36 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_post_from_another_sites_page_is_refused_and_our_own_goes_through() {
+        let (app, _dir) = app().await;
+        let post = |origin: Option<&str>, site: Option<&str>| {
+            let mut request =
+                Request::post("/api/networks/list").header(header::HOST, "127.0.0.1:3000");
+            if let Some(origin) = origin {
+                request = request.header(header::ORIGIN, origin);
+            }
+            if let Some(site) = site {
+                request = request.header("sec-fetch-site", site);
+            }
+            app.clone().oneshot(request.body(Body::empty()).unwrap())
+        };
+        let status = |r: Result<axum::response::Response, _>| r.unwrap().status();
+        assert_eq!(
+            status(post(Some("https://evil.example"), None).await),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            status(post(None, Some("cross-site")).await),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            status(post(Some("http://127.0.0.1:3000"), Some("same-origin")).await),
+            StatusCode::OK
+        );
+        assert_eq!(status(post(None, None).await), StatusCode::OK);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,7 +42,11 @@ pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
     let console = crate::server::console()?;
     let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
     let run = console.services.run_job_now(&console.scope, &id).await?;
-    super::back_with_notice("Run started: its backup is being created.").await;
+    super::back_with_notice(
+        &format!("/jobs/{}?tab=history", run.job_id),
+        "Run started: its backup is being created.",
+    )
+    .await;
     Ok(run)
 }
 
@@ -67,11 +71,10 @@ pub async fn change_job(id: String, action: String) -> Result<Job, ConsoleError>
         .services
         .change_job(&console.scope, &id, event)
         .await?;
-    super::back_with_notice(&format!(
-        "Job “{}” is {}.",
-        job.description,
-        job.status.as_str()
-    ))
+    super::back_with_notice(
+        &format!("/jobs/{}", job.id),
+        &format!("Job “{}” is {}.", job.description, job.status.as_str()),
+    )
     .await;
     Ok(job)
 }

@@ -24,35 +24,44 @@ use cairn_model::schedule::Schedule;
 use cairn_model::{CreateJobRequest, ScheduledBackupData};
 use std::collections::BTreeMap;
 
-/// Sends a plain form back to the page it came from, with a notice (a server function left
-/// alone would go back without one).
+/// Sends a plain form back to the page it came from (or `fallback`), with a notice (a server
+/// function left alone would go back without one).
 #[cfg(feature = "ssr")]
-async fn back_with_notice(notice: &str) {
-    let Ok(headers) = leptos_axum::extract::<axum::http::HeaderMap>().await else {
-        return;
-    };
-    let Some(referer) = headers
-        .get(axum::http::header::REFERER)
-        .and_then(|r| r.to_str().ok())
-    else {
-        return;
-    };
-    // Keep the path and its own query (a tab, say); drop the origin and old notices/errors.
+async fn back_with_notice(fallback: &str, notice: &str) {
+    let referer = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|headers| {
+            headers
+                .get(axum::http::header::REFERER)
+                .and_then(|r| r.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let back = back_path(&referer).unwrap_or_else(|| fallback.to_owned());
+    leptos_axum::redirect(&crate::components::with_notice(&back, notice));
+}
+
+/// The local path (and query, without old notices and errors) of a Referer; `None` when it is
+/// not one of ours to send someone to (`//elsewhere` would leave the site).
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+fn back_path(referer: &str) -> Option<String> {
     let path = referer
         .split_once("://")
-        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
-        .unwrap_or("/");
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))?;
+    if path.starts_with("//") || path.starts_with("/\\") {
+        return None;
+    }
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let kept: Vec<&str> = query
         .split('&')
         .filter(|p| !p.is_empty() && !p.starts_with("notice=") && !p.starts_with("__"))
         .collect();
-    let back = if kept.is_empty() {
+    Some(if kept.is_empty() {
         path.to_owned()
     } else {
         format!("{path}?{}", kept.join("&"))
-    };
-    leptos_axum::redirect(&crate::components::with_notice(&back, notice));
+    })
 }
 
 /// An id from a form or URL, or an error naming the field.
@@ -153,6 +162,17 @@ mod tests {
             cron: String::new(),
             keep: "10".into(),
         }
+    }
+
+    #[test]
+    fn a_referer_sends_back_to_its_own_path_and_never_off_the_site() {
+        assert_eq!(
+            back_path("http://127.0.0.1:3000/jobs/x?tab=history&notice=old&__err=e").as_deref(),
+            Some("/jobs/x?tab=history")
+        );
+        assert_eq!(back_path("https://evil.example//evil.example/x"), None);
+        assert_eq!(back_path("https://evil.example/\\\\evil.example"), None);
+        assert_eq!(back_path("not a url"), None);
     }
 
     #[test]
