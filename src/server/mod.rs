@@ -1,6 +1,7 @@
 //! Server side only (feature `ssr`): configuration, start-up, and the HTTP router that serves
 //! the Leptos pages, the server functions and the static assets.
 
+mod api;
 pub mod config;
 mod router;
 

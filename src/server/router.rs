@@ -21,8 +21,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Builds the router; `options.site_root` is where the browser assets are served from.
 pub fn router(console: Console, options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
+    let api = super::api::router(console.clone());
     let context = move || provide_context(console.clone());
     Router::new()
+        .merge(api)
         // `/` is not a page of its own: the console opens on the clusters list.
         .route("/", get(|| async { Redirect::temporary("/clusters") }))
         .route(

@@ -232,7 +232,8 @@ pub struct Backup {
     pub available_node_count: u8,
     pub status: BackupStatus,
     pub created: DateTime<Utc>,
-    #[serde(default)]
+    /// The job that made it; on the wire an empty string when none (real clients parse a string).
+    #[serde(default, with = "empty_as_none")]
     pub linked_resource: Option<JobId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_stored: Option<u64>,
@@ -322,11 +323,37 @@ pub struct HistoryItem {
     /// A sentence: what happened, and why when it failed.
     pub details: String,
     /// The backup this run made, if it made one.
-    #[serde(default)]
+    #[serde(default, with = "empty_as_none")]
     pub linked_resource: Option<BackupId>,
     pub start_time: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<DateTime<Utc>>,
+}
+
+/// An optional id written as a string, empty when there is none; `null` is read as none too.
+mod empty_as_none {
+    use serde::de::IntoDeserializer;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        value: &Option<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => value.serialize(serializer),
+            None => serializer.serialize_str(""),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Option<T>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(text) if text.is_empty() => Ok(None),
+            Some(text) => T::deserialize(text.into_deserializer()).map(Some),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -400,7 +427,7 @@ mod tests {
     }
 
     #[test]
-    fn a_one_off_backup_has_a_null_linked_resource_on_the_wire() {
+    fn a_one_off_backup_has_an_empty_linked_resource_on_the_wire_and_null_is_read_too() {
         let json = serde_json::json!({
             "id": "c1ev3l5o0aeu6ojco7b0", "projectId": "btfjev2rh41scaatc1k0",
             "description": "on demand backup", "sourceClusterId": "c1eut65o0aeu6ojco7a0",
@@ -411,7 +438,12 @@ mod tests {
         });
         let backup: Backup = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(backup.status, BackupStatus::Available);
-        assert_eq!(serde_json::to_value(&backup).unwrap(), json);
+        assert_eq!(backup.linked_resource, None);
+        let mut written = json;
+        written["linkedResource"] = "".into();
+        assert_eq!(serde_json::to_value(&backup).unwrap(), written);
+        let read_back: Backup = serde_json::from_value(written).unwrap();
+        assert_eq!(read_back, backup);
     }
 
     #[test]

@@ -1,0 +1,143 @@
+//! The REST API, wire-compatible with Kurrent Cloud's (domain.md §1–2): paths scoped
+//! `/{service}/v1/organizations/{org}/projects/{project}/…`, camelCase JSON, wrapped answers
+//! (`{"backup": …}`, `{"backups": […]}`, `{"id": …}`), errors as RFC 7807 ProblemDetails with
+//! a `fields` map. Handlers are thin: resolve the scope, call one core use case, wrap.
+//!
+//! Built in steps for issue 7; so far `mesdb/v1` backups. Authentication is still to come: until
+//! it is, the API is as open as the console.
+
+mod problem;
+
+use crate::server::Console;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use cairn_core::Scope;
+use cairn_model::{BackupId, ClusterId, OrganizationId, ProjectId};
+use problem::{ApiError, ApiResult};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+const PROJECT: &str = "/organizations/{org}/projects/{project}";
+
+/// The API's routes, over the console's services.
+pub fn router<S: Clone + Send + Sync + 'static>(console: Console) -> Router<S> {
+    Router::new()
+        .route(
+            &format!("/mesdb/v1{PROJECT}/backups"),
+            get(list_backups).post(create_backup),
+        )
+        .route(
+            &format!("/mesdb/v1{PROJECT}/backups/{{id}}"),
+            get(get_backup).delete(delete_backup),
+        )
+        .with_state(console)
+}
+
+/// The organization and project of the path, checked to exist together; anything else in the
+/// path is then looked up inside that project only (another project's id is a 404).
+async fn scope(console: &Console, org: &str, project: &str) -> Result<Scope, cairn_core::Error> {
+    let organization_id = OrganizationId::parse(org)
+        .map_err(|_| cairn_core::Error::not_found("organization", org))?;
+    let project_id =
+        ProjectId::parse(project).map_err(|_| cairn_core::Error::not_found("project", project))?;
+    console
+        .services
+        .get_project(&organization_id, &project_id)
+        .await?;
+    Ok(Scope {
+        organization_id,
+        project_id,
+    })
+}
+
+fn id<T>(
+    what: &'static str,
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, cairn_model::IdError>,
+) -> Result<T, cairn_core::Error> {
+    parse(text).map_err(|_| cairn_core::Error::not_found(what, text))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBackupRequest {
+    source_cluster_id: String,
+    description: String,
+}
+
+async fn create_backup(
+    State(console): State<Console>,
+    OriginalUri(uri): OriginalUri,
+    Path((org, project)): Path<(String, String)>,
+    body: problem::JsonBody<CreateBackupRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let run = async {
+        let scope = scope(&console, &org, &project).await?;
+        let request = body.0?;
+        let cluster_id = ClusterId::parse(request.source_cluster_id.trim()).map_err(|e| {
+            cairn_core::Error::Invalid(
+                [("sourceClusterId".to_owned(), e.to_string())]
+                    .into_iter()
+                    .collect(),
+            )
+        })?;
+        let backup = console
+            .services
+            .create_backup(&scope, &cluster_id, &request.description)
+            .await?;
+        Ok::<_, cairn_core::Error>((StatusCode::CREATED, Json(json!({ "id": backup.id }))))
+    };
+    run.await.map_err(|e| ApiError::new(e, &uri))
+}
+
+async fn get_backup(
+    State(console): State<Console>,
+    OriginalUri(uri): OriginalUri,
+    Path((org, project, backup)): Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    let run = async {
+        let scope = scope(&console, &org, &project).await?;
+        let id = id("backup", &backup, BackupId::parse)?;
+        let backup = console.services.get_backup(&scope, &id).await?;
+        Ok::<_, cairn_core::Error>(Json(json!({ "backup": backup })))
+    };
+    run.await.map_err(|e| ApiError::new(e, &uri))
+}
+
+async fn list_backups(
+    State(console): State<Console>,
+    OriginalUri(uri): OriginalUri,
+    Path((org, project)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let run = async {
+        let scope = scope(&console, &org, &project).await?;
+        let backups: Vec<_> = console
+            .services
+            .list_backups(&scope)
+            .await?
+            .into_iter()
+            .filter(|b| b.status != cairn_model::BackupStatus::Deleted)
+            .collect();
+        Ok::<_, cairn_core::Error>(Json(json!({ "backups": backups })))
+    };
+    run.await.map_err(|e| ApiError::new(e, &uri))
+}
+
+async fn delete_backup(
+    State(console): State<Console>,
+    OriginalUri(uri): OriginalUri,
+    Path((org, project, backup)): Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    let run = async {
+        let scope = scope(&console, &org, &project).await?;
+        let id = id("backup", &backup, BackupId::parse)?;
+        console.services.delete_backup(&scope, &id).await?;
+        Ok::<_, cairn_core::Error>(Json(json!({})))
+    };
+    run.await.map_err(|e| ApiError::new(e, &uri))
+}
+
+#[cfg(test)]
+mod tests;
