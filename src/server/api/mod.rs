@@ -3,8 +3,9 @@
 //! (`{"backup": …}`, `{"backups": […]}`, `{"id": …}`), errors as RFC 7807 ProblemDetails with
 //! a `fields` map. Handlers are thin: resolve the scope, call one core use case, wrap.
 //!
-//! Built in steps for issue 7; so far `mesdb/v1` backups. Authentication is still to come: until
-//! it is, the API is as open as the console.
+//! Built in steps for issue 7; so far `mesdb/v1` backups and clusters (without resize, upgrade
+//! and update yet). Authentication is still to come: until it is, the API is as open as the
+//! console.
 
 mod problem;
 
@@ -31,6 +32,18 @@ pub fn router<S: Clone + Send + Sync + 'static>(console: Console) -> Router<S> {
         .route(
             &format!("/mesdb/v1{PROJECT}/backups/{{id}}"),
             get(get_backup).delete(delete_backup),
+        )
+        .route(
+            &format!("/mesdb/v1{PROJECT}/clusters"),
+            get(list_clusters).post(create_cluster),
+        )
+        .route(
+            &format!("/mesdb/v1{PROJECT}/clusters/{{id}}"),
+            get(get_cluster).delete(delete_cluster),
+        )
+        .route(
+            &format!("/mesdb/v1{PROJECT}/clusters/{{id}}/disk/expand"),
+            axum::routing::put(expand_disk),
         )
         .with_state(console)
 }
@@ -134,6 +147,93 @@ async fn delete_backup(
         let scope = scope(&console, &org, &project).await?;
         let id = id("backup", &backup, BackupId::parse)?;
         console.services.delete_backup(&scope, &id).await?;
+        Ok::<_, cairn_core::Error>(Json(json!({})))
+    };
+    run.await.map_err(|e| ApiError::new(e, &uri))
+}
+
+/// Creates a cluster; with `sourceBackupId` it is a restore of that backup.
+async fn create_cluster(
+    State(console): State<Console>,
+    OriginalUri(uri): OriginalUri,
+    Path((org, project)): Path<(String, String)>,
+    body: problem::JsonBody<cairn_model::CreateClusterRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let run = async {
+        let scope = scope(&console, &org, &project).await?;
+        let cluster = console.services.create_cluster(&scope, &body.0?).await?;
+        Ok::<_, cairn_core::Error>((StatusCode::CREATED, Json(json!({ "id": cluster.id }))))
+    };
+    run.await.map_err(|e| ApiError::new(e, &uri))
+}
+
+async fn get_cluster(
+    State(console): State<Console>,
+    OriginalUri(uri): OriginalUri,
+    Path((org, project, cluster)): Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    let run = async {
+        let scope = scope(&console, &org, &project).await?;
+        let id = id("cluster", &cluster, ClusterId::parse)?;
+        let cluster = console.services.get_cluster(&scope, &id).await?;
+        Ok::<_, cairn_core::Error>(Json(json!({ "cluster": cluster })))
+    };
+    run.await.map_err(|e| ApiError::new(e, &uri))
+}
+
+async fn list_clusters(
+    State(console): State<Console>,
+    OriginalUri(uri): OriginalUri,
+    Path((org, project)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let run = async {
+        let scope = scope(&console, &org, &project).await?;
+        let clusters: Vec<_> = console
+            .services
+            .list_clusters(&scope)
+            .await?
+            .into_iter()
+            .filter(|c| c.status != cairn_model::ClusterStatus::Deleted)
+            .collect();
+        Ok::<_, cairn_core::Error>(Json(json!({ "clusters": clusters })))
+    };
+    run.await.map_err(|e| ApiError::new(e, &uri))
+}
+
+async fn delete_cluster(
+    State(console): State<Console>,
+    OriginalUri(uri): OriginalUri,
+    Path((org, project, cluster)): Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    let run = async {
+        let scope = scope(&console, &org, &project).await?;
+        let id = id("cluster", &cluster, ClusterId::parse)?;
+        console.services.delete_cluster(&scope, &id).await?;
+        Ok::<_, cairn_core::Error>(Json(json!({})))
+    };
+    run.await.map_err(|e| ApiError::new(e, &uri))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExpandDiskRequest {
+    disk_size_gb: u32,
+}
+
+async fn expand_disk(
+    State(console): State<Console>,
+    OriginalUri(uri): OriginalUri,
+    Path((org, project, cluster)): Path<(String, String, String)>,
+    body: problem::JsonBody<ExpandDiskRequest>,
+) -> ApiResult<Json<Value>> {
+    let run = async {
+        let scope = scope(&console, &org, &project).await?;
+        let id = id("cluster", &cluster, ClusterId::parse)?;
+        let request = body.0?;
+        console
+            .services
+            .expand_disk(&scope, &id, request.disk_size_gb)
+            .await?;
         Ok::<_, cairn_core::Error>(Json(json!({})))
     };
     run.await.map_err(|e| ApiError::new(e, &uri))

@@ -242,3 +242,87 @@ async fn another_projects_backup_and_unknown_ids_are_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     api.services.settle().await;
 }
+
+#[tokio::test]
+async fn a_cluster_is_restored_from_a_backup_read_listed_expanded_and_deleted() {
+    let api = api().await;
+    let (_, created, _) = api.create("nightly").await;
+    let backup = created["id"].as_str().unwrap().to_owned();
+    api.services.settle().await;
+    let network = api.services.list_networks(&api.scope).await.unwrap()[0]
+        .id
+        .clone();
+    let request = json!({
+        "description": "restored", "networkId": network, "topology": "three-node-multi-zone",
+        "instanceType": "F1", "diskSizeGb": 16, "diskType": "local-ssd", "serverVersion": "24.10",
+        "projectionLevel": "off", "sourceBackupId": backup
+    });
+
+    let (status, created, _) = api
+        .call("POST", &format!("{}/clusters", api.base()), Some(request))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    api.services.settle().await;
+    let (status, got, _) = api
+        .call("GET", &format!("{}/clusters/{id}", api.base()), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let cluster = &got["cluster"];
+    assert_eq!(cluster["status"], "available");
+    assert_eq!(cluster["instanceType"], "f1", "lower case in answers");
+    assert_eq!(cluster["sourceBackupId"], backup.as_str());
+    let (_, listed, _) = api
+        .call("GET", &format!("{}/clusters", api.base()), None)
+        .await;
+    assert_eq!(listed["clusters"].as_array().unwrap().len(), 2);
+
+    let expand = |gb: u32| json!({ "diskSizeGb": gb });
+    let path = format!("{}/clusters/{id}/disk/expand", api.base());
+    let (status, _, _) = api.call("PUT", &path, Some(expand(32))).await;
+    assert_eq!(status, StatusCode::OK);
+    api.services.settle().await;
+    let (status, problem, _) = api.call("PUT", &path, Some(expand(8))).await;
+    assert!(
+        status.is_client_error(),
+        "disks only grow: {status} {problem}"
+    );
+
+    let (status, _, _) = api
+        .call("DELETE", &format!("{}/clusters/{id}", api.base()), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    api.services.settle().await;
+    let (_, listed, _) = api
+        .call("GET", &format!("{}/clusters", api.base()), None)
+        .await;
+    assert_eq!(
+        listed["clusters"].as_array().unwrap().len(),
+        1,
+        "deleted leaves the list"
+    );
+}
+
+#[tokio::test]
+async fn a_restore_breaking_rules_names_every_field_at_once() {
+    let api = api().await;
+    let (_, created, _) = api.create("nightly").await;
+    api.services.settle().await;
+    let request = json!({
+        "description": "", "networkId": "c0000000000000000000", "topology": "single-node",
+        "instanceType": "c4", "diskSizeGb": 4, "diskType": "local-ssd", "serverVersion": "23.10",
+        "projectionLevel": "off", "sourceBackupId": created["id"]
+    });
+
+    let (status, problem, _) = api
+        .call("POST", &format!("{}/clusters", api.base()), Some(request))
+        .await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    for field in ["description", "networkId", "diskSizeGb", "serverVersion"] {
+        assert!(
+            problem["fields"][field].is_string(),
+            "{field} missing from {problem}"
+        );
+    }
+}
