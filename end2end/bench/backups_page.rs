@@ -10,10 +10,7 @@ use axum::http::Request;
 use cairn::server::{router, Console};
 use cairn_core::testkit::FakeEngine;
 use cairn_core::{Services, SiteConfig, SystemClock};
-use cairn_model::{
-    CreateClusterRequest, CreateJobRequest, InstanceType, ProjectionLevel, ScheduledBackupData,
-    Topology,
-};
+use cairn_model::{CreateJobRequest, ScheduledBackupData};
 use leptos::config::LeptosOptions;
 use tower::ServiceExt;
 
@@ -40,22 +37,7 @@ async fn main() {
     let scope = services.start().await.unwrap();
     let network = services.list_networks(&scope).await.unwrap()[0].id.clone();
     let cluster = services
-        .create_cluster(
-            &scope,
-            &CreateClusterRequest {
-                description: "orders".into(),
-                network_id: network,
-                topology: Topology::SingleNode,
-                instance_type: InstanceType::C4,
-                disk_size_gb: 16,
-                disk_type: "local-ssd".into(),
-                server_version: "24.10".into(),
-                projection_level: ProjectionLevel::System,
-                source_backup_id: None,
-                source_backup_project_id: None,
-                protected: false,
-            },
-        )
+        .create_cluster(&scope, &cairn_core::testkit::cluster_request(network))
         .await
         .unwrap();
     services.settle().await;

@@ -50,6 +50,10 @@ test('a one-off backup is stored with the label its preview showed and becomes a
   await page.getByTestId('cluster-row').filter({ hasText: 'ledger' }).getByRole('link', { name: 'Back up' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel('Backup label').fill('{cluster} #{index} at {datetime:utc}');
+  // Enter in the label does not press the form's first button (a one-off backup by accident).
+  await dialog.getByLabel('Backup label').press('Enter');
+  await expect(page).toHaveURL(/\/clusters\/[0-9a-v]{20}\/backup$/);
+  await expect(dialog).toBeVisible();
   await expect(dialog.getByTestId('label-preview')).toHaveText(/^ledger #1 at \d\d \w{3} \d\d \d\d:\d\d UTC$/);
   const preview = (await dialog.getByTestId('label-preview').textContent())!;
   await screenshot(page, testInfo, 'backup-dialog');

@@ -26,33 +26,7 @@ impl Failure {
     /// The sentence above the form: the error itself, or how many fields need attention.
     pub fn message(self) -> Signal<Option<String>> {
         let shown = self.1;
-        Signal::derive(move || {
-            self.0.with(|e| {
-                e.as_ref().map(|e| {
-                    let elsewhere: Vec<&str> = e
-                        .fields
-                        .iter()
-                        .filter(|(name, _)| !shown.is_empty() && !shown.contains(&name.as_str()))
-                        .map(|(_, message)| message.as_str())
-                        .collect();
-                    let beside = e.fields.len() - elsewhere.len();
-                    let mut sentence = match beside {
-                        0 if elsewhere.is_empty() => e.message.clone(),
-                        0 => String::new(),
-                        1 => "One field needs attention (see below).".to_owned(),
-                        n => format!("{n} fields need attention (see below)."),
-                    };
-                    for message in elsewhere {
-                        if !sentence.is_empty() {
-                            sentence.push(' ');
-                        }
-                        sentence.push_str(&capitalized(message));
-                        sentence.push('.');
-                    }
-                    sentence
-                })
-            })
-        })
+        Signal::derive(move || self.0.with(|e| e.as_ref().map(|e| sentence(e, shown))))
     }
 
     /// Whether a field is wrong, for `aria-invalid`.
@@ -62,6 +36,32 @@ impl Failure {
                 .with(|e| e.as_ref().is_some_and(|e| e.fields.contains_key(name)))
         })
     }
+}
+
+/// The sentence above a form for `error`: how many of the fields it shows need attention, then
+/// the messages of fields it has no place for (`shown` empty: every field has a place).
+fn sentence(error: &ConsoleError, shown: &[&str]) -> String {
+    let elsewhere: Vec<&str> = error
+        .fields
+        .iter()
+        .filter(|(name, _)| !shown.is_empty() && !shown.contains(&name.as_str()))
+        .map(|(_, message)| message.as_str())
+        .collect();
+    let beside = error.fields.len() - elsewhere.len();
+    let mut sentence = match beside {
+        0 if elsewhere.is_empty() => error.message.clone(),
+        0 => String::new(),
+        1 => "One field needs attention (see below).".to_owned(),
+        n => format!("{n} fields need attention (see below)."),
+    };
+    for message in elsewhere {
+        if !sentence.is_empty() {
+            sentence.push(' ');
+        }
+        sentence.push_str(&capitalized(message));
+        sentence.push('.');
+    }
+    sentence
 }
 
 fn capitalized(text: &str) -> String {
@@ -105,6 +105,37 @@ pub fn wire<T: serde::Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_a_form_has_no_place_for_are_said_on_top_and_the_rest_are_counted() {
+        let error = ConsoleError::fields(
+            [
+                ("description".to_owned(), "a name is required".to_owned()),
+                ("diskSizeGb".to_owned(), "too small".to_owned()),
+                ("diskType".to_owned(), "unknown disk type 'x'".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        assert_eq!(
+            sentence(&error, &["description", "diskSizeGb"]),
+            "2 fields need attention (see below). Unknown disk type 'x'."
+        );
+        assert_eq!(
+            sentence(&error, &[]),
+            "3 fields need attention (see below).",
+            "no list: every field has a place"
+        );
+        let conflict = ConsoleError {
+            kind: crate::error::ConsoleErrorKind::Conflict,
+            message: "cluster c1 is locked".into(),
+            fields: Default::default(),
+        };
+        assert_eq!(
+            sentence(&conflict, &["description"]),
+            "cluster c1 is locked"
+        );
+    }
 
     #[test]
     fn bytes_read_in_binary_units_with_three_significant_digits() {

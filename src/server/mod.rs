@@ -129,3 +129,29 @@ impl DataDirLock {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_cairn_on_the_same_data_directory_is_refused_and_the_next_learns_its_predecessor() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, predecessor) = DataDirLock::take(dir.path()).unwrap();
+        assert_eq!(predecessor, None, "nothing ran here before");
+        first.record("instance-one").unwrap();
+
+        let refused = DataDirLock::take(dir.path())
+            .err()
+            .expect("the lock is held");
+        assert!(
+            refused.to_string().contains("another Cairn is running")
+                && refused.to_string().contains("cairn.lock"),
+            "{refused}"
+        );
+
+        drop(first);
+        let (_second, predecessor) = DataDirLock::take(dir.path()).unwrap();
+        assert_eq!(predecessor.as_deref(), Some("instance-one"));
+    }
+}

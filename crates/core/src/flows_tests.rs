@@ -8,8 +8,7 @@ use crate::{
     ClusterLock, EngineError, Error, ErrorKind, LockKind, Scope, Services, SiteConfig, Store,
 };
 use cairn_model::{
-    Backup, BackupStatus, Cluster, ClusterStatus, CreateClusterRequest, InstanceType,
-    ProjectionLevel, Topology,
+    Backup, BackupStatus, Cluster, ClusterStatus, CreateClusterRequest, InstanceType, Topology,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,17 +58,8 @@ impl Fixture {
             .find(|n| n.region == region)
             .unwrap();
         CreateClusterRequest {
-            description: "orders".into(),
-            network_id: network.id,
             topology: Topology::ThreeNodeMultiZone,
-            instance_type: InstanceType::C4,
-            disk_size_gb: 16,
-            disk_type: "local-ssd".into(),
-            server_version: "24.10".into(),
-            projection_level: ProjectionLevel::System,
-            source_backup_id: None,
-            source_backup_project_id: None,
-            protected: false,
+            ..crate::testkit::cluster_request(network.id)
         }
     }
 

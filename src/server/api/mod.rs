@@ -10,7 +10,7 @@
 mod problem;
 
 use crate::server::Console;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -45,6 +45,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(console: Console) -> Router<S> {
             &format!("/mesdb/v1{PROJECT}/clusters/{{id}}/disk/expand"),
             axum::routing::put(expand_disk),
         )
+        .layer(axum::middleware::from_fn(problem::problem_details))
         .with_state(console)
 }
 
@@ -82,136 +83,99 @@ struct CreateBackupRequest {
 
 async fn create_backup(
     State(console): State<Console>,
-    OriginalUri(uri): OriginalUri,
     Path((org, project)): Path<(String, String)>,
     body: problem::JsonBody<CreateBackupRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let run = async {
-        let scope = scope(&console, &org, &project).await?;
-        let request = body.0?;
-        let cluster_id = ClusterId::parse(request.source_cluster_id.trim()).map_err(|e| {
-            cairn_core::Error::Invalid(
-                [("sourceClusterId".to_owned(), e.to_string())]
-                    .into_iter()
-                    .collect(),
-            )
-        })?;
-        let backup = console
-            .services
-            .create_backup(&scope, &cluster_id, &request.description)
-            .await?;
-        Ok::<_, cairn_core::Error>((StatusCode::CREATED, Json(json!({ "id": backup.id }))))
-    };
-    run.await.map_err(|e| ApiError::new(e, &uri))
+    let scope = scope(&console, &org, &project).await?;
+    let request = body.0;
+    let cluster_id = ClusterId::parse(request.source_cluster_id.trim())
+        .map_err(|e| ApiError::invalid("sourceClusterId", e.to_string()))?;
+    let backup = console
+        .services
+        .create_backup(&scope, &cluster_id, &request.description)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": backup.id }))))
 }
 
 async fn get_backup(
     State(console): State<Console>,
-    OriginalUri(uri): OriginalUri,
     Path((org, project, backup)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let run = async {
-        let scope = scope(&console, &org, &project).await?;
-        let id = id("backup", &backup, BackupId::parse)?;
-        let backup = console.services.get_backup(&scope, &id).await?;
-        Ok::<_, cairn_core::Error>(Json(json!({ "backup": backup })))
-    };
-    run.await.map_err(|e| ApiError::new(e, &uri))
+    let scope = scope(&console, &org, &project).await?;
+    let id = id("backup", &backup, BackupId::parse)?;
+    let backup = console.services.get_backup(&scope, &id).await?;
+    Ok(Json(json!({ "backup": backup })))
 }
 
 async fn list_backups(
     State(console): State<Console>,
-    OriginalUri(uri): OriginalUri,
     Path((org, project)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let run = async {
-        let scope = scope(&console, &org, &project).await?;
-        let backups: Vec<_> = console
-            .services
-            .list_backups(&scope)
-            .await?
-            .into_iter()
-            .filter(|b| b.status != cairn_model::BackupStatus::Deleted)
-            .collect();
-        Ok::<_, cairn_core::Error>(Json(json!({ "backups": backups })))
-    };
-    run.await.map_err(|e| ApiError::new(e, &uri))
+    let scope = scope(&console, &org, &project).await?;
+    let backups: Vec<_> = console
+        .services
+        .list_backups(&scope)
+        .await?
+        .into_iter()
+        .filter(|b| b.status != cairn_model::BackupStatus::Deleted)
+        .collect();
+    Ok(Json(json!({ "backups": backups })))
 }
 
 async fn delete_backup(
     State(console): State<Console>,
-    OriginalUri(uri): OriginalUri,
     Path((org, project, backup)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let run = async {
-        let scope = scope(&console, &org, &project).await?;
-        let id = id("backup", &backup, BackupId::parse)?;
-        console.services.delete_backup(&scope, &id).await?;
-        Ok::<_, cairn_core::Error>(Json(json!({})))
-    };
-    run.await.map_err(|e| ApiError::new(e, &uri))
+    let scope = scope(&console, &org, &project).await?;
+    let id = id("backup", &backup, BackupId::parse)?;
+    console.services.delete_backup(&scope, &id).await?;
+    Ok(Json(json!({})))
 }
 
 /// Creates a cluster; with `sourceBackupId` it is a restore of that backup.
 async fn create_cluster(
     State(console): State<Console>,
-    OriginalUri(uri): OriginalUri,
     Path((org, project)): Path<(String, String)>,
     body: problem::JsonBody<cairn_model::CreateClusterRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let run = async {
-        let scope = scope(&console, &org, &project).await?;
-        let cluster = console.services.create_cluster(&scope, &body.0?).await?;
-        Ok::<_, cairn_core::Error>((StatusCode::CREATED, Json(json!({ "id": cluster.id }))))
-    };
-    run.await.map_err(|e| ApiError::new(e, &uri))
+    let scope = scope(&console, &org, &project).await?;
+    let cluster = console.services.create_cluster(&scope, &body.0).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": cluster.id }))))
 }
 
 async fn get_cluster(
     State(console): State<Console>,
-    OriginalUri(uri): OriginalUri,
     Path((org, project, cluster)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let run = async {
-        let scope = scope(&console, &org, &project).await?;
-        let id = id("cluster", &cluster, ClusterId::parse)?;
-        let cluster = console.services.get_cluster(&scope, &id).await?;
-        Ok::<_, cairn_core::Error>(Json(json!({ "cluster": cluster })))
-    };
-    run.await.map_err(|e| ApiError::new(e, &uri))
+    let scope = scope(&console, &org, &project).await?;
+    let id = id("cluster", &cluster, ClusterId::parse)?;
+    let cluster = console.services.get_cluster(&scope, &id).await?;
+    Ok(Json(json!({ "cluster": cluster })))
 }
 
 async fn list_clusters(
     State(console): State<Console>,
-    OriginalUri(uri): OriginalUri,
     Path((org, project)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let run = async {
-        let scope = scope(&console, &org, &project).await?;
-        let clusters: Vec<_> = console
-            .services
-            .list_clusters(&scope)
-            .await?
-            .into_iter()
-            .filter(|c| c.status != cairn_model::ClusterStatus::Deleted)
-            .collect();
-        Ok::<_, cairn_core::Error>(Json(json!({ "clusters": clusters })))
-    };
-    run.await.map_err(|e| ApiError::new(e, &uri))
+    let scope = scope(&console, &org, &project).await?;
+    let clusters: Vec<_> = console
+        .services
+        .list_clusters(&scope)
+        .await?
+        .into_iter()
+        .filter(|c| c.status != cairn_model::ClusterStatus::Deleted)
+        .collect();
+    Ok(Json(json!({ "clusters": clusters })))
 }
 
 async fn delete_cluster(
     State(console): State<Console>,
-    OriginalUri(uri): OriginalUri,
     Path((org, project, cluster)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let run = async {
-        let scope = scope(&console, &org, &project).await?;
-        let id = id("cluster", &cluster, ClusterId::parse)?;
-        console.services.delete_cluster(&scope, &id).await?;
-        Ok::<_, cairn_core::Error>(Json(json!({})))
-    };
-    run.await.map_err(|e| ApiError::new(e, &uri))
+    let scope = scope(&console, &org, &project).await?;
+    let id = id("cluster", &cluster, ClusterId::parse)?;
+    console.services.delete_cluster(&scope, &id).await?;
+    Ok(Json(json!({})))
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,21 +186,17 @@ struct ExpandDiskRequest {
 
 async fn expand_disk(
     State(console): State<Console>,
-    OriginalUri(uri): OriginalUri,
     Path((org, project, cluster)): Path<(String, String, String)>,
     body: problem::JsonBody<ExpandDiskRequest>,
 ) -> ApiResult<Json<Value>> {
-    let run = async {
-        let scope = scope(&console, &org, &project).await?;
-        let id = id("cluster", &cluster, ClusterId::parse)?;
-        let request = body.0?;
-        console
-            .services
-            .expand_disk(&scope, &id, request.disk_size_gb)
-            .await?;
-        Ok::<_, cairn_core::Error>(Json(json!({})))
-    };
-    run.await.map_err(|e| ApiError::new(e, &uri))
+    let scope = scope(&console, &org, &project).await?;
+    let id = id("cluster", &cluster, ClusterId::parse)?;
+    let request = body.0;
+    console
+        .services
+        .expand_disk(&scope, &id, request.disk_size_gb)
+        .await?;
+    Ok(Json(json!({})))
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
-//! The API's one error edge: core errors become RFC 7807 ProblemDetails, once.
+//! The API's one error edge: a core error becomes RFC 7807 ProblemDetails, once. Handlers
+//! return [`ApiError`] with `?`; the [`problem_details`] layer, which knows the request's path,
+//! writes the body (`instance` is that path).
 
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -11,7 +14,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 /// `{type, title, status, detail, instance, fields?}` (RFC 7807), served as
 /// `application/problem+json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ApiError {
     #[serde(rename = "type")]
     kind: &'static str,
@@ -23,9 +26,8 @@ pub struct ApiError {
     fields: BTreeMap<String, String>,
 }
 
-impl ApiError {
-    /// The problem for `error`, at the request's path.
-    pub fn new(error: cairn_core::Error, uri: &Uri) -> ApiError {
+impl From<cairn_core::Error> for ApiError {
+    fn from(error: cairn_core::Error) -> ApiError {
         use cairn_core::{Error, ErrorKind};
         let (status, title) = match error.kind() {
             ErrorKind::NotFound => (StatusCode::NOT_FOUND, "Not found"),
@@ -50,43 +52,62 @@ impl ApiError {
             title,
             status: status.as_u16(),
             detail,
-            instance: uri.path().to_owned(),
+            instance: String::new(),
             fields,
         }
     }
 }
 
+impl ApiError {
+    /// One field of the request is wrong.
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        cairn_core::Error::Invalid([(field.to_owned(), message.into())].into_iter().collect())
+            .into()
+    }
+}
+
+/// The status now; the body is written by [`problem_details`], which knows the path.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self).expect("a problem serializes");
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response()
+        let mut response = status.into_response();
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
-/// A JSON body read leniently (any or no content type) whose failure is a field error of the
-/// request, not a plain-text 4xx: real clients expect ProblemDetails for everything.
-pub struct JsonBody<T>(pub Result<T, cairn_core::Error>);
+/// Writes every [`ApiError`] answer as ProblemDetails at the request's path.
+pub async fn problem_details(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let Some(mut problem) = response.extensions_mut().remove::<ApiError>() else {
+        return response;
+    };
+    problem.instance = path;
+    let body = serde_json::to_vec(&problem).expect("a problem serializes");
+    (
+        response.status(),
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body,
+    )
+        .into_response()
+}
+
+/// A JSON body read leniently (any or no content type); a body that is not the call's JSON
+/// is a `fields.body` problem, not a plain-text 4xx: real clients expect ProblemDetails.
+pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = std::convert::Infallible;
+    type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = match axum::body::Bytes::from_request(request, state).await {
-            Ok(bytes) => bytes,
-            Err(error) => return Ok(JsonBody(Err(invalid("body", error.body_text())))),
-        };
-        Ok(JsonBody(serde_json::from_slice(&bytes).map_err(|error| {
-            invalid("body", format!("not the JSON this call takes: {error}"))
-        })))
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|error| ApiError::invalid("body", error.body_text()))?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|error| {
+                ApiError::invalid("body", format!("not the JSON this call takes: {error}"))
+            })
     }
-}
-
-fn invalid(field: &str, message: String) -> cairn_core::Error {
-    cairn_core::Error::Invalid([(field.to_owned(), message)].into_iter().collect())
 }

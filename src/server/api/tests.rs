@@ -5,7 +5,6 @@ use axum::body::{to_bytes, Body};
 use axum::http::{header, Request};
 use cairn_core::testkit::{FakeEngine, SnapshotBehaviour};
 use cairn_core::{Services, SiteConfig, SystemClock};
-use cairn_model::{CreateClusterRequest, InstanceType, ProjectionLevel, Topology};
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -37,22 +36,7 @@ async fn api() -> Api {
     let scope = services.start().await.unwrap();
     let network = services.list_networks(&scope).await.unwrap()[0].id.clone();
     let cluster = services
-        .create_cluster(
-            &scope,
-            &CreateClusterRequest {
-                description: "orders".into(),
-                network_id: network,
-                topology: Topology::SingleNode,
-                instance_type: InstanceType::C4,
-                disk_size_gb: 16,
-                disk_type: "local-ssd".into(),
-                server_version: "24.10".into(),
-                projection_level: ProjectionLevel::System,
-                source_backup_id: None,
-                source_backup_project_id: None,
-                protected: false,
-            },
-        )
+        .create_cluster(&scope, &cairn_core::testkit::cluster_request(network))
         .await
         .unwrap();
     services.settle().await;
