@@ -20,4 +20,4 @@ pub use live::Live;
 pub use page_header::PageHeader;
 pub use status_badge::StatusBadge;
 pub use time::{format_utc, now, Time};
-pub use toast::{with_notice, Notice};
+pub use toast::{url_encode, with_notice, Notice};

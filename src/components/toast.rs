@@ -6,19 +6,22 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-/// `path` with a notice for the page to show.
-pub fn with_notice(path: &str, notice: &str) -> String {
-    let encoded: String = notice
-        .bytes()
+/// Percent-encodes a query value (unreserved characters stay as they are).
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 (b as char).to_string()
             }
             _ => format!("%{b:02X}"),
         })
-        .collect();
+        .collect()
+}
+
+/// `path` with a notice for the page to show.
+pub fn with_notice(path: &str, notice: &str) -> String {
     let separator = if path.contains('?') { '&' } else { '?' };
-    format!("{path}{separator}notice={encoded}")
+    format!("{path}{separator}notice={}", url_encode(notice))
 }
 
 /// Where the notice appears: bottom right, above everything, read out by screen readers.

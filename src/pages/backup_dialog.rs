@@ -3,7 +3,7 @@
 //! schedule. Every button works without JavaScript too: the dialog has its own addresses.
 
 use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
-use crate::components::{now, Failure, Field, FormError};
+use crate::components::{now, url_encode, Failure, Field, FormError};
 use crate::error::ConsoleError;
 use crate::server_fns::JobForm;
 use cairn_model::label::{placeholders, LabelContext, LabelTemplate};
@@ -374,18 +374,6 @@ fn ScheduleStep(
             </p>
         </form>
     }
-}
-
-/// Percent-encodes a query value.
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(not(feature = "hydrate"))]
