@@ -12,6 +12,10 @@ pub enum ErrorKind {
     Invalid,
     Unavailable,
     Internal,
+    /// No one is signed in, or the credential is unknown, expired or revoked.
+    Unauthenticated,
+    /// Signed in, but the role does not allow this.
+    Forbidden,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +32,10 @@ pub enum Error {
     /// A failure of an adapter (database, disk). The message is for logs, not for users.
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl Error {
@@ -38,6 +46,8 @@ impl Error {
             Error::Invalid(_) => ErrorKind::Invalid,
             Error::Unavailable(_) => ErrorKind::Unavailable,
             Error::Internal(_) => ErrorKind::Internal,
+            Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Error::Forbidden(_) => ErrorKind::Forbidden,
         }
     }
 

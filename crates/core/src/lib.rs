@@ -2,6 +2,7 @@
 //! the REST API and the scheduler all call. It talks to the world only through ports
 //! ([`Store`], [`Clock`]); adapters are chosen at run time. No web, no SQL here.
 
+pub mod access;
 pub mod backups;
 pub mod clock;
 pub mod clusters;
@@ -23,6 +24,7 @@ pub mod tenancy;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
+pub use access::{AccessGrant, Credential, CredentialKind, Principal};
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use locks::{ClusterLock, LockKind, LockOutcome};

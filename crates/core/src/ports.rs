@@ -2,14 +2,15 @@
 //! (`cairn-store` for the database, the engine crates for clusters); test doubles live in
 //! [`crate::testkit`].
 
+use crate::access::{Credential, CredentialKind};
 use crate::error::Result;
 use crate::locks::{ClusterLock, LockOutcome};
 use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterHealth, ClusterId,
-    ClusterStatus, HistoryItem, InstanceType, Job, JobId, Network, NetworkId, NodeState,
-    Organization, OrganizationId, Progress, Project, ProjectId,
+    ClusterStatus, Grant, HistoryItem, InstanceType, Job, JobId, Network, NetworkId, NodeState,
+    Organization, OrganizationId, Progress, Project, ProjectId, TokenId, User, UserId,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -93,6 +94,41 @@ pub trait Store: Send + Sync + 'static {
     /// Claims the run of `job` due at `due_at` and records `item` for it, in one transaction.
     /// Unique on `(job, due_at)`: of any number of instances, exactly one gets `true`.
     async fn claim_run(&self, due_at: DateTime<Utc>, item: &HistoryItem) -> Result<bool>;
+
+    /// How many users there are.
+    async fn count_users(&self) -> Result<u64>;
+    /// Inserts a user with their password hash and grants, in one transaction. With
+    /// `only_if_none` it inserts nothing and answers `false` when any user exists (so two
+    /// instances cannot both set up a first admin). An email already used is a conflict.
+    async fn insert_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        grants: &[Grant],
+        only_if_none: bool,
+    ) -> Result<bool>;
+    /// A user and their password hash, by (normalized) email.
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>>;
+    async fn user(&self, id: &UserId) -> Result<Option<User>>;
+    /// Every grant a user holds.
+    async fn grants(&self, user: &UserId) -> Result<Vec<Grant>>;
+    /// Gives a user a role at a place (an organization, or one project), replacing theirs.
+    async fn put_grant(&self, grant: &Grant) -> Result<()>;
+    async fn insert_credential(&self, credential: &Credential) -> Result<()>;
+    /// A credential by the hash of its secret.
+    async fn credential(&self, hash: &str) -> Result<Option<Credential>>;
+    /// A user's credentials of a kind.
+    async fn credentials(&self, user: &UserId, kind: CredentialKind) -> Result<Vec<Credential>>;
+    /// Revokes a user's credential and those made from it; `false` when the user has none
+    /// with that id.
+    async fn revoke_credential(
+        &self,
+        user: &UserId,
+        id: &TokenId,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Records when a credential was last used.
+    async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> Result<()>;
 }
 
 /// What a finished snapshot is made of.

@@ -1,6 +1,7 @@
 //! Test doubles for the ports: an in-memory [`Store`] and a [`Clock`] that only moves when
 //! told. Compiled for this crate's tests and, with the `testkit` feature, for other crates'.
 
+use crate::access::{Credential, CredentialKind};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::locks::{ClusterLock, LockOutcome};
@@ -11,8 +12,9 @@ use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterHealth, ClusterId,
-    ClusterStatus, HistoryId, HistoryItem, Job, JobId, JobStatus, Network, NetworkId,
-    NetworkStatus, Organization, OrganizationId, Progress, Project, ProjectId,
+    ClusterStatus, Grant, HistoryId, HistoryItem, Job, JobId, JobStatus, Network, NetworkId,
+    NetworkStatus, Organization, OrganizationId, Progress, Project, ProjectId, TokenId, User,
+    UserId,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, HashSet};
@@ -113,6 +115,10 @@ struct State {
     schedule_from: HashMap<JobId, DateTime<Utc>>,
     heartbeats: HashMap<String, DateTime<Utc>>,
     deleted_projects: HashSet<ProjectId>,
+    /// Users with their password hashes.
+    users: Vec<(User, String)>,
+    grants: Vec<Grant>,
+    credentials: Vec<Credential>,
 }
 
 impl State {
@@ -480,6 +486,122 @@ impl Store for InMemoryStore {
         *last = (*last).max(due_at);
         state.push_history(item);
         Ok(true)
+    }
+
+    async fn count_users(&self) -> Result<u64> {
+        Ok(self.state.lock().unwrap().users.len() as u64)
+    }
+
+    async fn insert_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        grants: &[Grant],
+        only_if_none: bool,
+    ) -> Result<bool> {
+        let mut state = self.state.lock().unwrap();
+        if only_if_none && !state.users.is_empty() {
+            return Ok(false);
+        }
+        if state.users.iter().any(|(u, _)| u.email == user.email) {
+            return Err(Error::Conflict(format!(
+                "a user with email {} exists",
+                user.email
+            )));
+        }
+        state.users.push((user.clone(), password_hash.to_owned()));
+        state.grants.extend_from_slice(grants);
+        Ok(true)
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>> {
+        let state = self.state.lock().unwrap();
+        Ok(state.users.iter().find(|(u, _)| u.email == email).cloned())
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .users
+            .iter()
+            .find(|(u, _)| &u.id == id)
+            .map(|(u, _)| u.clone()))
+    }
+
+    async fn grants(&self, user: &UserId) -> Result<Vec<Grant>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .grants
+            .iter()
+            .filter(|g| &g.user_id == user)
+            .cloned()
+            .collect())
+    }
+
+    async fn put_grant(&self, grant: &Grant) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        state.grants.retain(|g| {
+            !(g.user_id == grant.user_id
+                && g.organization_id == grant.organization_id
+                && g.project_id == grant.project_id)
+        });
+        state.grants.push(grant.clone());
+        Ok(())
+    }
+
+    async fn insert_credential(&self, credential: &Credential) -> Result<()> {
+        self.state
+            .lock()
+            .unwrap()
+            .credentials
+            .push(credential.clone());
+        Ok(())
+    }
+
+    async fn credential(&self, hash: &str) -> Result<Option<Credential>> {
+        let state = self.state.lock().unwrap();
+        Ok(state.credentials.iter().find(|c| c.hash == hash).cloned())
+    }
+
+    async fn credentials(&self, user: &UserId, kind: CredentialKind) -> Result<Vec<Credential>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .credentials
+            .iter()
+            .filter(|c| &c.user_id == user && c.kind == kind)
+            .cloned()
+            .collect())
+    }
+
+    async fn revoke_credential(
+        &self,
+        user: &UserId,
+        id: &TokenId,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut state = self.state.lock().unwrap();
+        if !state
+            .credentials
+            .iter()
+            .any(|c| &c.id == id && &c.user_id == user)
+        {
+            return Ok(false);
+        }
+        for credential in state.credentials.iter_mut() {
+            let hit = &credential.id == id || credential.parent.as_ref() == Some(id);
+            if hit && credential.revoked.is_none() {
+                credential.revoked = Some(at);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        for credential in state.credentials.iter_mut().filter(|c| &c.id == id) {
+            credential.last_used = Some(at);
+        }
+        Ok(())
     }
 }
 

@@ -176,6 +176,14 @@ id_type!(
     /// A job history item's id.
     HistoryId
 );
+id_type!(
+    /// A console user's id.
+    UserId
+);
+id_type!(
+    /// The id of an API token (a refresh token); never the secret itself.
+    TokenId
+);
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 //! browser shows (label previews, next runs, validation) is computed by the same code the
 //! server stores. Wire types follow Kurrent Cloud's API: camelCase JSON, RFC 3339 UTC times.
 
+pub mod access;
 pub mod catalogue;
 pub mod entities;
 pub mod grouping;
@@ -14,6 +15,7 @@ pub mod restore;
 pub mod schedule;
 pub mod views;
 
+pub use access::{role_in, ApiToken, Grant, Permission, Role, User};
 pub use catalogue::*;
 pub use entities::*;
 pub use grouping::{group_backups, GroupedBackups, JobBackups};

@@ -2,10 +2,11 @@
 //! A row that does not convert is reported as corrupt, naming the table and the value.
 
 use crate::StoreError;
-use cairn_core::{ClusterLock, LockKind, Result as CoreResult};
+use cairn_core::{ClusterLock, Credential, CredentialKind, LockKind, Result as CoreResult};
 use cairn_model::{
-    Backup, BackupId, Cluster, ClusterId, HistoryId, HistoryItem, Job, JobId, Network, NetworkId,
-    NetworkStatus, Organization, OrganizationId, Project, ProjectId, ScheduledBackupData,
+    Backup, BackupId, Cluster, ClusterId, Grant, HistoryId, HistoryItem, Job, JobId, Network,
+    NetworkId, NetworkStatus, Organization, OrganizationId, Project, ProjectId,
+    ScheduledBackupData, TokenId, User, UserId,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -355,5 +356,91 @@ impl ScheduledJobRow {
             .max()
             .unwrap_or(job.created);
         Ok((job, from))
+    }
+}
+
+pub(crate) const USER_COLUMNS: &str = "id, email, password_hash, created";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    email: String,
+    password_hash: String,
+    created: DateTime<Utc>,
+}
+
+impl UserRow {
+    /// The user, and their password hash.
+    pub(crate) fn into_model(self) -> CoreResult<(User, String)> {
+        let user = User {
+            id: id("users", &self.id, UserId::parse)?,
+            email: self.email,
+            created: self.created,
+        };
+        Ok((user, self.password_hash))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct GrantRow {
+    user_id: String,
+    organization_id: String,
+    project_id: String,
+    role: String,
+}
+
+impl GrantRow {
+    pub(crate) fn into_model(self) -> CoreResult<Grant> {
+        const T: &str = "grants";
+        let project_id = match self.project_id.as_str() {
+            "" => None,
+            text => Some(id(T, text, ProjectId::parse)?),
+        };
+        Ok(Grant {
+            user_id: id(T, &self.user_id, UserId::parse)?,
+            organization_id: id(T, &self.organization_id, OrganizationId::parse)?,
+            project_id,
+            role: wire_enum(T, &self.role)?,
+        })
+    }
+}
+
+pub(crate) const CREDENTIAL_COLUMNS: &str =
+    "id, kind, user_id, hash, description, parent_id, created, expires, last_used, revoked";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialRow {
+    id: String,
+    kind: String,
+    user_id: String,
+    hash: String,
+    description: String,
+    parent_id: Option<String>,
+    created: DateTime<Utc>,
+    expires: Option<DateTime<Utc>>,
+    last_used: Option<DateTime<Utc>>,
+    revoked: Option<DateTime<Utc>>,
+}
+
+impl CredentialRow {
+    pub(crate) fn into_model(self) -> CoreResult<Credential> {
+        const T: &str = "credentials";
+        let kind = CredentialKind::parse(&self.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("{T}: kind '{}'", self.kind)))?;
+        Ok(Credential {
+            id: id(T, &self.id, TokenId::parse)?,
+            kind,
+            user_id: id(T, &self.user_id, UserId::parse)?,
+            hash: self.hash,
+            description: self.description,
+            parent: self
+                .parent_id
+                .map(|p| id(T, &p, TokenId::parse))
+                .transpose()?,
+            created: self.created,
+            expires: self.expires,
+            last_used: self.last_used,
+            revoked: self.revoked,
+        })
     }
 }

@@ -500,6 +500,81 @@ async fn instances_silent_for_a_day_are_forgotten(db: Database) {
     );
 }
 
+async fn users_tokens_and_roles_read_back_and_only_one_first_admin_wins(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let (one, scope) = instance(&db, &engine).await;
+    let (two, _) = instance(&db, &engine).await;
+    let password = "correct horse battery";
+    // Two instances race to set up: exactly one first admin.
+    let (a, b) = tokio::join!(
+        one.create_first_admin("a@example.com", password),
+        two.create_first_admin("b@example.com", password)
+    );
+    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1);
+    let admin_email = if a.is_ok() {
+        "a@example.com"
+    } else {
+        "b@example.com"
+    };
+
+    let viewer = one
+        .create_user(
+            "viewer@example.com",
+            password,
+            cairn_model::Role::Viewer,
+            &scope.organization_id,
+            Some(&scope.project_id),
+        )
+        .await
+        .unwrap();
+    let taken = two
+        .create_user(
+            "Viewer@example.com",
+            password,
+            cairn_model::Role::Admin,
+            &scope.organization_id,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(taken.kind(), ErrorKind::Conflict);
+
+    // A role changed on one instance is seen by the other.
+    two.grant(&cairn_model::Grant {
+        user_id: viewer.id.clone(),
+        organization_id: scope.organization_id.clone(),
+        project_id: Some(scope.project_id.clone()),
+        role: cairn_model::Role::Operator,
+    })
+    .await
+    .unwrap();
+    let (_, session) = one.sign_in("viewer@example.com", password).await.unwrap();
+    let principal = two.session_principal(&session).await.unwrap();
+    assert_eq!(principal.role(&scope), Some(cairn_model::Role::Operator));
+    assert_eq!(
+        principal.grants.len(),
+        1,
+        "the grant was replaced, not added"
+    );
+
+    let admin = one.user_by_email(admin_email).await.unwrap();
+    let (token, refresh) = one.create_api_token(&admin.id, "CI").await.unwrap();
+    let access = two.exchange_refresh_token(&refresh).await.unwrap();
+    assert_eq!(
+        one.access_principal(&access.access_token)
+            .await
+            .unwrap()
+            .role(&scope),
+        Some(cairn_model::Role::Admin)
+    );
+    let listed = two.api_tokens(&admin.id).await.unwrap();
+    assert_eq!(listed[0].id, token.id);
+    assert!(listed[0].last_used.is_some());
+    two.revoke_api_token(&admin.id, &token.id).await.unwrap();
+    assert!(one.access_principal(&access.access_token).await.is_err());
+    assert!(one.exchange_refresh_token(&refresh).await.is_err());
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod on_sqlite {
@@ -536,6 +611,7 @@ contract!(
     networks_and_projects_are_created_and_an_unused_network_deleted,
     organizations_and_projects_are_deleted_once_unused,
     instances_silent_for_a_day_are_forgotten,
+    users_tokens_and_roles_read_back_and_only_one_first_admin_wins,
 );
 
 #[tokio::test]
