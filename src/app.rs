@@ -2,7 +2,8 @@
 
 use crate::pages::{
     BackupPage, BackupsPage, ClusterBackupRoute, ClusterNewPage, ClusterPage, ClustersPage,
-    DialogStep, JobPage, JobsPage, NetworksPage, NotFoundPage, RestorePage,
+    DialogStep, JobPage, JobsPage, LoginPage, NetworksPage, NotFoundPage, RestorePage, SetupPage,
+    TokensPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -63,6 +64,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/jobs") view=JobsPage ssr=SsrMode::Async />
                         <Route path=path!("/jobs/:id") view=JobPage ssr=SsrMode::Async />
                         <Route path=path!("/networks") view=NetworksPage ssr=SsrMode::Async />
+                        <Route path=path!("/account/tokens") view=TokensPage ssr=SsrMode::Async />
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                        <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
             </div>
@@ -91,7 +95,32 @@ fn Sidebar() -> impl IntoView {
                 <li><A href="/backups" attr:class=link>"Backups"</A></li>
                 <li><A href="/jobs" attr:class=link>"Jobs"</A></li>
                 <li><A href="/networks" attr:class=link>"Networks"</A></li>
+                <li><A href="/account/tokens" attr:class=link>"API tokens"</A></li>
             </ul>
+            <SignedInAs />
         </nav>
+    }
+}
+
+/// Who is signed in (and their role here), with the way out. Nothing before signing in.
+#[component]
+fn SignedInAs() -> impl IntoView {
+    let me = Resource::new(|| (), |_| crate::server_fns::who_am_i());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                me.await.ok().map(|me| view! {
+                    <div class="mt-6 border-t border-slate-700 px-3 pt-4 text-xs text-slate-400" data-testid="signed-in">
+                        <p class="truncate text-slate-200" title=me.email.clone()>{me.email.clone()}</p>
+                        <p>{me.role.clone().unwrap_or_else(|| "no role in this project".into())}</p>
+                        <form method="post" action="/logout" class="mt-2">
+                            <button type="submit" class="font-medium text-slate-300 underline-offset-2 hover:text-white hover:underline">
+                                "Sign out"
+                            </button>
+                        </form>
+                    </div>
+                })
+            })}
+        </Suspense>
     }
 }

@@ -16,6 +16,10 @@ pub enum ConsoleErrorKind {
     Internal,
     /// The request never reached the server, or its answer could not be read.
     Transport,
+    /// Nobody is signed in (or the session ended).
+    Unauthenticated,
+    /// The signed-in user's role does not allow this.
+    Forbidden,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +88,8 @@ impl From<cairn_core::Error> for ConsoleError {
             ErrorKind::Invalid => ConsoleErrorKind::Invalid,
             ErrorKind::Unavailable => ConsoleErrorKind::Unavailable,
             ErrorKind::Internal => ConsoleErrorKind::Internal,
+            ErrorKind::Unauthenticated => ConsoleErrorKind::Unauthenticated,
+            ErrorKind::Forbidden => ConsoleErrorKind::Forbidden,
         };
         match error {
             Error::Internal(detail) => {

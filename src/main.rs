@@ -7,16 +7,20 @@ use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "\
 Usage: cairn [serve]
-       cairn snapshot <command> --repo URL   (cairn snapshot --help)
+       cairn <command> [options]      (cairn <command> --help)
 
 Commands:
   serve      Run the console and API (the default)
+  user       Create console users and give them roles: create, grant
+  token      Make an API token for a user: create
+  migrate    Bring the database to this version's schema, then exit
   snapshot   Work with a snapshot repository: init, backup, restore, verify, ls, rm, gc, check
   node       Run one cluster node (started by the embedded engine; cairn node --help)
 
 Configuration comes from the environment (CAIRN_DATA_DIR, CAIRN_DATABASE_URL,
-LEPTOS_SITE_ADDR, LEPTOS_SITE_ROOT, CAIRN_REGIONS, CAIRN_PROVIDER, CAIRN_CONFIG) and an
-optional cairn.toml in the data directory. See README.md.";
+LEPTOS_SITE_ADDR, LEPTOS_SITE_ROOT, CAIRN_REGIONS, CAIRN_PROVIDER, CAIRN_CONFIG,
+CAIRN_ADMIN_EMAIL + CAIRN_ADMIN_PASSWORD for the first admin) and an optional cairn.toml
+in the data directory. See README.md.";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -35,6 +39,9 @@ async fn main() -> std::process::ExitCode {
     }
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] | ["serve"] => serve().await,
+        ["user", ..] => cairn::cli::user(&args[1..]).await,
+        ["token", ..] => cairn::cli::token(&args[1..]).await,
+        ["migrate", ..] => cairn::cli::migrate(&args[1..]).await,
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             Ok(())

@@ -1,5 +1,6 @@
 //! One module per view of the console.
 
+mod account;
 mod backup_dialog;
 mod backups;
 mod cluster;
@@ -9,6 +10,7 @@ mod jobs;
 mod networks;
 mod not_found;
 
+pub use account::{LoginPage, SetupPage, TokensPage};
 pub use backup_dialog::DialogStep;
 pub use backups::{BackupPage, BackupsPage};
 pub use cluster::ClusterPage;

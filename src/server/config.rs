@@ -16,6 +16,8 @@ pub const REGIONS: &str = "CAIRN_REGIONS";
 pub const SITE_ADDR: &str = "LEPTOS_SITE_ADDR";
 pub const SITE_ROOT: &str = "LEPTOS_SITE_ROOT";
 pub const SNAPSHOT_READ_LIMIT: &str = "CAIRN_SNAPSHOT_READ_LIMIT";
+pub const ADMIN_EMAIL: &str = "CAIRN_ADMIN_EMAIL";
+pub const ADMIN_PASSWORD: &str = "CAIRN_ADMIN_PASSWORD";
 
 /// Name of the optional configuration file looked for in the data directory.
 pub const CONFIG_FILE_NAME: &str = "cairn.toml";
@@ -35,6 +37,9 @@ pub struct Config {
     pub site: SiteConfig,
     /// Bytes per second a backup reads from a live node's volume at most (`None`: no limit).
     pub snapshot_read_limit: Option<u64>,
+    /// The first admin's email and password, created on first start when nobody exists yet.
+    /// Environment only: a password does not belong in a file.
+    pub first_admin: Option<(String, String)>,
 }
 
 /// A configuration value that cannot be used, and where it came from.
@@ -165,8 +170,28 @@ impl Config {
             (None, None) => None,
         };
 
+        let first_admin = match (var(ADMIN_EMAIL), env.get(ADMIN_PASSWORD)) {
+            (Some(email), Some(password)) if !password.is_empty() => {
+                Some((email.to_owned(), password.clone()))
+            }
+            (None, None) => None,
+            (Some(_), _) => {
+                return Err(ConfigError {
+                    source: ADMIN_PASSWORD.into(),
+                    message: format!("is needed with {ADMIN_EMAIL}"),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError {
+                    source: ADMIN_EMAIL.into(),
+                    message: format!("is needed with {ADMIN_PASSWORD}"),
+                })
+            }
+        };
+
         Ok(Config {
             snapshot_read_limit,
+            first_admin,
             data_dir,
             database_url,
             site_addr,

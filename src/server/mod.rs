@@ -2,6 +2,7 @@
 //! the Leptos pages, the server functions and the static assets.
 
 mod api;
+pub mod auth;
 pub mod config;
 mod router;
 
@@ -19,6 +20,9 @@ use std::sync::Arc;
 pub struct Console {
     pub services: Services,
     pub scope: Scope,
+    /// The first-start setup code while nobody can sign in yet (see [`auth::first_start`]).
+    pub setup_code: Option<Arc<str>>,
+    pub data_dir: Option<std::path::PathBuf>,
     /// Held for as long as any part of the console runs (none for consoles made by `new`).
     _data_dir_lock: Option<Arc<DataDirLock>>,
 }
@@ -30,8 +34,16 @@ impl Console {
         Console {
             services,
             scope,
+            setup_code: None,
+            data_dir: None,
             _data_dir_lock: None,
         }
+    }
+
+    /// The same console, offering first-start setup with this code.
+    pub fn with_setup_code(mut self, code: &str) -> Console {
+        self.setup_code = Some(Arc::from(code));
+        self
     }
 }
 
@@ -39,6 +51,18 @@ impl Console {
 pub fn console() -> Result<Console, ConsoleError> {
     use_context::<Console>()
         .ok_or_else(|| ConsoleError::internal("the console's services were not provided"))
+}
+
+/// The [`Console`], once the signed-in user's role in its project allows `need`.
+pub fn authorized(need: cairn_model::Permission) -> Result<Console, ConsoleError> {
+    let console = console()?;
+    let principal = auth::principal().ok_or_else(|| {
+        ConsoleError::from(cairn_core::Error::Unauthenticated(
+            "sign in first: your session has ended".into(),
+        ))
+    })?;
+    cairn_core::access::check(&principal, &console.scope, need)?;
+    Ok(console)
 }
 
 /// Opens the store, seeds what first start needs, and returns the services.
@@ -71,9 +95,13 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
         .build();
     lock.record(services.instance())?;
     let scope = services.start().await?;
+    let setup_code =
+        auth::first_start(&services, config.first_admin.as_ref(), &config.data_dir).await?;
     Ok(Console {
         services,
         scope,
+        setup_code: setup_code.map(Arc::from),
+        data_dir: Some(config.data_dir.clone()),
         _data_dir_lock: Some(Arc::new(lock)),
     })
 }

@@ -4,7 +4,7 @@
 use super::Console;
 use crate::app::{shell, App};
 use axum::response::Redirect;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -22,9 +22,16 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn router(console: Console, options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
     let api = super::api::router(console.clone());
+    let gate = axum::middleware::from_fn_with_state(console.clone(), super::auth::signed_in_only);
+    let sessions = Router::new()
+        .route("/login", post(super::auth::sign_in))
+        .route("/logout", post(super::auth::sign_out))
+        .route("/setup", post(super::auth::set_up))
+        .with_state(console.clone());
     let context = move || provide_context(console.clone());
     Router::new()
         .merge(api)
+        .merge(sessions)
         // `/` is not a page of its own: the console opens on the clusters list.
         .route("/", get(|| async { Redirect::temporary("/clusters") }))
         .route(
@@ -36,6 +43,7 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(gate)
         .layer(axum::middleware::from_fn(same_site_posts_only))
         .layer(time_limit())
         .with_state(options)
@@ -86,27 +94,91 @@ mod tests {
     use std::collections::HashMap;
     use tower::ServiceExt;
 
-    async fn app() -> (Router, tempfile::TempDir) {
+    const PASSWORD: &str = "correct horse battery";
+
+    /// A router over a fresh data directory, and the session cookie of its first admin
+    /// (none when `admin` is false: nobody exists yet).
+    struct TestApp {
+        router: Router,
+        cookie: String,
+        dir: tempfile::TempDir,
+    }
+
+    async fn app_with(admin: bool) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let env = HashMap::from([(
+        let mut env = HashMap::from([(
             "CAIRN_DATA_DIR".to_string(),
             dir.path().to_str().unwrap().to_string(),
         )]);
+        if admin {
+            env.insert("CAIRN_ADMIN_EMAIL".into(), "ops@example.com".into());
+            env.insert("CAIRN_ADMIN_PASSWORD".into(), PASSWORD.into());
+        }
         let config = Config::load(&env, None).unwrap();
         let console = crate::server::open(&config).await.unwrap();
         let options = LeptosOptions::builder()
             .output_name("cairn")
             .site_root(dir.path().to_str().unwrap())
             .build();
-        (router(console, options), dir)
+        let mut app = TestApp {
+            router: router(console, options),
+            cookie: String::new(),
+            dir,
+        };
+        if admin {
+            app.cookie = sign_in(&app, "ops@example.com", PASSWORD).await.unwrap();
+        }
+        app
     }
 
-    async fn get(app: &Router, path: &str) -> (StatusCode, String, Option<String>) {
+    async fn app() -> TestApp {
+        app_with(true).await
+    }
+
+    async fn post_form(app: &TestApp, path: &str, form: &str) -> axum::response::Response {
+        app.router
+            .clone()
+            .oneshot(
+                Request::post(path)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::COOKIE, app.cookie.as_str())
+                    .body(Body::from(form.to_owned()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap()
+    }
+
+    /// The `name=value` of the session cookie a response sets, if any.
+    fn session_cookie(response: &axum::response::Response) -> Option<String> {
+        response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("cairn_session=") && !v.contains("Max-Age=0"))
+            .map(|v| v.split(';').next().unwrap().to_owned())
+    }
+
+    async fn sign_in(app: &TestApp, email: &str, password: &str) -> Option<String> {
+        let form = format!(
+            "email={}&password={}&next=%2Fjobs",
+            crate::components::url_encode(email),
+            crate::components::url_encode(password)
+        );
+        session_cookie(&post_form(app, "/login", &form).await)
+    }
+
+    async fn get(app: &TestApp, path: &str) -> (StatusCode, String, Option<String>) {
         // A render caught by the upstream race (see REQUEST_TIMEOUT) never ends: wait a bounded
         // time and try once more. Only a hang is retried, never a wrong answer.
         let request = || {
-            app.clone()
-                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            app.router.clone().oneshot(
+                Request::get(path)
+                    .header(header::COOKIE, app.cookie.as_str())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
         };
         let response = match tokio::time::timeout(Duration::from_secs(10), request()).await {
             Ok(response) => response.unwrap(),
@@ -129,7 +201,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_root_redirects_to_the_clusters_page() {
-        let (app, _dir) = app().await;
+        let app = app().await;
         let (status, _, location) = get(&app, "/").await;
         assert_eq!(status, StatusCode::TEMPORARY_REDIRECT);
         assert_eq!(location.as_deref(), Some("/clusters"));
@@ -137,7 +209,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_networks_page_is_rendered_on_the_server_with_the_seeded_networks() {
-        let (app, _dir) = app().await;
+        let app = app().await;
         let (status, html, _) = get(&app, "/networks").await;
         assert_eq!(status, StatusCode::OK);
         for expected in ["local-1 network", "local-2 network", "available"] {
@@ -147,7 +219,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_clusters_page_shows_its_empty_state() {
-        let (app, _dir) = app().await;
+        let app = app().await;
         let (status, html, _) = get(&app, "/clusters").await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("No clusters yet"), "{html}");
@@ -155,7 +227,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_unknown_page_answers_404_inside_the_console_layout() {
-        let (app, _dir) = app().await;
+        let app = app().await;
         let (status, html, _) = get(&app, "/no-such-page").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(html.contains("Page not found"), "{html}");
@@ -182,17 +254,20 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_post_from_another_sites_page_is_refused_and_our_own_goes_through() {
-        let (app, _dir) = app().await;
+        let app = app().await;
         let post = |origin: Option<&str>, site: Option<&str>| {
-            let mut request =
-                Request::post("/api/networks/list").header(header::HOST, "127.0.0.1:3000");
+            let mut request = Request::post("/api/networks/list")
+                .header(header::HOST, "127.0.0.1:3000")
+                .header(header::COOKIE, app.cookie.as_str());
             if let Some(origin) = origin {
                 request = request.header(header::ORIGIN, origin);
             }
             if let Some(site) = site {
                 request = request.header("sec-fetch-site", site);
             }
-            app.clone().oneshot(request.body(Body::empty()).unwrap())
+            app.router
+                .clone()
+                .oneshot(request.body(Body::empty()).unwrap())
         };
         let status = |r: Result<axum::response::Response, _>| r.unwrap().status();
         assert_eq!(
@@ -212,9 +287,166 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_health_probe_answers_ok() {
-        let (app, _dir) = app().await;
+        let app = app().await;
         let (status, body, _) = get(&app, "/healthz").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, r#"{"status":"ok"}"#);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_a_session_pages_send_to_sign_in_and_come_back_after() {
+        let mut app = app().await;
+        app.cookie.clear();
+        let (status, _, location) = get(&app, "/jobs").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location.as_deref(), Some("/login?next=%2Fjobs"));
+        let (status, html, _) = get(&app, "/login?next=%2Fjobs").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Sign in to Cairn"), "{html}");
+
+        let refused = post_form(&app, "/login", "email=ops%40example.com&password=wrong").await;
+        assert_eq!(session_cookie(&refused), None);
+        let back = refused.headers()[header::LOCATION].to_str().unwrap();
+        assert!(back.starts_with("/login?failed=1"), "{back}");
+
+        let response = post_form(
+            &app,
+            "/login",
+            "email=ops%40example.com&password=correct+horse+battery&next=%2Fjobs",
+        )
+        .await;
+        assert_eq!(response.headers()[header::LOCATION], "/jobs");
+        let cookie = session_cookie(&response).expect("a session cookie");
+        let set = response.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
+        app.cookie = cookie;
+        let (status, html, _) = get(&app, "/jobs").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("ops@example.com"),
+            "the page names who is signed in"
+        );
+
+        let out = post_form(&app, "/logout", "").await;
+        assert_eq!(out.headers()[header::LOCATION], "/login");
+        let (status, _, _) = get(&app, "/jobs").await;
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "the session ended on the server too"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_function_without_a_session_is_refused() {
+        let mut app = app().await;
+        app.cookie.clear();
+        let response = post_form(&app, "/api/networks/list", "").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_first_admin_is_made_on_the_setup_page_with_the_code_from_the_data_directory() {
+        let mut app = app_with(false).await;
+        let (status, _, location) = get(&app, "/clusters").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location.as_deref(), Some("/setup"));
+        let (_, html, _) = get(&app, "/setup").await;
+        assert!(html.contains("Set up Cairn"), "{html}");
+
+        let code = std::fs::read_to_string(app.dir.path().join("setup-code")).unwrap();
+        let wrong = post_form(
+            &app,
+            "/setup",
+            "code=aaaa-bbbb-cccc&email=ops%40example.com&password=correct+horse+battery",
+        )
+        .await;
+        let back = wrong.headers()[header::LOCATION].to_str().unwrap();
+        assert!(back.contains("field=code"), "{back}");
+        assert_eq!(session_cookie(&wrong), None);
+
+        let short = post_form(
+            &app,
+            "/setup",
+            &format!("code={code}&email=ops%40example.com&password=short"),
+        )
+        .await;
+        let back = short.headers()[header::LOCATION].to_str().unwrap();
+        assert!(back.contains("field=password"), "{back}");
+
+        let done = post_form(
+            &app,
+            "/setup",
+            &format!("code={code}&email=ops%40example.com&password=correct+horse+battery"),
+        )
+        .await;
+        assert_eq!(done.headers()[header::LOCATION], "/clusters");
+        app.cookie = session_cookie(&done).expect("signed in at once");
+        let (status, _, _) = get(&app, "/clusters").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            !app.dir.path().join("setup-code").exists(),
+            "the code is spent"
+        );
+
+        // Setup is over: the code no longer makes admins.
+        let mut stranger = post_form(
+            &app,
+            "/setup",
+            &format!("code={code}&email=x%40example.com&password=correct+horse+battery"),
+        )
+        .await;
+        assert_eq!(session_cookie(&stranger), None);
+        assert_eq!(
+            stranger.headers_mut().remove(header::LOCATION).unwrap(),
+            "/login"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_viewer_sees_pages_but_cannot_change_anything() {
+        let mut app = app().await;
+        let (services, scope) = {
+            let config = Config::load(
+                &HashMap::from([(
+                    "CAIRN_DATA_DIR".to_string(),
+                    app.dir.path().to_str().unwrap().to_string(),
+                )]),
+                None,
+            )
+            .unwrap();
+            let store = cairn_store::SqlStore::open(&config.database_url)
+                .await
+                .unwrap();
+            let services = cairn_core::Services::builder(
+                std::sync::Arc::new(store),
+                std::sync::Arc::new(cairn_core::SystemClock),
+                config.site,
+            )
+            .build();
+            let scope = services.seed().await.unwrap();
+            (services, scope)
+        };
+        services
+            .create_user(
+                "viewer@example.com",
+                PASSWORD,
+                cairn_model::Role::Viewer,
+                &scope.organization_id,
+                Some(&scope.project_id),
+            )
+            .await
+            .unwrap();
+        app.cookie = sign_in(&app, "viewer@example.com", PASSWORD).await.unwrap();
+        let (status, html, _) = get(&app, "/networks").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("viewer"), "the role is shown");
+        let response = post_form(&app, "/api/clusters/delete", "id=c1ev3l5o0aeu6ojco7b0").await;
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("this needs operator"), "{body}");
     }
 }

@@ -11,7 +11,7 @@ pub async fn create_backup(
     cluster_id: String,
     description: String,
 ) -> Result<Backup, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
     let cluster_id = super::parse_id("clusterId", &cluster_id, cairn_model::ClusterId::parse)?;
     let backup = console
         .services
@@ -27,7 +27,7 @@ pub async fn create_backup(
 /// One backup, with its progress while it is being created.
 #[server(endpoint = "backups/get")]
 pub async fn get_backup(id: String) -> Result<Backup, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Read)?;
     let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
     Ok(console.services.get_backup(&console.scope, &id).await?)
 }
@@ -35,7 +35,7 @@ pub async fn get_backup(id: String) -> Result<Backup, ConsoleError> {
 /// Every backup: jobs' backups grouped by job, one-off backups after.
 #[server(endpoint = "backups/list")]
 pub async fn list_backups() -> Result<GroupedBackups, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Read)?;
     Ok(console
         .services
         .list_backups_grouped(&console.scope)
@@ -45,7 +45,7 @@ pub async fn list_backups() -> Result<GroupedBackups, ConsoleError> {
 /// Deletes a backup and its snapshot (refused while it is being created or restored).
 #[server(endpoint = "backups/delete")]
 pub async fn delete_backup(id: String) -> Result<Backup, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
     let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
     let backup = console.services.delete_backup(&console.scope, &id).await?;
     leptos_axum::redirect(&with_notice(

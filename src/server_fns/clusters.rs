@@ -7,14 +7,14 @@ use leptos::prelude::*;
 /// Clusters of the console's project.
 #[server(endpoint = "clusters/list")]
 pub async fn list_clusters() -> Result<Vec<Cluster>, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Read)?;
     Ok(console.services.list_clusters(&console.scope).await?)
 }
 
 /// A cluster with its nodes, backups and lock holder.
 #[server(endpoint = "clusters/overview")]
 pub async fn get_cluster_overview(id: String) -> Result<ClusterOverview, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Read)?;
     let id = super::parse_id("id", &id, cairn_model::ClusterId::parse)?;
     Ok(console
         .services
@@ -26,7 +26,7 @@ pub async fn get_cluster_overview(id: String) -> Result<ClusterOverview, Console
 /// goes to its page, where it is `provisioning` until its nodes answer.
 #[server(endpoint = "clusters/create")]
 pub async fn create_cluster(request: CreateClusterRequest) -> Result<Cluster, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
     let cluster = console
         .services
         .create_cluster(&console.scope, &request)
@@ -41,7 +41,7 @@ pub async fn create_cluster(request: CreateClusterRequest) -> Result<Cluster, Co
 /// One cluster of the console's project.
 #[server(endpoint = "clusters/get")]
 pub async fn get_cluster(id: String) -> Result<Cluster, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Read)?;
     let id = super::parse_id("id", &id, cairn_model::ClusterId::parse)?;
     Ok(console.services.get_cluster(&console.scope, &id).await?)
 }
@@ -49,7 +49,7 @@ pub async fn get_cluster(id: String) -> Result<Cluster, ConsoleError> {
 /// Deletes a cluster (refused while protected or locked) and goes back to the list.
 #[server(endpoint = "clusters/delete")]
 pub async fn delete_cluster(id: String) -> Result<Cluster, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
     let id = super::parse_id("id", &id, cairn_model::ClusterId::parse)?;
     let cluster = console.services.delete_cluster(&console.scope, &id).await?;
     leptos_axum::redirect(&with_notice(

@@ -7,14 +7,14 @@ use leptos::prelude::*;
 /// Every job with its cluster, next run and last run.
 #[server(endpoint = "jobs/list")]
 pub async fn list_jobs() -> Result<Vec<JobOverview>, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Read)?;
     Ok(console.services.job_overviews(&console.scope).await?)
 }
 
 /// A job with its backups and runs.
 #[server(endpoint = "jobs/detail")]
 pub async fn get_job_detail(id: String) -> Result<JobDetail, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Read)?;
     let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
     Ok(console.services.job_detail(&console.scope, &id).await?)
 }
@@ -23,7 +23,7 @@ pub async fn get_job_detail(id: String) -> Result<JobDetail, ConsoleError> {
 /// given, else "every `every` `unit` at `minute` past". Every wrong field is named at once.
 #[server(endpoint = "jobs/create")]
 pub async fn create_job(form: super::JobForm) -> Result<Job, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
     let request = form.request()?;
     let job = console
         .services
@@ -39,7 +39,7 @@ pub async fn create_job(form: super::JobForm) -> Result<Job, ConsoleError> {
 /// Runs a job now (its history shows the run).
 #[server(endpoint = "jobs/run")]
 pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
     let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
     let run = console.services.run_job_now(&console.scope, &id).await?;
     super::back_with_notice(
@@ -54,7 +54,7 @@ pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
 #[server(endpoint = "jobs/change")]
 pub async fn change_job(id: String, action: String) -> Result<Job, ConsoleError> {
     use cairn_core::lifecycle::JobEvent;
-    let console = crate::server::console()?;
+    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
     let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
     let event = match action.as_str() {
         "pause" => JobEvent::Pause,

@@ -2,11 +2,16 @@
 //! On the server they run the body; in the browser they are HTTP calls to `/api/...`. Those
 //! that create or delete also redirect, so the same call works from a plain HTML form.
 
+mod account;
 mod backups;
 mod clusters;
 mod jobs;
 mod networks;
 
+pub use account::{
+    create_api_token, list_api_tokens, revoke_api_token, take_new_token, who_am_i, CreateApiToken,
+    NewToken, RevokeApiToken, SignedIn,
+};
 pub use backups::{
     create_backup, delete_backup, get_backup, list_backups, CreateBackup, DeleteBackup,
 };

@@ -175,6 +175,23 @@ fn new_secret(kind: CredentialKind) -> (String, String) {
     (secret, hash)
 }
 
+/// A one-time code for the first-start setup page: 12 random letters and digits in three
+/// groups, easy to copy from a log (no 0/O or 1/l to confuse).
+pub fn setup_code() -> String {
+    const ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
+    let mut bytes = [0u8; 12];
+    OsRng.fill_bytes(&mut bytes);
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 pub fn hash_secret(secret: &str) -> String {
     blake3::hash(secret.as_bytes()).to_hex().to_string()
 }

@@ -266,6 +266,39 @@ impl Services {
         .await
     }
 
+    /// Changes what needs no engine work: the description, and deletion protection.
+    pub async fn update_cluster(
+        &self,
+        scope: &Scope,
+        id: &ClusterId,
+        description: Option<&str>,
+        protected: Option<bool>,
+    ) -> Result<Cluster> {
+        let mut cluster = self.get_cluster(scope, id).await?;
+        if matches!(
+            cluster.status,
+            ClusterStatus::Deleting | ClusterStatus::Deleted
+        ) {
+            return Err(Error::Conflict(format!("cluster {id} is being deleted")));
+        }
+        if let Some(description) = description {
+            let description = description.trim();
+            if description.is_empty() {
+                return Err(invalid("description", "a description is required"));
+            }
+            cluster.description = description.to_owned();
+        }
+        if let Some(protected) = protected {
+            cluster.protected = protected;
+        }
+        // Only these two columns: an engine change landing meanwhile keeps its status.
+        self.inner()
+            .store
+            .update_cluster_settings(id, &cluster.description, cluster.protected)
+            .await?;
+        Ok(cluster)
+    }
+
     /// Moves the cluster to a newer server version of the catalogue; never down.
     pub async fn upgrade_cluster(
         &self,
@@ -275,7 +308,11 @@ impl Services {
     ) -> Result<Cluster> {
         let cluster = self.get_cluster(scope, id).await?;
         let versions = server_versions();
-        let Some(target) = versions.iter().find(|v| v.version == server_version) else {
+        // A version ("24.10") or a tag ("24.10.1", what `esc` sends as `targetTag`).
+        let Some(target) = versions
+            .iter()
+            .find(|v| v.version == server_version || v.tag == server_version)
+        else {
             let offered: Vec<_> = versions.iter().map(|v| v.version.as_str()).collect();
             return Err(invalid(
                 "serverVersion",

@@ -30,7 +30,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use locks::{ClusterLock, LockKind, LockOutcome};
 pub use ports::{
     ClusterChange, Engine, EngineError, LogNotifier, Notification, Notifier, ProgressSink,
-    SnapshotFacts, Store,
+    Renamable, SnapshotFacts, Store,
 };
 pub use services::{Scope, Services, ServicesBuilder};
 pub use site::{SeedPlan, SiteConfig};

@@ -95,6 +95,16 @@ pub trait Store: Send + Sync + 'static {
     /// Unique on `(job, due_at)`: of any number of instances, exactly one gets `true`.
     async fn claim_run(&self, due_at: DateTime<Utc>, item: &HistoryItem) -> Result<bool>;
 
+    /// Sets a cluster's description and deletion protection (nothing else).
+    async fn update_cluster_settings(
+        &self,
+        id: &ClusterId,
+        description: &str,
+        protected: bool,
+    ) -> Result<()>;
+    /// Renames an organization or project, or re-describes a network; `false` when no such id.
+    async fn rename(&self, field: Renamable, id: &str, text: &str) -> Result<bool>;
+
     /// How many users there are.
     async fn count_users(&self) -> Result<u64>;
     /// Inserts a user with their password hash and grants, in one transaction. With
@@ -129,6 +139,25 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     /// Records when a credential was last used.
     async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> Result<()>;
+}
+
+/// The one text a resource has that can change without any other effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renamable {
+    OrganizationName,
+    ProjectName,
+    NetworkDescription,
+}
+
+impl Renamable {
+    /// `(table, column)`.
+    pub fn column(self) -> (&'static str, &'static str) {
+        match self {
+            Renamable::OrganizationName => ("organizations", "name"),
+            Renamable::ProjectName => ("projects", "name"),
+            Renamable::NetworkDescription => ("networks", "description"),
+        }
+    }
 }
 
 /// What a finished snapshot is made of.

@@ -176,6 +176,12 @@ impl Services {
     pub async fn start(&self) -> Result<Scope> {
         self.heartbeat().await?;
         self.recover().await?;
+        self.seed().await
+    }
+
+    /// Creates what the site's defaults lack and returns the default scope; no heartbeat, no
+    /// recovery (for tools like `cairn user create` that run beside a server).
+    pub async fn seed(&self) -> Result<Scope> {
         let plan = self.plan_seed().await?;
         if !plan.is_empty() {
             tracing::info!(

@@ -3,6 +3,7 @@
 
 use crate::backups::invalid;
 use crate::error::{Error, Result};
+use crate::ports::Renamable;
 use crate::services::{Scope, Services};
 use cairn_model::{
     Network, NetworkId, NetworkStatus, Organization, OrganizationId, Project, ProjectId,
@@ -157,6 +158,64 @@ impl Services {
         };
         self.inner().store.insert_project(&project).await?;
         Ok(project)
+    }
+
+    pub async fn rename_organization(&self, id: &OrganizationId, name: &str) -> Result<()> {
+        self.rename(
+            Renamable::OrganizationName,
+            "organization",
+            id.as_str(),
+            "name",
+            name,
+        )
+        .await
+    }
+
+    pub async fn rename_project(
+        &self,
+        organization: &OrganizationId,
+        id: &ProjectId,
+        name: &str,
+    ) -> Result<()> {
+        self.get_project(organization, id).await?;
+        self.rename(Renamable::ProjectName, "project", id.as_str(), "name", name)
+            .await
+    }
+
+    pub async fn describe_network(
+        &self,
+        scope: &Scope,
+        id: &NetworkId,
+        description: &str,
+    ) -> Result<()> {
+        self.get_network(scope, id).await?;
+        self.rename(
+            Renamable::NetworkDescription,
+            "network",
+            id.as_str(),
+            "description",
+            description,
+        )
+        .await
+    }
+
+    async fn rename(
+        &self,
+        what: Renamable,
+        noun: &'static str,
+        id: &str,
+        field: &str,
+        text: &str,
+    ) -> Result<()> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(invalid(field, format!("a {field} is required")));
+        }
+        if self.inner().store.rename(what, id, text).await? {
+            Ok(())
+        } else {
+            Err(Error::not_found(noun, id))
+        }
     }
 
     pub async fn get_network(&self, scope: &Scope, id: &NetworkId) -> Result<Network> {

@@ -6,7 +6,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::locks::{ClusterLock, LockOutcome};
 use crate::ports::{
-    ClusterChange, Engine, EngineError, Notification, Notifier, ProgressSink, SnapshotFacts, Store,
+    ClusterChange, Engine, EngineError, Notification, Notifier, ProgressSink, Renamable,
+    SnapshotFacts, Store,
 };
 use crate::site::SeedPlan;
 use async_trait::async_trait;
@@ -83,6 +84,10 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Table<K, V> {
 
     fn get(&self, key: &K) -> Option<&V> {
         self.index.get(key).map(|&i| &self.rows[i])
+    }
+
+    fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.index.get(key).map(|&i| &mut self.rows[i])
     }
 
     fn replace(&mut self, key: &K, row: V, what: &'static str, id: String) -> Result<()> {
@@ -486,6 +491,43 @@ impl Store for InMemoryStore {
         *last = (*last).max(due_at);
         state.push_history(item);
         Ok(true)
+    }
+
+    async fn update_cluster_settings(
+        &self,
+        id: &ClusterId,
+        description: &str,
+        protected: bool,
+    ) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        let cluster = state
+            .clusters
+            .get_mut(id)
+            .ok_or_else(|| Error::not_found("cluster", id))?;
+        cluster.description = description.to_owned();
+        cluster.protected = protected;
+        Ok(())
+    }
+
+    async fn rename(&self, field: Renamable, id: &str, text: &str) -> Result<bool> {
+        let mut state = self.state.lock().unwrap();
+        let found = match field {
+            Renamable::OrganizationName => state
+                .organizations
+                .iter_mut()
+                .find(|o| o.id.as_str() == id)
+                .map(|o| o.name = text.to_owned()),
+            Renamable::ProjectName => state
+                .projects
+                .iter_mut()
+                .find(|p| p.id.as_str() == id)
+                .map(|p| p.name = text.to_owned()),
+            Renamable::NetworkDescription => NetworkId::parse(id)
+                .ok()
+                .and_then(|id| state.networks.get_mut(&id))
+                .map(|n| n.description = text.to_owned()),
+        };
+        Ok(found.is_some())
     }
 
     async fn count_users(&self) -> Result<u64> {

@@ -10,8 +10,8 @@ mod rows;
 
 use async_trait::async_trait;
 use cairn_core::{
-    ClusterLock, Credential, CredentialKind, Error as CoreError, LockOutcome, Result as CoreResult,
-    SeedPlan, Store,
+    ClusterLock, Credential, CredentialKind, Error as CoreError, LockOutcome, Renamable,
+    Result as CoreResult, SeedPlan, Store,
 };
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, Grant, HistoryItem, Job,
@@ -763,6 +763,39 @@ impl Store for SqlStore {
             }
         });
         Ok(claimed)
+    }
+
+    async fn update_cluster_settings(
+        &self,
+        id: &ClusterId,
+        description: &str,
+        protected: bool,
+    ) -> CoreResult<()> {
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE clusters SET description = $2, protected = $3 WHERE id = $1"
+        )
+        .bind(id.as_str())
+        .bind(description)
+        .bind(protected)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        found(updated, "cluster", id.as_str())
+    }
+
+    async fn rename(&self, field: Renamable, id: &str, text: &str) -> CoreResult<bool> {
+        // Table and column come from a closed list, never from input.
+        let (table, column) = field.column();
+        let sql = format!("UPDATE {table} SET {column} = $2 WHERE id = $1");
+        let updated = on_pool!(&self.pool, |p| sqlx::query(&sql)
+            .bind(id)
+            .bind(text)
+            .execute(p)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected());
+        Ok(updated == 1)
     }
 
     async fn count_users(&self) -> CoreResult<u64> {

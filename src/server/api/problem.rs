@@ -35,6 +35,8 @@ impl From<cairn_core::Error> for ApiError {
             ErrorKind::Invalid => (StatusCode::BAD_REQUEST, "Invalid request"),
             ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
             ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+            ErrorKind::Unauthenticated => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "Forbidden"),
         };
         let (detail, fields) = match error {
             Error::Invalid(fields) => ("Some fields are not valid.".to_owned(), fields),
@@ -85,29 +87,43 @@ pub async fn problem_details(request: Request, next: Next) -> Response {
     };
     problem.instance = path;
     let body = serde_json::to_vec(&problem).expect("a problem serializes");
-    (
+    let mut answer = (
         response.status(),
         [(header::CONTENT_TYPE, "application/problem+json")],
         body,
     )
-        .into_response()
+        .into_response();
+    if response.status() == StatusCode::UNAUTHORIZED {
+        answer.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    answer
 }
 
 /// A JSON body read leniently (any or no content type); a body that is not the call's JSON
 /// is a `fields.body` problem, not a plain-text 4xx: real clients expect ProblemDetails.
-pub struct JsonBody<T>(pub T);
+/// It is read by the handler with [`JsonBody::read`] after the caller's role is checked, so
+/// a caller without the right role learns nothing from a body's validation.
+pub struct JsonBody<T>(Result<T, ApiError>);
+
+impl<T> JsonBody<T> {
+    pub fn read(&self) -> Result<&T, ApiError> {
+        self.0.as_ref().map_err(Clone::clone)
+    }
+}
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
+    type Rejection = std::convert::Infallible;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|error| ApiError::invalid("body", error.body_text()))?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|error| {
+        let body = match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| {
                 ApiError::invalid("body", format!("not the JSON this call takes: {error}"))
-            })
+            }),
+            Err(error) => Err(ApiError::invalid("body", error.body_text())),
+        };
+        Ok(JsonBody(body))
     }
 }

@@ -2,11 +2,15 @@
 
 use super::*;
 use axum::body::{to_bytes, Body};
-use axum::http::{header, Request};
+use axum::http::{header, Request, StatusCode};
 use cairn_core::testkit::{FakeEngine, SnapshotBehaviour};
 use cairn_core::{Services, SiteConfig, SystemClock};
+use cairn_model::{ClusterId, Role};
+use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery";
 
 struct Api {
     app: Router,
@@ -14,7 +18,22 @@ struct Api {
     scope: Scope,
     engine: Arc<FakeEngine>,
     cluster: ClusterId,
+    /// An access token of the first admin (admin of the whole organization).
+    token: String,
+    /// An access token of a user who is a viewer in the default project.
+    viewer: String,
     _dir: tempfile::TempDir,
+}
+
+/// An access token for a user, the way a client gets one.
+async fn access_token(services: &Services, email: &str) -> String {
+    let user = services.user_by_email(email).await.unwrap();
+    let (_, refresh) = services.create_api_token(&user.id, "tests").await.unwrap();
+    services
+        .exchange_refresh_token(&refresh)
+        .await
+        .unwrap()
+        .access_token
 }
 
 async fn api() -> Api {
@@ -40,6 +59,22 @@ async fn api() -> Api {
         .await
         .unwrap();
     services.settle().await;
+    services
+        .create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    services
+        .create_user(
+            "viewer@example.com",
+            PASSWORD,
+            Role::Viewer,
+            &scope.organization_id,
+            Some(&scope.project_id),
+        )
+        .await
+        .unwrap();
+    let token = access_token(&services, "ops@example.com").await;
+    let viewer = access_token(&services, "viewer@example.com").await;
     let app = router(Console::new(services.clone(), scope.clone()));
     Api {
         app,
@@ -47,6 +82,8 @@ async fn api() -> Api {
         scope,
         engine,
         cluster: cluster.id,
+        token,
+        viewer,
         _dir: dir,
     }
 }
@@ -65,7 +102,20 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value, String) {
+        self.call_as(Some(&self.token), method, path, body).await
+    }
+
+    async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, String) {
         let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
         // Real clients send a JSON content type even with an empty body.
         request = request.header(header::CONTENT_TYPE, "application/json");
         let body = body
@@ -308,5 +358,561 @@ async fn a_restore_breaking_rules_names_every_field_at_once() {
             problem["fields"][field].is_string(),
             "{field} missing from {problem}"
         );
+    }
+}
+
+/// An operation's path with every `{parameter}` filled from `ids` (by name), else a
+/// well-formed id that names nothing.
+fn fill(path: &str, ids: &[(&str, &str)]) -> String {
+    let mut filled = path.to_owned();
+    for name in operations::path_parameters(path) {
+        let value = ids
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("c0000000000000000000", |(_, v)| v);
+        filled = filled.replace(&format!("{{{name}}}"), value);
+    }
+    filled
+}
+
+fn method(operation: &operations::Operation) -> String {
+    operation.method.to_uppercase()
+}
+
+#[tokio::test]
+async fn every_operation_needs_a_valid_bearer_token() {
+    let api = api().await;
+    let ids = [
+        ("organizationId", api.scope.organization_id.as_str()),
+        ("projectId", api.scope.project_id.as_str()),
+    ];
+    for operation in operations::OPERATIONS {
+        let path = fill(operation.path, &ids);
+        for token in [None, Some("cairn_at_not-a-token")] {
+            let (status, problem, content_type) = api
+                .call_as(token, &method(operation), &path, Some(json!({})))
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{} {path}", operation.id);
+            assert_eq!(content_type, "application/problem+json");
+            assert_eq!(problem["status"], 401);
+        }
+    }
+    let response = api
+        .app
+        .clone()
+        .oneshot(
+            Request::get(format!("{}/backups", api.base()))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+}
+
+#[tokio::test]
+async fn a_viewer_reads_and_every_write_is_403_naming_the_role_needed() {
+    let api = api().await;
+    let ids = [
+        ("organizationId", api.scope.organization_id.as_str()),
+        ("projectId", api.scope.project_id.as_str()),
+        ("clusterId", api.cluster.as_str()),
+    ];
+    for operation in operations::OPERATIONS {
+        // Anyone signed in may start an organization of their own.
+        if operation.id == "createOrganization" {
+            continue;
+        }
+        let path = fill(operation.path, &ids);
+        let (status, problem, _) = api
+            .call_as(
+                Some(&api.viewer),
+                &method(operation),
+                &path,
+                Some(json!({})),
+            )
+            .await;
+        if operation.method == "get" {
+            assert!(
+                status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+                "{} {path}: {status} {problem}",
+                operation.id
+            );
+        } else {
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{} {path}: {problem}",
+                operation.id
+            );
+            assert!(
+                problem["detail"].as_str().unwrap().contains("needs"),
+                "{problem}"
+            );
+        }
+    }
+    let (status, listed, _) = api
+        .call_as(
+            Some(&api.viewer),
+            "GET",
+            &format!("{}/clusters", api.base()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed["clusters"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn everything_in_a_project_the_caller_has_no_role_in_is_404() {
+    let api = api().await;
+    // Someone else's organization, made through the API by its owner.
+    api.services
+        .create_user(
+            "other@example.com",
+            PASSWORD,
+            Role::Viewer,
+            &api.scope.organization_id,
+            Some(&api.scope.project_id),
+        )
+        .await
+        .unwrap();
+    let other = access_token(&api.services, "other@example.com").await;
+    let (status, org, _) = api
+        .call_as(
+            Some(&other),
+            "POST",
+            "/resources/v1/organizations",
+            Some(json!({"name": "theirs"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{org}");
+    let org = org["id"].as_str().unwrap().to_owned();
+    let (status, project, _) = api
+        .call_as(
+            Some(&other),
+            "POST",
+            &format!("/resources/v1/organizations/{org}/projects"),
+            Some(json!({"name": "theirs"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let project = project["id"].as_str().unwrap().to_owned();
+
+    let ids = [
+        ("organizationId", org.as_str()),
+        ("projectId", project.as_str()),
+    ];
+    for operation in operations::OPERATIONS {
+        if !operation.path.contains("{organizationId}") {
+            continue;
+        }
+        let path = fill(operation.path, &ids);
+        let (status, problem, _) = api
+            .call(&method(operation), &path, Some(json!({"name": "x"})))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{} {path}: {problem}",
+            operation.id
+        );
+    }
+    let (_, listed, _) = api.call("GET", "/resources/v1/organizations", None).await;
+    let names: Vec<&str> = listed["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [api.scope.organization_id.as_str()]);
+}
+
+#[tokio::test]
+async fn organizations_and_projects_are_created_read_renamed_and_deleted() {
+    let api = api().await;
+    let (status, created, _) = api
+        .call(
+            "POST",
+            "/resources/v1/organizations",
+            Some(json!({"name": "Acme"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let org = created["id"].as_str().unwrap().to_owned();
+    let one = format!("/resources/v1/organizations/{org}");
+    let (_, got, _) = api.call("GET", &one, None).await;
+    assert_eq!(got["organization"]["name"], "Acme");
+    assert_eq!(got["organization"]["provisioningEnabled"], true);
+    let (status, _, _) = api
+        .call("PUT", &one, Some(json!({"name": "Acme Ltd"})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, listed, _) = api.call("GET", "/resources/v1/organizations", None).await;
+    assert!(listed["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["name"] == "Acme Ltd"));
+    let (status, problem, _) = api.call("PUT", &one, Some(json!({"name": " "}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem["fields"]["name"].is_string(), "{problem}");
+
+    let (status, created, _) = api
+        .call(
+            "POST",
+            &format!("{one}/projects"),
+            Some(json!({"name": "prod"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let project = created["id"].as_str().unwrap().to_owned();
+    let project_path = format!("{one}/projects/{project}");
+    let (_, got, _) = api.call("GET", &project_path, None).await;
+    assert_eq!(got["project"]["organizationId"], org.as_str());
+    api.call("PUT", &project_path, Some(json!({"name": "production"})))
+        .await;
+    let (_, listed, _) = api.call("GET", &format!("{one}/projects"), None).await;
+    assert_eq!(listed["projects"][0]["name"], "production");
+
+    let (status, problem, _) = api.call("DELETE", &one, None).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "not while it has a project: {problem}"
+    );
+    assert_eq!(
+        api.call("DELETE", &project_path, None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(api.call("DELETE", &one, None).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn networks_are_created_listed_described_and_deleted() {
+    let api = api().await;
+    let base = format!(
+        "/infra/v1/organizations/{}/projects/{}/networks",
+        api.scope.organization_id, api.scope.project_id
+    );
+    let (status, created, _) = api
+        .call(
+            "POST",
+            &base,
+            Some(json!({"provider": "local", "region": "local-1", "description": "spare"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, got, _) = api.call("GET", &format!("{base}/{id}"), None).await;
+    assert_eq!(got["network"]["description"], "spare");
+    assert_eq!(got["network"]["cidrBlock"], "127.0.0.0/8");
+    api.call(
+        "PUT",
+        &format!("{base}/{id}"),
+        Some(json!({"description": "renamed"})),
+    )
+    .await;
+    let (_, listed, _) = api.call("GET", &base, None).await;
+    assert!(listed["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["description"] == "renamed"));
+    let (status, problem, _) = api
+        .call(
+            "POST",
+            &base,
+            Some(json!({"provider": "aws", "region": "mars-1", "description": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem["fields"]["region"].is_string(), "{problem}");
+    assert_eq!(
+        api.call("DELETE", &format!("{base}/{id}"), None).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_is_updated_resized_and_upgraded_and_protection_refuses_deletion() {
+    let api = api().await;
+    let one = format!("{}/clusters/{}", api.base(), api.cluster);
+    let (status, _, _) = api
+        .call(
+            "PUT",
+            &one,
+            Some(json!({"description": "orders-prod", "protected": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, got, _) = api.call("GET", &one, None).await;
+    let cluster = &got["cluster"];
+    assert_eq!(cluster["description"], "orders-prod");
+    assert_eq!(cluster["protected"], true);
+    for field in [
+        "canExpandDisk",
+        "patchAvailable",
+        "cloudIntegratedAuthentication",
+    ] {
+        assert!(
+            cluster[field].is_boolean(),
+            "{field} is required by esc: {cluster}"
+        );
+    }
+    let (status, problem, _) = api.call("DELETE", &one, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("protected"));
+
+    let (status, problem, _) = api
+        .call(
+            "PUT",
+            &format!("{one}/commands/resize"),
+            Some(json!({"targetSize": "X9"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem["fields"]["targetSize"].is_string(), "{problem}");
+    let (status, answer, _) = api
+        .call(
+            "PUT",
+            &format!("{one}/commands/resize"),
+            Some(json!({"targetSize": "M8"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["id"], api.cluster.as_str());
+    api.services.settle().await;
+    let (_, got, _) = api.call("GET", &one, None).await;
+    assert_eq!(got["cluster"]["instanceType"], "m8");
+
+    let (status, problem, _) = api
+        .call(
+            "PUT",
+            &format!("{one}/commands/upgrade"),
+            Some(json!({"targetTag": "23.10.3"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem["fields"]["targetTag"].is_string(), "{problem}");
+    let (status, _, _) = api
+        .call(
+            "PUT",
+            &format!("{one}/commands/upgrade"),
+            Some(json!({"targetTag": "25.0.1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    api.services.settle().await;
+    let (_, got, _) = api.call("GET", &one, None).await;
+    assert_eq!(got["cluster"]["serverVersionTag"], "25.0.1");
+}
+
+#[tokio::test]
+async fn a_job_is_created_run_and_its_history_listed_then_deleted() {
+    let api = api().await;
+    let jobs = format!(
+        "/orchestrate/v1/organizations/{}/projects/{}/jobs",
+        api.scope.organization_id, api.scope.project_id
+    );
+    let job = |kind: &str, schedule: &str| {
+        json!({
+            "type": kind, "description": "My Hourly Backup", "schedule": schedule,
+            "data": {"clusterId": api.cluster, "description": "{cluster} Hourly Backup {datetime:RFC3339}", "maxBackupCount": 2}
+        })
+    };
+    let (status, problem, _) = api
+        .call("POST", &jobs, Some(job("Cleanup", "every hour")))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem["fields"]["type"].is_string(), "{problem}");
+    let (status, problem, _) = api
+        .call("POST", &jobs, Some(job("ScheduledBackup", "every hour")))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem["fields"]["schedule"].is_string(), "{problem}");
+
+    let (status, created, _) = api
+        .call("POST", &jobs, Some(job("ScheduledBackup", "0 */1 * * *")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, got, _) = api.call("GET", &format!("{jobs}/{id}"), None).await;
+    assert_eq!(got["job"]["type"], "ScheduledBackup");
+    assert_eq!(got["job"]["status"], "running");
+    assert_eq!(got["job"]["data"]["maxBackupCount"], 2);
+    let (_, listed, _) = api.call("GET", &jobs, None).await;
+    assert_eq!(listed["jobs"].as_array().unwrap().len(), 1);
+
+    let (status, run, _) = api.call("POST", &format!("{jobs}/{id}/run"), None).await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    let history_id = run["historyId"].as_str().unwrap().to_owned();
+    api.services.settle().await;
+    let history = format!(
+        "/orchestrate/v1/organizations/{}/projects/{}/history",
+        api.scope.organization_id, api.scope.project_id
+    );
+    let (status, items, _) = api
+        .call("GET", &format!("{history}?jobId={id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let item = &items["items"][0];
+    assert_eq!(item["id"], history_id.as_str());
+    assert_eq!(item["status"], "succeeded");
+    assert!(item["linkedResource"].is_string());
+    let (_, all, _) = api.call("GET", &history, None).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+
+    assert_eq!(
+        api.call("DELETE", &format!("{jobs}/{id}"), None).await.0,
+        StatusCode::OK
+    );
+    let (_, listed, _) = api.call("GET", &jobs, None).await;
+    assert!(listed["jobs"].as_array().unwrap().is_empty());
+}
+
+async fn post_token_form(api: &Api, form: &str, content_type: &str) -> (StatusCode, Value) {
+    let response = api
+        .app
+        .clone()
+        .oneshot(
+            Request::post("/oauth/token")
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(form.to_owned()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_exchanged_for_an_access_token_the_api_accepts() {
+    let api = api().await;
+    let user = api.services.user_by_email("ops@example.com").await.unwrap();
+    let (_, refresh) = api
+        .services
+        .create_api_token(&user.id, "esc")
+        .await
+        .unwrap();
+    let form = "application/x-www-form-urlencoded";
+
+    let (status, token) = post_token_form(
+        &api,
+        &format!("grant_type=refresh_token&client_id=esc&refresh_token={refresh}"),
+        form,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    assert_eq!(token["token_type"], "Bearer");
+    assert_eq!(token["expires_in"], 3600);
+    assert!(token["scope"].is_string());
+    let access = token["access_token"].as_str().unwrap();
+    let (status, _, _) = api
+        .call_as(
+            Some(access),
+            "GET",
+            &format!("{}/backups", api.base()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, error) = post_token_form(
+        &api,
+        "grant_type=refresh_token&client_id=esc&refresh_token=cairn_rt_nope",
+        form,
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (_, error) = post_token_form(&api, "grant_type=password&client_id=esc", form).await;
+    assert_eq!(error["error"], "unsupported_grant_type");
+    let (_, error) = post_token_form(
+        &api,
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        form,
+    )
+    .await;
+    assert_eq!(error["error"], "invalid_request");
+    assert!(error["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("client_id"));
+    let (_, error) = post_token_form(&api, "{}", "application/json").await;
+    assert_eq!(error["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn a_request_in_absolute_form_is_routed_by_its_path() {
+    let api = api().await;
+    let (status, listed, _) = api
+        .call(
+            "GET",
+            &format!("http://cairn.example:8080{}/clusters", api.base()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["clusters"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_served_operations() {
+    let api = api().await;
+    let (status, document, _) = api.call_as(None, "GET", "/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    let mut documented = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            documented += 1;
+            // Served: an API answer (JSON), never the pages' 404 or a 405.
+            let filled = fill(path, &[]);
+            let (status, _, content_type) = api
+                .call(&method.to_uppercase(), &filled, Some(json!({})))
+                .await;
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(
+                content_type.contains("json"),
+                "{method} {path}: {status} {content_type}"
+            );
+            // Every schema it refers to exists.
+            let text = operation.to_string();
+            for reference in text.split("#/components/schemas/").skip(1) {
+                let name: String = reference
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric())
+                    .collect();
+                assert!(schemas.contains_key(&name), "{name} is not in the document");
+            }
+        }
+    }
+    assert_eq!(documented, operations::OPERATIONS.len());
+    for schema in schemas.values() {
+        let text = schema.to_string();
+        for reference in text.split("#/components/schemas/").skip(1) {
+            let name: String = reference
+                .chars()
+                .take_while(|c| c.is_alphanumeric())
+                .collect();
+            assert!(schemas.contains_key(&name), "{name} is not in the document");
+        }
+    }
+}
+
+#[test]
+fn every_operation_of_the_table_has_a_handler_and_a_unique_id() {
+    let mut ids = std::collections::HashSet::new();
+    for operation in operations::OPERATIONS {
+        assert!(ids.insert(operation.id), "{} twice", operation.id);
+        let _ = operations::handler(operation);
     }
 }

@@ -1,0 +1,594 @@
+//! One function per operation of [`super::operations::OPERATIONS`]: resolve the scope (with
+//! the role the call needs), call one core use case, wrap the answer.
+
+use super::problem::{ApiError, ApiResult, JsonBody};
+use super::{wire, Caller};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::Json;
+use cairn_core::access::check_organization_admin;
+use cairn_model::{
+    BackupId, BackupStatus, ClusterId, ClusterStatus, CreateClusterRequest, CreateJobRequest,
+    InstanceType, JobId, JobStatus, NetworkId, NetworkStatus, OrganizationId, Permission, Role,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use Permission::{Administer, Operate, Read};
+
+type Created = ApiResult<(StatusCode, Json<Value>)>;
+type Answer = ApiResult<Json<Value>>;
+
+fn created(id: impl serde::Serialize) -> Created {
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+}
+
+fn done() -> Answer {
+    Ok(Json(json!({})))
+}
+
+/// An id of the path; one that cannot be an id names nothing, so it is not found.
+fn id<T>(
+    what: &'static str,
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, cairn_model::IdError>,
+) -> Result<T, cairn_core::Error> {
+    parse(text).map_err(|_| cairn_core::Error::not_found(what, text))
+}
+
+/// A core field error under the name this call's body uses for it.
+fn renamed(error: cairn_core::Error, from: &str, to: &str) -> ApiError {
+    match error {
+        cairn_core::Error::Invalid(mut fields) => {
+            if let Some(message) = fields.remove(from) {
+                fields.insert(to.to_owned(), message);
+            }
+            cairn_core::Error::Invalid(fields).into()
+        }
+        other => other.into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NameRequest {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DescriptionRequest {
+    description: String,
+}
+
+// ---- resources/v1: organizations and projects ----
+
+fn organization_id(text: &str) -> Result<OrganizationId, cairn_core::Error> {
+    id("organization", text, OrganizationId::parse)
+}
+
+pub async fn create_organization(caller: Caller, body: JsonBody<NameRequest>) -> Created {
+    let organization = caller
+        .services()
+        .create_organization(&body.read()?.name)
+        .await?;
+    caller
+        .services()
+        .grant(&cairn_model::Grant {
+            user_id: caller.principal.user.id.clone(),
+            organization_id: organization.id.clone(),
+            project_id: None,
+            role: Role::Admin,
+        })
+        .await?;
+    created(organization.id)
+}
+
+pub async fn list_organizations(caller: Caller) -> Answer {
+    let organizations: Vec<Value> = caller
+        .services()
+        .list_organizations()
+        .await?
+        .iter()
+        .filter(|o| caller.principal.sees_organization(&o.id))
+        .map(wire::organization)
+        .collect();
+    Ok(Json(json!({ "organizations": organizations })))
+}
+
+/// An organization the caller has some role in (others are not found).
+async fn visible_organization(caller: &Caller, org: &str) -> ApiResult<cairn_model::Organization> {
+    let id = organization_id(org)?;
+    if !caller.principal.sees_organization(&id) {
+        return Err(cairn_core::Error::not_found("organization", org).into());
+    }
+    Ok(caller.services().get_organization(&id).await?)
+}
+
+pub async fn get_organization(caller: Caller, Path(org): Path<String>) -> Answer {
+    let organization = visible_organization(&caller, &org).await?;
+    Ok(Json(
+        json!({ "organization": wire::organization(&organization) }),
+    ))
+}
+
+pub async fn update_organization(
+    caller: Caller,
+    Path(org): Path<String>,
+    body: JsonBody<NameRequest>,
+) -> Answer {
+    let organization = visible_organization(&caller, &org).await?;
+    check_organization_admin(&caller.principal, &organization.id)?;
+    caller
+        .services()
+        .rename_organization(&organization.id, &body.read()?.name)
+        .await?;
+    done()
+}
+
+pub async fn delete_organization(caller: Caller, Path(org): Path<String>) -> Answer {
+    let organization = visible_organization(&caller, &org).await?;
+    check_organization_admin(&caller.principal, &organization.id)?;
+    caller
+        .services()
+        .delete_organization(&organization.id)
+        .await?;
+    done()
+}
+
+pub async fn create_project(
+    caller: Caller,
+    Path(org): Path<String>,
+    body: JsonBody<NameRequest>,
+) -> Created {
+    let organization = visible_organization(&caller, &org).await?;
+    check_organization_admin(&caller.principal, &organization.id)?;
+    let project = caller
+        .services()
+        .create_project(&organization.id, &body.read()?.name)
+        .await?;
+    created(project.id)
+}
+
+pub async fn list_projects(caller: Caller, Path(org): Path<String>) -> Answer {
+    let organization = visible_organization(&caller, &org).await?;
+    let projects: Vec<_> = caller
+        .services()
+        .list_projects(&organization.id)
+        .await?
+        .into_iter()
+        .filter(|p| {
+            cairn_model::role_in(&caller.principal.grants, &organization.id, &p.id).is_some()
+        })
+        .collect();
+    Ok(Json(json!({ "projects": projects })))
+}
+
+pub async fn get_project(caller: Caller, Path((org, project)): Path<(String, String)>) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    let project = caller
+        .services()
+        .get_project(&scope.organization_id, &scope.project_id)
+        .await?;
+    Ok(Json(json!({ "project": project })))
+}
+
+pub async fn update_project(
+    caller: Caller,
+    Path((org, project)): Path<(String, String)>,
+    body: JsonBody<NameRequest>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Administer).await?;
+    caller
+        .services()
+        .rename_project(
+            &scope.organization_id,
+            &scope.project_id,
+            &body.read()?.name,
+        )
+        .await?;
+    done()
+}
+
+pub async fn delete_project(
+    caller: Caller,
+    Path((org, project)): Path<(String, String)>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    check_organization_admin(&caller.principal, &scope.organization_id)?;
+    caller
+        .services()
+        .delete_project(
+            &scope.organization_id,
+            &scope.project_id,
+            &caller.console.scope,
+        )
+        .await?;
+    done()
+}
+
+// ---- infra/v1: networks ----
+
+pub async fn create_network(
+    caller: Caller,
+    Path((org, project)): Path<(String, String)>,
+    body: JsonBody<cairn_core::CreateNetworkRequest>,
+) -> Created {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let network = caller
+        .services()
+        .create_network(&scope, body.read()?)
+        .await?;
+    created(network.id)
+}
+
+pub async fn list_networks(caller: Caller, Path((org, project)): Path<(String, String)>) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    let networks: Vec<Value> = caller
+        .services()
+        .list_networks(&scope)
+        .await?
+        .iter()
+        .filter(|n| n.status != NetworkStatus::Deleted)
+        .map(wire::network)
+        .collect();
+    Ok(Json(json!({ "networks": networks })))
+}
+
+pub async fn get_network(
+    caller: Caller,
+    Path((org, project, network)): Path<(String, String, String)>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    let id = id("network", &network, NetworkId::parse)?;
+    let network = caller.services().get_network(&scope, &id).await?;
+    Ok(Json(json!({ "network": wire::network(&network) })))
+}
+
+pub async fn update_network(
+    caller: Caller,
+    Path((org, project, network)): Path<(String, String, String)>,
+    body: JsonBody<DescriptionRequest>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("network", &network, NetworkId::parse)?;
+    caller
+        .services()
+        .describe_network(&scope, &id, &body.read()?.description)
+        .await?;
+    done()
+}
+
+pub async fn delete_network(
+    caller: Caller,
+    Path((org, project, network)): Path<(String, String, String)>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("network", &network, NetworkId::parse)?;
+    caller.services().delete_network(&scope, &id).await?;
+    done()
+}
+
+// ---- mesdb/v1: clusters ----
+
+/// Creates a cluster; with `sourceBackupId` it is a restore of that backup.
+pub async fn create_cluster(
+    caller: Caller,
+    Path((org, project)): Path<(String, String)>,
+    body: JsonBody<CreateClusterRequest>,
+) -> Created {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    if let Some(source_project) = &body.read()?.source_backup_project_id {
+        // Restoring another project's backup needs a role there too.
+        let source = cairn_core::Scope {
+            organization_id: scope.organization_id.clone(),
+            project_id: source_project.clone(),
+        };
+        cairn_core::access::check(&caller.principal, &source, Read)?;
+    }
+    let cluster = caller
+        .services()
+        .create_cluster(&scope, body.read()?)
+        .await?;
+    created(cluster.id)
+}
+
+pub async fn get_cluster(
+    caller: Caller,
+    Path((org, project, cluster)): Path<(String, String, String)>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    let id = id("cluster", &cluster, ClusterId::parse)?;
+    let cluster = caller.services().get_cluster(&scope, &id).await?;
+    Ok(Json(json!({ "cluster": wire::cluster(&cluster) })))
+}
+
+pub async fn list_clusters(caller: Caller, Path((org, project)): Path<(String, String)>) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    let clusters: Vec<Value> = caller
+        .services()
+        .list_clusters(&scope)
+        .await?
+        .iter()
+        .filter(|c| c.status != ClusterStatus::Deleted)
+        .map(wire::cluster)
+        .collect();
+    Ok(Json(json!({ "clusters": clusters })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateClusterRequest {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    protected: Option<bool>,
+    /// Access lists are a cloud feature Cairn has no counterpart for; accepted and ignored.
+    #[serde(default)]
+    #[allow(dead_code)]
+    acl_id: Option<String>,
+}
+
+pub async fn update_cluster(
+    caller: Caller,
+    Path((org, project, cluster)): Path<(String, String, String)>,
+    body: JsonBody<UpdateClusterRequest>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("cluster", &cluster, ClusterId::parse)?;
+    caller
+        .services()
+        .update_cluster(
+            &scope,
+            &id,
+            body.read()?.description.as_deref(),
+            body.read()?.protected,
+        )
+        .await?;
+    done()
+}
+
+pub async fn delete_cluster(
+    caller: Caller,
+    Path((org, project, cluster)): Path<(String, String, String)>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("cluster", &cluster, ClusterId::parse)?;
+    caller.services().delete_cluster(&scope, &id).await?;
+    done()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpandDiskRequest {
+    disk_size_gb: u32,
+}
+
+pub async fn expand_disk(
+    caller: Caller,
+    Path((org, project, cluster)): Path<(String, String, String)>,
+    body: JsonBody<ExpandDiskRequest>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("cluster", &cluster, ClusterId::parse)?;
+    caller
+        .services()
+        .expand_disk(&scope, &id, body.read()?.disk_size_gb)
+        .await?;
+    done()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResizeRequest {
+    target_size: String,
+}
+
+pub async fn resize_cluster(
+    caller: Caller,
+    Path((org, project, cluster)): Path<(String, String, String)>,
+    body: JsonBody<ResizeRequest>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("cluster", &cluster, ClusterId::parse)?;
+    let target = &body.read()?.target_size;
+    let instance_type: InstanceType = serde_json::from_value(json!(target)).map_err(|_| {
+        ApiError::invalid(
+            "targetSize",
+            format!("unknown instance type '{target}': use F1, C4, M8, M16, M32, M64 or M128"),
+        )
+    })?;
+    caller
+        .services()
+        .resize_cluster(&scope, &id, instance_type)
+        .await
+        .map_err(|e| renamed(e, "instanceType", "targetSize"))?;
+    Ok(Json(json!({ "id": id })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeRequest {
+    target_tag: String,
+}
+
+pub async fn upgrade_cluster(
+    caller: Caller,
+    Path((org, project, cluster)): Path<(String, String, String)>,
+    body: JsonBody<UpgradeRequest>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("cluster", &cluster, ClusterId::parse)?;
+    caller
+        .services()
+        .upgrade_cluster(&scope, &id, body.read()?.target_tag.trim())
+        .await
+        .map_err(|e| renamed(e, "serverVersion", "targetTag"))?;
+    Ok(Json(json!({ "id": id })))
+}
+
+// ---- mesdb/v1: backups ----
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateBackupRequest {
+    source_cluster_id: String,
+    description: String,
+}
+
+pub async fn create_backup(
+    caller: Caller,
+    Path((org, project)): Path<(String, String)>,
+    body: JsonBody<CreateBackupRequest>,
+) -> Created {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let request = body.read()?;
+    let cluster_id = ClusterId::parse(request.source_cluster_id.trim())
+        .map_err(|e| ApiError::invalid("sourceClusterId", e.to_string()))?;
+    let backup = caller
+        .services()
+        .create_backup(&scope, &cluster_id, &request.description)
+        .await?;
+    created(backup.id)
+}
+
+pub async fn get_backup(
+    caller: Caller,
+    Path((org, project, backup)): Path<(String, String, String)>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    let id = id("backup", &backup, BackupId::parse)?;
+    let backup = caller.services().get_backup(&scope, &id).await?;
+    Ok(Json(json!({ "backup": backup })))
+}
+
+pub async fn list_backups(caller: Caller, Path((org, project)): Path<(String, String)>) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    let backups: Vec<_> = caller
+        .services()
+        .list_backups(&scope)
+        .await?
+        .into_iter()
+        .filter(|b| b.status != BackupStatus::Deleted)
+        .collect();
+    Ok(Json(json!({ "backups": backups })))
+}
+
+pub async fn delete_backup(
+    caller: Caller,
+    Path((org, project, backup)): Path<(String, String, String)>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("backup", &backup, BackupId::parse)?;
+    caller.services().delete_backup(&scope, &id).await?;
+    done()
+}
+
+// ---- orchestrate/v1: jobs and history ----
+
+/// Kurrent's create-job body: the request plus `"type": "ScheduledBackup"`.
+#[derive(Debug, Deserialize)]
+pub struct CreateJobBody {
+    #[serde(rename = "type", default)]
+    job_type: Option<String>,
+    #[serde(flatten)]
+    request: CreateJobRequest,
+}
+
+pub async fn create_job(
+    caller: Caller,
+    Path((org, project)): Path<(String, String)>,
+    body: JsonBody<CreateJobBody>,
+) -> Created {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    if let Some(kind) = body
+        .read()?
+        .job_type
+        .as_deref()
+        .filter(|k| *k != "ScheduledBackup")
+    {
+        return Err(ApiError::invalid(
+            "type",
+            format!("unknown job type '{kind}': the one type is ScheduledBackup"),
+        ));
+    }
+    let job = caller
+        .services()
+        .create_job(&scope, &body.read()?.request)
+        .await?;
+    created(job.id)
+}
+
+pub async fn list_jobs(caller: Caller, Path((org, project)): Path<(String, String)>) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    let jobs: Vec<_> = caller
+        .services()
+        .list_jobs(&scope)
+        .await?
+        .into_iter()
+        .filter(|j| j.status != JobStatus::Deleted)
+        .collect();
+    Ok(Json(json!({ "jobs": jobs })))
+}
+
+pub async fn get_job(
+    caller: Caller,
+    Path((org, project, job)): Path<(String, String, String)>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    let id = id("job", &job, JobId::parse)?;
+    let job = caller.services().get_job(&scope, &id).await?;
+    Ok(Json(json!({ "job": job })))
+}
+
+pub async fn delete_job(
+    caller: Caller,
+    Path((org, project, job)): Path<(String, String, String)>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("job", &job, JobId::parse)?;
+    caller
+        .services()
+        .change_job(&scope, &id, cairn_core::lifecycle::JobEvent::Delete)
+        .await?;
+    done()
+}
+
+pub async fn run_job(
+    caller: Caller,
+    Path((org, project, job)): Path<(String, String, String)>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("job", &job, JobId::parse)?;
+    let item = caller.services().run_job_now(&scope, &id).await?;
+    Ok(Json(json!({ "historyId": item.id })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryQuery {
+    #[serde(default)]
+    job_id: Option<String>,
+}
+
+pub async fn list_history(
+    caller: Caller,
+    Path((org, project)): Path<(String, String)>,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Answer {
+    let scope = caller.scope(&org, &project, Read).await?;
+    let query = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let jobs = match query.0.job_id.as_deref().filter(|j| !j.is_empty()) {
+        Some(job) => vec![id("job", job, JobId::parse)?],
+        None => caller
+            .services()
+            .list_jobs(&scope)
+            .await?
+            .into_iter()
+            .map(|j| j.id)
+            .collect(),
+    };
+    let mut items = Vec::new();
+    for job in &jobs {
+        items.extend(caller.services().job_history(&scope, job).await?);
+    }
+    items.sort_by(|a, b| b.start_time.cmp(&a.start_time).then(b.id.cmp(&a.id)));
+    Ok(Json(json!({ "items": items })))
+}
