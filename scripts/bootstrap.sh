@@ -42,6 +42,9 @@ fi
 # Debian packages: Chromium for the browser tests, PostgreSQL for the store's contract tests.
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
+# curl and jq: the API script test drives the REST API the way users' scripts do.
+command -v curl >/dev/null || missing+=(curl)
+command -v jq >/dev/null || missing+=(jq)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing Debian packages: ${missing[*]}"
@@ -62,4 +65,14 @@ npm_ci() {
 npm_ci .
 npm_ci end2end
 
-step "toolchain ready: $(cargo leptos --version), wasm-bindgen $installed, $(tailwindcss --help 2>/dev/null | head -n1 | tr -d '≈ '), chromium $(chromium --version 2>/dev/null | awk '{print $2}')"
+# PyPI: schemathesis for the API fuzzing, in its own virtualenv, as end2end/api/requirements.txt
+# pins it. Re-installed only when that file changed.
+venv="$CAIRN_CACHE/api-venv"
+if [ ! -f "$venv/.cairn-stamp" ] || ! cmp -s end2end/api/requirements.txt "$venv/.cairn-stamp"; then
+  step "installing the API fuzzer (schemathesis) from PyPI"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r end2end/api/requirements.txt
+  cp end2end/api/requirements.txt "$venv/.cairn-stamp"
+fi
+
+step "toolchain ready: $(cargo leptos --version), wasm-bindgen $installed, $(tailwindcss --help 2>/dev/null | head -n1 | tr -d '≈ '), chromium $(chromium --version 2>/dev/null | awk '{print $2}'), $("$venv/bin/st" --version)"

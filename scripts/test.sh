@@ -46,10 +46,17 @@ step "Playwright journeys in Chromium (JavaScript on, and off for read-only page
 export CAIRN_BIN="$CARGO_TARGET_DIR/release/cairn" CAIRN_SITE_ROOT="$PWD/target/site"
 (cd end2end && npx playwright test) 2>&1 | tee "$log_dir/playwright.log"
 
+step "REST API: the seed flow with curl, then fuzzing from the OpenAPI document (no 5xx)"
+api_passed=0
+end2end/api/seed_flow.sh && api_passed=$((api_passed + 1))
+SCHEMATHESIS="$CAIRN_CACHE/api-venv/bin/st" end2end/api/fuzz.sh && api_passed=$((api_passed + 1))
+api_failed=$((2 - api_passed))
+
 # One closing line over both runners, for people and for CI's reader.
 passed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' "$log_dir/cargo-test.log")
 failed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^failed/) s += $i } END { print s + 0 }' "$log_dir/cargo-test.log")
 pw_passed=$(awk '$2 == "passed" && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$log_dir/playwright.log")
 pw_failed=$(awk '$2 == "failed" && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$log_dir/playwright.log")
 echo
-echo "$((passed + pw_passed)) passed, $((failed + pw_failed)) failed"
+echo "$((passed + pw_passed + api_passed)) passed, $((failed + pw_failed + api_failed)) failed"
+[ "$api_failed" -eq 0 ]

@@ -78,6 +78,8 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Sidebar() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let signing_in = move || matches!(location.pathname.get().as_str(), "/login" | "/setup");
     let link = "block rounded-md px-3 py-2 text-sm font-medium text-slate-300 \
                 hover:bg-slate-800 hover:text-white focus-visible:outline-2 \
                 focus-visible:outline-offset-2 focus-visible:outline-sky-400 \
@@ -90,6 +92,8 @@ fn Sidebar() -> impl IntoView {
                 <span aria-hidden="true" class="text-xl">"◭"</span>
                 <span class="text-lg font-semibold tracking-tight">"Cairn"</span>
             </a>
+            // Before signing in there is nowhere to go but the form.
+            <Show when=move || !signing_in()>
             <ul class="flex gap-1 overflow-x-auto md:flex-col">
                 <li><A href="/clusters" attr:class=link>"Clusters"</A></li>
                 <li><A href="/backups" attr:class=link>"Backups"</A></li>
@@ -97,6 +101,7 @@ fn Sidebar() -> impl IntoView {
                 <li><A href="/networks" attr:class=link>"Networks"</A></li>
                 <li><A href="/account/tokens" attr:class=link>"API tokens"</A></li>
             </ul>
+            </Show>
             <SignedInAs />
         </nav>
     }

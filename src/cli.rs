@@ -101,10 +101,21 @@ fn wants_help(args: &[String]) -> bool {
 /// lock (a server may be running on it).
 async fn services() -> anyhow::Result<(Services, cairn_core::Scope)> {
     let config = Config::from_env()?;
-    let store = cairn_store::SqlStore::open(&config.database_url).await?;
+    let store = open_store(&config).await?;
     let services = Services::builder(Arc::new(store), Arc::new(SystemClock), config.site).build();
     let scope = services.seed().await?;
     Ok((services, scope))
+}
+
+/// The configured database, its data directory made first (a fresh SQLite file lives there).
+async fn open_store(config: &Config) -> anyhow::Result<cairn_store::SqlStore> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    Ok(cairn_store::SqlStore::open(&config.database_url).await?)
 }
 
 fn read_password(options: &Options) -> anyhow::Result<String> {
@@ -249,7 +260,7 @@ pub async fn migrate(args: &[String]) -> anyhow::Result<()> {
         bail!("unknown argument '{arg}'\n\n{MIGRATE_USAGE}");
     }
     let config = Config::from_env()?;
-    cairn_store::SqlStore::open(&config.database_url).await?;
+    open_store(&config).await?;
     println!(
         "database {} has this version's schema",
         cairn_store::redact(&config.database_url)

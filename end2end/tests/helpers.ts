@@ -10,7 +10,22 @@ import path from 'node:path';
 const bin = process.env.CAIRN_BIN ?? path.join(os.homedir(), '.cache/cairn/target/release/cairn');
 const siteRoot = process.env.CAIRN_SITE_ROOT ?? path.resolve(__dirname, '..', '..', 'target/site');
 
-export type Cairn = { url: string; dataDir: string };
+export type Cairn = { url: string; dataDir: string; session: string };
+
+/** The first admin every test's Cairn is started with. */
+export const admin = { email: 'ops@example.com', password: 'correct horse battery' };
+
+/** Signs in as the browser's form does and returns the session cookie's value. */
+export async function signIn(url: string, email: string, password: string): Promise<string> {
+  const response = await fetch(`${url}/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ email, password }),
+    redirect: 'manual',
+  });
+  const cookie = (response.headers.get('set-cookie') ?? '').match(/cairn_session=([^;]+)/);
+  if (!cookie) throw new Error(`sign-in as ${email} failed: ${response.status} ${response.headers.get('location')}`);
+  return cookie[1];
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,6 +67,8 @@ export const test = base.extend<{ cairn: Cairn }>({
         LEPTOS_SITE_ROOT: siteRoot,
         CAIRN_LOG: 'warn',
         CAIRN_SNAPSHOT_READ_LIMIT: '2MiB',
+        CAIRN_ADMIN_EMAIL: admin.email,
+        CAIRN_ADMIN_PASSWORD: admin.password,
       },
       stdio: ['ignore', log, log],
     });
@@ -64,7 +81,8 @@ export const test = base.extend<{ cairn: Cairn }>({
       if (Date.now() > deadline) throw new Error(`cairn did not start:\n${fs.readFileSync(logFile, 'utf8')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    await use({ url, dataDir });
+    const session = await signIn(url, admin.email, admin.password);
+    await use({ url, dataDir, session });
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
@@ -81,6 +99,24 @@ export const test = base.extend<{ cairn: Cairn }>({
   },
   baseURL: async ({ cairn }, use) => {
     await use(cairn.url);
+  },
+  // Pages and the server-function client start signed in as the admin.
+  storageState: async ({ cairn }, use) => {
+    await use({
+      cookies: [
+        {
+          name: 'cairn_session',
+          value: cairn.session,
+          domain: '127.0.0.1',
+          path: '/',
+          expires: -1,
+          httpOnly: true,
+          secure: false,
+          sameSite: 'Lax',
+        },
+      ],
+      origins: [],
+    });
   },
 });
 

@@ -40,10 +40,10 @@ pub fn LoginPage() -> impl IntoView {
                 failed.get().map(|_| "The email or the password is wrong.".to_owned())
             }) />
             <form method="post" action="/login">
-                <input type="hidden" name="next" prop:value=move || next.get().unwrap_or_default() />
+                <input type="hidden" name="next" value=move || next.get().unwrap_or_default() />
                 <Field id="email" label="Email" error=Signal::derive(|| None::<String>)>
                     <input id="email" name="email" type="email" autocomplete="username" required
-                        class=INPUT prop:value=move || email.get().unwrap_or_default()
+                        class=INPUT value=move || email.get().unwrap_or_default()
                         autofocus=move || email.get().is_none() />
                 </Field>
                 <Field id="password" label="Password" error=Signal::derive(|| None::<String>)>
@@ -82,7 +82,7 @@ pub fn SetupPage() -> impl IntoView {
                 </Field>
                 <Field id="email" label="Admin email" error=error_for("email")>
                     <input id="email" name="email" type="email" autocomplete="username" required
-                        class=INPUT prop:value=move || email.get().unwrap_or_default()
+                        class=INPUT value=move || email.get().unwrap_or_default()
                         aria-describedby="email-error" />
                 </Field>
                 <Field id="password" label="Password" hint="At least 12 characters." error=error_for("password")>

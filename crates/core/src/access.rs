@@ -438,7 +438,7 @@ impl Services {
             .iter()
             .map(Credential::api_token)
             .collect();
-        tokens.sort_by(|a, b| b.created.cmp(&a.created));
+        tokens.sort_by_key(|token| std::cmp::Reverse(token.created));
         Ok(tokens)
     }
 

@@ -1028,23 +1028,6 @@ impl Store for SqlStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn a_database_password_never_appears_in_what_is_shown() {
-        assert_eq!(
-            redact("postgres://cairn:s3cret@db.internal:5432/cairn"),
-            "postgres://cairn:***@db.internal:5432/cairn"
-        );
-        assert_eq!(
-            redact("sqlite:///var/lib/cairn/cairn.db"),
-            "sqlite:///var/lib/cairn/cairn.db"
-        );
-    }
-}
-
 /// Gives a user a role at a place, replacing the one they had there.
 fn put_grant_query<'q, DB: sqlx::Database>(
     grant: &'q Grant,
@@ -1069,5 +1052,22 @@ fn email_taken(error: sqlx::Error, email: &str) -> CoreError {
             CoreError::Conflict(format!("a user with email {email} exists"))
         }
         _ => StoreError::from(error).into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn a_database_password_never_appears_in_what_is_shown() {
+        assert_eq!(
+            redact("postgres://cairn:s3cret@db.internal:5432/cairn"),
+            "postgres://cairn:***@db.internal:5432/cairn"
+        );
+        assert_eq!(
+            redact("sqlite:///var/lib/cairn/cairn.db"),
+            "sqlite:///var/lib/cairn/cairn.db"
+        );
     }
 }

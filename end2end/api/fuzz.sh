@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Fuzzes every operation of the served OpenAPI document with schemathesis (installed from
+# PyPI by scripts/bootstrap.sh) and fails on any 5xx answer. The path ids are real ones (the
+# default organization and project, a real cluster), so generated bodies reach the use cases
+# instead of stopping at "not found".
+set -euo pipefail
+cd "$(dirname "$0")"
+: "${SCHEMATHESIS:?set SCHEMATHESIS to the st command (scripts/test.sh does)}"
+source ./serve.sh
+
+TOKEN=$(access_token)
+get() { curl -fsS -H "Authorization: Bearer $TOKEN" "$CAIRN_URL$1"; }
+ORG=$(get /resources/v1/organizations | jq -r '.organizations[0].id')
+PROJECT=$(get "/resources/v1/organizations/$ORG/projects" | jq -r '.projects[0].id')
+NETWORK=$(get "/infra/v1/organizations/$ORG/projects/$PROJECT/networks" | jq -r '.networks[0].id')
+CLUSTER=$(curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -d "$(jq -nc --arg n "$NETWORK" '{description: "fuzzed", networkId: $n, topology: "single-node",
+      instanceType: "F1", diskSizeGb: 8, diskType: "local-ssd", serverVersion: "24.10",
+      projectionLevel: "off"}')" \
+  "$CAIRN_URL/mesdb/v1/organizations/$ORG/projects/$PROJECT/clusters" | jq -r .id)
+
+cat >"$DATA_DIR/schemathesis.toml" <<TOML
+[parameters]
+organizationId = "$ORG"
+projectId = "$PROJECT"
+clusterId = "$CLUSTER"
+networkId = "$NETWORK"
+TOML
+
+"$SCHEMATHESIS" --config-file "$DATA_DIR/schemathesis.toml" run "$CAIRN_URL/openapi.json" \
+  --checks not_a_server_error \
+  --header "Authorization: Bearer $TOKEN" \
+  --max-examples "${FUZZ_EXAMPLES:-40}" \
+  --seed 7 \
+  --workers 1 \
+  --no-color
+echo "api fuzzing: no 5xx"
