@@ -13,7 +13,12 @@ use serde_json::{json, Value};
 struct Cairn {
     child: Child,
     base: String,
+    /// The admin's session cookie (`cairn_session=…`).
+    cookie: String,
 }
+
+const ADMIN_EMAIL: &str = "ops@example.com";
+const ADMIN_PASSWORD: &str = "correct horse battery";
 
 impl Cairn {
     async fn start(data: &Path, port: u16) -> Cairn {
@@ -30,14 +35,17 @@ impl Cairn {
             // Slow enough to be caught between its first pack and its manifest.
             .env("CAIRN_SNAPSHOT_READ_LIMIT", "8MiB")
             .env("CAIRN_LOG", "info,sqlx=warn")
+            .env("CAIRN_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("CAIRN_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap();
-        let cairn = Cairn {
+        let mut cairn = Cairn {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            cookie: String::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while reqwest::get(format!("{}/healthz", cairn.base))
@@ -50,7 +58,35 @@ impl Cairn {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        cairn.cookie = cairn.sign_in().await;
         cairn
+    }
+
+    /// Signs in as the admin, as the login form does; returns the session cookie.
+    async fn sign_in(&self) -> String {
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(format!("{}/login", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "email={}&password={}",
+                form_encode(ADMIN_EMAIL),
+                form_encode(ADMIN_PASSWORD)
+            ))
+            .send()
+            .await
+            .unwrap();
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("cairn_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("signing in sets the session cookie")
+            .to_owned()
     }
 
     /// Calls a server function with form fields, as a plain HTML form would.
@@ -63,6 +99,7 @@ impl Cairn {
             .post(format!("{}/api/{endpoint}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
+            .header("cookie", &self.cookie)
             .body(body.join("&"))
             .send()
             .await

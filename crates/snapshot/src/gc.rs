@@ -58,6 +58,8 @@ pub struct GcReport {
     pub repacked_packs: usize,
     pub new_packs: usize,
     pub reclaimed_bytes: u64,
+    /// Uploads a killed writer left half-written, removed.
+    pub partial_uploads: u64,
 }
 
 /// For each chunk, the copy that counts: the first, in index-id order, whose pack exists and
@@ -172,8 +174,13 @@ impl Repository {
     pub async fn gc(&self) -> Result<GcReport> {
         let lock = self.lock(true, "gc").await?;
         let result = async {
+            // Under the exclusive lock nobody is writing: any half-written upload is a dead
+            // writer's.
+            let partial_uploads = self.storage.remove_partial_uploads().await?;
             let plan = self.gc_plan().await?;
-            self.gc_execute(plan).await
+            let mut report = self.gc_execute(plan).await?;
+            report.partial_uploads = partial_uploads;
+            Ok(report)
         }
         .await;
         lock.release().await;

@@ -65,6 +65,12 @@ pub trait Storage: Send + Sync + fmt::Debug {
     async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StorageError>;
     /// Where this is, for messages: `file:///…` or `s3://…`.
     fn location(&self) -> String;
+    /// Deletes uploads a killed writer left half-written, where the storage keeps them as
+    /// files of their own (a local folder's `name#N` staging files, which listings do not
+    /// show). Only safe while nobody writes: gc calls it under the exclusive lock.
+    async fn remove_partial_uploads(&self) -> Result<u64, StorageError> {
+        Ok(0)
+    }
 }
 
 /// Where and how to reach S3-compatible storage. Empty fields fall back to object_store's
@@ -83,6 +89,8 @@ pub struct ObjectStorage {
     store: Arc<dyn ObjectStore>,
     root: ObjectPath,
     url: String,
+    /// The folder of a local repository (`None` on S3).
+    local_dir: Option<std::path::PathBuf>,
 }
 
 impl ObjectStorage {
@@ -127,6 +135,7 @@ impl ObjectStorage {
             store: Arc::new(store),
             root: ObjectPath::default(),
             url: format!("file://{}", path.display()),
+            local_dir: Some(path),
         })
     }
 
@@ -175,6 +184,9 @@ impl ObjectStorage {
             store: Arc::new(store),
             root: ObjectPath::from(prefix),
             url: url.to_owned(),
+            // S3 keeps unfinished multipart uploads out of sight; a bucket lifecycle rule
+            // ("abort incomplete multipart uploads") is what clears those.
+            local_dir: None,
         })
     }
 
@@ -273,5 +285,80 @@ impl Storage for ObjectStorage {
 
     fn location(&self) -> String {
         self.url.clone()
+    }
+
+    async fn remove_partial_uploads(&self) -> Result<u64, StorageError> {
+        let Some(dir) = self.local_dir.clone() else {
+            return Ok(0);
+        };
+        tokio::task::spawn_blocking(move || remove_staging_files(&dir))
+            .await
+            .map_err(|e| StorageError::other("sweep", "", e))?
+    }
+}
+
+/// object_store writes a local object as `name#N` and renames it into place when complete:
+/// such a file is an upload that never finished.
+fn is_staging_file(name: &str) -> bool {
+    name.rsplit_once('#').is_some_and(|(stem, n)| {
+        !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+fn remove_staging_files(root: &std::path::Path) -> Result<u64, StorageError> {
+    let mut removed = 0;
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder)
+            .map_err(|e| StorageError::other("sweep", &folder.display().to_string(), e))?;
+        for entry in entries {
+            let entry = entry
+                .map_err(|e| StorageError::other("sweep", &folder.display().to_string(), e))?;
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if entry.file_name().to_str().is_some_and(is_staging_file) {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(StorageError::other("sweep", &path.display().to_string(), e))
+                    }
+                }
+            }
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod staging_tests {
+    use super::*;
+
+    #[test]
+    fn only_names_ending_in_a_hash_and_digits_are_staging_files() {
+        assert!(is_staging_file("c87ae6536cc5#1"));
+        assert!(is_staging_file("config#12"));
+        assert!(!is_staging_file("c87ae6536cc5"));
+        assert!(!is_staging_file("a#b"));
+        assert!(!is_staging_file("#1"));
+        assert!(!is_staging_file("a#"));
+    }
+
+    #[tokio::test]
+    async fn a_half_written_local_upload_is_removed_and_finished_objects_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = ObjectStorage::open(dir.path().to_str().unwrap()).unwrap();
+        storage
+            .put("packs/ab/abcd", Bytes::from_static(b"pack"))
+            .await
+            .unwrap();
+        std::fs::write(dir.path().join("packs/ab/abce#3"), b"half").unwrap();
+        assert_eq!(storage.remove_partial_uploads().await.unwrap(), 1);
+        assert!(!dir.path().join("packs/ab/abce#3").exists());
+        assert_eq!(
+            storage.get("packs/ab/abcd").await.unwrap(),
+            Bytes::from_static(b"pack")
+        );
     }
 }
