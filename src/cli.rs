@@ -170,6 +170,9 @@ pub async fn user(args: &[String]) -> anyhow::Result<()> {
         return Ok(());
     }
     let (command, rest) = (args[0].as_str(), &args[1..]);
+    if !matches!(command, "create" | "grant") {
+        bail!("unknown command 'user {command}'\n\n{USER_USAGE}");
+    }
     let options = Options::parse(
         rest,
         &["--email", "--role", "--project"],

@@ -91,11 +91,15 @@ pub async fn signed_in_only(
     .into_response()
 }
 
-/// A local path to go to after signing in (never another site).
+/// A local path to go to after signing in (never another site). Browsers drop tabs and
+/// newlines from addresses and read `\` as `/`, so `/<tab>/evil` would become `//evil`: any
+/// such character, or a space, refuses the path.
 fn local_next(next: Option<&str>) -> String {
     match next {
         Some(path)
-            if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") =>
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\') =>
         {
             path.to_owned()
         }
@@ -312,6 +316,9 @@ mod tests {
         assert_eq!(local_next(Some("//evil.example/")), "/clusters");
         assert_eq!(local_next(Some("https://evil.example/")), "/clusters");
         assert_eq!(local_next(None), "/clusters");
+        assert_eq!(local_next(Some("/\t/evil.example")), "/clusters");
+        assert_eq!(local_next(Some("/\\evil.example")), "/clusters");
+        assert_eq!(local_next(Some("/a\r\nSet-Cookie:x")), "/clusters");
     }
 
     #[test]

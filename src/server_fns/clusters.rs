@@ -27,6 +27,9 @@ pub async fn get_cluster_overview(id: String) -> Result<ClusterOverview, Console
 #[server(endpoint = "clusters/create")]
 pub async fn create_cluster(request: CreateClusterRequest) -> Result<Cluster, ConsoleError> {
     let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let principal = crate::server::auth::principal()
+        .ok_or_else(|| ConsoleError::internal("authorized without a principal"))?;
+    cairn_core::access::check_restore_source(&principal, &console.scope, &request)?;
     let cluster = console
         .services
         .create_cluster(&console.scope, &request)

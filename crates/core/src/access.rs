@@ -151,6 +151,40 @@ pub fn check_organization_admin(
     }
 }
 
+/// New organizations are for admins of a whole organization: an organization holds clusters
+/// that run on this machine, so making one is not for every signed-in user.
+pub fn check_can_create_organizations(principal: &Principal) -> Result<()> {
+    let site_admin = principal
+        .grants
+        .iter()
+        .any(|g| g.project_id.is_none() && g.role == Role::Admin);
+    if site_admin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "creating organizations needs the admin role in all of an organization".into(),
+        ))
+    }
+}
+
+/// Restoring a backup of another project reads that project: the caller needs a role there.
+pub fn check_restore_source(
+    principal: &Principal,
+    scope: &Scope,
+    request: &cairn_model::CreateClusterRequest,
+) -> Result<()> {
+    match &request.source_backup_project_id {
+        Some(project) if project != &scope.project_id => {
+            let source = Scope {
+                organization_id: scope.organization_id.clone(),
+                project_id: project.clone(),
+            };
+            check(principal, &source, Permission::Read)
+        }
+        _ => Ok(()),
+    }
+}
+
 fn needed_role(need: Permission) -> Role {
     Role::ALL
         .into_iter()
@@ -196,12 +230,34 @@ pub fn hash_secret(secret: &str) -> String {
     blake3::hash(secret.as_bytes()).to_hex().to_string()
 }
 
-fn hash_password(password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
+/// Argon2 is built to be slow (tens of milliseconds of CPU and 19 MiB each): it runs on the
+/// blocking pool, two at a time, so a flood of sign-ins cannot stall pages and API calls.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+async fn off_the_async_threads<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    let _permit = HASHING.acquire().await.map_err(Error::internal)?;
+    tokio::task::spawn_blocking(work)
+        .await
         .map_err(Error::internal)
+}
+
+async fn hash_password(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    off_the_async_threads(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(Error::internal)
+    })
+    .await?
+}
+
+async fn verify_password(password: &str, stored: &str) -> Result<bool> {
+    let (password, stored) = (password.to_owned(), stored.to_owned());
+    off_the_async_threads(move || password_matches(&password, &stored)).await
 }
 
 fn password_matches(password: &str, stored: &str) -> bool {
@@ -316,7 +372,7 @@ impl Services {
             project_id: project.cloned(),
             role,
         };
-        let hash = hash_password(password)?;
+        let hash = hash_password(password).await?;
         let inserted = self
             .inner()
             .store
@@ -353,9 +409,9 @@ impl Services {
         };
         // Unknown emails cost as much as wrong passwords: timing tells nothing.
         let matches = match &found {
-            Some((_, hash)) => password_matches(password, hash),
+            Some((_, hash)) => verify_password(password, hash).await?,
             None => {
-                let _ = password_matches(password, DUMMY_HASH);
+                verify_password(password, DUMMY_HASH).await?;
                 false
             }
         };
@@ -452,6 +508,12 @@ impl Services {
         }
     }
 
+    /// Forgets spent sessions and access tokens (each sign-in and token exchange adds one).
+    pub async fn prune_credentials(&self) -> Result<u64> {
+        let now = self.inner().clock.now();
+        self.inner().store.prune_credentials(now).await
+    }
+
     /// `grant_type=refresh_token`: a new access token for a live refresh token.
     pub async fn exchange_refresh_token(&self, refresh_token: &str) -> Result<AccessGrant> {
         let refresh = self
@@ -465,7 +527,7 @@ impl Services {
             .store
             .touch_credential(&refresh.id, now)
             .await?;
-        let (access_token, _) = self
+        let (access_token, access) = self
             .issue(
                 &refresh.user_id,
                 CredentialKind::Access,
@@ -474,6 +536,21 @@ impl Services {
                 Some(now + ACCESS_TOKEN_LIFETIME),
             )
             .await?;
+        // A revoke between the check above and the insert would miss the new token: look
+        // again, and take it back if the refresh token is gone.
+        if self
+            .live_credential(refresh_token, CredentialKind::Refresh)
+            .await?
+            .is_none()
+        {
+            self.inner()
+                .store
+                .revoke_credential(&access.user_id, &access.id, now)
+                .await?;
+            return Err(Error::Unauthenticated(
+                "the refresh token is unknown or revoked".into(),
+            ));
+        }
         Ok(AccessGrant {
             access_token,
             expires_in: ACCESS_TOKEN_LIFETIME.num_seconds(),

@@ -274,29 +274,22 @@ impl Services {
         description: Option<&str>,
         protected: Option<bool>,
     ) -> Result<Cluster> {
-        let mut cluster = self.get_cluster(scope, id).await?;
-        if matches!(
-            cluster.status,
-            ClusterStatus::Deleting | ClusterStatus::Deleted
-        ) {
+        self.get_cluster(scope, id).await?;
+        let description = description.map(str::trim);
+        if description.is_some_and(str::is_empty) {
+            return Err(invalid("description", "a description is required"));
+        }
+        // Only the columns given, in one statement: a concurrent change of the other one, or
+        // an engine change of the status, is kept.
+        let updated = self
+            .inner()
+            .store
+            .update_cluster_settings(id, description, protected)
+            .await?;
+        if !updated {
             return Err(Error::Conflict(format!("cluster {id} is being deleted")));
         }
-        if let Some(description) = description {
-            let description = description.trim();
-            if description.is_empty() {
-                return Err(invalid("description", "a description is required"));
-            }
-            cluster.description = description.to_owned();
-        }
-        if let Some(protected) = protected {
-            cluster.protected = protected;
-        }
-        // Only these two columns: an engine change landing meanwhile keeps its status.
-        self.inner()
-            .store
-            .update_cluster_settings(id, &cluster.description, cluster.protected)
-            .await?;
-        Ok(cluster)
+        self.get_cluster(scope, id).await
     }
 
     /// Moves the cluster to a newer server version of the catalogue; never down.

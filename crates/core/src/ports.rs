@@ -20,7 +20,12 @@ use std::sync::Arc;
 pub trait Store: Send + Sync + 'static {
     /// Organizations, oldest first.
     async fn organizations(&self) -> Result<Vec<Organization>>;
-    async fn insert_organization(&self, organization: &Organization) -> Result<()>;
+    /// Inserts an organization and the grants that come with it (its creator's), together.
+    async fn insert_organization(
+        &self,
+        organization: &Organization,
+        grants: &[Grant],
+    ) -> Result<()>;
     /// Removes an organization that has no projects left.
     async fn delete_organization(&self, id: &OrganizationId) -> Result<()>;
     /// Projects of one organization that are not deleted, oldest first.
@@ -95,13 +100,14 @@ pub trait Store: Send + Sync + 'static {
     /// Unique on `(job, due_at)`: of any number of instances, exactly one gets `true`.
     async fn claim_run(&self, due_at: DateTime<Utc>, item: &HistoryItem) -> Result<bool>;
 
-    /// Sets a cluster's description and deletion protection (nothing else).
+    /// Sets a cluster's description and/or deletion protection (what is `None` stays), in one
+    /// statement, unless it is being deleted; `false` when it is (or does not exist).
     async fn update_cluster_settings(
         &self,
         id: &ClusterId,
-        description: &str,
-        protected: bool,
-    ) -> Result<()>;
+        description: Option<&str>,
+        protected: Option<bool>,
+    ) -> Result<bool>;
     /// Renames an organization or project, or re-describes a network; `false` when no such id.
     async fn rename(&self, field: Renamable, id: &str, text: &str) -> Result<bool>;
 
@@ -137,6 +143,9 @@ pub trait Store: Send + Sync + 'static {
         id: &TokenId,
         at: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Deletes sessions and access tokens that expired or were revoked before `before`
+    /// (API tokens stay listed, revoked ones marked); how many went.
+    async fn prune_credentials(&self, before: DateTime<Utc>) -> Result<u64>;
     /// Records when a credential was last used.
     async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> Result<()>;
 }

@@ -140,6 +140,9 @@ impl Services {
             if let Err(error) = self.recover().await {
                 tracing::error!(%error, "could not settle dead instances' work");
             }
+            if let Err(error) = self.prune_credentials().await {
+                tracing::error!(%error, "could not prune spent credentials");
+            }
         }
     }
 }

@@ -48,7 +48,12 @@ impl Services {
             .ok_or_else(|| Error::not_found("organization", id))
     }
 
-    pub async fn create_organization(&self, name: &str) -> Result<Organization> {
+    /// Creates an organization; with a creator, they are its admin from the same write.
+    pub async fn create_organization(
+        &self,
+        name: &str,
+        creator: Option<&cairn_model::UserId>,
+    ) -> Result<Organization> {
         let name = name.trim();
         if name.is_empty() {
             return Err(invalid("name", "a name is required"));
@@ -59,9 +64,18 @@ impl Services {
             name: name.to_owned(),
             created: raw.time(),
         };
+        let grants: Vec<cairn_model::Grant> = creator
+            .map(|user| cairn_model::Grant {
+                user_id: user.clone(),
+                organization_id: organization.id.clone(),
+                project_id: None,
+                role: cairn_model::Role::Admin,
+            })
+            .into_iter()
+            .collect();
         self.inner()
             .store
-            .insert_organization(&organization)
+            .insert_organization(&organization, &grants)
             .await?;
         Ok(organization)
     }
@@ -388,7 +402,7 @@ mod tests {
     #[tokio::test]
     async fn an_organization_is_deleted_only_once_its_projects_are_gone() {
         let f = fixture().await;
-        let org = f.services.create_organization("Acme").await.unwrap();
+        let org = f.services.create_organization("Acme", None).await.unwrap();
         assert_eq!(f.services.get_organization(&org.id).await.unwrap(), org);
         let project = f.services.create_project(&org.id, "Prod").await.unwrap();
         let error = f.services.delete_organization(&org.id).await.unwrap_err();

@@ -154,12 +154,14 @@ impl Store for InMemoryStore {
             .collect())
     }
 
-    async fn insert_organization(&self, organization: &Organization) -> Result<()> {
-        self.state
-            .lock()
-            .unwrap()
-            .organizations
-            .push(organization.clone());
+    async fn insert_organization(
+        &self,
+        organization: &Organization,
+        grants: &[Grant],
+    ) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        state.organizations.push(organization.clone());
+        state.grants.extend_from_slice(grants);
         Ok(())
     }
 
@@ -496,17 +498,26 @@ impl Store for InMemoryStore {
     async fn update_cluster_settings(
         &self,
         id: &ClusterId,
-        description: &str,
-        protected: bool,
-    ) -> Result<()> {
+        description: Option<&str>,
+        protected: Option<bool>,
+    ) -> Result<bool> {
         let mut state = self.state.lock().unwrap();
-        let cluster = state
-            .clusters
-            .get_mut(id)
-            .ok_or_else(|| Error::not_found("cluster", id))?;
-        cluster.description = description.to_owned();
-        cluster.protected = protected;
-        Ok(())
+        let Some(cluster) = state.clusters.get_mut(id) else {
+            return Ok(false);
+        };
+        if matches!(
+            cluster.status,
+            ClusterStatus::Deleting | ClusterStatus::Deleted
+        ) {
+            return Ok(false);
+        }
+        if let Some(description) = description {
+            cluster.description = description.to_owned();
+        }
+        if let Some(protected) = protected {
+            cluster.protected = protected;
+        }
+        Ok(true)
     }
 
     async fn rename(&self, field: Renamable, id: &str, text: &str) -> Result<bool> {
@@ -636,6 +647,16 @@ impl Store for InMemoryStore {
             }
         }
         Ok(true)
+    }
+
+    async fn prune_credentials(&self, before: DateTime<Utc>) -> Result<u64> {
+        let mut state = self.state.lock().unwrap();
+        let count = state.credentials.len();
+        state.credentials.retain(|c| {
+            c.kind == CredentialKind::Refresh
+                || (c.expires.is_none_or(|e| e > before) && c.revoked.is_none_or(|r| r > before))
+        });
+        Ok((count - state.credentials.len()) as u64)
     }
 
     async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> Result<()> {

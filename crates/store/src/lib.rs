@@ -219,17 +219,24 @@ impl Store for SqlStore {
         rows.into_iter().map(OrganizationRow::into_model).collect()
     }
 
-    async fn insert_organization(&self, o: &Organization) -> CoreResult<()> {
-        on_pool!(&self.pool, |p| sqlx::query(
-            "INSERT INTO organizations (id, name, created) VALUES ($1, $2, $3)"
-        )
-        .bind(o.id.as_str())
-        .bind(&o.name)
-        .bind(o.created)
-        .execute(p)
-        .await
-        .map_err(StoreError::from)?
-        .rows_affected());
+    async fn insert_organization(&self, o: &Organization, grants: &[Grant]) -> CoreResult<()> {
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(StoreError::from)?;
+            sqlx::query("INSERT INTO organizations (id, name, created) VALUES ($1, $2, $3)")
+                .bind(o.id.as_str())
+                .bind(&o.name)
+                .bind(o.created)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+            for grant in grants {
+                put_grant_query(grant)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+            tx.commit().await.map_err(StoreError::from)?;
+        });
         Ok(())
     }
 
@@ -768,11 +775,13 @@ impl Store for SqlStore {
     async fn update_cluster_settings(
         &self,
         id: &ClusterId,
-        description: &str,
-        protected: bool,
-    ) -> CoreResult<()> {
+        description: Option<&str>,
+        protected: Option<bool>,
+    ) -> CoreResult<bool> {
         let updated = on_pool!(&self.pool, |p| sqlx::query(
-            "UPDATE clusters SET description = $2, protected = $3 WHERE id = $1"
+            "UPDATE clusters SET description = COALESCE($2, description),
+                                 protected = COALESCE($3, protected)
+             WHERE id = $1 AND status NOT IN ('deleting', 'deleted')"
         )
         .bind(id.as_str())
         .bind(description)
@@ -781,7 +790,7 @@ impl Store for SqlStore {
         .await
         .map_err(StoreError::from)?
         .rows_affected());
-        found(updated, "cluster", id.as_str())
+        Ok(updated == 1)
     }
 
     async fn rename(&self, field: Renamable, id: &str, text: &str) -> CoreResult<bool> {
@@ -955,6 +964,21 @@ impl Store for SqlStore {
             )
             .await?;
         Ok(exists.is_some())
+    }
+
+    async fn prune_credentials(&self, before: DateTime<Utc>) -> CoreResult<u64> {
+        let pruned = on_pool!(&self.pool, |p| {
+            sqlx::query(
+            "DELETE FROM credentials WHERE kind <> 'refresh'
+                 AND ((expires IS NOT NULL AND expires <= $1) OR (revoked IS NOT NULL AND revoked <= $1))"
+        )
+        .bind(before)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected()
+        });
+        Ok(pruned)
     }
 
     async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> CoreResult<()> {

@@ -424,7 +424,7 @@ async fn networks_and_projects_are_created_and_an_unused_network_deleted(db: Dat
 async fn organizations_and_projects_are_deleted_once_unused(db: Database) {
     let engine = Arc::new(FakeEngine::default());
     let (services, scope) = instance(&db, &engine).await;
-    let org = services.create_organization("Acme").await.unwrap();
+    let org = services.create_organization("Acme", None).await.unwrap();
     let project = services.create_project(&org.id, "Prod").await.unwrap();
     let project_scope = Scope {
         organization_id: org.id.clone(),
@@ -573,6 +573,14 @@ async fn users_tokens_and_roles_read_back_and_only_one_first_admin_wins(db: Data
     two.revoke_api_token(&admin.id, &token.id).await.unwrap();
     assert!(one.access_principal(&access.access_token).await.is_err());
     assert!(one.exchange_refresh_token(&refresh).await.is_err());
+
+    // Spent ones go (the revoked access token, the other instance's nothing), API tokens stay.
+    assert!(one.prune_credentials().await.unwrap() >= 1);
+    assert!(
+        one.session_principal(&session).await.is_ok(),
+        "a live session stays"
+    );
+    assert_eq!(two.api_tokens(&admin.id).await.unwrap().len(), 1);
 }
 
 macro_rules! contract {

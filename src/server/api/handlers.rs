@@ -9,7 +9,7 @@ use axum::Json;
 use cairn_core::access::check_organization_admin;
 use cairn_model::{
     BackupId, BackupStatus, ClusterId, ClusterStatus, CreateClusterRequest, CreateJobRequest,
-    InstanceType, JobId, JobStatus, NetworkId, NetworkStatus, OrganizationId, Permission, Role,
+    InstanceType, JobId, JobStatus, NetworkId, NetworkStatus, OrganizationId, Permission,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -64,19 +64,13 @@ fn organization_id(text: &str) -> Result<OrganizationId, cairn_core::Error> {
     id("organization", text, OrganizationId::parse)
 }
 
+/// Organizations hold clusters that run on this machine: making one is for admins of a
+/// whole organization, who become admin of the new one too.
 pub async fn create_organization(caller: Caller, body: JsonBody<NameRequest>) -> Created {
+    cairn_core::access::check_can_create_organizations(&caller.principal)?;
     let organization = caller
         .services()
-        .create_organization(&body.read()?.name)
-        .await?;
-    caller
-        .services()
-        .grant(&cairn_model::Grant {
-            user_id: caller.principal.user.id.clone(),
-            organization_id: organization.id.clone(),
-            project_id: None,
-            role: Role::Admin,
-        })
+        .create_organization(&body.read()?.name, Some(&caller.principal.user.id))
         .await?;
     created(organization.id)
 }
@@ -275,14 +269,7 @@ pub async fn create_cluster(
     body: JsonBody<CreateClusterRequest>,
 ) -> Created {
     let scope = caller.scope(&org, &project, Operate).await?;
-    if let Some(source_project) = &body.read()?.source_backup_project_id {
-        // Restoring another project's backup needs a role there too.
-        let source = cairn_core::Scope {
-            organization_id: scope.organization_id.clone(),
-            project_id: source_project.clone(),
-        };
-        cairn_core::access::check(&caller.principal, &source, Read)?;
-    }
+    cairn_core::access::check_restore_source(&caller.principal, &scope, body.read()?)?;
     let cluster = caller
         .services()
         .create_cluster(&scope, body.read()?)
@@ -359,6 +346,45 @@ pub async fn delete_cluster(
 #[serde(rename_all = "camelCase")]
 pub struct ExpandDiskRequest {
     disk_size_gb: u32,
+    #[serde(default)]
+    disk_type: Option<String>,
+    #[serde(default)]
+    disk_iops: Option<u32>,
+    #[serde(default)]
+    disk_throughput: Option<u32>,
+}
+
+impl ExpandDiskRequest {
+    /// Local disks have one type and no provisioned IOPS or throughput: asking to change them
+    /// is refused by name rather than ignored.
+    fn unsupported(&self, cluster: &cairn_model::Cluster) -> Option<ApiError> {
+        let mut fields = std::collections::BTreeMap::new();
+        if let Some(kind) = self
+            .disk_type
+            .as_deref()
+            .filter(|k| *k != cluster.disk_type)
+        {
+            fields.insert(
+                "diskType".to_owned(),
+                format!(
+                    "'{kind}': the disk type cannot change (it is {})",
+                    cluster.disk_type
+                ),
+            );
+        }
+        for (field, value) in [
+            ("diskIops", self.disk_iops),
+            ("diskThroughput", self.disk_throughput),
+        ] {
+            if value.is_some() {
+                fields.insert(
+                    field.to_owned(),
+                    format!("{} disks have no provisioned {field}", cluster.disk_type),
+                );
+            }
+        }
+        (!fields.is_empty()).then(|| cairn_core::Error::Invalid(fields).into())
+    }
 }
 
 pub async fn expand_disk(
@@ -368,9 +394,14 @@ pub async fn expand_disk(
 ) -> Answer {
     let scope = caller.scope(&org, &project, Operate).await?;
     let id = id("cluster", &cluster, ClusterId::parse)?;
+    let request = body.read()?;
+    let cluster = caller.services().get_cluster(&scope, &id).await?;
+    if let Some(problem) = request.unsupported(&cluster) {
+        return Err(problem);
+    }
     caller
         .services()
-        .expand_disk(&scope, &id, body.read()?.disk_size_gb)
+        .expand_disk(&scope, &id, request.disk_size_gb)
         .await?;
     done()
 }

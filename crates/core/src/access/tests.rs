@@ -250,3 +250,81 @@ fn the_decoy_hash_for_unknown_emails_is_a_real_argon2_hash() {
     assert!(PasswordHash::new(DUMMY_HASH).is_ok());
     assert!(!password_matches(PASSWORD, DUMMY_HASH));
 }
+
+#[tokio::test]
+async fn only_organization_admins_make_organizations_and_restores_need_a_role_in_the_source() {
+    let f = fixture().await;
+    let admin = f
+        .services
+        .create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let operator = f
+        .services
+        .create_user(
+            "operator@example.com",
+            PASSWORD,
+            Role::Operator,
+            &f.scope.organization_id,
+            Some(&f.scope.project_id),
+        )
+        .await
+        .unwrap();
+    let principal = |user: &User| {
+        let services = f.services.clone();
+        let user = user.clone();
+        async move {
+            let (_, session) = services.sign_in(&user.email, PASSWORD).await.unwrap();
+            services.session_principal(&session).await.unwrap()
+        }
+    };
+    let admin = principal(&admin).await;
+    let operator = principal(&operator).await;
+    assert!(check_can_create_organizations(&admin).is_ok());
+    assert_eq!(
+        check_can_create_organizations(&operator)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Forbidden
+    );
+
+    let elsewhere = f
+        .services
+        .create_project(&f.scope.organization_id, "elsewhere")
+        .await
+        .unwrap();
+    let network = f.services.list_networks(&f.scope).await.unwrap()[0]
+        .id
+        .clone();
+    let mut request = crate::testkit::cluster_request(network);
+    request.source_backup_project_id = Some(elsewhere.id.clone());
+    assert!(check_restore_source(&admin, &f.scope, &request).is_ok());
+    assert_eq!(
+        check_restore_source(&operator, &f.scope, &request)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound,
+        "a project the operator has no role in does not exist for them"
+    );
+    request.source_backup_project_id = Some(f.scope.project_id.clone());
+    assert!(check_restore_source(&operator, &f.scope, &request).is_ok());
+}
+
+#[tokio::test]
+async fn a_new_organization_comes_with_its_creator_as_admin() {
+    let f = fixture().await;
+    let admin = f
+        .services
+        .create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let organization = f
+        .services
+        .create_organization("Acme", Some(&admin.id))
+        .await
+        .unwrap();
+    let grants = f.store.grants(&admin.id).await.unwrap();
+    assert!(grants.iter().any(|g| g.organization_id == organization.id
+        && g.project_id.is_none()
+        && g.role == Role::Admin));
+}
