@@ -206,20 +206,36 @@ impl Services {
             None => tracing::info!(backup.id = %backup.id, "backup available"),
             Some(reason) => {
                 tracing::warn!(backup.id = %backup.id, %reason, "backup defunct");
-                self.inner()
-                    .notifier
-                    .notify(Notification {
-                        subject: format!("Backup {} failed", backup.description),
-                        message: format!(
-                            "Backup {} of cluster {} is defunct: {reason}",
-                            backup.id, backup.source_cluster_id
-                        ),
-                        resource_id: backup.id.to_string(),
-                    })
-                    .await;
+                self.raise(Notification {
+                    scope: self.scope_of_backup(&backup).await,
+                    category: "backup-failed",
+                    subject: format!("Backup {} failed", backup.description),
+                    message: format!(
+                        "Backup {} of cluster {} is defunct: {reason}",
+                        backup.id, backup.source_cluster_id
+                    ),
+                    resource_id: backup.id.to_string(),
+                })
+                .await;
             }
         }
         Ok(())
+    }
+
+    /// The organization and project of a backup (through its source cluster, which stays
+    /// readable after deletion).
+    pub(crate) async fn scope_of_backup(&self, backup: &Backup) -> Option<Scope> {
+        let cluster = self
+            .inner()
+            .store
+            .cluster(&backup.project_id, &backup.source_cluster_id)
+            .await
+            .ok()
+            .flatten()?;
+        Some(Scope {
+            organization_id: cluster.organization_id,
+            project_id: cluster.project_id,
+        })
     }
 
     /// Releases a lock we hold; a failure is logged (the next start releases it).

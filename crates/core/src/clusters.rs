@@ -149,17 +149,32 @@ impl Services {
             Err(error) => {
                 cluster.health = ClusterHealth::Down;
                 self.inner().store.update_cluster(&cluster).await?;
-                self.inner()
-                    .notifier
-                    .notify(Notification {
-                        subject: format!(
-                            "Cluster {} could not be provisioned",
-                            cluster.description
+                let restore = cluster.source_backup_id.is_some();
+                self.raise(Notification {
+                    scope: Some(Scope {
+                        organization_id: cluster.organization_id.clone(),
+                        project_id: cluster.project_id.clone(),
+                    }),
+                    category: if restore {
+                        "restore-failed"
+                    } else {
+                        "provisioning-failed"
+                    },
+                    subject: if restore {
+                        format!("Restore into cluster {} failed", cluster.description)
+                    } else {
+                        format!("Cluster {} could not be provisioned", cluster.description)
+                    },
+                    message: match &cluster.source_backup_id {
+                        Some(backup) => format!(
+                            "Cluster {} (restored from backup {backup}) is defunct: {error}",
+                            cluster.id
                         ),
-                        message: format!("Cluster {} is defunct: {error}", cluster.id),
-                        resource_id: cluster.id.to_string(),
-                    })
-                    .await;
+                        None => format!("Cluster {} is defunct: {error}", cluster.id),
+                    },
+                    resource_id: cluster.id.to_string(),
+                })
+                .await;
             }
         }
         Ok(())
@@ -381,9 +396,12 @@ impl Services {
                         changed.status = ClusterStatus::Available;
                     }
                     services
-                        .inner()
-                        .notifier
-                        .notify(Notification {
+                        .raise(Notification {
+                            scope: Some(Scope {
+                                organization_id: changed.organization_id.clone(),
+                                project_id: changed.project_id.clone(),
+                            }),
+                            category: "cluster-change-failed",
                             subject: format!("Change to cluster {} failed", changed.description),
                             message: format!(
                                 "{:?} of cluster {} failed: {error}",

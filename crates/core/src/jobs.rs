@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::lifecycle::{job_transition, run_transition, BackupEvent, JobEvent, RunEvent};
+use crate::ports::Notification;
 use crate::retention::{plan_prune, PrunePlan};
 use crate::services::{Scope, Services};
 use cairn_model::{
@@ -133,6 +134,14 @@ impl Services {
         {
             self.end_run(&mut item, RunEvent::Failed, error.to_string())
                 .await?;
+            self.raise(Notification {
+                scope: Some(scope.clone()),
+                category: "scheduled-run-failed",
+                subject: format!("Scheduled backup “{}” did not run", job.description),
+                message: format!("Run {} of job {} failed at once: {error}", item.id, job.id),
+                resource_id: job.id.to_string(),
+            })
+            .await;
         }
         Ok(item)
     }
@@ -222,9 +231,24 @@ impl Services {
     /// Removes a `deleting` backup's snapshot, then marks it deleted.
     pub(crate) async fn finish_deleting(&self, mut backup: Backup) -> Result<()> {
         if let Some(engine) = &self.inner().engine {
-            engine.delete_snapshot(&backup).await.map_err(|e| {
-                Error::Unavailable(format!("snapshot of backup {} not deleted: {e}", backup.id))
-            })?;
+            if let Err(error) = engine.delete_snapshot(&backup).await {
+                self.raise(Notification {
+                    scope: self.scope_of_backup(&backup).await,
+                    category: "backup-deletion-failed",
+                    subject: format!("Backup {} could not be deleted", backup.description),
+                    message: format!(
+                        "The snapshot of backup {} was not deleted: {error}. It stays `deleting` \
+                         and is retried when Cairn next starts.",
+                        backup.id
+                    ),
+                    resource_id: backup.id.to_string(),
+                })
+                .await;
+                return Err(Error::Unavailable(format!(
+                    "snapshot of backup {} not deleted: {error}",
+                    backup.id
+                )));
+            }
         }
         backup.status =
             crate::lifecycle::backup_transition(backup.status, BackupEvent::DeleteFinished)

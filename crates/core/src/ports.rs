@@ -9,8 +9,9 @@ use crate::site::SeedPlan;
 use async_trait::async_trait;
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterAddresses, ClusterHealth, ClusterId,
-    ClusterStatus, Grant, HistoryItem, InstanceType, Job, JobId, Network, NetworkId, NodeState,
-    Organization, OrganizationId, Progress, Project, ProjectId, TokenId, User, UserId,
+    ClusterStatus, Delivery, Event, EventId, Grant, HistoryItem, InstanceType, Integration,
+    IntegrationId, Job, JobId, Network, NetworkId, NodeState, Organization, OrganizationId,
+    Progress, Project, ProjectId, TokenId, User, UserId,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -146,6 +147,47 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes sessions and access tokens that expired or were revoked before `before`
     /// (API tokens stay listed, revoked ones marked); how many went.
     async fn prune_credentials(&self, before: DateTime<Utc>) -> Result<u64>;
+    /// Inserts an integration.
+    async fn insert_integration(&self, integration: &Integration) -> Result<()>;
+    /// An integration by id, in any project (the dispatcher's read; use cases check the
+    /// project).
+    async fn integration(&self, id: &IntegrationId) -> Result<Option<Integration>>;
+    /// A project's integrations, oldest first.
+    async fn integrations(&self, project: &ProjectId) -> Result<Vec<Integration>>;
+    /// Replaces an integration's description, source and sink; `false` when it is gone.
+    async fn update_integration(&self, integration: &Integration) -> Result<bool>;
+    /// Deletes an integration; its pending deliveries fail with the reason. `false` when gone.
+    async fn delete_integration(&self, id: &IntegrationId, at: DateTime<Utc>) -> Result<bool>;
+    /// Writes an event and its deliveries (the outbox) in one transaction.
+    async fn record_event(&self, event: &Event, deliveries: &[Delivery]) -> Result<()>;
+    /// Closes an open issue and queues its deliveries, together; `false` when it was not open.
+    async fn close_issue(
+        &self,
+        id: &EventId,
+        at: DateTime<Utc>,
+        deliveries: &[Delivery],
+    ) -> Result<bool>;
+    /// Writes a test event and its (already tried) delivery.
+    async fn record_test(&self, event: &Event, delivery: &Delivery) -> Result<()>;
+    async fn event(&self, id: &EventId) -> Result<Option<Event>>;
+    /// A project's events, newest first.
+    async fn events(&self, project: &ProjectId, limit: u32) -> Result<Vec<Event>>;
+    /// Every open issue, of every project.
+    async fn open_issues(&self) -> Result<Vec<Event>>;
+    /// Claims up to `limit` pending deliveries due at `now`: their next attempt moves to
+    /// `lease`, so no other instance takes them meanwhile.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+    /// Records a try's outcome (status, attempts, next attempt, error, when delivered).
+    async fn finish_delivery(&self, delivery: &Delivery) -> Result<()>;
+    /// An integration's deliveries, newest first.
+    async fn deliveries(&self, integration: &IntegrationId, limit: u32) -> Result<Vec<Delivery>>;
+    /// For each job, when a run of it last succeeded.
+    async fn last_successes(&self) -> Result<std::collections::HashMap<JobId, DateTime<Utc>>>;
     /// Records when a credential was last used.
     async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> Result<()>;
 }
@@ -248,6 +290,12 @@ pub trait Engine: Send + Sync + 'static {
 /// Something worth telling a person about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
+    /// The project it belongs to (its integrations are told); `None` only in tests of the
+    /// notifier itself.
+    pub scope: Option<crate::services::Scope>,
+    /// What sort: `backup-failed`, `backup-deletion-failed`, `restore-failed`,
+    /// `provisioning-failed`, `cluster-change-failed`, `scheduled-run-failed`.
+    pub category: &'static str,
     pub subject: String,
     pub message: String,
     /// The resource it is about (a backup id, say).

@@ -44,6 +44,10 @@ pub(crate) struct Inner {
     pub(crate) instance: String,
     /// The instance this one replaces, known to be dead (see [`ServicesBuilder::replaces`]).
     pub(crate) predecessor: Option<String>,
+    /// Sends messages to integrations; without one, deliveries wait in the outbox.
+    pub(crate) deliverer: Option<Arc<dyn crate::events::Deliverer>>,
+    /// Wakes the dispatcher when events with deliveries are recorded.
+    pub(crate) deliveries_due: tokio::sync::Notify,
 }
 
 /// Assembles [`Services`] from its ports; only the store, the clock and the site are required.
@@ -55,9 +59,16 @@ pub struct ServicesBuilder {
     notifier: Arc<dyn Notifier>,
     snapshot_deadline: Duration,
     predecessor: Option<String>,
+    deliverer: Option<Arc<dyn crate::events::Deliverer>>,
 }
 
 impl ServicesBuilder {
+    /// What sends messages to integrations (webhooks, Slack, e-mail).
+    pub fn deliverer(mut self, deliverer: Arc<dyn crate::events::Deliverer>) -> Self {
+        self.deliverer = Some(deliverer);
+        self
+    }
+
     /// The instance that ran here before, which the caller knows to be dead (it held a lock on
     /// the data directory that this process now holds). Its unfinished work is settled at
     /// start instead of after the lease: a restarted Cairn does not leave its own backup
@@ -102,6 +113,8 @@ impl ServicesBuilder {
                 agenda: Mutex::new(Default::default()),
                 instance,
                 predecessor: self.predecessor,
+                deliverer: self.deliverer,
+                deliveries_due: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -121,6 +134,7 @@ impl Services {
             notifier: Arc::new(LogNotifier),
             snapshot_deadline: Duration::from_secs(3600),
             predecessor: None,
+            deliverer: None,
         }
     }
 

@@ -184,6 +184,18 @@ id_type!(
     /// The id of an API token (a refresh token); never the secret itself.
     TokenId
 );
+id_type!(
+    /// An integration's id.
+    IntegrationId
+);
+id_type!(
+    /// An event's id (a notification or an issue).
+    EventId
+);
+id_type!(
+    /// The id of one message's delivery to one integration.
+    DeliveryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod entities;
 pub mod grouping;
 pub mod ids;
+pub mod integrations;
 pub mod jobs;
 pub mod label;
 pub mod restore;
@@ -20,6 +21,10 @@ pub use catalogue::*;
 pub use entities::*;
 pub use grouping::{group_backups, GroupedBackups, JobBackups};
 pub use ids::*;
+pub use integrations::{
+    Delivery, DeliveryStatus, Event, EventKind, EventSource, Integration, IntegrationRequest,
+    IntegrationView, IssueStatus, Sink, SinkView,
+};
 pub use jobs::{check_job_request, CreateJobRequest};
 pub use restore::{check_cluster_request, check_restore, CreateClusterRequest, FieldErrors};
 pub use views::{ClusterOverview, JobDetail, JobOverview, NodeState};

@@ -4,9 +4,9 @@
 use crate::StoreError;
 use cairn_core::{ClusterLock, Credential, CredentialKind, LockKind, Result as CoreResult};
 use cairn_model::{
-    Backup, BackupId, Cluster, ClusterId, Grant, HistoryId, HistoryItem, Job, JobId, Network,
-    NetworkId, NetworkStatus, Organization, OrganizationId, Project, ProjectId,
-    ScheduledBackupData, TokenId, User, UserId,
+    Backup, BackupId, Cluster, ClusterId, Delivery, DeliveryId, Event, EventId, Grant, HistoryId,
+    HistoryItem, Integration, IntegrationId, Job, JobId, Network, NetworkId, NetworkStatus,
+    Organization, OrganizationId, Project, ProjectId, ScheduledBackupData, TokenId, User, UserId,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -443,4 +443,116 @@ impl CredentialRow {
             revoked: self.revoked,
         })
     }
+}
+
+pub(crate) const INTEGRATION_COLUMNS: &str =
+    "id, organization_id, project_id, description, source, sink, created, updated";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IntegrationRow {
+    id: String,
+    organization_id: String,
+    project_id: String,
+    description: String,
+    source: String,
+    sink: String,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+}
+
+impl IntegrationRow {
+    pub(crate) fn into_model(self) -> CoreResult<Integration> {
+        const T: &str = "integrations";
+        Ok(Integration {
+            id: id(T, &self.id, IntegrationId::parse)?,
+            organization_id: id(T, &self.organization_id, OrganizationId::parse)?,
+            project_id: id(T, &self.project_id, ProjectId::parse)?,
+            description: self.description,
+            source: wire_enum(T, &self.source)?,
+            sink: serde_json::from_str(&self.sink)
+                .map_err(|e| StoreError::Corrupt(format!("{T}: sink: {e}")))?,
+            created: self.created,
+            updated: self.updated,
+        })
+    }
+}
+
+pub(crate) const EVENT_COLUMNS: &str = "id, organization_id, project_id, kind, category, subject, \
+     message, resource_id, status, created, closed";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    id: String,
+    organization_id: String,
+    project_id: String,
+    kind: String,
+    category: String,
+    subject: String,
+    message: String,
+    resource_id: String,
+    status: Option<String>,
+    created: DateTime<Utc>,
+    closed: Option<DateTime<Utc>>,
+}
+
+impl EventRow {
+    pub(crate) fn into_model(self) -> CoreResult<Event> {
+        const T: &str = "events";
+        Ok(Event {
+            id: id(T, &self.id, EventId::parse)?,
+            organization_id: id(T, &self.organization_id, OrganizationId::parse)?,
+            project_id: id(T, &self.project_id, ProjectId::parse)?,
+            kind: wire_enum(T, &self.kind)?,
+            category: self.category,
+            subject: self.subject,
+            message: self.message,
+            resource_id: self.resource_id,
+            status: self.status.map(|s| wire_enum(T, &s)).transpose()?,
+            created: self.created,
+            closed: self.closed,
+        })
+    }
+}
+
+pub(crate) const DELIVERY_COLUMNS: &str = "id, integration_id, event_id, summary, announces, \
+     status, attempts, next_attempt, last_error, created, delivered";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeliveryRow {
+    id: String,
+    integration_id: String,
+    event_id: String,
+    summary: String,
+    announces: Option<String>,
+    status: String,
+    attempts: i64,
+    next_attempt: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    created: DateTime<Utc>,
+    delivered: Option<DateTime<Utc>>,
+}
+
+impl DeliveryRow {
+    pub(crate) fn into_model(self) -> CoreResult<Delivery> {
+        const T: &str = "deliveries";
+        Ok(Delivery {
+            id: id(T, &self.id, DeliveryId::parse)?,
+            integration_id: id(T, &self.integration_id, IntegrationId::parse)?,
+            event_id: id(T, &self.event_id, EventId::parse)?,
+            summary: self.summary,
+            announces: self.announces.map(|s| wire_enum(T, &s)).transpose()?,
+            status: wire_enum(T, &self.status)?,
+            attempts: count(T, "attempts", self.attempts)?,
+            next_attempt: self.next_attempt,
+            last_error: self.last_error,
+            created: self.created,
+            delivered: self.delivered,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LastSuccessRow {
+    pub(crate) job_id: String,
+    pub(crate) last: DateTime<Utc>,
 }
