@@ -36,6 +36,8 @@ CAIRN_TEST_POSTGRES_URL=$(scripts/test-postgres.sh start "$pg_dir")
 export CAIRN_TEST_POSTGRES_URL CAIRN_REQUIRE_POSTGRES=1
 # The snapshot repository's S3 tests start s3s-fs (installed by bootstrap) themselves.
 export CAIRN_REQUIRE_S3=1
+# The e-mail integration's test mails an aiosmtpd (PyPI, in the venv bootstrap made).
+export CAIRN_TEST_PYTHON="$CAIRN_CACHE/api-venv/bin/python" CAIRN_REQUIRE_SMTP=1
 # A hung test must fail the run, not eat CI's 90 minutes.
 timeout 1800 cargo test --workspace --features cairn/ssr 2>&1 | tee "$log_dir/cargo-test.log"
 

@@ -113,7 +113,9 @@ async fn serve() -> anyhow::Result<()> {
             tokio::join!(
                 services.run_scheduler(stopped()),
                 services.run_maintenance(stopped()),
-                services.run_supervision(stopped())
+                services.run_supervision(stopped()),
+                services.run_deliveries(stopped()),
+                services.run_issue_review(stopped())
             );
         })
     };

@@ -5,6 +5,7 @@ mod api;
 pub mod auth;
 pub mod config;
 mod router;
+pub mod sinks;
 
 pub use router::router;
 
@@ -91,6 +92,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
             .with_snapshot_read_limit(config.snapshot_read_limit);
     let services = Services::builder(Arc::new(store), Arc::new(SystemClock), config.site.clone())
         .engine(Arc::new(engine))
+        .deliverer(Arc::new(sinks::SinkDeliverer::new()?))
         .replaces(predecessor)
         .build();
     lock.record(services.instance())?;

@@ -655,7 +655,10 @@ async fn the_outbox_claims_each_due_delivery_once_and_one_issue_stays_open_per_c
         .record_event(&twin, &[delivery(22, &twin)])
         .await
         .unwrap();
-    assert_eq!(store.open_issues().await.unwrap(), std::slice::from_ref(&first));
+    assert_eq!(
+        store.open_issues().await.unwrap(),
+        std::slice::from_ref(&first)
+    );
 
     let lease = now + chrono::TimeDelta::seconds(30);
     let early = store
