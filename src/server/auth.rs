@@ -36,6 +36,7 @@ fn is_public(path: &str) -> bool {
         "/infra/",
         "/mesdb/",
         "/orchestrate/",
+        "/integrate/",
     ];
     EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
 }

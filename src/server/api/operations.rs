@@ -57,6 +57,10 @@ const JOB: &str =
     "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/jobs/{jobId}";
 const RUN: &str =
     "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/jobs/{jobId}/run";
+const INTEGRATIONS: &str =
+    "/integrate/v1/organizations/{organizationId}/projects/{projectId}/integrations";
+const INTEGRATION: &str = "/integrate/v1/organizations/{organizationId}/projects/{projectId}/integrations/{integrationId}";
+const INTEGRATION_TEST: &str = "/integrate/v1/organizations/{organizationId}/projects/{projectId}/integrations/{integrationId}/test";
 const HISTORY: &str = "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/history";
 
 pub const OPERATIONS: &[Operation] = &[
@@ -92,6 +96,12 @@ pub const OPERATIONS: &[Operation] = &[
     op!("getJob", "get", JOB, "One job", None, 200 => "JobResponse"),
     op!("deleteJob", "delete", JOB, "Delete a job (its backups stay)", None, 200 => "Empty"),
     op!("runJob", "post", RUN, "Run a job now", None, 200 => "RunResponse"),
+    op!("createIntegration", "post", INTEGRATIONS, "Send notifications or issues to a webhook, Slack or e-mail", Some("IntegrationRequest"), 201 => "IdResponse"),
+    op!("listIntegrations", "get", INTEGRATIONS, "Integrations of the project (secrets masked)", None, 200 => "IntegrationList"),
+    op!("getIntegration", "get", INTEGRATION, "One integration (secrets masked)", None, 200 => "IntegrationResponse"),
+    op!("updateIntegration", "put", INTEGRATION, "Replace an integration's description, source and sink", Some("IntegrationRequest"), 200 => "Empty"),
+    op!("deleteIntegration", "delete", INTEGRATION, "Delete an integration; its queued messages are not sent", None, 200 => "Empty"),
+    op!("testIntegration", "post", INTEGRATION_TEST, "Send a sample message now and say how it went", None, 200 => "TestResponse"),
     Operation {
         id: "listHistory",
         method: "get",
@@ -147,6 +157,12 @@ pub fn handler(operation: &Operation) -> MethodRouter<Console> {
         "deleteJob" => on(method, h::delete_job),
         "runJob" => on(method, h::run_job),
         "listHistory" => on(method, h::list_history),
+        "createIntegration" => on(method, h::create_integration),
+        "listIntegrations" => on(method, h::list_integrations),
+        "getIntegration" => on(method, h::get_integration),
+        "updateIntegration" => on(method, h::update_integration),
+        "deleteIntegration" => on(method, h::delete_integration),
+        "testIntegration" => on(method, h::test_integration),
         other => panic!("operation {other} has no handler"),
     }
 }

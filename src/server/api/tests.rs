@@ -51,6 +51,9 @@ async fn api() -> Api {
         SiteConfig::default(),
     )
     .engine(engine.clone())
+    .deliverer(Arc::new(
+        crate::server::sinks::SinkDeliverer::new().unwrap(),
+    ))
     .build();
     let scope = services.start().await.unwrap();
     let network = services.list_networks(&scope).await.unwrap()[0].id.clone();
@@ -454,6 +457,22 @@ async fn a_viewer_reads_and_every_write_is_403_naming_the_role_needed() {
         .unwrap()
         .id
         .to_string();
+    let integration = api
+        .services
+        .create_integration(
+            &api.scope,
+            &cairn_model::IntegrationRequest {
+                description: "ops".into(),
+                source: cairn_model::EventSource::Notifications,
+                data: cairn_model::Sink::Slack {
+                    url: "https://hooks.slack.com/services/T/B/secret".into(),
+                },
+            },
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string();
     let ids = [
         ("organizationId", api.scope.organization_id.as_str()),
         ("projectId", api.scope.project_id.as_str()),
@@ -461,6 +480,7 @@ async fn a_viewer_reads_and_every_write_is_403_naming_the_role_needed() {
         ("networkId", network.as_str()),
         ("backupId", backup.as_str()),
         ("jobId", job.as_str()),
+        ("integrationId", integration.as_str()),
     ];
     for operation in operations::OPERATIONS {
         let path = fill(operation.path, &ids);
@@ -949,4 +969,91 @@ fn every_operation_of_the_table_has_a_handler_and_a_unique_id() {
         assert!(ids.insert(operation.id), "{} twice", operation.id);
         let _ = operations::handler(operation);
     }
+}
+
+#[tokio::test]
+async fn an_integration_is_created_read_with_its_secret_masked_tested_updated_and_deleted() {
+    let api = api().await;
+    let base = format!(
+        "/integrate/v1/organizations/{}/projects/{}/integrations",
+        api.scope.organization_id, api.scope.project_id
+    );
+    // A receiver for the test message.
+    let received = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let app = Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let received = received.clone();
+            move |body: String| {
+                received.lock().unwrap().push(body);
+                async { StatusCode::NO_CONTENT }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (status, problem, _) = api
+        .call(
+            "POST",
+            &base,
+            Some(json!({"description": "", "source": "notifications",
+                        "data": {"sink": "webhook", "url": "ftp://x", "secret": "short"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for field in ["description", "data.url", "data.secret"] {
+        assert!(problem["fields"][field].is_string(), "{field}: {problem}");
+    }
+
+    let secret = "whsec_0123456789abcdef";
+    let (status, created, _) = api
+        .call(
+            "POST",
+            &base,
+            Some(json!({"description": "ops hook", "source": "notifications",
+                        "data": {"sink": "webhook", "url": url, "secret": secret}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, got, _) = api.call("GET", &format!("{base}/{id}"), None).await;
+    let integration = &got["integration"];
+    assert_eq!(integration["data"]["sink"], "webhook");
+    assert_eq!(integration["data"]["secretDisplay"], "••••cdef");
+    let (_, listed, _) = api.call("GET", &base, None).await;
+    for answer in [got.to_string(), listed.to_string()] {
+        assert!(
+            !answer.contains(secret),
+            "the secret is never returned: {answer}"
+        );
+    }
+
+    let (status, tested, _) = api.call("POST", &format!("{base}/{id}/test"), None).await;
+    assert_eq!(status, StatusCode::OK, "{tested}");
+    assert_eq!(tested["delivery"]["status"], "delivered");
+    assert_eq!(received.lock().unwrap().len(), 1);
+
+    let (status, _, _) = api
+        .call(
+            "PUT",
+            &format!("{base}/{id}"),
+            Some(json!({"description": "ops slack", "source": "issues",
+                        "data": {"sink": "slack", "url": "https://hooks.slack.com/services/T/B/abcd1234"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, got, _) = api.call("GET", &format!("{base}/{id}"), None).await;
+    assert_eq!(got["integration"]["source"], "issues");
+    assert_eq!(got["integration"]["data"]["urlDisplay"], "••••1234");
+
+    assert_eq!(
+        api.call("DELETE", &format!("{base}/{id}"), None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        api.call("GET", &format!("{base}/{id}"), None).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
