@@ -2,8 +2,8 @@
 
 use crate::pages::{
     BackupPage, BackupsPage, ClusterBackupRoute, ClusterNewPage, ClusterPage, ClustersPage,
-    DialogStep, JobPage, JobsPage, LoginPage, NetworksPage, NotFoundPage, RestorePage, SetupPage,
-    TokensPage,
+    DialogStep, EventsPage, IntegrationPage, IntegrationsPage, JobPage, JobsPage, LoginPage,
+    NetworksPage, NotFoundPage, RestorePage, SetupPage, TokensPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -64,6 +64,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/jobs") view=JobsPage ssr=SsrMode::Async />
                         <Route path=path!("/jobs/:id") view=JobPage ssr=SsrMode::Async />
                         <Route path=path!("/networks") view=NetworksPage ssr=SsrMode::Async />
+                        <Route path=path!("/integrations") view=IntegrationsPage ssr=SsrMode::Async />
+                        <Route path=path!("/integrations/:id") view=IntegrationPage ssr=SsrMode::Async />
+                        <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
                         <Route path=path!("/account/tokens") view=TokensPage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                         <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
@@ -99,6 +102,8 @@ fn Sidebar() -> impl IntoView {
                 <li><A href="/backups" attr:class=link>"Backups"</A></li>
                 <li><A href="/jobs" attr:class=link>"Jobs"</A></li>
                 <li><A href="/networks" attr:class=link>"Networks"</A></li>
+                <li><A href="/events" attr:class=link>"Events"</A></li>
+                <li><A href="/integrations" attr:class=link>"Integrations"</A></li>
                 <li><A href="/account/tokens" attr:class=link>"API tokens"</A></li>
             </ul>
             </Show>

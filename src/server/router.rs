@@ -449,4 +449,24 @@ mod tests {
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert!(body.contains("this needs operator"), "{body}");
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_integrations_and_events_pages_render_on_the_server() {
+        let app = app().await;
+        let (status, html, _) = get(&app, "/integrations").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("No integrations yet") && html.contains("Add integration"),
+            "{html}"
+        );
+        let (status, html, _) = get(&app, "/events").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Nothing has happened yet"), "{html}");
+        let (status, _, _) = get(&app, "/integrations/c0000000000000000000").await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "an unknown id renders the console's error panel"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 mod account;
 mod backups;
 mod clusters;
+mod integrations;
 mod jobs;
 mod networks;
 
@@ -18,6 +19,10 @@ pub use backups::{
 pub use clusters::{
     create_cluster, delete_cluster, get_cluster, get_cluster_overview, list_clusters,
     CreateCluster, DeleteCluster,
+};
+pub use integrations::{
+    create_integration, delete_integration, get_integration, list_events, list_integrations,
+    test_integration, CreateIntegration, DeleteIntegration, IntegrationForm, TestIntegration,
 };
 pub use jobs::{
     change_job, create_job, get_job_detail, list_jobs, run_job, ChangeJob, CreateJob, RunJob,
