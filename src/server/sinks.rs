@@ -48,6 +48,9 @@ impl SinkDeliverer {
         let http = reqwest::Client::builder()
             .timeout(cairn_core::events::DELIVERY_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
+            // A receiver that answers with a redirect is refused, not followed: integrations
+            // post where they were told, not wherever a response points.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Cairn/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self { http })
@@ -67,7 +70,7 @@ impl SinkDeliverer {
         for (name, value) in headers {
             request = request.header(*name, value);
         }
-        let response = request.send().await.map_err(|e| describe_http_error(&e))?;
+        let response = request.send().await.map_err(describe_http_error)?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -134,15 +137,24 @@ impl SinkDeliverer {
     }
 }
 
-/// The reason a request failed, in words for the delivery log.
-fn describe_http_error(error: &reqwest::Error) -> String {
+/// The reason a request failed, in words for the delivery log — never with the address,
+/// which for Slack (and many webhooks) is itself the secret.
+fn describe_http_error(error: reqwest::Error) -> String {
     if error.is_timeout() {
         "no answer in time".to_owned()
     } else if error.is_connect() {
         "could not connect".to_owned()
     } else {
-        error.to_string()
+        error.without_url().to_string()
     }
+}
+
+/// Slack reads `<…>` and `&` as markup (`<!channel>` pings everyone): text from resources is
+/// escaped as Slack asks.
+fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[async_trait::async_trait]
@@ -163,7 +175,11 @@ impl Deliverer for SinkDeliverer {
                     Some(IssueStatus::Closed) => "✅",
                     _ => "⚠️",
                 };
-                let text = format!("{icon} *{}*\n{}", message.subject(), message.event.message);
+                let text = format!(
+                    "{icon} *{}*\n{}",
+                    slack_escape(&message.subject()),
+                    slack_escape(&message.event.message)
+                );
                 let body = serde_json::to_vec(&serde_json::json!({ "text": text }))
                     .map_err(|e| e.to_string())?;
                 self.post(url, body, &[]).await

@@ -201,8 +201,8 @@ impl Services {
         self.inner().store.update_backup(&backup).await?;
         self.release(&backup.source_cluster_id, backup.id.as_str())
             .await;
-        self.finish_job_run(&backup, run).await?;
-        match reason {
+        // Announced before the job's bookkeeping, which may fail: a defunct backup is always told.
+        match &reason {
             None => tracing::info!(backup.id = %backup.id, "backup available"),
             Some(reason) => {
                 tracing::warn!(backup.id = %backup.id, %reason, "backup defunct");
@@ -219,7 +219,7 @@ impl Services {
                 .await;
             }
         }
-        Ok(())
+        self.finish_job_run(&backup, run).await
     }
 
     /// The organization and project of a backup (through its source cluster, which stays
@@ -315,7 +315,7 @@ impl Services {
         let services = self.clone();
         let deleting = backup.clone();
         self.spawn(async move {
-            if let Err(error) = services.finish_deleting(deleting).await {
+            if let Err(error) = services.finish_deleting(deleting, true).await {
                 tracing::warn!(%error, "backup deletion did not finish; retried on the next start");
             }
         });

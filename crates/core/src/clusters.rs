@@ -439,6 +439,33 @@ impl Services {
         cluster.status = cluster_transition(from, ClusterEvent::Interrupted)
             .map_err(|e| Error::Conflict(e.to_string()))?;
         tracing::warn!(cluster.id = %cluster.id, from = from.as_str(), to = cluster.status.as_str(), "settled a cluster left mid-operation");
-        self.inner().store.update_cluster(&cluster).await
+        self.inner().store.update_cluster(&cluster).await?;
+        if from == ClusterStatus::Provisioning {
+            let restore = cluster.source_backup_id.is_some();
+            self.raise(Notification {
+                scope: Some(Scope {
+                    organization_id: cluster.organization_id.clone(),
+                    project_id: cluster.project_id.clone(),
+                }),
+                category: if restore {
+                    "restore-failed"
+                } else {
+                    "provisioning-failed"
+                },
+                subject: if restore {
+                    format!("Restore into cluster {} failed", cluster.description)
+                } else {
+                    format!("Cluster {} could not be provisioned", cluster.description)
+                },
+                message: format!(
+                    "Cluster {} is defunct: Cairn stopped while it was being {}",
+                    cluster.id,
+                    if restore { "restored" } else { "provisioned" }
+                ),
+                resource_id: cluster.id.to_string(),
+            })
+            .await;
+        }
+        Ok(())
     }
 }

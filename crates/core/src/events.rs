@@ -23,6 +23,8 @@ pub const MAX_ATTEMPTS: u32 = 12;
 pub const DELIVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How often the dispatcher looks for due deliveries (it is also woken when events are raised).
 const DISPATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// Tries running at once in the server's dispatcher.
+pub const SENDING_AT_ONCE: usize = 8;
 /// How often issues are reviewed.
 pub const REVIEW_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -140,9 +142,17 @@ impl Services {
         Ok(())
     }
 
-    /// The project's events, newest first (at most `limit`).
+    /// The project's events, newest first (at most `limit`); test messages are in their
+    /// integration's delivery log, not here.
     pub async fn events(&self, scope: &Scope, limit: u32) -> Result<Vec<Event>> {
-        self.inner().store.events(&scope.project_id, limit).await
+        Ok(self
+            .inner()
+            .store
+            .events(&scope.project_id, limit)
+            .await?
+            .into_iter()
+            .filter(|e| e.category != "test")
+            .collect())
     }
 
     /// Opens an issue for each condition that holds and has none open; closes open ones whose
@@ -165,9 +175,11 @@ impl Services {
                 .get(&job.id)
                 .copied()
                 .map_or(job.created, |s| s.max(job.created));
-            let first = schedule.next_after(since);
-            let interval = schedule.next_after(first) - first;
-            if now - since > interval * 2 {
+            // Two scheduled runs have come and gone since: for an even schedule that is "older
+            // than twice its interval", and uneven ones (0 */7 * * *) are judged by their real
+            // run times rather than by one gap.
+            let second_run = schedule.next_after(schedule.next_after(since));
+            if now > second_run {
                 let last =
                     successes
                         .get(&job.id)
@@ -219,13 +231,34 @@ impl Services {
             }
         }
 
+        // A cluster being resized, upgraded, expanded or restarted keeps an open issue open:
+        // closing it mid-change would send "Resolved" and then a new issue.
+        let mut changing: HashSet<String> = HashSet::new();
+        for status in [
+            cairn_model::ClusterStatus::ExpandingDisks,
+            cairn_model::ClusterStatus::Resizing,
+            cairn_model::ClusterStatus::Upgrading,
+            cairn_model::ClusterStatus::Restarting,
+        ] {
+            changing.extend(
+                store
+                    .clusters_with_status(status)
+                    .await?
+                    .into_iter()
+                    .map(|c| c.id.to_string()),
+            );
+        }
+
         let open = store.open_issues().await?;
         let open_keys: HashSet<(String, String)> = open
             .iter()
             .map(|e| (e.category.clone(), e.resource_id.clone()))
             .collect();
         for issue in &open {
-            if !holding.contains_key(&(issue.category.clone(), issue.resource_id.clone())) {
+            let key = (issue.category.clone(), issue.resource_id.clone());
+            let paused =
+                issue.category == "cluster-unhealthy" && changing.contains(&issue.resource_id);
+            if !holding.contains_key(&key) && !paused {
                 self.record(issue, Some(now)).await?;
                 tracing::info!(issue.category = %issue.category, issue.resource = %issue.resource_id, "issue closed");
             }
@@ -291,6 +324,40 @@ impl Services {
         Ok(count)
     }
 
+    /// Claims as many due deliveries as there are free slots and starts each in its own task.
+    async fn dispatch_into(&self, slots: &std::sync::Arc<tokio::sync::Semaphore>) -> Result<()> {
+        let Some(deliverer) = self.inner().deliverer.clone() else {
+            return Ok(());
+        };
+        let free = slots.available_permits();
+        if free == 0 {
+            return Ok(());
+        }
+        let now = self.inner().clock.now();
+        let lease = now + Duration::from_std(DELIVERY_TIMEOUT * 3).expect("a small duration");
+        let due = self
+            .inner()
+            .store
+            .claim_deliveries(now, lease, u32::try_from(free).unwrap_or(u32::MAX))
+            .await?;
+        for delivery in due {
+            let slot = slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(Error::internal)?;
+            let services = self.clone();
+            let deliverer = deliverer.clone();
+            tokio::spawn(async move {
+                if let Err(error) = services.try_delivery(deliverer.as_ref(), delivery).await {
+                    tracing::error!(%error, "could not record a delivery's outcome");
+                }
+                drop(slot);
+            });
+        }
+        Ok(())
+    }
+
     async fn try_delivery(&self, deliverer: &dyn Deliverer, mut delivery: Delivery) -> Result<()> {
         let store = &self.inner().store;
         let integration = store.integration(&delivery.integration_id).await?;
@@ -340,10 +407,13 @@ impl Services {
     }
 
     /// Until `shutdown`: sends due deliveries, woken by new events or every second (retries).
+    /// At most [`SENDING_AT_ONCE`] tries run at a time, and the loop never waits for them: a
+    /// sink that does not answer holds one slot, not everyone's messages.
     pub async fn run_deliveries(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(SENDING_AT_ONCE));
         loop {
-            if let Err(error) = self.dispatch_due().await {
+            if let Err(error) = self.dispatch_into(&slots).await {
                 tracing::error!(%error, "could not send due deliveries");
             }
             tokio::select! {

@@ -223,27 +223,31 @@ impl Services {
                 crate::lifecycle::backup_transition(backup.status, BackupEvent::DeleteRequested)
                     .map_err(|e| Error::Conflict(e.to_string()))?;
             store.update_backup(&backup).await?;
-            self.finish_deleting(backup).await?;
+            self.finish_deleting(backup, true).await?;
         }
         Ok(())
     }
 
-    /// Removes a `deleting` backup's snapshot, then marks it deleted.
-    pub(crate) async fn finish_deleting(&self, mut backup: Backup) -> Result<()> {
+    /// Removes a `deleting` backup's snapshot, then marks it deleted. A failure is announced
+    /// when `announce` (the first try, asked for by a person or a prune); the sweeps that
+    /// retry it every few seconds stay quiet, or one stuck snapshot would flood integrations.
+    pub(crate) async fn finish_deleting(&self, mut backup: Backup, announce: bool) -> Result<()> {
         if let Some(engine) = &self.inner().engine {
             if let Err(error) = engine.delete_snapshot(&backup).await {
-                self.raise(Notification {
-                    scope: self.scope_of_backup(&backup).await,
-                    category: "backup-deletion-failed",
-                    subject: format!("Backup {} could not be deleted", backup.description),
-                    message: format!(
+                if announce {
+                    self.raise(Notification {
+                        scope: self.scope_of_backup(&backup).await,
+                        category: "backup-deletion-failed",
+                        subject: format!("Backup {} could not be deleted", backup.description),
+                        message: format!(
                         "The snapshot of backup {} was not deleted: {error}. It stays `deleting` \
-                         and is retried when Cairn next starts.",
+                         and Cairn keeps retrying.",
                         backup.id
                     ),
-                    resource_id: backup.id.to_string(),
-                })
-                .await;
+                        resource_id: backup.id.to_string(),
+                    })
+                    .await;
+                }
                 return Err(Error::Unavailable(format!(
                     "snapshot of backup {} not deleted: {error}",
                     backup.id

@@ -87,7 +87,11 @@ impl Services {
             }
         }
         for backup in store.backups_with_status(BackupStatus::Deleting).await? {
-            self.finish_deleting(backup).await?;
+            // One stuck snapshot must not keep the others from being retried.
+            let id = backup.id.clone();
+            if let Err(error) = self.finish_deleting(backup, false).await {
+                tracing::warn!(backup.id = %id, %error, "backup deletion still fails; retried on the next sweep");
+            }
         }
         Ok(())
     }

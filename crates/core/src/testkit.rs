@@ -858,6 +858,7 @@ pub enum SnapshotBehaviour {
 pub struct FakeEngine {
     snapshots: Mutex<SnapshotBehaviour>,
     provisioning: Mutex<Option<EngineError>>,
+    deletions: Mutex<Option<EngineError>>,
     gate: watch::Sender<bool>,
     deleted_snapshots: Mutex<Vec<BackupId>>,
     provisioned: Mutex<Vec<(ClusterId, Option<BackupId>)>>,
@@ -871,6 +872,7 @@ impl Default for FakeEngine {
         Self {
             snapshots: Mutex::new(SnapshotBehaviour::Succeed),
             provisioning: Mutex::new(None),
+            deletions: Mutex::new(None),
             gate: watch::channel(false).0,
             deleted_snapshots: Mutex::new(Vec::new()),
             provisioned: Mutex::new(Vec::new()),
@@ -906,6 +908,11 @@ impl FakeEngine {
 
     pub fn release_snapshots(&self) {
         self.gate.send_replace(true);
+    }
+
+    /// Snapshot deletions fail with `error` from now on (`None`: they succeed again).
+    pub fn fail_deletions(&self, error: Option<EngineError>) {
+        *self.deletions.lock().unwrap() = error;
     }
 
     pub fn fail_provisioning(&self, error: EngineError) {
@@ -995,6 +1002,9 @@ impl Engine for FakeEngine {
     }
 
     async fn delete_snapshot(&self, backup: &Backup) -> std::result::Result<(), EngineError> {
+        if let Some(error) = self.deletions.lock().unwrap().clone() {
+            return Err(error);
+        }
         self.deleted_snapshots
             .lock()
             .unwrap()

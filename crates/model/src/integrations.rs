@@ -99,7 +99,7 @@ impl Sink {
     pub fn view(&self) -> SinkView {
         match self {
             Sink::Webhook { url, secret } => SinkView::Webhook {
-                url: url.clone(),
+                url: without_credentials(url),
                 secret_display: mask(secret),
             },
             Sink::Slack { url } => SinkView::Slack {
@@ -153,8 +153,18 @@ impl Sink {
                 smtp_port,
                 from,
                 to,
-                ..
+                username,
+                password,
+                starttls,
             } => {
+                let loopback = matches!(smtp_host.trim(), "localhost" | "::1")
+                    || smtp_host.trim().starts_with("127.");
+                if (username.is_some() || password.is_some()) && !starttls && !loopback {
+                    errors.insert(
+                        "data.starttls".into(),
+                        "a user name and password are sent only over STARTTLS (or to a relay on this machine)".into(),
+                    );
+                }
                 if smtp_host.trim().is_empty() {
                     errors.insert("data.smtpHost".into(), "an SMTP server is required".into());
                 }
@@ -176,6 +186,29 @@ impl Sink {
             }
         }
         errors
+    }
+}
+
+/// A webhook address as shown: no user:password, no query string (tokens often live there).
+pub fn without_credentials(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let path = match path.split_once('?') {
+        Some((path, _)) => format!("{path}?…"),
+        None => path.to_owned(),
+    };
+    let shown = if path.is_empty() {
+        host.to_owned()
+    } else {
+        format!("{host}/{path}")
+    };
+    if scheme.is_empty() {
+        shown
+    } else {
+        format!("{scheme}://{shown}")
     }
 }
 
@@ -336,6 +369,36 @@ mod tests {
         assert_eq!(json["sink"], "webhook");
         assert_eq!(json["secretDisplay"], "••••cdef");
         assert!(json.get("secret").is_none());
+    }
+
+    #[test]
+    fn a_webhook_address_is_shown_without_its_credentials_or_query() {
+        assert_eq!(
+            without_credentials("https://bot:pw@hooks.example.com/in/abc?token=s3cret"),
+            "https://hooks.example.com/in/abc?…"
+        );
+        assert_eq!(
+            without_credentials("http://127.0.0.1:8080/hook"),
+            "http://127.0.0.1:8080/hook"
+        );
+    }
+
+    #[test]
+    fn smtp_credentials_need_starttls_unless_the_relay_is_on_this_machine() {
+        let sink = |host: &str, starttls| Sink::Email {
+            smtp_host: host.into(),
+            smtp_port: 25,
+            from: "cairn@example.com".into(),
+            to: vec!["ops@example.com".into()],
+            username: Some("cairn".into()),
+            password: Some("pw".into()),
+            starttls,
+        };
+        assert!(sink("smtp.example.com", false)
+            .check()
+            .contains_key("data.starttls"));
+        assert!(sink("smtp.example.com", true).check().is_empty());
+        assert!(sink("127.0.0.1", false).check().is_empty());
     }
 
     #[test]

@@ -364,3 +364,45 @@ async fn an_smtp_server_receives_the_failure_by_mail() {
     assert!(mails[0].contains(backup.id.as_str()), "{}", mails[0]);
     assert!(mails[0].contains("disk full"), "{}", mails[0]);
 }
+
+#[tokio::test]
+async fn a_failed_post_is_logged_without_the_address_which_may_be_the_secret() {
+    let deliverer = SinkDeliverer::new().unwrap();
+    let integration = cairn_model::Integration {
+        id: cairn_model::IntegrationId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
+        organization_id: cairn_model::OrganizationId::parse("c1ev3l5o0aeu6ojco7c0").unwrap(),
+        project_id: cairn_model::ProjectId::parse("c1ev3l5o0aeu6ojco7d0").unwrap(),
+        description: "slack".into(),
+        source: EventSource::Notifications,
+        // Not a valid port: the request fails before connecting, with reqwest's own message.
+        sink: Sink::Slack {
+            url: "http://127.0.0.1:99999/services/T0/B0/XSECRETTOKEN".into(),
+        },
+        created: chrono::Utc::now(),
+        updated: chrono::Utc::now(),
+    };
+    let event = cairn_model::Event {
+        id: cairn_model::EventId::parse("c1ev3l5o0aeu6ojco7e0").unwrap(),
+        organization_id: integration.organization_id.clone(),
+        project_id: integration.project_id.clone(),
+        kind: cairn_model::EventKind::Notification,
+        category: "backup-failed".into(),
+        subject: "Backup <!channel> failed".into(),
+        message: "disk full".into(),
+        resource_id: "x".into(),
+        status: None,
+        created: chrono::Utc::now(),
+        closed: None,
+    };
+    let message = cairn_core::events::Outgoing {
+        delivery_id: cairn_model::DeliveryId::parse("c1ev3l5o0aeu6ojco7f0").unwrap(),
+        event,
+        announces: None,
+    };
+    let error = deliverer.deliver(&integration, &message).await.unwrap_err();
+    assert!(!error.contains("SECRETTOKEN"), "{error}");
+    assert_eq!(
+        slack_escape("Backup <!channel> & co"),
+        "Backup &lt;!channel&gt; &amp; co"
+    );
+}

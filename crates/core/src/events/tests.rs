@@ -348,3 +348,64 @@ async fn a_run_refused_at_once_is_a_scheduled_run_failed_notification() {
     w.engine.release_snapshots();
     w.services.settle().await;
 }
+
+#[tokio::test]
+async fn a_snapshot_that_cannot_be_deleted_is_announced_once_not_on_every_retry() {
+    let w = world().await;
+    w.integration("ops", EventSource::Notifications).await;
+    let cluster = w.cluster().await;
+    let backup = w
+        .services
+        .create_backup(&w.scope, &cluster.id, "nightly")
+        .await
+        .unwrap();
+    w.services.settle().await;
+    w.engine
+        .fail_deletions(Some(EngineError::Failed("repository is read-only".into())));
+    w.services
+        .delete_backup(&w.scope, &backup.id)
+        .await
+        .unwrap();
+    w.services.settle().await;
+    for _ in 0..3 {
+        w.services.start().await.unwrap(); // the recovery sweep retries it
+    }
+    w.services.dispatch_due().await.unwrap();
+    let sent = w.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].1.event.category, "backup-deletion-failed");
+    assert!(sent[0].1.event.message.contains("read-only"));
+
+    w.engine.fail_deletions(None);
+    w.services.start().await.unwrap();
+    let gone = w.services.get_backup(&w.scope, &backup.id).await.unwrap();
+    assert_eq!(
+        gone.status,
+        cairn_model::BackupStatus::Deleted,
+        "the sweep finished it"
+    );
+}
+
+#[tokio::test]
+async fn a_restore_that_fails_is_announced_as_a_restore() {
+    let w = world().await;
+    w.integration("ops", EventSource::Notifications).await;
+    let cluster = w.cluster().await;
+    let backup = w
+        .services
+        .create_backup(&w.scope, &cluster.id, "nightly")
+        .await
+        .unwrap();
+    w.services.settle().await;
+    w.engine
+        .fail_provisioning(EngineError::Failed("no space for the volume".into()));
+    let mut request = crate::testkit::cluster_request(cluster.network_id.clone());
+    request.source_backup_id = Some(backup.id.clone());
+    w.services.create_cluster(&w.scope, &request).await.unwrap();
+    w.services.settle().await;
+    w.services.dispatch_due().await.unwrap();
+    let sent = w.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].1.event.category, "restore-failed");
+    assert!(sent[0].1.event.message.contains(backup.id.as_str()));
+}
