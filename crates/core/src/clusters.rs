@@ -149,32 +149,7 @@ impl Services {
             Err(error) => {
                 cluster.health = ClusterHealth::Down;
                 self.inner().store.update_cluster(&cluster).await?;
-                let restore = cluster.source_backup_id.is_some();
-                self.raise(Notification {
-                    scope: Some(Scope {
-                        organization_id: cluster.organization_id.clone(),
-                        project_id: cluster.project_id.clone(),
-                    }),
-                    category: if restore {
-                        "restore-failed"
-                    } else {
-                        "provisioning-failed"
-                    },
-                    subject: if restore {
-                        format!("Restore into cluster {} failed", cluster.description)
-                    } else {
-                        format!("Cluster {} could not be provisioned", cluster.description)
-                    },
-                    message: match &cluster.source_backup_id {
-                        Some(backup) => format!(
-                            "Cluster {} (restored from backup {backup}) is defunct: {error}",
-                            cluster.id
-                        ),
-                        None => format!("Cluster {} is defunct: {error}", cluster.id),
-                    },
-                    resource_id: cluster.id.to_string(),
-                })
-                .await;
+                self.announce_defunct(&cluster, &error.to_string()).await;
             }
         }
         Ok(())
@@ -425,6 +400,34 @@ impl Services {
     /// A cluster whose operation's instance died: provisioning becomes defunct, a change in
     /// progress returns to available (the engine's own state is the truth of what happened),
     /// and a deletion is carried out again (left `deleting` if it still fails).
+    /// Tells the project that a new cluster is defunct: a failed restore when it was made from
+    /// a backup, else failed provisioning.
+    async fn announce_defunct(&self, cluster: &Cluster, reason: &str) {
+        let (category, subject, made) = match &cluster.source_backup_id {
+            Some(backup) => (
+                "restore-failed",
+                format!("Restore into cluster {} failed", cluster.description),
+                format!(" (restored from backup {backup})"),
+            ),
+            None => (
+                "provisioning-failed",
+                format!("Cluster {} could not be provisioned", cluster.description),
+                String::new(),
+            ),
+        };
+        self.raise(Notification {
+            scope: Some(Scope {
+                organization_id: cluster.organization_id.clone(),
+                project_id: cluster.project_id.clone(),
+            }),
+            category,
+            subject,
+            message: format!("Cluster {}{made} is defunct: {reason}", cluster.id),
+            resource_id: cluster.id.to_string(),
+        })
+        .await;
+    }
+
     pub(crate) async fn settle_interrupted_cluster(&self, mut cluster: Cluster) -> Result<()> {
         let from = cluster.status;
         if from == ClusterStatus::Deleting {
@@ -441,30 +444,8 @@ impl Services {
         tracing::warn!(cluster.id = %cluster.id, from = from.as_str(), to = cluster.status.as_str(), "settled a cluster left mid-operation");
         self.inner().store.update_cluster(&cluster).await?;
         if from == ClusterStatus::Provisioning {
-            let restore = cluster.source_backup_id.is_some();
-            self.raise(Notification {
-                scope: Some(Scope {
-                    organization_id: cluster.organization_id.clone(),
-                    project_id: cluster.project_id.clone(),
-                }),
-                category: if restore {
-                    "restore-failed"
-                } else {
-                    "provisioning-failed"
-                },
-                subject: if restore {
-                    format!("Restore into cluster {} failed", cluster.description)
-                } else {
-                    format!("Cluster {} could not be provisioned", cluster.description)
-                },
-                message: format!(
-                    "Cluster {} is defunct: Cairn stopped while it was being {}",
-                    cluster.id,
-                    if restore { "restored" } else { "provisioned" }
-                ),
-                resource_id: cluster.id.to_string(),
-            })
-            .await;
+            self.announce_defunct(&cluster, "Cairn stopped while it was being made")
+                .await;
         }
         Ok(())
     }
