@@ -23,6 +23,11 @@ pub const MAX_ATTEMPTS: u32 = 12;
 pub const DELIVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How often the dispatcher looks for due deliveries (it is also woken when events are raised).
 const DISPATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long events and finished deliveries are kept (open issues and pending deliveries are
+/// kept until they end).
+pub const EVENT_RETENTION: Duration = Duration::days(90);
+/// How often old events are pruned.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Tries running at once in the server's dispatcher.
 pub const SENDING_AT_ONCE: usize = 8;
 /// How often issues are reviewed.
@@ -424,12 +429,25 @@ impl Services {
         }
     }
 
-    /// Until `shutdown`: reviews issues every [`REVIEW_EVERY`].
+    /// Forgets events and finished deliveries older than [`EVENT_RETENTION`].
+    pub async fn prune_events(&self) -> Result<u64> {
+        let before = self.inner().clock.now() - EVENT_RETENTION;
+        self.inner().store.prune_events(before).await
+    }
+
+    /// Until `shutdown`: reviews issues every [`REVIEW_EVERY`], and prunes old events hourly.
     pub async fn run_issue_review(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut pruned_at: Option<std::time::Instant> = None;
         loop {
             if let Err(error) = self.review_issues().await {
                 tracing::error!(%error, "could not review issues");
+            }
+            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                pruned_at = Some(std::time::Instant::now());
+                if let Err(error) = self.prune_events().await {
+                    tracing::error!(%error, "could not prune old events");
+                }
             }
             tokio::select! {
                 _ = &mut shutdown => return,

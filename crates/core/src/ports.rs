@@ -186,6 +186,10 @@ pub trait Store: Send + Sync + 'static {
     async fn finish_delivery(&self, delivery: &Delivery) -> Result<()>;
     /// An integration's deliveries, newest first.
     async fn deliveries(&self, integration: &IntegrationId, limit: u32) -> Result<Vec<Delivery>>;
+    /// Forgets what happened before `before`: deliveries no longer pending, then notifications
+    /// and closed issues with no delivery left. Open issues and pending deliveries stay.
+    /// Answers how many events went.
+    async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64>;
     /// For each job, when a run of it last succeeded.
     async fn last_successes(&self) -> Result<std::collections::HashMap<JobId, DateTime<Utc>>>;
     /// Records when a credential was last used.

@@ -701,6 +701,23 @@ impl Store for InMemoryStore {
             .collect())
     }
 
+    async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
+        let mut state = self.state.lock().unwrap();
+        state
+            .deliveries
+            .retain(|d| d.status == DeliveryStatus::Pending || d.created >= before);
+        let kept: HashSet<EventId> = state
+            .deliveries
+            .iter()
+            .map(|d| d.event_id.clone())
+            .collect();
+        let count = state.events.len();
+        state.events.retain(|e| {
+            e.created >= before || e.status == Some(IssueStatus::Open) || kept.contains(&e.id)
+        });
+        Ok((count - state.events.len()) as u64)
+    }
+
     async fn last_successes(&self) -> Result<HashMap<JobId, DateTime<Utc>>> {
         let state = self.state.lock().unwrap();
         let mut last: HashMap<JobId, DateTime<Utc>> = HashMap::new();

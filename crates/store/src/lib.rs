@@ -1080,6 +1080,29 @@ impl Store for SqlStore {
         rows.into_iter().map(DeliveryRow::into_model).collect()
     }
 
+    async fn prune_events(&self, before: DateTime<Utc>) -> CoreResult<u64> {
+        let pruned = on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(StoreError::from)?;
+            sqlx::query("DELETE FROM deliveries WHERE status <> 'pending' AND created < $1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+            let pruned = sqlx::query(
+                "DELETE FROM events WHERE created < $1 AND (status IS NULL OR status <> 'open')
+                   AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)",
+            )
+            .bind(before)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected();
+            tx.commit().await.map_err(StoreError::from)?;
+            pruned
+        });
+        Ok(pruned)
+    }
+
     async fn last_successes(&self) -> CoreResult<std::collections::HashMap<JobId, DateTime<Utc>>> {
         let rows: Vec<LastSuccessRow> = self
             .fetch_all(

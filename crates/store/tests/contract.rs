@@ -702,6 +702,38 @@ async fn the_outbox_claims_each_due_delivery_once_and_one_issue_stays_open_per_c
     let log = store.deliveries(&integration.id, 10).await.unwrap();
     assert_eq!(log.len(), 2);
 
+    let mut done = again[0].clone();
+    done.status = DeliveryStatus::Delivered;
+    done.attempts = 2;
+    done.next_attempt = None;
+    store.finish_delivery(&done).await.unwrap();
+
+    // Ninety days on: what finished goes; what is still pending stays.
+    let later = now + chrono::TimeDelta::days(91);
+    let note = Event {
+        id: EventId::parse(&id(12)).unwrap(),
+        kind: EventKind::Notification,
+        category: "backup-failed".into(),
+        status: None,
+        ..issue(12)
+    };
+    let pending = Delivery {
+        next_attempt: Some(later),
+        ..delivery(23, &note)
+    };
+    store.record_event(&note, &[pending]).await.unwrap();
+    assert_eq!(
+        store.prune_events(later).await.unwrap(),
+        1,
+        "the closed issue went"
+    );
+    let log = store.deliveries(&integration.id, 10).await.unwrap();
+    assert_eq!(log.len(), 1, "only the pending delivery is left: {log:?}");
+    assert!(
+        store.event(&note.id).await.unwrap().is_some(),
+        "its event stays with it"
+    );
+
     services
         .delete_integration(&scope, &integration.id)
         .await
