@@ -45,6 +45,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 # curl and jq: the API script test drives the REST API the way users' scripts do.
 command -v curl >/dev/null || missing+=(curl)
 command -v jq >/dev/null || missing+=(jq)
+# Python with venv (Debian splits it out): the test tools from PyPI live in a virtualenv.
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing Debian packages: ${missing[*]}"
