@@ -406,3 +406,101 @@ async fn a_failed_post_is_logged_without_the_address_which_may_be_the_secret() {
         "Backup &lt;!channel&gt; &amp; co"
     );
 }
+
+#[tokio::test]
+async fn a_receiver_that_redirects_is_refused_and_the_redirect_is_not_followed() {
+    let w = world(Arc::new(SystemClock)).await;
+    let (elsewhere, reached) = receiver(vec![]).await;
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let elsewhere = elsewhere.clone();
+            async move { axum::response::Redirect::temporary(&elsewhere) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let integration = w
+        .integrate(Sink::Webhook {
+            url,
+            secret: SECRET.into(),
+        })
+        .await;
+    w.failed_backup("disk full").await;
+    w.services.dispatch_due().await.unwrap();
+    let log = w
+        .services
+        .integration_deliveries(&w.scope, &integration.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        log[0].last_error.as_deref(),
+        Some("the receiver answered 307")
+    );
+    assert!(
+        reached.lock().unwrap().is_empty(),
+        "the redirect was followed"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_receiver_does_not_hold_up_messages_to_others() {
+    let w = world(Arc::new(SystemClock)).await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/hook", silent.local_addr().unwrap());
+    let held = Arc::new(Mutex::new(Vec::new()));
+    tokio::spawn({
+        let held = held.clone();
+        async move {
+            while let Ok((socket, _)) = silent.accept().await {
+                held.lock().unwrap().push(socket);
+            }
+        }
+    });
+    let stuck = w
+        .integrate(Sink::Webhook {
+            url: silent_url,
+            secret: SECRET.into(),
+        })
+        .await;
+    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+    let dispatcher = tokio::spawn({
+        let services = w.services.clone();
+        async move {
+            services
+                .run_deliveries(async {
+                    let _ = stopping.await;
+                })
+                .await
+        }
+    });
+    w.failed_backup("disk full").await;
+    while held.lock().unwrap().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Now a second integration and a second failure, while the first try still waits.
+    let (url, received) = receiver(vec![]).await;
+    w.integrate(Sink::Webhook {
+        url,
+        secret: SECRET.into(),
+    })
+    .await;
+    w.failed_backup("node down").await;
+    while received.lock().unwrap().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let stuck_log = w
+        .services
+        .integration_deliveries(&w.scope, &stuck.id, 10)
+        .await
+        .unwrap();
+    let first = stuck_log.last().unwrap();
+    assert_eq!(
+        (first.status, first.attempts),
+        (DeliveryStatus::Pending, 0),
+        "the other message arrived while the first try was still waiting"
+    );
+    let _ = stop.send(());
+    dispatcher.abort();
+}
