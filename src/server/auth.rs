@@ -41,16 +41,21 @@ fn is_public(path: &str) -> bool {
     EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
-/// The session secret of a request's cookies, if any.
-pub fn session_secret(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name` among a request's cookies, if any.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.to_owned())
+}
+
+/// The session secret of a request's cookies, if any.
+pub fn session_secret(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
 }
 
 /// The gate in front of every page and server function.

@@ -76,14 +76,9 @@ pub async fn take_new_token() -> Result<Option<NewToken>, ConsoleError> {
     let headers = leptos_axum::extract::<axum::http::HeaderMap>()
         .await
         .map_err(|e| ConsoleError::internal(e.to_string()))?;
-    let found = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == NEW_TOKEN_COOKIE)
-        .and_then(|(_, value)| value.split_once('.'))
+    let found = crate::server::auth::cookie(&headers, NEW_TOKEN_COOKIE)
+        .as_deref()
+        .and_then(|value| value.split_once('.'))
         .map(|(id, secret)| NewToken {
             id: id.to_owned(),
             secret: secret.to_owned(),

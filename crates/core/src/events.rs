@@ -51,11 +51,28 @@ pub struct Outgoing {
 impl Outgoing {
     /// The one-line subject every sink shows.
     pub fn subject(&self) -> String {
-        match self.announces {
-            Some(IssueStatus::Closed) => format!("Resolved: {}", self.event.subject),
-            Some(IssueStatus::Open) => format!("Issue: {}", self.event.subject),
-            None => self.event.subject.clone(),
-        }
+        summary(&self.event.subject, self.announces)
+    }
+}
+
+/// An event's subject as a message says it: issues say whether they opened or closed.
+fn summary(subject: &str, announces: Option<IssueStatus>) -> String {
+    match announces {
+        Some(IssueStatus::Closed) => format!("Resolved: {subject}"),
+        Some(IssueStatus::Open) => format!("Issue: {subject}"),
+        None => subject.to_owned(),
+    }
+}
+
+/// One try, cut off after [`DELIVERY_TIMEOUT`].
+async fn send_once(
+    deliverer: &dyn Deliverer,
+    integration: &Integration,
+    message: &Outgoing,
+) -> std::result::Result<(), String> {
+    match tokio::time::timeout(DELIVERY_TIMEOUT, deliverer.deliver(integration, message)).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())),
     }
 }
 
@@ -116,12 +133,7 @@ impl Services {
                     id: DeliveryId::from_raw(raw),
                     integration_id: integration.id.clone(),
                     event_id: event.id.clone(),
-                    summary: Outgoing {
-                        delivery_id: DeliveryId::from_raw(raw),
-                        event: event.clone(),
-                        announces,
-                    }
-                    .subject(),
+                    summary: summary(&event.subject, announces),
                     announces,
                     status: DeliveryStatus::Pending,
                     attempts: 0,
@@ -308,25 +320,40 @@ impl Services {
         let Some(deliverer) = self.inner().deliverer.clone() else {
             return Ok(0);
         };
-        let now = self.inner().clock.now();
-        // Claimed until a try surely ended, so another instance does not send it meanwhile.
-        let lease = now + Duration::from_std(DELIVERY_TIMEOUT * 3).expect("a small duration");
-        let due = self.inner().store.claim_deliveries(now, lease, 50).await?;
+        let due = self.claim_due(50).await?;
         let count = due.len();
-        let mut tries = Vec::with_capacity(count);
-        for delivery in due {
-            let services = self.clone();
-            let deliverer = deliverer.clone();
-            tries.push(tokio::spawn(async move {
-                if let Err(error) = services.try_delivery(deliverer.as_ref(), delivery).await {
-                    tracing::error!(%error, "could not record a delivery's outcome");
-                }
-            }));
-        }
+        let tries: Vec<_> = due
+            .into_iter()
+            .map(|delivery| self.start_try(deliverer.clone(), delivery, None))
+            .collect();
         for task in tries {
             let _ = task.await;
         }
         Ok(count)
+    }
+
+    /// Up to `limit` due deliveries, leased until a try surely ended so that another instance
+    /// does not send them meanwhile.
+    async fn claim_due(&self, limit: u32) -> Result<Vec<Delivery>> {
+        let now = self.inner().clock.now();
+        let lease = now + Duration::from_std(DELIVERY_TIMEOUT * 3).expect("a small duration");
+        self.inner().store.claim_deliveries(now, lease, limit).await
+    }
+
+    /// Tries a delivery in its own task, holding `slot` (if any) until it ends.
+    fn start_try(
+        &self,
+        deliverer: std::sync::Arc<dyn Deliverer>,
+        delivery: Delivery,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> tokio::task::JoinHandle<()> {
+        let services = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = services.try_delivery(deliverer.as_ref(), delivery).await {
+                tracing::error!(%error, "could not record a delivery's outcome");
+            }
+            drop(slot);
+        })
     }
 
     /// Claims as many due deliveries as there are free slots and starts each in its own task.
@@ -338,12 +365,8 @@ impl Services {
         if free == 0 {
             return Ok(());
         }
-        let now = self.inner().clock.now();
-        let lease = now + Duration::from_std(DELIVERY_TIMEOUT * 3).expect("a small duration");
         let due = self
-            .inner()
-            .store
-            .claim_deliveries(now, lease, u32::try_from(free).unwrap_or(u32::MAX))
+            .claim_due(u32::try_from(free).unwrap_or(u32::MAX))
             .await?;
         for delivery in due {
             let slot = slots
@@ -351,14 +374,7 @@ impl Services {
                 .acquire_owned()
                 .await
                 .map_err(Error::internal)?;
-            let services = self.clone();
-            let deliverer = deliverer.clone();
-            tokio::spawn(async move {
-                if let Err(error) = services.try_delivery(deliverer.as_ref(), delivery).await {
-                    tracing::error!(%error, "could not record a delivery's outcome");
-                }
-                drop(slot);
-            });
+            self.start_try(deliverer.clone(), delivery, Some(slot));
         }
         Ok(())
     }
@@ -374,15 +390,7 @@ impl Services {
                     event,
                     announces: delivery.announces,
                 };
-                match tokio::time::timeout(
-                    DELIVERY_TIMEOUT,
-                    deliverer.deliver(&integration, &message),
-                )
-                .await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())),
-                }
+                send_once(deliverer, &integration, &message).await
             }
             (None, _) => Err("the integration was deleted".to_owned()),
             (_, None) => Err("the event is gone".to_owned()),
@@ -494,13 +502,7 @@ impl Services {
             event: event.clone(),
             announces: None,
         };
-        let outcome =
-            match tokio::time::timeout(DELIVERY_TIMEOUT, deliverer.deliver(&integration, &message))
-                .await
-            {
-                Ok(result) => result,
-                Err(_) => Err(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())),
-            };
+        let outcome = send_once(deliverer.as_ref(), &integration, &message).await;
         let delivery = Delivery {
             id: message.delivery_id.clone(),
             integration_id: integration.id.clone(),
