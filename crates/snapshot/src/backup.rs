@@ -105,17 +105,37 @@ impl Repository {
             return Err(Error::SourceNotADirectory(source.to_owned()));
         }
         let source = std::fs::canonicalize(source).map_err(Error::io(source))?;
-        let lock = self.lock(false, "backup").await?;
-        let result = self
-            .backup_locked(&source, options, Arc::new(progress), started)
-            .await;
-        lock.release().await;
-        result
+        // Named by its label, so that deleting the snapshot by label waits for this backup.
+        let lock = self
+            .lock_for(crate::lock::LockRequest {
+                uses: options.label.iter().cloned().collect(),
+                ..crate::lock::LockRequest::shared("backup")
+            })
+            .await?;
+        // The work runs on a task of its own, which keeps the lock until the pipeline has
+        // stopped. A caller that gives up (drops this future on a deadline, say) only asks it
+        // to stop: uploads already on their way land or fail first, and gc cannot start in
+        // between and delete a pack whose index lands after it looked.
+        let stop = Arc::new(AtomicBool::new(false));
+        let _stop_when_dropped = StopWhenDropped(stop.clone());
+        let repository = self.clone();
+        let progress: ProgressFn = Arc::new(progress);
+        let work = tokio::spawn(async move {
+            let result = repository
+                .backup_locked(&source, options, progress, started, stop)
+                .await;
+            lock.release().await;
+            result
+        });
+        match work.await {
+            Ok(result) => result,
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        }
     }
 
     /// The files of the newest snapshot of `source` taken on this host, by path.
     async fn parent_files(&self, source: &str) -> HashMap<String, Entry> {
-        let Ok(snapshots) = self.list().await else {
+        let Ok((snapshots, _)) = self.list_readable().await else {
             return HashMap::new();
         };
         let host = hostname();
@@ -143,8 +163,11 @@ impl Repository {
         options: BackupOptions,
         progress: ProgressFn,
         started: Instant,
+        stop: Arc<AtomicBool>,
     ) -> Result<Summary> {
-        let known: HashSet<ChunkId> = self.load_index().await?.chunks.into_keys().collect();
+        // Only chunks a pack really holds count as stored: an index entry whose pack is gone
+        // would make this snapshot point at nothing.
+        let known: HashSet<ChunkId> = self.usable_locations().await?.into_keys().collect();
         let parent = if options.force_read {
             HashMap::new()
         } else {
@@ -177,10 +200,14 @@ impl Repository {
             progress,
             handle: tokio::runtime::Handle::current(),
             read_limit: options.read_limit.filter(|limit| *limit > 0),
+            stop: stop.clone(),
         };
         let output = tokio::task::spawn_blocking(move || job.run(planned))
             .await
             .expect("the pipeline does not panic")?;
+        if stop.load(Ordering::SeqCst) {
+            return Err(given_up());
+        }
 
         let mut stats = output.stats;
         stats.skipped = skipped;
@@ -326,6 +353,21 @@ struct Pipeline {
     progress: ProgressFn,
     handle: tokio::runtime::Handle,
     read_limit: Option<u64>,
+    /// Set when the caller gave up: stop reading, upload nothing more.
+    stop: Arc<AtomicBool>,
+}
+
+/// Asks a backup's pipeline to stop when the caller's future is dropped.
+struct StopWhenDropped(Arc<AtomicBool>);
+
+impl Drop for StopWhenDropped {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+fn given_up() -> Error {
+    Error::Interrupted("the backup was given up on before it finished".into())
 }
 
 struct NewChunk {
@@ -463,6 +505,9 @@ impl Pipeline {
                     let mut file_hash = FileHasher::default();
                     let mut read = 0u64;
                     for chunk in cdc {
+                        if self.stop.load(Ordering::Relaxed) {
+                            return Err(given_up());
+                        }
                         if failed.load(Ordering::Relaxed) {
                             return Err(Error::Interrupted(
                                 "another stage of the backup failed".into(),
@@ -520,12 +565,9 @@ impl Pipeline {
         let mut entries: Vec<(ChunkId, u32, u32, u32)> = Vec::new();
         let mut stored_bytes = 0u64;
         let mut blobs = blobs.into_iter();
+        let stopped = || failed.load(Ordering::Relaxed) || self.stop.load(Ordering::Relaxed);
         loop {
-            let blob = if failed.load(Ordering::Relaxed) {
-                None
-            } else {
-                blobs.next()
-            };
+            let blob = if stopped() { None } else { blobs.next() };
             if let Some(blob) = &blob {
                 entries.push((
                     blob.id,
@@ -537,10 +579,7 @@ impl Pipeline {
                 stored_bytes += blob.stored.len() as u64;
             }
             let last = blob.is_none();
-            if !pack.is_empty()
-                && (pack.len() >= self.pack_size || last)
-                && !failed.load(Ordering::Relaxed)
-            {
+            if !pack.is_empty() && (pack.len() >= self.pack_size || last) && !stopped() {
                 let full = std::mem::replace(
                     &mut pack,
                     Vec::with_capacity(self.pack_size + self.chunker.max_size as usize),

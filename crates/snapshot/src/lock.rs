@@ -1,5 +1,8 @@
 //! Repository locks, so that garbage collection never deletes what a running backup is about to
-//! reference. Backups and restores hold shared locks; `gc` holds an exclusive one.
+//! reference. Backups and restores hold shared locks; `gc` holds an exclusive one. Shared locks
+//! also name the snapshots they use (a restore its snapshot, a backup its label), and deleting
+//! a snapshot takes a shared lock that names what it deletes: the two conflict, so a snapshot is
+//! never deleted under a restore of it, nor while the backup writing it is still running.
 //!
 //! Protocol (as restic's): write your own lock object first, then list the others. Two parties
 //! that race both see each other, so at least one backs off; neither can miss the other. A lock
@@ -27,9 +30,42 @@ pub struct LockRecord {
     pub pid: u32,
     pub created: DateTime<Utc>,
     pub refreshed: DateTime<Utc>,
+    /// Snapshots (ids or labels) this party reads or writes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<String>,
+    /// Snapshots (ids or labels) this party deletes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forgets: Vec<String>,
+}
+
+/// What a party asks for when it takes a lock.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LockRequest {
+    pub exclusive: bool,
+    pub purpose: String,
+    pub uses: Vec<String>,
+    pub forgets: Vec<String>,
+}
+
+impl LockRequest {
+    pub fn shared(purpose: &str) -> LockRequest {
+        LockRequest {
+            purpose: purpose.to_owned(),
+            ..LockRequest::default()
+        }
+    }
 }
 
 impl LockRecord {
+    /// Whether two parties may not hold their locks at the same time.
+    fn conflicts_with(&self, other: &LockRecord) -> bool {
+        let meets = |a: &[String], b: &[String]| a.iter().any(|x| b.contains(x));
+        self.exclusive
+            || other.exclusive
+            || meets(&self.forgets, &other.uses)
+            || meets(&self.uses, &other.forgets)
+    }
+
     fn describe(&self) -> String {
         format!(
             "{} lock for {} by {} (pid {}) since {}",
@@ -98,20 +134,21 @@ pub(crate) async fn acquire(
     storage: &Arc<dyn Storage>,
     codec: &Codec,
     settings: LockSettings,
-    exclusive: bool,
-    purpose: &str,
+    request: LockRequest,
 ) -> Result<LockGuard> {
     let mut name = [0u8; 16];
     getrandom::fill(&mut name).expect("the operating system's random source works");
     let key = format!("{LOCKS}{}", hex::encode(name));
     let now = Utc::now();
     let record = LockRecord {
-        exclusive,
-        purpose: purpose.to_owned(),
+        exclusive: request.exclusive,
+        purpose: request.purpose,
         host: hostname(),
         pid: std::process::id(),
         created: now,
         refreshed: now,
+        uses: request.uses,
+        forgets: request.forgets,
     };
     let deadline = tokio::time::Instant::now() + settings.wait;
     let mut pause = Duration::from_millis(50);
@@ -122,7 +159,7 @@ pub(crate) async fn acquire(
             let _ = storage.delete(&key).await;
             return Err(error.into());
         }
-        match conflict(storage, codec, &key, exclusive, settings.stale_after).await {
+        match conflict(storage, codec, &key, &record, settings.stale_after).await {
             Ok(None) => break,
             Ok(Some(holder)) => {
                 storage.delete(&key).await?;
@@ -168,7 +205,7 @@ async fn conflict(
     storage: &Arc<dyn Storage>,
     codec: &Codec,
     own: &str,
-    exclusive: bool,
+    ours: &LockRecord,
     stale_after: Duration,
 ) -> Result<Option<String>> {
     let now = Utc::now();
@@ -183,7 +220,7 @@ async fn conflict(
         };
         match record {
             Some(record) if record.is_stale(now, stale_after) => continue,
-            Some(record) if exclusive || record.exclusive => return Ok(Some(record.describe())),
+            Some(record) if ours.conflicts_with(&record) => return Ok(Some(record.describe())),
             Some(_) => continue,
             // Unreadable: it might be anyone's, so it blocks; `unlock` removes it.
             None => return Ok(Some(format!("an unreadable lock {}", listed.key))),
@@ -237,7 +274,27 @@ mod tests {
             pid,
             created: refreshed,
             refreshed,
+            uses: Vec::new(),
+            forgets: Vec::new(),
         }
+    }
+
+    #[test]
+    fn deleting_a_snapshot_conflicts_only_with_whoever_uses_it_and_with_gc() {
+        let now = Utc::now();
+        let party = |uses: &[&str], forgets: &[&str], exclusive: bool| LockRecord {
+            exclusive,
+            uses: uses.iter().map(|s| s.to_string()).collect(),
+            forgets: forgets.iter().map(|s| s.to_string()).collect(),
+            ..record(hostname(), std::process::id(), now)
+        };
+        let forget_a = party(&[], &["a"], false);
+        assert!(forget_a.conflicts_with(&party(&["a"], &[], false)));
+        assert!(party(&["b", "a"], &[], false).conflicts_with(&forget_a));
+        assert!(!forget_a.conflicts_with(&party(&["b"], &[], false)));
+        assert!(!forget_a.conflicts_with(&party(&[], &["a"], false)));
+        assert!(forget_a.conflicts_with(&party(&[], &[], true)));
+        assert!(!party(&["a"], &[], false).conflicts_with(&party(&["a"], &[], false)));
     }
 
     fn exited_process() -> u32 {

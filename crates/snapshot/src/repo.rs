@@ -15,7 +15,7 @@ use crate::format::{
     IndexObject, Location, Manifest, RepoConfig, SnapshotStats, CONFIG_KEY, FORMAT_VERSION, INDEX,
     SNAPSHOTS,
 };
-use crate::lock::{self, LockGuard, LockSettings};
+use crate::lock::{self, LockGuard, LockRequest, LockSettings};
 use crate::storage::{ObjectStorage, Storage};
 
 /// How a new repository is laid out. Defaults: 1 MiB average chunks, zstd level 1, 16 MiB packs.
@@ -62,12 +62,16 @@ impl Default for OpenOptions {
     }
 }
 
-/// A snapshot repository.
+/// A snapshot repository. Cloning is cheap: clones share the storage.
+#[derive(Clone)]
 pub struct Repository {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) config: RepoConfig,
     pub(crate) codec: Codec,
     pub(crate) options: OpenOptions,
+    /// What each manifest read so far says about itself. Manifests are named by their hash and
+    /// never rewritten, so what was read once stays true while the manifest exists.
+    infos: Arc<std::sync::Mutex<HashMap<Hash32, SnapshotInfo>>>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -92,9 +96,8 @@ pub struct SnapshotInfo {
 /// Every index entry in the repository, as loaded.
 #[derive(Debug, Default)]
 pub(crate) struct LoadedIndex {
-    /// The first location seen for each chunk (duplicates are harmless: any copy is good).
-    pub chunks: HashMap<ChunkId, Location>,
-    /// Each index object with its entries, for gc and check.
+    /// Each index object with its entries, in id order (see `usable_locations` for where each
+    /// chunk can be read).
     pub objects: Vec<(Hash32, IndexObject)>,
 }
 
@@ -161,7 +164,15 @@ impl Repository {
             config,
             codec,
             options,
+            infos: Arc::default(),
         }
+    }
+
+    /// The same repository, waiting at most `wait` for a conflicting lock.
+    pub fn with_lock_wait(&self, wait: std::time::Duration) -> Repository {
+        let mut repository = self.clone();
+        repository.options.locks.wait = wait;
+        repository
     }
 
     pub async fn open(storage: Arc<dyn Storage>, open: OpenOptions) -> Result<Repository> {
@@ -209,45 +220,97 @@ impl Repository {
     }
 
     pub(crate) async fn lock(&self, exclusive: bool, purpose: &str) -> Result<LockGuard> {
-        lock::acquire(
-            &self.storage,
-            &self.codec,
-            self.options.locks,
+        let request = LockRequest {
             exclusive,
-            purpose,
-        )
-        .await
+            ..LockRequest::shared(purpose)
+        };
+        self.lock_for(request).await
+    }
+
+    pub(crate) async fn lock_for(&self, request: LockRequest) -> Result<LockGuard> {
+        lock::acquire(&self.storage, &self.codec, self.options.locks, request).await
     }
 
     /// Snapshots, oldest first. An unreadable manifest is an error naming it.
     pub async fn list(&self) -> Result<Vec<SnapshotInfo>> {
+        let (infos, mut unreadable) = self.list_readable().await?;
+        match unreadable.pop() {
+            Some((_, error)) => Err(error),
+            None => Ok(infos),
+        }
+    }
+
+    /// Snapshots whose manifest can be read, oldest first, and those that cannot with why: one
+    /// damaged manifest must not hide every other snapshot.
+    pub async fn list_readable(&self) -> Result<(Vec<SnapshotInfo>, Vec<(Hash32, Error)>)> {
         let ids = self.snapshot_ids().await?;
-        let mut infos: Vec<SnapshotInfo> = futures::stream::iter(ids)
-            .map(|id| async move {
-                let manifest = self.load_manifest(&id).await?;
-                Ok::<_, Error>(SnapshotInfo {
-                    id,
-                    time: manifest.time,
-                    hostname: manifest.hostname,
-                    source: manifest.source,
-                    label: manifest.label,
-                    stats: manifest.stats,
-                })
-            })
+        let read: Vec<(Hash32, Result<SnapshotInfo>)> = futures::stream::iter(ids)
+            .map(|id| async move { (id, self.info(&id).await) })
             .buffer_unordered(16)
-            .try_collect()
-            .await?;
+            .collect()
+            .await;
+        let listed: std::collections::HashSet<Hash32> = read.iter().map(|(id, _)| *id).collect();
+        self.infos
+            .lock()
+            .expect("not poisoned")
+            .retain(|id, _| listed.contains(id));
+        let (mut infos, mut unreadable) = (Vec::new(), Vec::new());
+        for (id, info) in read {
+            match info {
+                Ok(info) => infos.push(info),
+                // Deleted between the listing and the read: not a snapshot any more.
+                Err(Error::SnapshotNotFound(_)) => {}
+                Err(error) => unreadable.push((id, error)),
+            }
+        }
         infos.sort_by_key(|info| (info.time, info.id));
-        Ok(infos)
+        Ok((infos, unreadable))
+    }
+
+    /// What a snapshot's manifest says about it (read once, then remembered).
+    pub async fn info(&self, id: &Hash32) -> Result<SnapshotInfo> {
+        if let Some(info) = self.infos.lock().expect("not poisoned").get(id) {
+            return Ok(info.clone());
+        }
+        let manifest = self.load_manifest(id).await?;
+        let info = SnapshotInfo {
+            id: *id,
+            time: manifest.time,
+            hostname: manifest.hostname,
+            source: manifest.source,
+            label: manifest.label,
+            stats: manifest.stats,
+        };
+        self.infos
+            .lock()
+            .expect("not poisoned")
+            .insert(*id, info.clone());
+        Ok(info)
     }
 
     /// The snapshots carrying `label`, oldest first (one, unless a caller reused a label).
+    /// Unreadable manifests are skipped (and logged): they cannot be told apart anyway.
     pub async fn find_by_label(&self, label: &str) -> Result<Vec<SnapshotInfo>> {
-        let all = self.list().await?;
+        let (all, unreadable) = self.list_readable().await?;
+        for (id, error) in unreadable {
+            tracing::warn!(snapshot = %id.short(), %error, "skipping an unreadable manifest");
+        }
         Ok(all
             .into_iter()
             .filter(|s| s.label.as_deref() == Some(label))
             .collect())
+    }
+
+    /// The lock a reader of snapshot `id` takes: it names the snapshot and its label, so that
+    /// nobody deletes the snapshot meanwhile.
+    pub(crate) async fn lock_to_use(&self, id: &Hash32, purpose: &str) -> Result<LockGuard> {
+        let info = self.info(id).await?;
+        let uses = std::iter::once(id.hex()).chain(info.label).collect();
+        self.lock_for(LockRequest {
+            uses,
+            ..LockRequest::shared(purpose)
+        })
+        .await
     }
 
     pub(crate) async fn snapshot_ids(&self) -> Result<Vec<Hash32>> {
@@ -311,11 +374,68 @@ impl Repository {
 
     /// Removes a snapshot. Its chunks stay until `gc`.
     pub async fn delete(&self, id: &Hash32) -> Result<()> {
-        if self.storage.head(&snapshot_key(id)).await?.is_none() {
-            return Err(Error::SnapshotNotFound(id.hex()));
+        if self.forget(id).await? {
+            Ok(())
+        } else {
+            Err(Error::SnapshotNotFound(id.hex()))
         }
-        self.storage.delete(&snapshot_key(id)).await?;
-        Ok(())
+    }
+
+    /// Removes snapshot `id` once nobody restores or verifies it; `false` when it was not
+    /// there. Its chunks stay until `gc`.
+    pub async fn forget(&self, id: &Hash32) -> Result<bool> {
+        let info = match self.info(id).await {
+            Ok(info) => Some(info),
+            Err(Error::SnapshotNotFound(_)) => return Ok(false),
+            // Unreadable: deletable all the same, by its id.
+            Err(_) => None,
+        };
+        let forgets = std::iter::once(id.hex())
+            .chain(info.and_then(|i| i.label))
+            .collect();
+        let lock = self
+            .lock_for(LockRequest {
+                forgets,
+                ..LockRequest::shared("delete")
+            })
+            .await?;
+        let result = self.remove_manifest(id).await;
+        lock.release().await;
+        result
+    }
+
+    /// Removes every snapshot labelled `label` — also one that lands late, from a backup that
+    /// was given up on but is still stopping: this waits until that backup has stopped, and
+    /// for whoever restores one of them. Answers what was removed.
+    pub async fn forget_labelled(&self, label: &str) -> Result<Vec<Hash32>> {
+        let lock = self
+            .lock_for(LockRequest {
+                forgets: vec![label.to_owned()],
+                ..LockRequest::shared("delete")
+            })
+            .await?;
+        let result = async {
+            let mut removed = Vec::new();
+            for info in self.find_by_label(label).await? {
+                if self.remove_manifest(&info.id).await? {
+                    removed.push(info.id);
+                }
+            }
+            Ok(removed)
+        }
+        .await;
+        lock.release().await;
+        result
+    }
+
+    async fn remove_manifest(&self, id: &Hash32) -> Result<bool> {
+        let key = snapshot_key(id);
+        if self.storage.head(&key).await?.is_none() {
+            return Ok(false);
+        }
+        self.storage.delete(&key).await?;
+        self.infos.lock().expect("not poisoned").remove(id);
+        Ok(true)
     }
 
     pub(crate) async fn load_index(&self) -> Result<LoadedIndex> {
@@ -330,15 +450,18 @@ impl Repository {
             .buffer_unordered(16)
             .try_collect()
             .await?;
-        // A fixed order, so that "the first location seen" is the same for everyone.
+        // A fixed order, so that "the first usable location" is the same for everyone.
         objects.sort_by_key(|(id, _)| *id);
-        let mut chunks = HashMap::new();
-        for (_, object) in &objects {
-            for (chunk, location) in &object.entries {
-                chunks.entry(*chunk).or_insert(*location);
-            }
-        }
-        Ok(LoadedIndex { chunks, objects })
+        Ok(LoadedIndex { objects })
+    }
+
+    /// Where each chunk can be read now: index entries whose pack exists and is long enough
+    /// (the canonical copy when there are several). An entry whose pack is gone is not
+    /// trusted: a backup stores that chunk again, a restore reports it lost.
+    pub(crate) async fn usable_locations(&self) -> Result<HashMap<ChunkId, Location>> {
+        let index = self.load_index().await?;
+        let packs = crate::gc::list_packs(self).await?;
+        Ok(crate::gc::canonical_locations(&index, &packs))
     }
 
     pub(crate) fn decode_index(&self, id: &Hash32, bytes: &[u8]) -> Result<IndexObject> {

@@ -55,13 +55,40 @@ impl Repository {
         target: &Path,
         progress: impl Fn(Progress) + Send + Sync + 'static,
     ) -> Result<RestoreSummary> {
-        if target_has_content(target)? {
-            return Err(Error::TargetNotEmpty(target.to_owned()));
+        self.restore_each(id, &[target], progress)
+            .await
+            .map(|mut done| done.remove(0))
+    }
+
+    /// Restores snapshot `id` into each of `targets` in turn (a cluster's nodes), under one
+    /// lock: the snapshot cannot be deleted between two of them. Each target must not exist
+    /// or be an empty directory; all are checked before anything is written.
+    pub async fn restore_each(
+        &self,
+        id: &Hash32,
+        targets: &[&Path],
+        progress: impl Fn(Progress) + Send + Sync + 'static,
+    ) -> Result<Vec<RestoreSummary>> {
+        for target in targets {
+            if target_has_content(target)? {
+                return Err(Error::TargetNotEmpty(target.to_path_buf()));
+            }
         }
-        let lock = self.lock(false, "restore").await?;
-        let result = self.restore_locked(id, target, Arc::new(progress)).await;
+        let lock = self.lock_to_use(id, "restore").await?;
+        let progress: ProgressFn = Arc::new(progress);
+        let mut done = Vec::with_capacity(targets.len());
+        let mut result = Ok(());
+        for target in targets {
+            match self.restore_locked(id, target, progress.clone()).await {
+                Ok(summary) => done.push(summary),
+                Err(error) => {
+                    result = Err(error);
+                    break;
+                }
+            }
+        }
         lock.release().await;
-        result
+        result.map(|()| done)
     }
 
     async fn restore_locked(
@@ -118,7 +145,7 @@ impl Repository {
 
     /// Checks snapshot `id` without writing anything.
     pub async fn verify(&self, id: &Hash32, mode: VerifyMode) -> Result<VerifyReport> {
-        let lock = self.lock(false, "verify").await?;
+        let lock = self.lock_to_use(id, "verify").await?;
         let result = self.verify_locked(id, mode).await;
         lock.release().await;
         result
@@ -138,17 +165,19 @@ impl Repository {
         .expect("verify does not panic")
     }
 
-    /// Where every chunk of the manifest is; a chunk in no index is an error naming its file.
+    /// Where every chunk of the manifest is; a chunk in no index is an error naming its file,
+    /// and so is a path that would write outside the target (a tampered manifest).
     async fn plan_reads(
         &self,
         id: &Hash32,
         manifest: &Manifest,
     ) -> Result<HashMap<ChunkId, Location>> {
-        let index = self.load_index().await?;
+        check_paths(id, manifest)?;
+        let usable = self.usable_locations().await?;
         let mut plan = HashMap::new();
         for (entry, _, _, chunks) in manifest.files() {
             for chunk in chunks {
-                match index.chunks.get(chunk) {
+                match usable.get(chunk) {
                     Some(location) => {
                         plan.insert(*chunk, *location);
                     }
@@ -157,7 +186,7 @@ impl Repository {
                             snapshot: id.short(),
                             file: entry.path.clone(),
                             reason: format!(
-                                "chunk {} is in no index (its pack is lost)",
+                                "chunk {} is in no existing pack (its pack is lost)",
                                 chunk.short()
                             ),
                         })
@@ -212,6 +241,52 @@ impl Repository {
             snapshot,
         }
     }
+}
+
+/// Every path stays inside the snapshot: relative, made of plain names only, each under a
+/// directory of the snapshot (never under a symlink, which restore creates last). A manifest
+/// that says otherwise was not written by a backup.
+fn check_paths(id: &Hash32, manifest: &Manifest) -> Result<()> {
+    use std::path::Component;
+    let mut dirs: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for entry in &manifest.entries {
+        let refuse = |reason: &str| Error::FileDamaged {
+            snapshot: id.short(),
+            file: entry.path.clone(),
+            reason: reason.into(),
+        };
+        if entry.path.is_empty() {
+            if !matches!(entry.kind, EntryKind::Dir) {
+                return Err(refuse("the snapshot's root is not a directory"));
+            }
+            dirs.insert("");
+            continue;
+        }
+        let plain = Path::new(&entry.path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
+        if !plain || entry.path.contains('\0') || entry.path.ends_with('/') {
+            return Err(refuse(
+                "the path is absolute or leaves the snapshot; nothing was restored",
+            ));
+        }
+        let parent = entry.path.rsplit_once('/').map_or("", |(parent, _)| parent);
+        if !dirs.contains(parent) {
+            return Err(refuse(
+                "the path is not under a directory of the snapshot; nothing was restored",
+            ));
+        }
+        if !seen.insert(&entry.path) {
+            return Err(refuse(
+                "the path is in the snapshot twice; nothing was restored",
+            ));
+        }
+        if matches!(entry.kind, EntryKind::Dir) {
+            dirs.insert(&entry.path);
+        }
+    }
+    Ok(())
 }
 
 fn target_has_content(target: &Path) -> Result<bool> {
@@ -523,4 +598,67 @@ fn verify_sample(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Stamp;
+
+    fn entry(path: &str, kind: EntryKind) -> Entry {
+        Entry {
+            path: path.into(),
+            mode: 0o644,
+            mtime: 0,
+            mtime_nanos: 0,
+            stamp: None::<Stamp>,
+            kind,
+        }
+    }
+
+    fn manifest(entries: Vec<Entry>) -> Manifest {
+        Manifest {
+            version: crate::format::FORMAT_VERSION,
+            time: chrono::Utc::now(),
+            hostname: "h".into(),
+            source: "/s".into(),
+            label: None,
+            stats: Default::default(),
+            entries,
+        }
+    }
+
+    fn file(path: &str) -> Entry {
+        let kind = EntryKind::File {
+            size: 0,
+            hash: Hash32([0; 32]),
+            chunks: Vec::new(),
+        };
+        entry(path, kind)
+    }
+
+    #[test]
+    fn a_manifest_whose_paths_leave_the_target_is_refused_before_anything_is_written() {
+        let id = Hash32([7; 32]);
+        let root = || entry("", EntryKind::Dir);
+        let link = EntryKind::Symlink {
+            target: "/etc".into(),
+        };
+        for (bad, why) in [
+            (vec![root(), file("../escape")], "leaves the snapshot"),
+            (vec![root(), file("/etc/cron.d/x")], "leaves the snapshot"),
+            (vec![root(), file("a/./b")], "not under a directory"),
+            (
+                vec![root(), entry("a", link), file("a/passwd")],
+                "not under a directory",
+            ),
+            (vec![root(), file("x"), file("x")], "twice"),
+            (vec![file("x")], "not under a directory"),
+        ] {
+            let error = check_paths(&id, &manifest(bad)).unwrap_err();
+            assert!(error.to_string().contains(why), "{error}");
+        }
+        let good = vec![root(), entry("d", EntryKind::Dir), file("d/f"), file("g")];
+        check_paths(&id, &manifest(good)).unwrap();
+    }
 }

@@ -355,6 +355,79 @@ async fn gc_does_not_run_while_a_backup_is_between_its_packs_and_its_manifest() 
         .unwrap();
 }
 
+/// Lock settings for a party that waits for others instead of giving up at once.
+fn patient_open() -> OpenOptions {
+    OpenOptions {
+        locks: cairn_snapshot::LockSettings {
+            wait: std::time::Duration::from_secs(30),
+            ..Default::default()
+        },
+        ..quick_open()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_given_up_on_keeps_gc_out_until_its_last_upload_has_landed() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    make_tree(&source, 21);
+    let repo_dir = dir.path().join("repo");
+    let repo = new_repo(&repo_dir).await;
+    // The backup's first pack lands; the index naming it waits at the gate.
+    let gated = Arc::new(TestStorage::gated_on(local(&repo_dir), &["index/"]));
+    let backing_up = Repository::open(gated.clone(), quick_open()).await.unwrap();
+    let given_up = source.clone();
+    let backup = tokio::spawn(async move { backing_up.backup(&given_up, |_| {}).await });
+    gated.arrived.notified().await;
+    // Its caller gives up (a deadline passed): the backup's future is dropped.
+    backup.abort();
+    assert!(backup.await.unwrap_err().is_cancelled());
+
+    let collector = Repository::open(local(&repo_dir), patient_open())
+        .await
+        .unwrap();
+    let gc = tokio::spawn(async move { collector.gc().await });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !gc.is_finished(),
+        "gc ran while the given-up backup still had an index on its way"
+    );
+    gated.open_gate();
+    gc.await.unwrap().unwrap();
+
+    // Whatever the given-up backup left is collected or whole: the next backup restores,
+    // and gc's own invariant (every needed chunk in an existing pack) holds.
+    let summary = repo.backup(&source, |_| {}).await.unwrap();
+    repo.gc_plan().await.unwrap();
+    let target = dir.path().join("target");
+    repo.restore(&summary.id, &target, |_| {}).await.unwrap();
+    assert_eq!(describe(&target), describe(&source));
+    assert!(repo.check(true).await.unwrap().is_clean());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_stores_again_the_chunks_of_an_index_entry_whose_pack_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    make_tree(&source, 22);
+    let repo_dir = dir.path().join("repo");
+    let repo = new_repo(&repo_dir).await;
+    repo.backup(&source, |_| {}).await.unwrap();
+    // A pack lost while its index stayed (what gc racing an unlocked writer used to leave).
+    let lost = walk_files(&repo_dir.join("packs"))
+        .into_iter()
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    std::fs::remove_file(&lost).unwrap();
+
+    let again = repo.backup(&source, |_| {}).await.unwrap();
+    assert!(again.new_bytes > 0, "the lost pack's chunks were trusted");
+    let target = dir.path().join("target");
+    repo.restore(&again.id, &target, |_| {}).await.unwrap();
+    assert_eq!(describe(&target), describe(&source));
+    repo.verify(&again.id, VerifyMode::ReadAll).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_waits_for_a_running_gc_and_then_goes_ahead() {
     let dir = tempfile::tempdir().unwrap();

@@ -161,8 +161,10 @@ pub struct TestStorage {
     pub fail_at: usize,
     pub fault: Fault,
     pub mutations: AtomicUsize,
-    /// When set, pack and index writes wait for a permit.
+    /// When set, writes under `gated` wait for a permit.
     pub gate: Option<tokio::sync::Semaphore>,
+    /// The key prefixes the gate holds (packs and indexes unless told otherwise).
+    pub gated: &'static [&'static str],
     /// Notified when a write reaches the gate.
     pub arrived: tokio::sync::Notify,
 }
@@ -175,6 +177,7 @@ impl TestStorage {
             fault,
             mutations: AtomicUsize::new(0),
             gate: None,
+            gated: &["packs/", "index/"],
             arrived: tokio::sync::Notify::new(),
         }
     }
@@ -184,6 +187,15 @@ impl TestStorage {
         TestStorage {
             gate,
             ..TestStorage::faulty(inner, usize::MAX, Fault::FailBefore)
+        }
+    }
+
+    /// Holds only writes whose key starts with one of `prefixes` (`["index/"]`: a backup's
+    /// packs land, their indexes wait).
+    pub fn gated_on(inner: Arc<dyn Storage>, prefixes: &'static [&'static str]) -> Self {
+        TestStorage {
+            gated: prefixes,
+            ..TestStorage::gated(inner)
         }
     }
 
@@ -217,7 +229,7 @@ impl TestStorage {
 impl Storage for TestStorage {
     async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
         if let Some(gate) = &self.gate {
-            if key.starts_with("packs/") || key.starts_with("index/") {
+            if self.gated.iter().any(|prefix| key.starts_with(prefix)) {
                 self.arrived.notify_one();
                 gate.acquire().await.unwrap().forget();
             }
