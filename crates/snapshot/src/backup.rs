@@ -51,6 +51,9 @@ pub struct Summary {
     pub stored_bytes: u64,
     pub duration: Duration,
     pub stats: SnapshotStats,
+    /// The files named in `BackupOptions::read_first`, as they were read (a live log's
+    /// checkpoint: where the snapshot's data ends).
+    pub first_read: HashMap<String, Vec<u8>>,
 }
 
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
@@ -175,7 +178,7 @@ impl Repository {
         };
         let root = source.to_owned();
         let read_first = options.read_first.clone();
-        let (planned, skipped) = tokio::task::spawn_blocking(move || {
+        let (planned, skipped, first_read) = tokio::task::spawn_blocking(move || {
             let preread = read_before_walk(&root, &read_first)?;
             let (mut planned, skipped) = walk(&root)?;
             for item in &mut planned {
@@ -184,7 +187,11 @@ impl Repository {
                     item.preread = Some(bytes.clone());
                 }
             }
-            Ok::<_, Error>((planned, skipped))
+            let first_read = preread
+                .into_iter()
+                .map(|(path, (_, bytes))| (path, bytes))
+                .collect();
+            Ok::<_, Error>((planned, skipped, first_read))
         })
         .await
         .expect("the walk does not panic")?;
@@ -230,6 +237,7 @@ impl Repository {
             stored_bytes: stats.stored_bytes,
             duration: started.elapsed(),
             stats,
+            first_read,
         })
     }
 }
