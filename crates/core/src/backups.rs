@@ -97,6 +97,9 @@ impl Services {
                 checksum: None,
                 progress: None,
                 failure_reason: None,
+                finished: None,
+                contents: None,
+                verification: None,
             };
             store.insert_backup(&backup).await?;
             Ok::<_, Error>(backup)
@@ -196,7 +199,9 @@ impl Services {
             backup.file_count = Some(facts.file_count);
             backup.checksum = Some(facts.checksum);
             backup.available_node_count = facts.available_node_count;
+            backup.contents = facts.contents;
         }
+        backup.finished = Some(self.inner().clock.now());
         backup.failure_reason = reason.clone();
         self.inner().store.update_backup(&backup).await?;
         self.release(&backup.source_cluster_id, backup.id.as_str())
@@ -290,23 +295,29 @@ impl Services {
 }
 
 impl Services {
+    /// The backups clusters are being restored from now, each with its cluster (backup ids
+    /// are unique across projects).
+    pub(crate) async fn being_restored(
+        &self,
+    ) -> Result<std::collections::HashMap<BackupId, ClusterId>> {
+        Ok(self
+            .inner()
+            .store
+            .clusters_with_status(ClusterStatus::Provisioning)
+            .await?
+            .into_iter()
+            .filter_map(|c| Some((c.source_backup_id?, c.id)))
+            .collect())
+    }
+
     /// Deletes a backup (soft: it stays readable by id, leaves the lists). Refused while it is
     /// being created, or while a cluster is being restored from it.
     pub async fn delete_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
         let mut backup = self.get_backup(scope, id).await?;
         let store = &self.inner().store;
-        let restoring = store
-            .clusters_with_status(ClusterStatus::Provisioning)
-            .await?
-            .into_iter()
-            .find(|c| {
-                c.organization_id == scope.organization_id
-                    && c.source_backup_id.as_ref() == Some(id)
-            });
-        if let Some(cluster) = restoring {
+        if let Some(cluster) = self.being_restored().await?.get(id) {
             return Err(Error::Conflict(format!(
-                "backup {id} is being restored into cluster {}; delete it once that cluster is available",
-                cluster.id
+                "backup {id} is being restored into cluster {cluster}; delete it once that cluster is available"
             )));
         }
         backup.status = backup_transition(backup.status, BackupEvent::DeleteRequested)

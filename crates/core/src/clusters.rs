@@ -5,7 +5,7 @@ use crate::backups::invalid;
 use crate::error::{Error, Result};
 use crate::lifecycle::{cluster_transition, ClusterEvent};
 use crate::locks::{ClusterLock, LockKind, LockOutcome};
-use crate::ports::{ClusterChange, Notification};
+use crate::ports::{ClusterChange, ClusterPatch, Notification};
 use crate::services::{Scope, Services};
 use cairn_model::{
     check_cluster_request, check_restore, disk_types, server_versions, Backup, BackupStatus,
@@ -140,15 +140,23 @@ impl Services {
         };
         cluster.status = cluster_transition(cluster.status, event)
             .map_err(|e| Error::Conflict(e.to_string()))?;
+        let mut patch = ClusterPatch::status(cluster.status);
         match outcome {
             Ok(addresses) => {
-                cluster.addresses = addresses;
-                self.inner().store.update_cluster(&cluster).await?;
+                patch.addresses = Some(addresses);
+                self.inner()
+                    .store
+                    .patch_cluster(&cluster.id, &patch)
+                    .await?;
                 tracing::info!(cluster.id = %cluster.id, "cluster available");
             }
             Err(error) => {
-                cluster.health = ClusterHealth::Down;
-                self.inner().store.update_cluster(&cluster).await?;
+                patch.health = Some(ClusterHealth::Down);
+                patch.apply_to(&mut cluster);
+                self.inner()
+                    .store
+                    .patch_cluster(&cluster.id, &patch)
+                    .await?;
                 self.announce_defunct(&cluster, &error.to_string()).await;
             }
         }
@@ -164,32 +172,28 @@ impl Services {
     }
 }
 
-/// What a change does to the cluster record once the engine has applied it.
-fn record_change(cluster: &mut Cluster, change: &ClusterChange) {
+/// What a change writes to the cluster record once the engine has applied it.
+fn record_change(change: &ClusterChange) -> ClusterPatch {
+    let mut patch = ClusterPatch::default();
     match change {
-        ClusterChange::ExpandDisk { disk_size_gb } => cluster.disk_size_gb = *disk_size_gb,
-        ClusterChange::Resize { instance_type } => cluster.instance_type = *instance_type,
+        ClusterChange::ExpandDisk { disk_size_gb } => patch.disk_size_gb = Some(*disk_size_gb),
+        ClusterChange::Resize { instance_type } => patch.instance_type = Some(*instance_type),
         ClusterChange::Upgrade {
             server_version,
             server_version_tag,
-        } => {
-            cluster.server_version = server_version.clone();
-            cluster.server_version_tag = server_version_tag.clone();
-        }
+        } => patch.server_version = Some((server_version.clone(), server_version_tag.clone())),
         ClusterChange::Delete => {}
     }
+    patch
 }
 
 impl Services {
-    /// Deletes a cluster (its backups stay). Refused when protected or locked.
+    /// Deletes a cluster (its backups stay). Refused when protected or locked; protection is
+    /// read under the lock, so protecting it a moment before always wins.
     pub async fn delete_cluster(&self, scope: &Scope, id: &ClusterId) -> Result<Cluster> {
         let cluster = self.get_cluster(scope, id).await?;
-        if cluster.protected {
-            return Err(Error::Conflict(format!(
-                "cluster {id} is protected: turn protection off before deleting it"
-            )));
-        }
         self.change_cluster(
+            scope,
             cluster,
             LockKind::Deletion,
             ClusterEvent::DeleteRequested,
@@ -226,6 +230,7 @@ impl Services {
             ));
         }
         self.change_cluster(
+            scope,
             cluster,
             LockKind::DiskExpansion,
             ClusterEvent::ExpandDisk,
@@ -248,6 +253,7 @@ impl Services {
             ));
         }
         self.change_cluster(
+            scope,
             cluster,
             LockKind::Resize,
             ClusterEvent::Resize,
@@ -256,7 +262,8 @@ impl Services {
         .await
     }
 
-    /// Changes what needs no engine work: the description, and deletion protection.
+    /// Changes what needs no engine work: the description, and deletion protection. Both are
+    /// modifications, so a lock on the cluster (a backup, a change) refuses them, naming it.
     pub async fn update_cluster(
         &self,
         scope: &Scope,
@@ -266,20 +273,48 @@ impl Services {
     ) -> Result<Cluster> {
         self.get_cluster(scope, id).await?;
         let description = description.map(str::trim);
-        if description.is_some_and(str::is_empty) {
-            return Err(invalid("description", "a description is required"));
+        if let Some(description) = description {
+            cairn_model::check_cluster_description(description)
+                .map_err(|e| invalid("description", e))?;
         }
-        // Only the columns given, in one statement: a concurrent change of the other one, or
-        // an engine change of the status, is kept.
-        let updated = self
-            .inner()
-            .store
-            .update_cluster_settings(id, description, protected)
-            .await?;
-        if !updated {
-            return Err(Error::Conflict(format!("cluster {id} is being deleted")));
+        let patch = ClusterPatch {
+            description: description.map(str::to_owned),
+            protected,
+            ..ClusterPatch::default()
+        };
+        let holder = self.take_lock(id, LockKind::Update).await?;
+        let written = async {
+            let current = self.get_cluster(scope, id).await?;
+            if matches!(
+                current.status,
+                ClusterStatus::Deleting | ClusterStatus::Deleted
+            ) {
+                return Err(Error::Conflict(format!("cluster {id} is being deleted")));
+            }
+            self.inner().store.patch_cluster(id, &patch).await?;
+            self.get_cluster(scope, id).await
         }
-        self.get_cluster(scope, id).await
+        .await;
+        self.release(id, &holder).await;
+        written
+    }
+
+    /// Takes the cluster's lock for an operation of `kind`; answers the holder id to release
+    /// it with. A held lock is a conflict naming its holder.
+    pub(crate) async fn take_lock(&self, id: &ClusterId, kind: LockKind) -> Result<String> {
+        let raw = self.inner().ids.next(self.inner().clock.as_ref());
+        let lock = ClusterLock {
+            cluster_id: id.clone(),
+            kind,
+            holder_id: raw.encode(),
+            job_id: None,
+            acquired_at: raw.time(),
+            owner: self.inner().instance.clone(),
+        };
+        match self.inner().store.acquire_lock(&lock).await? {
+            LockOutcome::HeldBy(holder) => Err(Error::Conflict(holder.to_string())),
+            LockOutcome::Acquired => Ok(lock.holder_id),
+        }
     }
 
     /// Moves the cluster to a newer server version of the catalogue; never down.
@@ -315,42 +350,58 @@ impl Services {
             server_version: target.version.clone(),
             server_version_tag: target.tag.clone(),
         };
-        self.change_cluster(cluster, LockKind::Upgrade, ClusterEvent::Upgrade, change)
-            .await
+        self.change_cluster(
+            scope,
+            cluster,
+            LockKind::Upgrade,
+            ClusterEvent::Upgrade,
+            change,
+        )
+        .await
     }
 
-    /// Takes the cluster's lock, moves it to the change's status, and lets the engine apply
-    /// the change in the background; the lock is released when it ends, however it ends.
+    /// Takes the cluster's lock, reads it again under the lock (nothing can change it now),
+    /// moves it to the change's status, and lets the engine apply the change in the
+    /// background; the lock is released when it ends, however it ends.
     async fn change_cluster(
         &self,
-        mut cluster: Cluster,
+        scope: &Scope,
+        cluster: Cluster,
         kind: LockKind,
         event: ClusterEvent,
         change: ClusterChange,
     ) -> Result<Cluster> {
         let engine = self.engine()?;
-        let changing = cluster_transition(cluster.status, event)
-            .map_err(|e| Error::Conflict(e.to_string()))?;
-        let raw = self.inner().ids.next(self.inner().clock.as_ref());
-        let lock = ClusterLock {
-            cluster_id: cluster.id.clone(),
-            kind,
-            holder_id: raw.encode(),
-            job_id: None,
-            acquired_at: raw.time(),
-            owner: self.inner().instance.clone(),
+        // Refused at once when the status does not allow it, before the lock is even asked.
+        cluster_transition(cluster.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
+        let holder = self.take_lock(&cluster.id, kind).await?;
+        let started = async {
+            let mut cluster = self.get_cluster(scope, &cluster.id).await?;
+            if change == ClusterChange::Delete && cluster.protected {
+                return Err(Error::Conflict(format!(
+                    "cluster {} is protected: turn protection off before deleting it",
+                    cluster.id
+                )));
+            }
+            cluster.status = cluster_transition(cluster.status, event)
+                .map_err(|e| Error::Conflict(e.to_string()))?;
+            self.inner()
+                .store
+                .patch_cluster(&cluster.id, &ClusterPatch::status(cluster.status))
+                .await?;
+            Ok(cluster)
+        }
+        .await;
+        let cluster = match started {
+            Ok(cluster) => cluster,
+            Err(error) => {
+                self.release(&cluster.id, &holder).await;
+                return Err(error);
+            }
         };
-        if let LockOutcome::HeldBy(holder) = self.inner().store.acquire_lock(&lock).await? {
-            return Err(Error::Conflict(holder.to_string()));
-        }
-        cluster.status = changing;
-        if let Err(error) = self.inner().store.update_cluster(&cluster).await {
-            self.release(&cluster.id, &lock.holder_id).await;
-            return Err(error);
-        }
         tracing::info!(cluster.id = %cluster.id, change = ?change, "cluster change started");
         let services = self.clone();
-        let mut changed = cluster.clone();
+        let changed = cluster.clone();
         self.spawn(async move {
             let outcome = engine.apply(&changed, &change).await;
             let done = if change == ClusterChange::Delete {
@@ -358,18 +409,12 @@ impl Services {
             } else {
                 ClusterEvent::ChangeFinished
             };
-            match outcome {
-                Ok(()) => {
-                    record_change(&mut changed, &change);
-                    changed.status =
-                        cluster_transition(changed.status, done).unwrap_or(changed.status);
-                }
+            let patch = match outcome {
+                Ok(()) => ClusterPatch {
+                    status: cluster_transition(changed.status, done).ok(),
+                    ..record_change(&change)
+                },
                 Err(error) => {
-                    // The change did not happen: the cluster stays as it was (a deletion stays
-                    // `deleting` and is retried on the next start).
-                    if change != ClusterChange::Delete {
-                        changed.status = ClusterStatus::Available;
-                    }
                     services
                         .raise(Notification {
                             scope: Some(Scope {
@@ -385,12 +430,26 @@ impl Services {
                             resource_id: changed.id.to_string(),
                         })
                         .await;
+                    // The change did not happen: the cluster stays as it was (a deletion stays
+                    // `deleting` and is retried by the maintenance sweep).
+                    if change == ClusterChange::Delete {
+                        ClusterPatch::default()
+                    } else {
+                        ClusterPatch::status(ClusterStatus::Available)
+                    }
+                }
+            };
+            if patch != ClusterPatch::default() {
+                if let Err(error) = services
+                    .inner()
+                    .store
+                    .patch_cluster(&changed.id, &patch)
+                    .await
+                {
+                    tracing::error!(%error, "could not record the end of a cluster change");
                 }
             }
-            if let Err(error) = services.inner().store.update_cluster(&changed).await {
-                tracing::error!(%error, "could not record the end of a cluster change");
-            }
-            services.release(&changed.id, &lock.holder_id).await;
+            services.release(&changed.id, &holder).await;
         });
         Ok(cluster)
     }
@@ -442,7 +501,10 @@ impl Services {
         cluster.status = cluster_transition(from, ClusterEvent::Interrupted)
             .map_err(|e| Error::Conflict(e.to_string()))?;
         tracing::warn!(cluster.id = %cluster.id, from = from.as_str(), to = cluster.status.as_str(), "settled a cluster left mid-operation");
-        self.inner().store.update_cluster(&cluster).await?;
+        self.inner()
+            .store
+            .patch_cluster(&cluster.id, &ClusterPatch::status(cluster.status))
+            .await?;
         if from == ClusterStatus::Provisioning {
             self.announce_defunct(&cluster, "Cairn stopped while it was being made")
                 .await;

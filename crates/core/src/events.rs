@@ -443,7 +443,8 @@ impl Services {
         self.inner().store.prune_events(before).await
     }
 
-    /// Until `shutdown`: reviews issues every [`REVIEW_EVERY`], and prunes old events hourly.
+    /// Until `shutdown`: reviews issues every [`REVIEW_EVERY`], and prunes old events and job
+    /// history hourly.
     pub async fn run_issue_review(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut pruned_at: Option<std::time::Instant> = None;
@@ -455,6 +456,9 @@ impl Services {
                 pruned_at = Some(std::time::Instant::now());
                 if let Err(error) = self.prune_events().await {
                     tracing::error!(%error, "could not prune old events");
+                }
+                if let Err(error) = self.prune_history().await {
+                    tracing::error!(%error, "could not prune old job history");
                 }
             }
             tokio::select! {

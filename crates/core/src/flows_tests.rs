@@ -8,7 +8,8 @@ use crate::{
     ClusterLock, EngineError, Error, ErrorKind, LockKind, Scope, Services, SiteConfig, Store,
 };
 use cairn_model::{
-    Backup, BackupStatus, Cluster, ClusterStatus, CreateClusterRequest, InstanceType, Topology,
+    Backup, BackupStatus, Cluster, ClusterHealth, ClusterStatus, CreateClusterRequest,
+    InstanceType, Topology,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -517,6 +518,71 @@ mod jobs {
     }
 
     #[tokio::test]
+    async fn retention_keeps_a_backup_while_a_cluster_is_restored_from_it_and_prunes_it_after() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        let job = job(&f, &cluster, 1).await;
+        let first = f.services.run_job_now(&f.scope, &job.id).await.unwrap();
+        f.services.settle().await;
+        let first = first.linked_resource.unwrap();
+        f.engine.hold_provisioning();
+        let mut request = f.request("local-1").await;
+        request.source_backup_id = Some(first.clone());
+        let restoring = f.services.create_cluster(&f.scope, &request).await.unwrap();
+
+        let second = f.services.run_job_now(&f.scope, &job.id).await.unwrap();
+        let second = second.linked_resource.unwrap();
+        while f
+            .services
+            .get_backup(&f.scope, &second)
+            .await
+            .unwrap()
+            .status
+            == BackupStatus::Creating
+        {
+            tokio::task::yield_now().await;
+        }
+        // The run's retention has run by now (it ends the run): the first backup is kept.
+        while f.services.job_history(&f.scope, &job.id).await.unwrap()[1]
+            .end_time
+            .is_none()
+        {
+            tokio::task::yield_now().await;
+        }
+        let plan = f
+            .services
+            .plan_job_retention(&f.scope, &job.id)
+            .await
+            .unwrap();
+        assert!(plan.delete.is_empty(), "{plan:?}");
+        assert_eq!(plan.deferred.len(), 1, "{plan:?}");
+        assert!(plan.deferred[0].1.contains(restoring.id.as_str()));
+        assert_eq!(
+            f.services
+                .get_backup(&f.scope, &first)
+                .await
+                .unwrap()
+                .status,
+            BackupStatus::Available
+        );
+
+        f.engine.release_provisioning();
+        f.services.settle().await;
+        f.services.run_job_now(&f.scope, &job.id).await.unwrap();
+        f.services.settle().await;
+        for pruned in [&first, &second] {
+            assert_eq!(
+                f.services
+                    .get_backup(&f.scope, pruned)
+                    .await
+                    .unwrap()
+                    .status,
+                BackupStatus::Deleted
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_run_on_a_locked_cluster_fails_with_the_holder_in_its_history() {
         let f = fixture().await;
         let cluster = f.available_cluster().await;
@@ -832,11 +898,8 @@ mod scheduling {
 
         // Every Monday at 12:00 both fall due; the weekly job (older) starts first and holds
         // the lock, so the hourly run fails with "locked" in its history.
-        let hourly_history =
-            s.f.services
-                .job_history(&s.f.scope, &hourly.id)
-                .await
-                .unwrap();
+        // Every run, past what the history shows (its latest 1000).
+        let hourly_history = s.f.store.history(&hourly.id, u32::MAX).await.unwrap();
         let locked: Vec<_> = hourly_history
             .iter()
             .filter(|h| h.status == HistoryStatus::Failed)
@@ -1214,6 +1277,68 @@ mod cluster_changes {
     }
 
     #[tokio::test]
+    async fn renaming_or_protecting_a_cluster_being_upgraded_is_refused_naming_the_upgrade() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.engine.changes_gate.hold();
+        f.services
+            .upgrade_cluster(&f.scope, &cluster.id, "25.0")
+            .await
+            .unwrap();
+
+        for (description, protected) in [(None, Some(true)), (Some("renamed"), None)] {
+            let error = f
+                .services
+                .update_cluster(&f.scope, &cluster.id, description, protected)
+                .await
+                .unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Conflict);
+            assert!(error.to_string().contains("locked by upgrade"), "{error}");
+        }
+        f.engine.changes_gate.release();
+        f.services.settle().await;
+
+        let upgraded = f.services.get_cluster(&f.scope, &cluster.id).await.unwrap();
+        assert_eq!(upgraded.server_version, "25.0");
+        assert!(!upgraded.protected);
+        let protected = f
+            .services
+            .update_cluster(&f.scope, &cluster.id, None, Some(true))
+            .await
+            .unwrap();
+        assert!(protected.protected && protected.server_version == "25.0");
+        assert!(f.store.locks().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_health_probe_does_not_undo_a_rename_made_while_it_ran() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.engine
+            .set_health(&cluster.id, Ok(ClusterHealth::Degraded));
+        f.engine.probes_gate.hold();
+        let probing = {
+            let services = f.services.clone();
+            tokio::spawn(async move { services.probe_clusters().await })
+        };
+        while f.engine.probes_gate.arrived() == 0 {
+            tokio::task::yield_now().await;
+        }
+
+        f.services
+            .update_cluster(&f.scope, &cluster.id, Some("renamed"), Some(true))
+            .await
+            .unwrap();
+        f.engine.probes_gate.release();
+        assert_eq!(probing.await.unwrap().unwrap(), 1);
+
+        let stored = f.services.get_cluster(&f.scope, &cluster.id).await.unwrap();
+        assert_eq!(stored.health, ClusterHealth::Degraded);
+        assert_eq!(stored.description, "renamed");
+        assert!(stored.protected);
+    }
+
+    #[tokio::test]
     async fn a_failed_change_leaves_the_cluster_as_it_was_unlocked_and_notifies() {
         let f = fixture().await;
         let cluster = f.available_cluster().await;
@@ -1309,9 +1434,8 @@ mod cluster_recovery {
             (&expanding, ClusterStatus::ExpandingDisks),
             (&deleting, ClusterStatus::Deleting),
         ] {
-            let mut stuck = cluster.clone();
-            stuck.status = status;
-            f.store.update_cluster(&stuck).await.unwrap();
+            let patch = crate::ClusterPatch::status(status);
+            f.store.patch_cluster(&cluster.id, &patch).await.unwrap();
         }
         let restarted = f.another_instance(Arc::new(ManualClock::at("2025-01-23T19:00:00Z")));
         restarted.start().await.unwrap();

@@ -12,6 +12,11 @@ use cairn_model::{
     HistoryStatus, Job, JobId, JobStatus, JobType,
 };
 
+/// How many runs the history shows at most (the latest).
+pub const HISTORY_SHOWN: u32 = 1000;
+/// How long a finished run stays in the history.
+pub const HISTORY_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(90);
+
 impl Services {
     pub async fn create_job(&self, scope: &Scope, request: &CreateJobRequest) -> Result<Job> {
         let mut errors = check_job_request(request);
@@ -60,10 +65,34 @@ impl Services {
         self.inner().store.jobs(&scope.project_id).await
     }
 
-    /// The runs of a job, oldest first.
+    /// A job's latest runs (at most [`HISTORY_SHOWN`]), oldest first.
     pub async fn job_history(&self, scope: &Scope, id: &JobId) -> Result<Vec<HistoryItem>> {
         let job = self.get_job(scope, id).await?;
-        self.inner().store.history(&job.id).await
+        let mut runs = self.inner().store.history(&job.id, HISTORY_SHOWN).await?;
+        runs.reverse();
+        Ok(runs)
+    }
+
+    /// The project's latest runs (of one job, when given), newest first, at most
+    /// [`HISTORY_SHOWN`]: what `orchestrate history list` answers.
+    pub async fn list_history(
+        &self,
+        scope: &Scope,
+        job: Option<&JobId>,
+    ) -> Result<Vec<HistoryItem>> {
+        if let Some(job) = job {
+            self.get_job(scope, job).await?;
+        }
+        self.inner()
+            .store
+            .project_history(&scope.project_id, job, HISTORY_SHOWN)
+            .await
+    }
+
+    /// Forgets runs that ended more than [`HISTORY_KEPT`] ago (each job keeps its latest).
+    pub async fn prune_history(&self) -> Result<u64> {
+        let before = self.inner().clock.now() - HISTORY_KEPT;
+        self.inner().store.prune_history(before).await
     }
 
     /// Pause, resume or delete. Deleting a job keeps its backups. A resumed job's schedule
@@ -173,13 +202,9 @@ impl Services {
         let store = &self.inner().store;
         let run = match run {
             Some(item) => Some(item),
-            None => store
-                .history(job_id)
-                .await?
-                .into_iter()
-                .find(|item| item.linked_resource.as_ref() == Some(&backup.id)),
+            None => store.run_of_backup(&backup.id).await?,
         };
-        if let Some(mut item) = run {
+        if let Some(mut item) = run.filter(|item| item.status == HistoryStatus::Started) {
             let (event, details) = match &backup.failure_reason {
                 None => (
                     RunEvent::Succeeded,
@@ -204,18 +229,29 @@ impl Services {
     /// What pruning the job's backups now would delete (a dry run).
     pub async fn plan_job_retention(&self, scope: &Scope, id: &JobId) -> Result<PrunePlan> {
         let job = self.get_job(scope, id).await?;
+        self.plan_prune_now(&job).await
+    }
+
+    /// The job's retention as it stands now: what would be deleted, and what must wait because
+    /// a cluster is being restored from it.
+    async fn plan_prune_now(&self, job: &Job) -> Result<PrunePlan> {
         let backups = self.inner().store.job_backups(&job.id).await?;
-        Ok(plan_prune(&backups, job.data.max_backup_count))
+        let restoring = self.being_restored().await?;
+        Ok(plan_prune(&backups, job.data.max_backup_count, |id| {
+            restoring.get(id).map(|cluster| cluster.to_string())
+        }))
     }
 
     /// Plans and deletes. Each deletion goes `deleting → deleted` with the snapshot removed in
     /// between; one that fails stays `deleting` and is finished on the next start.
     async fn prune(&self, job: &Job) -> Result<()> {
         let store = &self.inner().store;
-        let backups = store.job_backups(&job.id).await?;
-        let plan = plan_prune(&backups, job.data.max_backup_count);
+        let plan = self.plan_prune_now(job).await?;
+        for (id, reason) in &plan.deferred {
+            tracing::info!(backup.id = %id, job.id = %job.id, %reason, "pruning put off");
+        }
         for (id, reason) in plan.delete {
-            let Some(mut backup) = backups.iter().find(|b| b.id == id).cloned() else {
+            let Some(mut backup) = store.backup(&job.project_id, &id).await? else {
                 continue;
             };
             tracing::info!(backup.id = %id, job.id = %job.id, %reason, "pruning backup");

@@ -31,8 +31,8 @@ pub use clock::{Clock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use locks::{ClusterLock, LockKind, LockOutcome};
 pub use ports::{
-    ClusterChange, Engine, EngineError, LogNotifier, Notification, Notifier, ProgressSink,
-    Renamable, SnapshotFacts, Store,
+    ClusterChange, ClusterPatch, Engine, EngineError, LogNotifier, Notification, Notifier,
+    ProgressSink, Renamable, SnapshotFacts, Store, VerifiedFacts,
 };
 pub use services::{Scope, Services, ServicesBuilder};
 pub use site::{SeedPlan, SiteConfig};

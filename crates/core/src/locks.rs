@@ -16,6 +16,10 @@ pub enum LockKind {
     Resize,
     Upgrade,
     Deletion,
+    /// A rename or a change of deletion protection (held for a moment).
+    Update,
+    /// Recovery settling work a dead instance left (held for a moment).
+    Recovery,
 }
 
 impl LockKind {
@@ -27,6 +31,8 @@ impl LockKind {
             LockKind::Resize => "resize",
             LockKind::Upgrade => "upgrade",
             LockKind::Deletion => "deletion",
+            LockKind::Update => "update",
+            LockKind::Recovery => "recovery",
         }
     }
 
@@ -38,6 +44,8 @@ impl LockKind {
             LockKind::Resize,
             LockKind::Upgrade,
             LockKind::Deletion,
+            LockKind::Update,
+            LockKind::Recovery,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)

@@ -46,10 +46,11 @@ impl Services {
     /// last.
     pub async fn job_overviews(&self, scope: &Scope) -> Result<Vec<JobOverview>> {
         let clusters = self.list_clusters(scope).await?;
+        let mut last_runs = self.inner().store.last_runs(&scope.project_id).await?;
         let mut overviews = Vec::new();
         for job in self.list_jobs(scope).await? {
-            let history = self.inner().store.history(&job.id).await?;
-            overviews.push(self.overview(job, &clusters, history.last().cloned()));
+            let last = last_runs.remove(&job.id);
+            overviews.push(self.overview(job, &clusters, last));
         }
         overviews.sort_by_key(|o| (o.job.status == JobStatus::Deleted, o.job.created));
         Ok(overviews)
@@ -59,9 +60,12 @@ impl Services {
     pub async fn job_detail(&self, scope: &Scope, id: &JobId) -> Result<JobDetail> {
         let job = self.get_job(scope, id).await?;
         let clusters = self.list_clusters(scope).await?;
-        let mut history = self.inner().store.history(&job.id).await?;
-        let overview = self.overview(job, &clusters, history.last().cloned());
-        history.reverse();
+        let history = self
+            .inner()
+            .store
+            .history(&job.id, crate::jobs::HISTORY_SHOWN)
+            .await?;
+        let overview = self.overview(job, &clusters, history.first().cloned());
         let mut backups: Vec<_> = self
             .list_backups(scope)
             .await?

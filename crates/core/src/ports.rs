@@ -14,6 +14,7 @@ use cairn_model::{
     Progress, Project, ProjectId, TokenId, User, UserId,
 };
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Persistent state. Every read is scoped to its parent so ids of another project are not found.
@@ -48,8 +49,9 @@ pub trait Store: Send + Sync + 'static {
     async fn clusters(&self, project: &ProjectId) -> Result<Vec<Cluster>>;
     async fn cluster(&self, project: &ProjectId, id: &ClusterId) -> Result<Option<Cluster>>;
     async fn insert_cluster(&self, cluster: &Cluster) -> Result<()>;
-    /// Replaces the stored cluster with the same id.
-    async fn update_cluster(&self, cluster: &Cluster) -> Result<()>;
+    /// Writes the fields the patch sets, and only those, in one statement: a concurrent write
+    /// of another field (health by the probes, a rename) is kept. `false` when no such cluster.
+    async fn patch_cluster(&self, id: &ClusterId, patch: &ClusterPatch) -> Result<bool>;
     /// Clusters of every project in one status (used to settle unfinished work on start).
     async fn clusters_with_status(&self, status: ClusterStatus) -> Result<Vec<Cluster>>;
 
@@ -73,8 +75,14 @@ pub trait Store: Send + Sync + 'static {
     async fn backups(&self, project: &ProjectId) -> Result<Vec<Backup>>;
     /// Backups of every project in one status (used to settle unfinished work on start).
     async fn backups_with_status(&self, status: BackupStatus) -> Result<Vec<Backup>>;
-    /// Replaces the stored backup with the same id.
+    /// Replaces the stored backup with the same id (all but its verification).
     async fn update_backup(&self, backup: &Backup) -> Result<()>;
+    /// Records a verification of a backup, and only that; `false` when no such backup.
+    async fn set_verification(
+        &self,
+        id: &BackupId,
+        verification: &cairn_model::Verification,
+    ) -> Result<bool>;
     /// Backups a job made that are not deleted, oldest first.
     async fn job_backups(&self, job: &JobId) -> Result<Vec<Backup>>;
 
@@ -89,8 +97,25 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_history(&self, item: &HistoryItem) -> Result<()>;
     /// Replaces the stored history item with the same id.
     async fn update_history(&self, item: &HistoryItem) -> Result<()>;
-    /// A job's runs, oldest first.
-    async fn history(&self, job: &JobId) -> Result<Vec<HistoryItem>>;
+    /// A job's most recent runs, newest first, at most `limit`.
+    async fn history(&self, job: &JobId, limit: u32) -> Result<Vec<HistoryItem>>;
+    /// A project's most recent runs (of one job, when given), newest first, at most `limit`,
+    /// in one query.
+    async fn project_history(
+        &self,
+        project: &ProjectId,
+        job: Option<&JobId>,
+        limit: u32,
+    ) -> Result<Vec<HistoryItem>>;
+    /// Each of the project's jobs' latest run, in one query.
+    async fn last_runs(&self, project: &ProjectId) -> Result<HashMap<JobId, HistoryItem>>;
+    /// The run that made a backup.
+    async fn run_of_backup(&self, backup: &BackupId) -> Result<Option<HistoryItem>>;
+    /// Every run still `started`, of every project (for recovery).
+    async fn started_runs(&self) -> Result<Vec<HistoryItem>>;
+    /// Forgets runs that ended before `before` (and their claims), but each job's latest run;
+    /// answers how many went.
+    async fn prune_history(&self, before: DateTime<Utc>) -> Result<u64>;
 
     /// Running jobs of every project, with the time their schedule counts from: the last run
     /// claimed, or when the job was created or last resumed (so a resume fires no missed run).
@@ -101,14 +126,6 @@ pub trait Store: Send + Sync + 'static {
     /// Unique on `(job, due_at)`: of any number of instances, exactly one gets `true`.
     async fn claim_run(&self, due_at: DateTime<Utc>, item: &HistoryItem) -> Result<bool>;
 
-    /// Sets a cluster's description and/or deletion protection (what is `None` stays), in one
-    /// statement, unless it is being deleted; `false` when it is (or does not exist).
-    async fn update_cluster_settings(
-        &self,
-        id: &ClusterId,
-        description: Option<&str>,
-        protected: Option<bool>,
-    ) -> Result<bool>;
     /// Renames an organization or project, or re-describes a network; `false` when no such id.
     async fn rename(&self, field: Renamable, id: &str, text: &str) -> Result<bool>;
 
@@ -191,9 +208,71 @@ pub trait Store: Send + Sync + 'static {
     /// Answers how many events went.
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64>;
     /// For each job, when a run of it last succeeded.
-    async fn last_successes(&self) -> Result<std::collections::HashMap<JobId, DateTime<Utc>>>;
+    async fn last_successes(&self) -> Result<HashMap<JobId, DateTime<Utc>>>;
     /// Records when a credential was last used.
     async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> Result<()>;
+}
+
+/// The fields of a cluster one write changes; what is `None` stays as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterPatch {
+    pub status: Option<ClusterStatus>,
+    pub health: Option<ClusterHealth>,
+    pub addresses: Option<ClusterAddresses>,
+    pub disk_size_gb: Option<u32>,
+    pub instance_type: Option<InstanceType>,
+    /// The server version and its tag, together.
+    pub server_version: Option<(String, String)>,
+    pub description: Option<String>,
+    pub protected: Option<bool>,
+}
+
+impl ClusterPatch {
+    pub fn status(status: ClusterStatus) -> ClusterPatch {
+        ClusterPatch {
+            status: Some(status),
+            ..ClusterPatch::default()
+        }
+    }
+
+    /// The patch applied to a cluster in memory (what the store does to its row).
+    pub fn apply_to(&self, cluster: &mut Cluster) {
+        let ClusterPatch {
+            status,
+            health,
+            addresses,
+            disk_size_gb,
+            instance_type,
+            server_version,
+            description,
+            protected,
+        } = self.clone();
+        if let Some(status) = status {
+            cluster.status = status;
+        }
+        if let Some(health) = health {
+            cluster.health = health;
+        }
+        if let Some(addresses) = addresses {
+            cluster.addresses = addresses;
+        }
+        if let Some(disk) = disk_size_gb {
+            cluster.disk_size_gb = disk;
+        }
+        if let Some(instance_type) = instance_type {
+            cluster.instance_type = instance_type;
+        }
+        if let Some((version, tag)) = server_version {
+            cluster.server_version = version;
+            cluster.server_version_tag = tag;
+        }
+        if let Some(description) = description {
+            cluster.description = description;
+        }
+        if let Some(protected) = protected {
+            cluster.protected = protected;
+        }
+    }
 }
 
 /// The one text a resource has that can change without any other effect.
@@ -224,6 +303,16 @@ pub struct SnapshotFacts {
     pub checksum: String,
     /// Nodes whose data the snapshot can restore.
     pub available_node_count: u8,
+    /// What the snapshot holds, when the engine can tell: a restore must hold exactly this.
+    pub contents: Option<cairn_model::ClusterContents>,
+}
+
+/// What a verification of a snapshot read and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedFacts {
+    pub files: u64,
+    pub chunks: u64,
+    pub bytes: u64,
 }
 
 /// Why the engine could not do something, in words a user can act on.
@@ -288,6 +377,32 @@ pub trait Engine: Send + Sync + 'static {
     /// Each node's state from a probe now; empty when the engine cannot tell.
     async fn nodes(&self, _cluster: &Cluster) -> Result<Vec<NodeState>, EngineError> {
         Ok(Vec::new())
+    }
+    /// Reads every chunk of the backup's snapshot and checks every hash; an error says what is
+    /// damaged or missing.
+    async fn verify_snapshot(&self, _backup: &Backup) -> Result<VerifiedFacts, EngineError> {
+        Err(EngineError::Failed(
+            "this engine cannot verify backups".into(),
+        ))
+    }
+    /// What the cluster's log holds now (`None` when the engine cannot tell).
+    async fn contents(
+        &self,
+        _cluster: &Cluster,
+    ) -> Result<Option<cairn_model::ClusterContents>, EngineError> {
+        Ok(None)
+    }
+    /// Where the region's backups are kept (`None` when the engine cannot tell).
+    async fn repository_facts(
+        &self,
+        _region: &str,
+    ) -> Result<Option<cairn_model::RepositoryFacts>, EngineError> {
+        Ok(None)
+    }
+    /// Housekeeping put off earlier (garbage collection after deletions, say); called by the
+    /// maintenance sweep.
+    async fn maintain(&self) -> Result<(), EngineError> {
+        Ok(())
     }
 }
 

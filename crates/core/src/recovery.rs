@@ -6,6 +6,7 @@
 //! Live instances' operations are never touched.
 
 use crate::error::Result;
+use crate::lifecycle::RunEvent;
 use crate::locks::{ClusterLock, LockKind};
 use crate::services::Services;
 use cairn_model::{BackupStatus, ClusterStatus};
@@ -65,26 +66,50 @@ impl Services {
             tracing::warn!(lock.owner = %lock.owner, "settling the work of a dead instance: {lock}");
             self.settle_dead(lock).await?;
         }
-        // An operation leaves no lock-less traces but for a moment (a new cluster is stored,
-        // then locked): anything in flux without a lock for longer than the lease is orphaned.
-        let locked: HashSet<_> = store
-            .locks()
-            .await?
-            .into_iter()
-            .map(|l| l.cluster_id)
-            .collect();
+        // Work in flux without its lock was left by an instance that died between two writes.
+        // It is settled only under the cluster's lock, taken here: every operation holds that
+        // lock from before it moves the status until after it moves it back, so an operation
+        // that started a moment ago is never taken for a dead one, however old the cluster.
         let stale = self.inner().clock.now() - LEASE;
         for status in IN_FLUX {
             for cluster in store.clusters_with_status(status).await? {
-                if !locked.contains(&cluster.id) && cluster.created < stale {
-                    self.settle_interrupted_cluster(cluster).await?;
+                // A new cluster is stored a moment before provisioning takes its lock.
+                if status == ClusterStatus::Provisioning && cluster.created >= stale {
+                    continue;
                 }
+                let Some(holder) = self.try_lock(&cluster.id, LockKind::Recovery).await? else {
+                    continue;
+                };
+                let current = store.cluster(&cluster.project_id, &cluster.id).await;
+                let settled = match current {
+                    Ok(Some(current)) if current.status == status => {
+                        self.settle_interrupted_cluster(current).await
+                    }
+                    Ok(_) => Ok(()),
+                    Err(error) => Err(error),
+                };
+                self.release(&cluster.id, &holder).await;
+                settled?;
             }
         }
         for backup in store.backups_with_status(BackupStatus::Creating).await? {
-            if !locked.contains(&backup.source_cluster_id) && backup.created < stale {
-                self.settle_interrupted_backup(backup).await?;
+            if backup.created >= stale {
+                continue;
             }
+            let cluster = backup.source_cluster_id.clone();
+            let Some(holder) = self.try_lock(&cluster, LockKind::Recovery).await? else {
+                continue;
+            };
+            let current = store.backup(&backup.project_id, &backup.id).await;
+            let settled = match current {
+                Ok(Some(current)) if current.status == BackupStatus::Creating => {
+                    self.settle_interrupted_backup(current).await
+                }
+                Ok(_) => Ok(()),
+                Err(error) => Err(error),
+            };
+            self.release(&cluster, &holder).await;
+            settled?;
         }
         for backup in store.backups_with_status(BackupStatus::Deleting).await? {
             // One stuck snapshot must not keep the others from being retried.
@@ -93,7 +118,49 @@ impl Services {
                 tracing::warn!(backup.id = %id, %error, "backup deletion still fails; retried on the next sweep");
             }
         }
+        self.settle_stuck_runs(stale).await
+    }
+
+    /// Job runs left `started` past the lease with nothing that will end them: claimed by an
+    /// instance that died before it linked a backup (failed, saying so), or linked to a backup
+    /// that has ended already (closed as the backup ended).
+    async fn settle_stuck_runs(&self, stale: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        let store = &self.inner().store;
+        for mut item in store.started_runs().await? {
+            if item.start_time >= stale {
+                continue;
+            }
+            let Some(backup_id) = item.linked_resource.clone() else {
+                tracing::warn!(history.id = %item.id, job.id = %item.job_id, "settling a run that never started its backup");
+                let reason = "Cairn stopped before this run could start its backup".to_owned();
+                self.end_run(&mut item, RunEvent::Failed, reason).await?;
+                continue;
+            };
+            let backup = store.backup(&item.project_id, &backup_id).await?;
+            match backup {
+                // Still being made: its own ending (or its settling) closes the run.
+                Some(backup) if backup.status == BackupStatus::Creating => {}
+                Some(backup) => self.finish_job_run(&backup, Some(item)).await?,
+                None => {
+                    let reason = format!("backup {backup_id} of this run is gone");
+                    self.end_run(&mut item, RunEvent::Failed, reason).await?;
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Takes a cluster's lock if nobody holds it; `None` when someone does.
+    pub(crate) async fn try_lock(
+        &self,
+        cluster: &cairn_model::ClusterId,
+        kind: LockKind,
+    ) -> Result<Option<String>> {
+        match self.take_lock(cluster, kind).await {
+            Ok(holder) => Ok(Some(holder)),
+            Err(crate::Error::Conflict(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     async fn settle_dead(&self, lock: &ClusterLock) -> Result<()> {
@@ -147,6 +214,11 @@ impl Services {
             if let Err(error) = self.prune_credentials().await {
                 tracing::error!(%error, "could not prune spent credentials");
             }
+            if let Some(engine) = &self.inner().engine {
+                if let Err(error) = engine.maintain().await {
+                    tracing::warn!(%error, "engine housekeeping failed; retried on the next beat");
+                }
+            }
         }
     }
 }
@@ -156,7 +228,7 @@ mod tests {
     use super::*;
     use crate::flows_tests::fixture;
     use crate::testkit::SnapshotBehaviour;
-    use crate::Store;
+    use crate::{Clock, Store};
 
     #[tokio::test]
     async fn another_instance_starting_leaves_a_live_instances_backup_alone() {
@@ -227,6 +299,78 @@ mod tests {
         assert_eq!(settled.status, BackupStatus::Defunct);
         assert!(f.store.locks().await.unwrap().is_empty());
         assert!(f.engine.deleted_snapshots().contains(&backup.id));
+    }
+
+    #[tokio::test]
+    async fn recovery_leaves_alone_a_change_that_starts_on_an_old_cluster_while_it_looks() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.clock.advance(LEASE * 2);
+        f.services.heartbeat().await.unwrap();
+        let (arrived, resume) = f.store.pause_next_clusters_with_status();
+        let recovering = {
+            let services = f.services.clone();
+            tokio::spawn(async move { services.recover().await })
+        };
+        arrived.await.unwrap();
+
+        // Between recovery's reads, a resize of the (old) cluster starts and runs on.
+        f.engine.changes_gate.hold();
+        f.services
+            .resize_cluster(&f.scope, &cluster.id, cairn_model::InstanceType::M8)
+            .await
+            .unwrap();
+        resume.send(()).unwrap();
+        recovering.await.unwrap().unwrap();
+
+        let running = f.services.get_cluster(&f.scope, &cluster.id).await.unwrap();
+        assert_eq!(running.status, ClusterStatus::Resizing);
+        f.engine.changes_gate.release();
+        f.services.settle().await;
+        let resized = f.services.get_cluster(&f.scope, &cluster.id).await.unwrap();
+        assert_eq!(
+            (resized.status, resized.instance_type),
+            (ClusterStatus::Available, cairn_model::InstanceType::M8)
+        );
+        assert!(f.store.locks().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_run_claimed_by_an_instance_that_died_before_its_backup_fails_after_the_lease() {
+        use cairn_model::{CreateJobRequest, HistoryStatus, ScheduledBackupData};
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        let request = CreateJobRequest {
+            description: "hourly".into(),
+            schedule: "0 * * * *".into(),
+            data: ScheduledBackupData {
+                cluster_id: cluster.id.clone(),
+                description: "{cluster}".into(),
+                max_backup_count: 3,
+            },
+        };
+        let job = f.services.create_job(&f.scope, &request).await.unwrap();
+        // Claimed, and the instance died before it linked a backup.
+        let item = f.services.new_run(&job);
+        assert!(f.store.claim_run(f.clock.now(), &item).await.unwrap());
+
+        f.services.recover().await.unwrap();
+        let history = f.services.job_history(&f.scope, &job.id).await.unwrap();
+        assert_eq!(
+            history[0].status,
+            HistoryStatus::Started,
+            "within the lease"
+        );
+
+        f.clock.advance(LEASE + TimeDelta::seconds(1));
+        f.services.recover().await.unwrap();
+        let history = f.services.job_history(&f.scope, &job.id).await.unwrap();
+        assert_eq!(history[0].status, HistoryStatus::Failed);
+        assert_eq!(
+            history[0].details,
+            "Cairn stopped before this run could start its backup"
+        );
+        assert!(history[0].end_time.is_some());
     }
 
     #[tokio::test]

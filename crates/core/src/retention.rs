@@ -11,10 +11,18 @@ pub struct PrunePlan {
     pub keep: Vec<BackupId>,
     /// Backups to delete, each with why.
     pub delete: Vec<(BackupId, String)>,
+    /// Backups due for deletion but kept for now, each with why (a cluster is being restored
+    /// from it): a later prune deletes them.
+    pub deferred: Vec<(BackupId, String)>,
 }
 
-/// `backups` are one job's backups (any order).
-pub fn plan_prune(backups: &[Backup], max_backup_count: u32) -> PrunePlan {
+/// `backups` are one job's backups (any order); `restoring` says, of a backup, which cluster
+/// is being restored from it now.
+pub fn plan_prune(
+    backups: &[Backup],
+    max_backup_count: u32,
+    restoring: impl Fn(&BackupId) -> Option<String>,
+) -> PrunePlan {
     let mut available: Vec<&Backup> = backups
         .iter()
         .filter(|b| b.status == BackupStatus::Available)
@@ -42,7 +50,20 @@ pub fn plan_prune(backups: &[Backup], max_backup_count: u32) -> PrunePlan {
             .filter(|b| b.status == BackupStatus::Defunct)
             .map(|b| (b.id.clone(), "defunct".to_owned())),
     );
-    PrunePlan { keep, delete }
+    let mut deferred = Vec::new();
+    delete.retain(|(id, reason)| match restoring(id) {
+        None => true,
+        Some(cluster) => {
+            let why = format!("{reason}, but cluster {cluster} is being restored from it");
+            deferred.push((id.clone(), why));
+            false
+        }
+    });
+    PrunePlan {
+        keep,
+        delete,
+        deferred,
+    }
 }
 
 #[cfg(test)]
@@ -66,7 +87,7 @@ mod tests {
         let backups: Vec<_> = (1..=6)
             .map(|n| backup(n, BackupStatus::Available))
             .collect();
-        let plan = plan_prune(&backups, 4);
+        let plan = plan_prune(&backups, 4, |_| None);
         assert_eq!(
             plan.keep,
             [
@@ -89,7 +110,7 @@ mod tests {
             backup(3, BackupStatus::Available),
             backup(4, BackupStatus::Defunct),
         ];
-        let plan = plan_prune(&backups, 2);
+        let plan = plan_prune(&backups, 2, |_| None);
         assert_eq!(plan.keep, [backups[2].id.clone(), backups[0].id.clone()]);
         assert_eq!(
             plan.delete,
@@ -101,12 +122,34 @@ mod tests {
     }
 
     #[test]
+    fn a_backup_being_restored_is_deferred_not_deleted() {
+        let backups: Vec<_> = (1..=3)
+            .map(|n| backup(n, BackupStatus::Available))
+            .collect();
+        let restoring = backups[0].id.clone();
+        let plan = plan_prune(&backups, 1, |id| {
+            (*id == restoring).then(|| "c1mnqjdo0aembuk4ljo0".to_owned())
+        });
+        assert_eq!(plan.delete.len(), 1);
+        assert_eq!(plan.delete[0].0, backups[1].id);
+        assert_eq!(
+            plan.deferred,
+            [(
+                backups[0].id.clone(),
+                "older than the newest 1 backups of its job, but cluster c1mnqjdo0aembuk4ljo0 \
+                 is being restored from it"
+                    .to_string()
+            )]
+        );
+    }
+
+    #[test]
     fn backups_still_being_made_or_deleted_are_left_alone() {
         let backups = vec![
             backup(1, BackupStatus::Creating),
             backup(2, BackupStatus::Deleting),
         ];
-        let plan = plan_prune(&backups, 1);
+        let plan = plan_prune(&backups, 1, |_| None);
         assert!(plan.keep.is_empty() && plan.delete.is_empty());
     }
 }

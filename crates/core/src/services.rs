@@ -154,10 +154,13 @@ impl Services {
             .ok_or_else(|| Error::Unavailable("no cluster engine is configured".into()))
     }
 
-    /// Runs `work` in the background; [`Services::settle`] waits for it.
+    /// Runs `work` in the background; [`Services::settle`] waits for it. Handles of work
+    /// that has ended are dropped here, so the list holds only what still runs.
     pub(crate) fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
         let handle = tokio::spawn(work);
-        self.inner.tasks.lock().expect("task list").push(handle);
+        let mut tasks = self.inner.tasks.lock().expect("task list");
+        tasks.retain(|task| !task.is_finished());
+        tasks.push(handle);
     }
 
     /// Waits until every background operation started so far (and any they start) has ended.
@@ -304,6 +307,16 @@ mod tests {
             project_id: ProjectId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
         };
         assert!(services.list_networks(&stranger).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn handles_of_finished_background_work_are_not_kept() {
+        let services = services(Arc::new(InMemoryStore::default()));
+        for _ in 0..1000 {
+            services.spawn(async {});
+            tokio::task::yield_now().await;
+        }
+        assert!(services.inner.tasks.lock().unwrap().len() <= 1);
     }
 
     #[tokio::test]

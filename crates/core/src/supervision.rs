@@ -41,15 +41,18 @@ impl Services {
         };
         let store = &self.inner().store;
         let mut changed = 0;
-        for mut cluster in store.clusters_with_status(ClusterStatus::Available).await? {
+        for cluster in store.clusters_with_status(ClusterStatus::Available).await? {
             let health = engine.health(&cluster).await.unwrap_or_else(|error| {
                 tracing::warn!(cluster.id = %cluster.id, %error, "cluster health could not be read");
                 ClusterHealth::HealthReportingError
             });
             if health != cluster.health {
                 tracing::info!(cluster.id = %cluster.id, from = ?cluster.health, to = ?health, "cluster health changed");
-                cluster.health = health;
-                store.update_cluster(&cluster).await?;
+                let patch = crate::ports::ClusterPatch {
+                    health: Some(health),
+                    ..Default::default()
+                };
+                store.patch_cluster(&cluster.id, &patch).await?;
                 changed += 1;
             }
         }

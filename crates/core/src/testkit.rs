@@ -6,8 +6,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::locks::{ClusterLock, LockOutcome};
 use crate::ports::{
-    ClusterChange, Engine, EngineError, Notification, Notifier, ProgressSink, Renamable,
-    SnapshotFacts, Store,
+    ClusterChange, ClusterPatch, Engine, EngineError, Notification, Notifier, ProgressSink,
+    Renamable, SnapshotFacts, Store,
 };
 use crate::site::SeedPlan;
 use async_trait::async_trait;
@@ -21,7 +21,7 @@ use cairn_model::{
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 /// A clock that stands still until advanced or set; sleepers wake when it passes their time.
 pub struct ManualClock(watch::Sender<DateTime<Utc>>);
@@ -59,6 +59,20 @@ impl Clock for ManualClock {
 #[derive(Default)]
 pub struct InMemoryStore {
     state: Mutex<State>,
+    /// A pause of the next `clusters_with_status`: told when reached, waits to be resumed.
+    pause: Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>,
+}
+
+impl InMemoryStore {
+    /// Makes the next `clusters_with_status` stop before it reads: the first receiver hears
+    /// when it got there, and it goes on once the sender is used (or dropped). For tests of
+    /// what happens between two reads of someone else.
+    pub fn pause_next_clusters_with_status(&self) -> (oneshot::Receiver<()>, oneshot::Sender<()>) {
+        let (arrived_tx, arrived_rx) = oneshot::channel();
+        let (resume_tx, resume_rx) = oneshot::channel();
+        *self.pause.lock().unwrap() = Some((arrived_tx, resume_rx));
+        (arrived_rx, resume_tx)
+    }
 }
 
 /// Rows in insertion order plus an index by id.
@@ -113,8 +127,11 @@ struct State {
     backups_by_job: HashMap<JobId, Vec<usize>>,
     backups_by_cluster: HashMap<ClusterId, u64>,
     jobs: Table<JobId, Job>,
-    history: Table<HistoryId, HistoryItem>,
-    history_by_job: HashMap<JobId, Vec<usize>>,
+    history: HashMap<HistoryId, HistoryItem>,
+    /// Each job's runs in the order they started.
+    history_by_job: HashMap<JobId, Vec<HistoryId>>,
+    run_by_backup: HashMap<BackupId, HistoryId>,
+    started_runs: HashSet<HistoryId>,
     /// Claimed runs: (job, due time).
     runs: HashSet<(JobId, DateTime<Utc>)>,
     last_due: HashMap<JobId, DateTime<Utc>>,
@@ -132,11 +149,24 @@ struct State {
 
 impl State {
     fn push_history(&mut self, item: &HistoryItem) {
-        let i = self.history.insert(item.id.clone(), item.clone());
         self.history_by_job
             .entry(item.job_id.clone())
             .or_default()
-            .push(i);
+            .push(item.id.clone());
+        self.put_history(item);
+    }
+
+    /// Stores an item and keeps the indexes of runs by backup and of started runs.
+    fn put_history(&mut self, item: &HistoryItem) {
+        if let Some(backup) = &item.linked_resource {
+            self.run_by_backup.insert(backup.clone(), item.id.clone());
+        }
+        if item.status == HistoryStatus::Started {
+            self.started_runs.insert(item.id.clone());
+        } else {
+            self.started_runs.remove(&item.id);
+        }
+        self.history.insert(item.id.clone(), item.clone());
     }
 }
 
@@ -270,17 +300,21 @@ impl Store for InMemoryStore {
         Ok(())
     }
 
-    async fn update_cluster(&self, cluster: &Cluster) -> Result<()> {
+    async fn patch_cluster(&self, id: &ClusterId, patch: &ClusterPatch) -> Result<bool> {
         let mut state = self.state.lock().unwrap();
-        state.clusters.replace(
-            &cluster.id,
-            cluster.clone(),
-            "cluster",
-            cluster.id.to_string(),
-        )
+        let Some(cluster) = state.clusters.get_mut(id) else {
+            return Ok(false);
+        };
+        patch.apply_to(cluster);
+        Ok(true)
     }
 
     async fn clusters_with_status(&self, status: ClusterStatus) -> Result<Vec<Cluster>> {
+        let pause = self.pause.lock().unwrap().take();
+        if let Some((arrived, resume)) = pause {
+            let _ = arrived.send(());
+            let _ = resume.await;
+        }
         let state = self.state.lock().unwrap();
         Ok(state
             .clusters
@@ -389,9 +423,31 @@ impl Store for InMemoryStore {
 
     async fn update_backup(&self, backup: &Backup) -> Result<()> {
         let mut state = self.state.lock().unwrap();
+        let mut backup = backup.clone();
+        // As the SQL stores: the verification is written on its own, never with the rest.
+        backup.verification = state
+            .backups
+            .get(&backup.id)
+            .and_then(|b| b.verification.clone());
+        let id = backup.id.to_string();
         state
             .backups
-            .replace(&backup.id, backup.clone(), "backup", backup.id.to_string())
+            .replace(&backup.id.clone(), backup, "backup", id)
+    }
+
+    async fn set_verification(
+        &self,
+        id: &BackupId,
+        verification: &cairn_model::Verification,
+    ) -> Result<bool> {
+        let mut state = self.state.lock().unwrap();
+        Ok(match state.backups.get_mut(id) {
+            Some(backup) => {
+                backup.verification = Some(verification.clone());
+                true
+            }
+            None => false,
+        })
     }
 
     async fn job_backups(&self, job: &JobId) -> Result<Vec<Backup>> {
@@ -448,20 +504,98 @@ impl Store for InMemoryStore {
 
     async fn update_history(&self, item: &HistoryItem) -> Result<()> {
         let mut state = self.state.lock().unwrap();
-        state
-            .history
-            .replace(&item.id, item.clone(), "history item", item.id.to_string())
+        if !state.history.contains_key(&item.id) {
+            return Err(Error::NotFound {
+                what: "history item",
+                id: item.id.to_string(),
+            });
+        }
+        state.put_history(item);
+        Ok(())
     }
 
-    async fn history(&self, job: &JobId) -> Result<Vec<HistoryItem>> {
+    async fn history(&self, job: &JobId, limit: u32) -> Result<Vec<HistoryItem>> {
         let state = self.state.lock().unwrap();
         Ok(state
             .history_by_job
             .get(job)
             .into_iter()
-            .flatten()
-            .map(|&i| state.history.rows[i].clone())
+            .flat_map(|ids| ids.iter().rev())
+            .take(limit as usize)
+            .map(|id| state.history[id].clone())
             .collect())
+    }
+
+    async fn project_history(
+        &self,
+        project: &ProjectId,
+        job: Option<&JobId>,
+        limit: u32,
+    ) -> Result<Vec<HistoryItem>> {
+        let state = self.state.lock().unwrap();
+        let mut items: Vec<HistoryItem> = state
+            .history
+            .values()
+            .filter(|h| &h.project_id == project && job.is_none_or(|j| &h.job_id == j))
+            .cloned()
+            .collect();
+        items.sort_by(|a, b| (b.start_time, &b.id).cmp(&(a.start_time, &a.id)));
+        items.truncate(limit as usize);
+        Ok(items)
+    }
+
+    async fn last_runs(&self, project: &ProjectId) -> Result<HashMap<JobId, HistoryItem>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .jobs
+            .rows
+            .iter()
+            .filter(|j| &j.project_id == project)
+            .filter_map(|j| {
+                let last = state.history_by_job.get(&j.id)?.last()?;
+                Some((j.id.clone(), state.history[last].clone()))
+            })
+            .collect())
+    }
+
+    async fn run_of_backup(&self, backup: &BackupId) -> Result<Option<HistoryItem>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .run_by_backup
+            .get(backup)
+            .map(|id| state.history[id].clone()))
+    }
+
+    async fn started_runs(&self) -> Result<Vec<HistoryItem>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .started_runs
+            .iter()
+            .map(|id| state.history[id].clone())
+            .collect())
+    }
+
+    async fn prune_history(&self, before: DateTime<Utc>) -> Result<u64> {
+        let mut state = self.state.lock().unwrap();
+        let state = &mut *state;
+        let mut pruned = 0;
+        for ids in state.history_by_job.values_mut() {
+            let latest = ids.last().cloned();
+            ids.retain(|id| {
+                let item = &state.history[id];
+                let old = item.end_time.is_some_and(|end| end < before);
+                if !old || Some(id) == latest.as_ref() {
+                    return true;
+                }
+                if let Some(backup) = &item.linked_resource {
+                    state.run_by_backup.remove(backup);
+                }
+                state.history.remove(id);
+                pruned += 1;
+                false
+            });
+        }
+        Ok(pruned)
     }
 
     async fn scheduled_jobs(&self) -> Result<Vec<(Job, DateTime<Utc>)>> {
@@ -496,31 +630,6 @@ impl Store for InMemoryStore {
         let last = state.last_due.entry(item.job_id.clone()).or_insert(due_at);
         *last = (*last).max(due_at);
         state.push_history(item);
-        Ok(true)
-    }
-
-    async fn update_cluster_settings(
-        &self,
-        id: &ClusterId,
-        description: Option<&str>,
-        protected: Option<bool>,
-    ) -> Result<bool> {
-        let mut state = self.state.lock().unwrap();
-        let Some(cluster) = state.clusters.get_mut(id) else {
-            return Ok(false);
-        };
-        if matches!(
-            cluster.status,
-            ClusterStatus::Deleting | ClusterStatus::Deleted
-        ) {
-            return Ok(false);
-        }
-        if let Some(description) = description {
-            cluster.description = description.to_owned();
-        }
-        if let Some(protected) = protected {
-            cluster.protected = protected;
-        }
         Ok(true)
     }
 
@@ -723,8 +832,7 @@ impl Store for InMemoryStore {
         let mut last: HashMap<JobId, DateTime<Utc>> = HashMap::new();
         for item in state
             .history
-            .rows
-            .iter()
+            .values()
             .filter(|h| h.status == HistoryStatus::Succeeded)
         {
             if let Some(end) = item.end_time {
@@ -862,6 +970,43 @@ impl Store for InMemoryStore {
     }
 }
 
+/// Where a fake's work waits while a test holds it: open until [`Gate::hold`], and open
+/// again on [`Gate::release`]. [`Gate::arrived`] counts who reached it.
+pub struct Gate {
+    open: watch::Sender<bool>,
+    arrived: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            open: watch::channel(true).0,
+            arrived: Default::default(),
+        }
+    }
+}
+
+impl Gate {
+    pub fn hold(&self) {
+        self.open.send_replace(false);
+    }
+
+    pub fn release(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// How many have reached the gate so far.
+    pub fn arrived(&self) -> usize {
+        self.arrived.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn pass(&self) {
+        self.arrived
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _ = self.open.subscribe().wait_for(|open| *open).await;
+    }
+}
+
 /// What the fake engine does when asked for a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnapshotBehaviour {
@@ -877,6 +1022,10 @@ pub struct FakeEngine {
     provisioning: Mutex<Option<EngineError>>,
     deletions: Mutex<Option<EngineError>>,
     gate: watch::Sender<bool>,
+    /// Provisioning, changes and health probes wait at these while a test holds them.
+    pub provisioning_gate: Gate,
+    pub changes_gate: Gate,
+    pub probes_gate: Gate,
     deleted_snapshots: Mutex<Vec<BackupId>>,
     provisioned: Mutex<Vec<(ClusterId, Option<BackupId>)>>,
     changes: Mutex<Vec<(ClusterId, ClusterChange)>>,
@@ -891,6 +1040,9 @@ impl Default for FakeEngine {
             provisioning: Mutex::new(None),
             deletions: Mutex::new(None),
             gate: watch::channel(false).0,
+            provisioning_gate: Gate::default(),
+            changes_gate: Gate::default(),
+            probes_gate: Gate::default(),
             deleted_snapshots: Mutex::new(Vec::new()),
             provisioned: Mutex::new(Vec::new()),
             changes: Mutex::new(Vec::new()),
@@ -932,6 +1084,15 @@ impl FakeEngine {
         *self.deletions.lock().unwrap() = error;
     }
 
+    /// Provisioning (and restores) wait from now on until [`FakeEngine::release_provisioning`].
+    pub fn hold_provisioning(&self) {
+        self.provisioning_gate.hold();
+    }
+
+    pub fn release_provisioning(&self) {
+        self.provisioning_gate.release();
+    }
+
     pub fn fail_provisioning(&self, error: EngineError) {
         *self.provisioning.lock().unwrap() = Some(error);
     }
@@ -954,6 +1115,7 @@ impl FakeEngine {
 #[async_trait]
 impl Engine for FakeEngine {
     async fn health(&self, cluster: &Cluster) -> std::result::Result<ClusterHealth, EngineError> {
+        self.probes_gate.pass().await;
         self.health
             .lock()
             .unwrap()
@@ -976,6 +1138,7 @@ impl Engine for FakeEngine {
             .lock()
             .unwrap()
             .push((cluster.id.clone(), source.map(|b| b.id.clone())));
+        self.provisioning_gate.pass().await;
         if let Some(error) = self.provisioning.lock().unwrap().clone() {
             return Err(error);
         }
@@ -1015,6 +1178,10 @@ impl Engine for FakeEngine {
             file_count: 3,
             checksum: "blake3:fake".into(),
             available_node_count: cluster.topology.node_count(),
+            contents: Some(cairn_model::ClusterContents {
+                event_count: 42,
+                last_position: 4200,
+            }),
         })
     }
 
@@ -1039,6 +1206,7 @@ impl Engine for FakeEngine {
             .lock()
             .unwrap()
             .push((cluster.id.clone(), change.clone()));
+        self.changes_gate.pass().await;
         match self.snapshots.lock().unwrap().clone() {
             SnapshotBehaviour::Fail(error) => Err(error),
             _ => Ok(()),

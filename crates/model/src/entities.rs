@@ -249,6 +249,36 @@ pub struct Backup {
     /// Why a defunct backup failed, in a sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// When the backup ended (available or defunct).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<DateTime<Utc>>,
+    /// What the cluster held at backup time: its events and the position of the last one.
+    /// A restore of the backup must hold exactly these (restore tests check it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contents: Option<ClusterContents>,
+    /// The last check of every chunk and file hash of the backup, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+/// What a cluster's log holds: how many events, and where the last one ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterContents {
+    pub event_count: u64,
+    pub last_position: u64,
+}
+
+/// How a backup's verification went: every chunk read and every hash checked, or the damage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    pub at: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// `true` when every chunk and file matched its hash.
+    pub ok: bool,
+    /// What was checked ("6 files, 12 MiB"), or what is damaged.
+    pub detail: String,
 }
 
 /// Lifecycle of a scheduled job. `paused` is Cairn's addition; resuming never fires a missed run.
@@ -453,4 +483,18 @@ mod tests {
         }
         assert_eq!(NetworkStatus::parse("gone"), None);
     }
+}
+
+/// Where a region's backups are kept, as the console says it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryFacts {
+    pub region: String,
+    /// `file:///…` or `s3://bucket/prefix at https://endpoint` (never credentials).
+    pub location: String,
+    pub encrypted: bool,
+    /// The key's public fingerprint, when encrypted.
+    pub key_fingerprint: Option<String>,
+    /// Where the key file is on the server, when encrypted.
+    pub key_file: Option<String>,
 }

@@ -26,5 +26,8 @@ pub use integrations::{
     IntegrationView, IssueStatus, Sink, SinkView,
 };
 pub use jobs::{check_job_request, CreateJobRequest};
-pub use restore::{check_cluster_request, check_restore, CreateClusterRequest, FieldErrors};
+pub use restore::{
+    check_cluster_description, check_cluster_request, check_restore, CreateClusterRequest,
+    FieldErrors,
+};
 pub use views::{ClusterOverview, JobDetail, JobOverview, NodeState};

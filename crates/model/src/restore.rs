@@ -48,6 +48,21 @@ fn version_key(version: &str) -> Vec<u32> {
         .collect()
 }
 
+/// A cluster's name (its description), on create and on every rename: required, at most
+/// [`MAX_DESCRIPTION_LEN`] characters once trimmed.
+pub fn check_cluster_description(description: &str) -> Result<(), String> {
+    let name = description.trim();
+    if name.is_empty() {
+        Err("a name is required".into())
+    } else if name.chars().count() > MAX_DESCRIPTION_LEN {
+        Err(format!(
+            "a name has at most {MAX_DESCRIPTION_LEN} characters"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Rules of any new cluster: name, network, disk, version. `network` is the request's
 /// network as found in the target project (`None`: not found there).
 pub fn check_cluster_request(
@@ -59,14 +74,8 @@ pub fn check_cluster_request(
         errors.entry(field.to_owned()).or_insert(message);
     };
 
-    let name = request.description.trim();
-    if name.is_empty() {
-        fail("description", "a name is required".into());
-    } else if name.chars().count() > MAX_DESCRIPTION_LEN {
-        fail(
-            "description",
-            format!("a name has at most {MAX_DESCRIPTION_LEN} characters"),
-        );
+    if let Err(message) = check_cluster_description(&request.description) {
+        fail("description", message);
     }
 
     match network {

@@ -10,8 +10,8 @@ mod rows;
 
 use async_trait::async_trait;
 use cairn_core::{
-    ClusterLock, Credential, CredentialKind, Error as CoreError, LockOutcome, Renamable,
-    Result as CoreResult, SeedPlan, Store,
+    ClusterLock, ClusterPatch, Credential, CredentialKind, Error as CoreError, LockOutcome,
+    Renamable, Result as CoreResult, SeedPlan, Store,
 };
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, Delivery, Event, EventId,
@@ -378,32 +378,41 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn update_cluster(&self, c: &Cluster) -> CoreResult<()> {
-        let addresses = serde_json::to_string(&c.addresses).map_err(CoreError::internal)?;
+    async fn patch_cluster(&self, id: &ClusterId, patch: &ClusterPatch) -> CoreResult<bool> {
+        let addresses = patch
+            .addresses
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(CoreError::internal)?;
+        let (version, tag) = match &patch.server_version {
+            Some((version, tag)) => (Some(version.as_str()), Some(tag.as_str())),
+            None => (None, None),
+        };
         let updated = on_pool!(&self.pool, |p| sqlx::query(
-            "UPDATE clusters SET description = $2, topology = $3, instance_type = $4,
-                    disk_size_gb = $5, server_version = $6, server_version_tag = $7,
-                    projection_level = $8, status = $9, health = $10, protected = $11,
-                    addresses = $12
+            "UPDATE clusters SET status = COALESCE($2, status), health = COALESCE($3, health),
+                    addresses = COALESCE($4, addresses), disk_size_gb = COALESCE($5, disk_size_gb),
+                    instance_type = COALESCE($6, instance_type),
+                    server_version = COALESCE($7, server_version),
+                    server_version_tag = COALESCE($8, server_version_tag),
+                    description = COALESCE($9, description), protected = COALESCE($10, protected)
              WHERE id = $1"
         )
-        .bind(c.id.as_str())
-        .bind(&c.description)
-        .bind(wire_text(&c.topology))
-        .bind(wire_text(&c.instance_type))
-        .bind(i64::from(c.disk_size_gb))
-        .bind(&c.server_version)
-        .bind(&c.server_version_tag)
-        .bind(wire_text(&c.projection_level))
-        .bind(c.status.as_str())
-        .bind(c.health.as_str())
-        .bind(c.protected)
-        .bind(&addresses)
+        .bind(id.as_str())
+        .bind(patch.status.map(|s| s.as_str()))
+        .bind(patch.health.map(|h| h.as_str()))
+        .bind(addresses.as_deref())
+        .bind(patch.disk_size_gb.map(i64::from))
+        .bind(patch.instance_type.as_ref().map(wire_text))
+        .bind(version)
+        .bind(tag)
+        .bind(patch.description.as_deref())
+        .bind(patch.protected)
         .execute(p)
         .await
         .map_err(StoreError::from)?
         .rows_affected());
-        found(updated, "cluster", c.id.as_str())
+        Ok(updated == 1)
     }
 
     async fn insert_project(&self, pr: &Project) -> CoreResult<()> {
@@ -582,8 +591,14 @@ impl Store for SqlStore {
         let sql = format!(
             "INSERT INTO backups ({BACKUP_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                     $18, $19)"
+                     $18, $19, $20, $21, $22, $23)"
         );
+        let verification = b
+            .verification
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(CoreError::internal)?;
         on_pool!(&self.pool, |p| sqlx::query(&sql)
             .bind(b.id.as_str())
             .bind(b.project_id.as_str())
@@ -604,6 +619,10 @@ impl Store for SqlStore {
             .bind(b.file_count.map(to_i64))
             .bind(b.checksum.as_deref())
             .bind(b.failure_reason.as_deref())
+            .bind(b.finished)
+            .bind(b.contents.map(|c| to_i64(c.event_count)))
+            .bind(b.contents.map(|c| to_i64(c.last_position)))
+            .bind(verification.as_deref())
             .execute(p)
             .await
             .map_err(StoreError::from)?
@@ -639,7 +658,7 @@ impl Store for SqlStore {
         let updated = on_pool!(&self.pool, |p| sqlx::query(
             "UPDATE backups SET description = $2, available_node_count = $3, status = $4,
                     bytes_stored = $5, bytes_new = $6, file_count = $7, checksum = $8,
-                    failure_reason = $9
+                    failure_reason = $9, finished = $10, event_count = $11, last_position = $12
              WHERE id = $1"
         )
         .bind(b.id.as_str())
@@ -651,11 +670,32 @@ impl Store for SqlStore {
         .bind(b.file_count.map(to_i64))
         .bind(b.checksum.as_deref())
         .bind(b.failure_reason.as_deref())
+        .bind(b.finished)
+        .bind(b.contents.map(|c| to_i64(c.event_count)))
+        .bind(b.contents.map(|c| to_i64(c.last_position)))
         .execute(p)
         .await
         .map_err(StoreError::from)?
         .rows_affected());
         found(updated, "backup", b.id.as_str())
+    }
+
+    async fn set_verification(
+        &self,
+        id: &BackupId,
+        verification: &cairn_model::Verification,
+    ) -> CoreResult<bool> {
+        let json = serde_json::to_string(verification).map_err(CoreError::internal)?;
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE backups SET verification = $2 WHERE id = $1"
+        )
+        .bind(id.as_str())
+        .bind(&json)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        Ok(updated == 1)
     }
 
     async fn job_backups(&self, job: &JobId) -> CoreResult<Vec<Backup>> {
@@ -808,27 +848,6 @@ impl Store for SqlStore {
             }
         });
         Ok(claimed)
-    }
-
-    async fn update_cluster_settings(
-        &self,
-        id: &ClusterId,
-        description: Option<&str>,
-        protected: Option<bool>,
-    ) -> CoreResult<bool> {
-        let updated = on_pool!(&self.pool, |p| sqlx::query(
-            "UPDATE clusters SET description = COALESCE($2, description),
-                                 protected = COALESCE($3, protected)
-             WHERE id = $1 AND status NOT IN ('deleting', 'deleted')"
-        )
-        .bind(id.as_str())
-        .bind(description)
-        .bind(protected)
-        .execute(p)
-        .await
-        .map_err(StoreError::from)?
-        .rows_affected());
-        Ok(updated == 1)
     }
 
     async fn rename(&self, field: Renamable, id: &str, text: &str) -> CoreResult<bool> {
@@ -1307,12 +1326,84 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn history(&self, job: &JobId) -> CoreResult<Vec<HistoryItem>> {
+    async fn history(&self, job: &JobId, limit: u32) -> CoreResult<Vec<HistoryItem>> {
         let sql = format!(
-            "SELECT {HISTORY_COLUMNS} FROM job_history WHERE job_id = $1 ORDER BY start_time, id"
+            "SELECT {HISTORY_COLUMNS} FROM job_history WHERE job_id = $1
+             ORDER BY start_time DESC, id DESC LIMIT {limit}"
         );
         let rows: Vec<HistoryRow> = self.fetch_all(&sql, &[job.as_str()]).await?;
         rows.into_iter().map(HistoryRow::into_model).collect()
+    }
+
+    async fn project_history(
+        &self,
+        project: &ProjectId,
+        job: Option<&JobId>,
+        limit: u32,
+    ) -> CoreResult<Vec<HistoryItem>> {
+        let (filter, binds) = match job {
+            Some(job) => ("AND job_id = $2", vec![project.as_str(), job.as_str()]),
+            None => ("", vec![project.as_str()]),
+        };
+        let sql = format!(
+            "SELECT {HISTORY_COLUMNS} FROM job_history WHERE project_id = $1 {filter}
+             ORDER BY start_time DESC, id DESC LIMIT {limit}"
+        );
+        let rows: Vec<HistoryRow> = self.fetch_all(&sql, &binds).await?;
+        rows.into_iter().map(HistoryRow::into_model).collect()
+    }
+
+    async fn last_runs(
+        &self,
+        project: &ProjectId,
+    ) -> CoreResult<std::collections::HashMap<JobId, HistoryItem>> {
+        let sql = format!(
+            "SELECT {HISTORY_COLUMNS} FROM job_history WHERE id IN (
+                 SELECT (SELECT h.id FROM job_history h WHERE h.job_id = j.id
+                         ORDER BY h.start_time DESC, h.id DESC LIMIT 1)
+                 FROM jobs j WHERE j.project_id = $1)"
+        );
+        let rows: Vec<HistoryRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
+        rows.into_iter()
+            .map(|row| row.into_model().map(|item| (item.job_id.clone(), item)))
+            .collect()
+    }
+
+    async fn run_of_backup(&self, backup: &BackupId) -> CoreResult<Option<HistoryItem>> {
+        let sql = format!("SELECT {HISTORY_COLUMNS} FROM job_history WHERE linked_resource = $1");
+        let row: Option<HistoryRow> = self.fetch_optional(&sql, &[backup.as_str()]).await?;
+        row.map(HistoryRow::into_model).transpose()
+    }
+
+    async fn started_runs(&self) -> CoreResult<Vec<HistoryItem>> {
+        let sql = format!("SELECT {HISTORY_COLUMNS} FROM job_history WHERE status = 'started'");
+        let rows: Vec<HistoryRow> = self.fetch_all(&sql, &[]).await?;
+        rows.into_iter().map(HistoryRow::into_model).collect()
+    }
+
+    async fn prune_history(&self, before: DateTime<Utc>) -> CoreResult<u64> {
+        // Each job's latest run stays (its overview shows it), however old.
+        const OLD: &str = "SELECT h.id FROM job_history h
+             WHERE h.end_time IS NOT NULL AND h.end_time < $1
+               AND h.id <> (SELECT l.id FROM job_history l WHERE l.job_id = h.job_id
+                            ORDER BY l.start_time DESC, l.id DESC LIMIT 1)";
+        let pruned = on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(StoreError::from)?;
+            sqlx::query(&format!("DELETE FROM job_runs WHERE history_id IN ({OLD})"))
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+            let pruned = sqlx::query(&format!("DELETE FROM job_history WHERE id IN ({OLD})"))
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?
+                .rows_affected();
+            tx.commit().await.map_err(StoreError::from)?;
+            pruned
+        });
+        Ok(pruned)
     }
 
     async fn apply_seed(&self, plan: &SeedPlan) -> CoreResult<()> {

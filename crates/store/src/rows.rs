@@ -193,7 +193,7 @@ impl LockRow {
 pub(crate) const BACKUP_COLUMNS: &str = "id, project_id, description, source_cluster_id, \
      source_cluster_description, provider, region, server_version, server_version_tag, size_gb, \
      available_node_count, status, created, linked_resource, bytes_stored, bytes_new, file_count, \
-     checksum, failure_reason";
+     checksum, failure_reason, finished, event_count, last_position, verification";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct BackupRow {
@@ -216,6 +216,10 @@ pub(crate) struct BackupRow {
     file_count: Option<i64>,
     checksum: Option<String>,
     failure_reason: Option<String>,
+    finished: Option<DateTime<Utc>>,
+    event_count: Option<i64>,
+    last_position: Option<i64>,
+    verification: Option<String>,
 }
 
 fn count<T: TryFrom<i64>>(table: &str, column: &str, value: i64) -> CoreResult<T> {
@@ -253,6 +257,20 @@ impl BackupRow {
             checksum: self.checksum,
             progress: None,
             failure_reason: self.failure_reason,
+            finished: self.finished,
+            contents: match (self.event_count, self.last_position) {
+                (Some(events), Some(position)) => Some(cairn_model::ClusterContents {
+                    event_count: count(T, "event_count", events)?,
+                    last_position: count(T, "last_position", position)?,
+                }),
+                _ => None,
+            },
+            verification: self
+                .verification
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("{T}: verification: {e}")))?,
         })
     }
 }

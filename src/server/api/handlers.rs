@@ -606,21 +606,11 @@ pub async fn list_history(
 ) -> Answer {
     let scope = caller.scope(&org, &project, Read).await?;
     let query = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let jobs = match query.0.job_id.as_deref().filter(|j| !j.is_empty()) {
-        Some(job) => vec![id("job", job, JobId::parse)?],
-        None => caller
-            .services()
-            .list_jobs(&scope)
-            .await?
-            .into_iter()
-            .map(|j| j.id)
-            .collect(),
+    let job = match query.0.job_id.as_deref().filter(|j| !j.is_empty()) {
+        Some(job) => Some(id("job", job, JobId::parse)?),
+        None => None,
     };
-    let mut items = Vec::new();
-    for job in &jobs {
-        items.extend(caller.services().job_history(&scope, job).await?);
-    }
-    items.sort_by(|a, b| b.start_time.cmp(&a.start_time).then(b.id.cmp(&a.id)));
+    let items = caller.services().list_history(&scope, job.as_ref()).await?;
     Ok(Json(json!({ "items": items })))
 }
 
