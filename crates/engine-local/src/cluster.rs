@@ -114,6 +114,8 @@ impl Clusters {
         Clusters { launcher, client }
     }
 
+    /// The node's `/health`, if it answers and is this node: a port freed by a dead node and
+    /// taken by another process (another cluster's node, say) does not count as this node.
     async fn probe(&self, node: &NodeLayout) -> Option<serde_json::Value> {
         let response = self
             .client
@@ -121,7 +123,15 @@ impl Clusters {
             .send()
             .await
             .ok()?;
-        response.json().await.ok()
+        let health: serde_json::Value = response.json().await.ok()?;
+        let ours = node.volume.display().to_string();
+        match health["volume"].as_str() {
+            Some(volume) if volume != ours => {
+                tracing::warn!(port = node.port, %volume, expected = %ours, "another node answers on this node's port");
+                None
+            }
+            _ => Some(health),
+        }
     }
 
     /// Starts every node whose process is gone (followers before the leader) and waits until
@@ -315,18 +325,26 @@ pub async fn stop_node(node: &NodeLayout) -> Result<(), String> {
     if volume_is_free(&node.volume) {
         return Ok(()); // the pid is stale; it may belong to someone else now
     }
-    // SAFETY: a plain signal to a process id.
-    unsafe {
-        libc::kill(pid, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !volume_is_free(&node.volume) {
-        if Instant::now() > deadline {
-            return Err(format!("node {pid} did not stop within 10 s"));
+    // Asked first; a node that does not stop within 10 s (hung, paused) is killed, so that a
+    // deletion or a rolling restart always gets past it.
+    for (signal, grace) in [(libc::SIGTERM, 10), (libc::SIGKILL, 5)] {
+        // SAFETY: a plain signal to a process id.
+        unsafe {
+            libc::kill(pid, signal);
+            if signal == libc::SIGKILL {
+                // A stopped (SIGSTOP) process takes SIGKILL only once continued.
+                libc::kill(pid, libc::SIGCONT);
+            }
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let deadline = Instant::now() + Duration::from_secs(grace);
+        while Instant::now() < deadline {
+            if volume_is_free(&node.volume) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
-    Ok(())
+    Err(format!("node {pid} did not stop, even when killed"))
 }
 
 /// Whether no process holds the volume's lock (which a node holds while it runs).

@@ -7,7 +7,9 @@
 //! ROOT/<region>/snapshots/                          the region's snapshot repository
 //! ```
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cairn_core::ports::{ClusterChange, Engine, EngineError, ProgressSink, SnapshotFacts};
@@ -24,7 +26,60 @@ pub struct LocalEngine {
     root: PathBuf,
     clusters: Clusters,
     snapshot_read_limit: Option<u64>,
+    repository_settings: RepositorySettings,
+    /// Each region's repository, opened once (it remembers the manifests it has read).
+    repositories: tokio::sync::Mutex<HashMap<String, Repository>>,
+    /// When each region was last collected, and whether a deletion since wants it again.
+    collections: std::sync::Mutex<HashMap<String, Collection>>,
 }
+
+/// Where each region's snapshot repository is kept and how it is opened.
+#[derive(Debug, Clone, Default)]
+pub struct RepositorySettings {
+    /// Regions whose repository is somewhere else than `ROOT/<region>/snapshots`.
+    pub places: HashMap<String, RepositoryPlace>,
+    /// New repositories are encrypted with the key in this file (made on first use, mode
+    /// 0600); encrypted ones are opened with it. `None`: new ones are not encrypted.
+    pub key_file: Option<PathBuf>,
+}
+
+/// A repository somewhere: `file:///path`, a plain path, or `s3://bucket/prefix` with how to
+/// reach the S3-compatible service.
+#[derive(Debug, Clone, Default)]
+pub struct RepositoryPlace {
+    pub url: String,
+    pub s3: cairn_snapshot::S3Settings,
+}
+
+impl RepositoryPlace {
+    fn storage(
+        &self,
+    ) -> Result<std::sync::Arc<dyn cairn_snapshot::Storage>, cairn_snapshot::Error> {
+        Ok(if self.url.starts_with("s3://") {
+            std::sync::Arc::new(cairn_snapshot::ObjectStorage::s3(&self.url, &self.s3)?)
+        } else {
+            std::sync::Arc::new(cairn_snapshot::ObjectStorage::create(&self.url)?)
+        })
+    }
+
+    /// Where it is, as people read it (no credentials: they are never in the URL).
+    pub fn describe(&self) -> String {
+        match (&self.s3.endpoint, self.url.starts_with("s3://")) {
+            (Some(endpoint), true) => format!("{} at {endpoint}", self.url),
+            _ => self.url.clone(),
+        }
+    }
+}
+
+/// A region's garbage collection: at most one a minute, however many backups are deleted.
+#[derive(Debug, Clone, Copy, Default)]
+struct Collection {
+    last: Option<Instant>,
+    wanted: bool,
+}
+
+/// Deletions within this long of a collection wait for the next maintenance pass.
+const COLLECT_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 
 fn failed(context: &str, error: impl std::fmt::Display) -> EngineError {
     EngineError::Failed(format!("{context}: {error}"))
@@ -36,6 +91,9 @@ impl LocalEngine {
             root: root.into(),
             clusters: Clusters::new(launcher),
             snapshot_read_limit: None,
+            repository_settings: RepositorySettings::default(),
+            repositories: tokio::sync::Mutex::new(HashMap::new()),
+            collections: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -43,6 +101,12 @@ impl LocalEngine {
     /// that they leave the live node disk bandwidth.
     pub fn with_snapshot_read_limit(mut self, bytes_per_second: Option<u64>) -> LocalEngine {
         self.snapshot_read_limit = bytes_per_second;
+        self
+    }
+
+    /// Where the regions' snapshot repositories are and how they are encrypted.
+    pub fn with_repositories(mut self, settings: RepositorySettings) -> LocalEngine {
+        self.repository_settings = settings;
         self
     }
 
@@ -75,38 +139,133 @@ impl LocalEngine {
             .map_err(|e| failed(&path.display().to_string(), e))
     }
 
-    /// The region's repository, created on first use.
-    async fn repository(&self, region: &str) -> Result<Repository, EngineError> {
-        self.repository_with(region, OpenOptions::default()).await
+    /// Where the region's repository is.
+    pub fn repository_place(&self, region: &str) -> RepositoryPlace {
+        self.repository_settings
+            .places
+            .get(region)
+            .cloned()
+            .unwrap_or_else(|| RepositoryPlace {
+                url: self
+                    .root
+                    .join(region)
+                    .join("snapshots")
+                    .display()
+                    .to_string(),
+                s3: Default::default(),
+            })
     }
 
-    async fn repository_with(
-        &self,
-        region: &str,
-        options: OpenOptions,
-    ) -> Result<Repository, EngineError> {
-        let path = self.root.join(region).join("snapshots");
-        let url = path.display().to_string();
-        if path.join("config").exists() {
-            Repository::open_url(&url, options).await
-        } else {
-            Repository::init_url(&url, InitOptions::default(), options).await
+    fn open_options(&self) -> OpenOptions {
+        OpenOptions {
+            key_file: self.repository_settings.key_file.clone(),
+            ..OpenOptions::default()
         }
-        .map_err(|e| failed("snapshot repository", e))
+    }
+
+    /// The region's repository if it exists already (`None` when there is none yet), opened
+    /// with the configured key. A wrong or missing key is an error saying which.
+    async fn open_existing(&self, region: &str) -> Result<Option<Repository>, EngineError> {
+        let place = self.repository_place(region);
+        let context = format!(
+            "the snapshot repository of region {region} ({})",
+            place.describe()
+        );
+        let fail = |e: cairn_snapshot::Error| failed(&context, e);
+        let storage = place.storage().map_err(fail)?;
+        match Repository::open(storage, self.open_options()).await {
+            Ok(repository) => Ok(Some(repository)),
+            Err(cairn_snapshot::Error::NotARepository(_)) => Ok(None),
+            Err(cairn_snapshot::Error::BadKeyFile { path, reason }) if !path.exists() => {
+                Err(EngineError::Failed(format!(
+                    "{context} is encrypted, and its key file {} is missing ({reason}): put back \
+                     the copy you kept elsewhere; without it these backups cannot be read",
+                    path.display()
+                )))
+            }
+            Err(error) => Err(fail(error)),
+        }
+    }
+
+    /// The region's repository, created on first use (encrypted when a key file is set).
+    async fn repository(&self, region: &str) -> Result<Repository, EngineError> {
+        let mut open = self.repositories.lock().await;
+        if let Some(repository) = open.get(region) {
+            return Ok(repository.clone());
+        }
+        let repository = match self.open_existing(region).await? {
+            Some(repository) => repository,
+            None => {
+                let place = self.repository_place(region);
+                let init = InitOptions {
+                    key_file: self.repository_settings.key_file.clone(),
+                    ..InitOptions::default()
+                };
+                let context = format!("creating the snapshot repository at {}", place.describe());
+                let storage = place.storage().map_err(|e| failed(&context, e))?;
+                Repository::init(storage, init, self.open_options())
+                    .await
+                    .map_err(|e| failed(&context, e))?
+            }
+        };
+        open.insert(region.to_owned(), repository.clone());
+        Ok(repository)
+    }
+
+    /// Opens (or creates) every region's repository, the existing ones first: a wrong or
+    /// missing key is found before anything new is made with a new key. Answers what each
+    /// one is, for the console to say where backups are kept.
+    pub async fn open_repositories(
+        &self,
+        regions: &[String],
+    ) -> Result<Vec<cairn_model::RepositoryFacts>, EngineError> {
+        for region in regions {
+            if let Some(repository) = self.open_existing(region).await? {
+                self.repositories
+                    .lock()
+                    .await
+                    .insert(region.clone(), repository);
+            }
+        }
+        let mut facts = Vec::new();
+        for region in regions {
+            let repository = self.repository(region).await?;
+            facts.push(self.facts_of(region, &repository));
+        }
+        Ok(facts)
+    }
+
+    fn facts_of(&self, region: &str, repository: &Repository) -> cairn_model::RepositoryFacts {
+        let encryption = repository.config().encryption.as_ref();
+        cairn_model::RepositoryFacts {
+            region: region.to_owned(),
+            location: self.repository_place(region).describe(),
+            encrypted: encryption.is_some(),
+            key_fingerprint: encryption.map(|e| e.key_id.clone()),
+            key_file: encryption.and(
+                self.repository_settings
+                    .key_file
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+            ),
+        }
     }
 
     /// Frees what no snapshot of the region needs any more: deleted backups' data, and what a
     /// backup cut short left (packs written before Cairn was killed, say). Waits briefly for
     /// running backups; when they take longer, the next deletion collects it.
     pub async fn collect_garbage(&self, region: &str) -> Result<(), EngineError> {
-        let options = OpenOptions {
-            locks: cairn_snapshot::LockSettings {
-                wait: std::time::Duration::from_secs(5),
-                ..Default::default()
+        let repository = self
+            .repository(region)
+            .await?
+            .with_lock_wait(Duration::from_secs(5));
+        self.collections.lock().expect("not poisoned").insert(
+            region.to_owned(),
+            Collection {
+                last: Some(Instant::now()),
+                wanted: false,
             },
-            ..OpenOptions::default()
-        };
-        let repository = self.repository_with(region, options).await?;
+        );
         match repository.gc().await {
             Ok(report) => {
                 tracing::info!(region, ?report, "snapshot repository collected");
@@ -114,10 +273,50 @@ impl LocalEngine {
             }
             Err(cairn_snapshot::Error::Locked(holder)) => {
                 tracing::info!(region, %holder, "garbage collection put off: the repository is in use");
+                self.want_collection(region);
                 Ok(())
             }
-            Err(error) => Err(failed("collecting the snapshot repository", error)),
+            Err(error) => {
+                self.want_collection(region);
+                Err(failed("collecting the snapshot repository", error))
+            }
         }
+    }
+
+    fn want_collection(&self, region: &str) {
+        let mut collections = self.collections.lock().expect("not poisoned");
+        collections.entry(region.to_owned()).or_default().wanted = true;
+    }
+
+    /// Collects the region now unless it was collected within the last minute; then the next
+    /// maintenance pass does. So deleting a thousand backups runs a handful of collections,
+    /// not a thousand.
+    async fn collect_soon(&self, region: &str) -> Result<(), EngineError> {
+        let recent = {
+            let collections = self.collections.lock().expect("not poisoned");
+            collections
+                .get(region)
+                .and_then(|c| c.last)
+                .is_some_and(|last| last.elapsed() < COLLECT_AT_MOST_EVERY)
+        };
+        if recent {
+            self.want_collection(region);
+            Ok(())
+        } else {
+            self.collect_garbage(region).await
+        }
+    }
+
+    /// Regions whose collection was put off and is due now.
+    fn collections_due(&self) -> Vec<String> {
+        let collections = self.collections.lock().expect("not poisoned");
+        collections
+            .iter()
+            .filter(|(_, c)| {
+                c.wanted && c.last.is_none_or(|l| l.elapsed() >= COLLECT_AT_MOST_EVERY)
+            })
+            .map(|(region, _)| region.clone())
+            .collect()
     }
 
     /// The cluster's health from real probes, with the reason when it is not `Ok`.
@@ -167,6 +366,8 @@ impl Engine for LocalEngine {
         let quota = u64::from(cluster.disk_size_gb) << 30;
         let layout = ClusterLayout::new(&root, cluster.topology.node_count(), quota, CHUNK_SIZE)
             .map_err(|e| failed("choosing ports", e))?;
+        // The layout first: whatever fails after it, deleting the cluster finds what to remove.
+        self.save_layout(cluster, &layout)?;
         if let Some(backup) = source {
             if backup.region != cluster.region {
                 return Err(EngineError::Failed(format!(
@@ -176,17 +377,17 @@ impl Engine for LocalEngine {
             }
             let repository = self.repository(&backup.region).await?;
             let snapshot = find_snapshot(&repository, backup).await?;
-            // Every node starts from the same snapshot: their logs are byte-identical, as
-            // replication keeps them.
-            for node in &layout.nodes {
-                repository
-                    .restore(&snapshot, &node.volume, |_| {})
-                    .await
-                    .map_err(|e| failed("restoring the backup", e))?;
-                clean_restored_volume(&node.volume);
+            // Every node starts from the same snapshot (their logs are byte-identical, as
+            // replication keeps them), restored under one lock so it cannot go in between.
+            let volumes: Vec<&Path> = layout.nodes.iter().map(|n| n.volume.as_path()).collect();
+            repository
+                .restore_each(&snapshot, &volumes, |_| {})
+                .await
+                .map_err(|e| failed("restoring the backup", e))?;
+            for volume in volumes {
+                clean_restored_volume(volume);
             }
         }
-        self.save_layout(cluster, &layout)?;
         self.clusters
             .ensure_running(&layout)
             .await
@@ -223,12 +424,20 @@ impl Engine for LocalEngine {
         })
         .await
         .map_err(|e| failed("snapshot", e))?;
+        // What the snapshot holds: the log up to the checkpoint it read first.
+        let checkpoint = summary
+            .first_read
+            .get(crate::log::CHECKPOINT)
+            .and_then(|bytes| bytes.get(..8))
+            .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+        let contents = stats(&layout, Some(checkpoint)).await?;
         Ok(SnapshotFacts {
             bytes_stored: summary.stored_bytes,
             bytes_new: summary.new_bytes,
             file_count: summary.files,
             checksum: summary.id.hex(),
             available_node_count: cluster.topology.node_count(),
+            contents: Some(contents),
         })
     }
 
@@ -250,21 +459,74 @@ impl Engine for LocalEngine {
 
     async fn delete_snapshot(&self, backup: &Backup) -> Result<(), EngineError> {
         let repository = self.repository(&backup.region).await?;
-        let found = repository
-            .find_by_label(backup.id.as_str())
-            .await
-            .map_err(|e| failed("snapshot repository", e))?;
-        for snapshot in found {
-            repository
-                .delete(&snapshot.id)
+        // A finished backup names its snapshot; one cut short or given up on is looked for by
+        // its label, waiting until its snapshot has stopped writing (it may land late).
+        let named = backup
+            .checksum
+            .as_deref()
+            .and_then(cairn_snapshot::Hash32::parse);
+        match named {
+            Some(id) => repository.forget(&id).await.map(|_| ()),
+            None => repository
+                .forget_labelled(backup.id.as_str())
                 .await
-                .map_err(|e| failed("deleting the snapshot", e))?;
+                .map(|_| ()),
         }
+        .map_err(|e| failed("deleting the snapshot", e))?;
         // Also when nothing was found: a backup cut short leaves packs but no snapshot.
-        self.collect_garbage(&backup.region).await
+        self.collect_soon(&backup.region).await
+    }
+
+    async fn contents(
+        &self,
+        cluster: &Cluster,
+    ) -> Result<Option<cairn_model::ClusterContents>, EngineError> {
+        Ok(Some(stats(&self.layout(cluster)?, None).await?))
+    }
+
+    async fn verify_snapshot(
+        &self,
+        backup: &Backup,
+    ) -> Result<cairn_core::VerifiedFacts, EngineError> {
+        let repository = self.repository(&backup.region).await?;
+        let snapshot = find_snapshot(&repository, backup).await?;
+        let report = repository
+            .verify(&snapshot, cairn_snapshot::VerifyMode::ReadAll)
+            .await
+            .map_err(|e| EngineError::Failed(e.to_string()))?;
+        Ok(cairn_core::VerifiedFacts {
+            files: report.files,
+            chunks: report.chunks_checked,
+            bytes: report.bytes_checked,
+        })
+    }
+
+    async fn repository_facts(
+        &self,
+        region: &str,
+    ) -> Result<Option<cairn_model::RepositoryFacts>, EngineError> {
+        let repository = self.repository(region).await?;
+        Ok(Some(self.facts_of(region, &repository)))
+    }
+
+    async fn maintain(&self) -> Result<(), EngineError> {
+        for region in self.collections_due() {
+            self.collect_garbage(&region).await?;
+        }
+        Ok(())
     }
 
     async fn apply(&self, cluster: &Cluster, change: &ClusterChange) -> Result<(), EngineError> {
+        let root = self.cluster_root(&cluster.region, cluster.id.as_str());
+        if *change == ClusterChange::Delete && !root.join("layout.json").exists() {
+            // Provisioning failed before any node had a place: nothing runs, remove what is left.
+            return match std::fs::remove_dir_all(&root) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(failed(&root.display().to_string(), e))
+                }
+                _ => Ok(()),
+            };
+        }
         let mut layout = self.layout(cluster)?;
         match change {
             ClusterChange::ExpandDisk { disk_size_gb } => {
@@ -290,17 +552,24 @@ impl Engine for LocalEngine {
                     .stop(&layout)
                     .await
                     .map_err(|e| failed("stopping nodes", e))?;
-                let root = self.cluster_root(&cluster.region, cluster.id.as_str());
                 std::fs::remove_dir_all(&root).map_err(|e| failed(&root.display().to_string(), e))
             }
         }
     }
 }
 
+/// The snapshot of a backup: the one it names, or else the newest carrying its id as label.
 async fn find_snapshot(
     repository: &Repository,
     backup: &Backup,
 ) -> Result<cairn_snapshot::Hash32, EngineError> {
+    if let Some(id) = backup
+        .checksum
+        .as_deref()
+        .and_then(cairn_snapshot::Hash32::parse)
+    {
+        return Ok(id);
+    }
     let found = repository
         .find_by_label(backup.id.as_str())
         .await
@@ -317,6 +586,34 @@ async fn find_snapshot(
 fn clean_restored_volume(volume: &Path) {
     let _ = std::fs::remove_file(volume.join(crate::node::PID_FILE));
     let _ = std::fs::remove_file(volume.join("node.log"));
+}
+
+/// The leader's events before `up_to` (all of them without it) and where they end.
+async fn stats(
+    layout: &ClusterLayout,
+    up_to: Option<u64>,
+) -> Result<cairn_model::ClusterContents, EngineError> {
+    let query = up_to.map(|p| format!("?upTo={p}")).unwrap_or_default();
+    let url = format!("http://{}/stats{query}", layout.leader().address());
+    let answer: serde_json::Value = reqwest::get(&url)
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| failed("reading the cluster's contents", e))?
+        .json()
+        .await
+        .map_err(|e| failed("reading the cluster's contents", e))?;
+    let number = |key: &str| {
+        answer[key].as_u64().ok_or_else(|| {
+            failed(
+                "reading the cluster's contents",
+                format!("no {key} in {answer}"),
+            )
+        })
+    };
+    Ok(cairn_model::ClusterContents {
+        event_count: number("eventCount")?,
+        last_position: number("lastPosition")?,
+    })
 }
 
 async fn set_quota(layout: &ClusterLayout) -> Result<(), EngineError> {

@@ -153,6 +153,23 @@ impl EventLog {
         Ok(log)
     }
 
+    /// How many events lie before `up_to` (the whole log when `None`), and where that part
+    /// ends: what a backup taken at checkpoint `up_to` holds, and what its restore must hold.
+    pub fn contents(&self, up_to: Option<u64>) -> (u64, u64) {
+        let end = up_to.map_or(self.end, |limit| limit.min(self.end));
+        let count = self
+            .streams
+            .values()
+            .map(|positions| positions.partition_point(|&p| p < end) as u64)
+            .sum();
+        (count, end)
+    }
+
+    /// The volume this log lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn end(&self) -> u64 {
         self.end
     }

@@ -3,7 +3,8 @@
 //! ```text
 //! POST /streams/{stream}             [NewEvent, ...]      → 201 {firstEventNumber, lastEventNumber, position}
 //! GET  /streams/{stream}?from=&count=                     → 200 {events: [RecordedEvent, ...]}
-//! GET  /health                                            → 200 {status, role, committedPosition, usedBytes, quotaBytes}
+//! GET  /health                                            → 200 {status, role, committedPosition, usedBytes, quotaBytes, volume}
+//! GET  /stats?upTo=P                                      → 200 {eventCount, lastPosition}
 //! PUT  /quota  {bytes}                                    → 204 (the engine raises it on "expand disk")
 //! ```
 //!
@@ -15,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -140,6 +141,13 @@ const REPLICATION_TIMEOUT: Duration = Duration::from_secs(2);
 const REPLICATION_TICK: Duration = Duration::from_millis(500);
 /// Bytes per replication request.
 const REPLICATION_BATCH: usize = 4 << 20;
+/// The largest append a client may send (axum's default, said out loud: replication's limit
+/// follows from it).
+const APPEND_BODY_LIMIT: usize = 2 << 20;
+/// A replication request: a batch, plus the one record that may cross its end (never more
+/// than an append), plus 12 bytes of framing per record. A follower that refused these would
+/// never catch up.
+const REPLICATE_BODY_LIMIT: usize = 2 * REPLICATION_BATCH + APPEND_BODY_LIMIT;
 
 /// The node's HTTP API over an opened log.
 pub fn router(log: EventLog, role: Role) -> Router {
@@ -175,8 +183,13 @@ fn node_router(state: NodeState) -> Router {
     Router::new()
         .route("/streams/{stream}", post(append).get(read))
         .route("/health", get(health))
+        .route("/stats", get(stats))
         .route("/quota", put(set_quota))
-        .route("/replicate", post(take_replicated))
+        .route(
+            "/replicate",
+            post(take_replicated).layer(DefaultBodyLimit::max(REPLICATE_BODY_LIMIT)),
+        )
+        .layer(DefaultBodyLimit::max(APPEND_BODY_LIMIT))
         .with_state(state)
 }
 
@@ -332,6 +345,8 @@ struct Health {
     committed_position: u64,
     used_bytes: u64,
     quota_bytes: u64,
+    /// The volume this node serves: a prober checks that the port it asked is this node's.
+    volume: String,
     followers: Vec<FollowerHealth>,
 }
 
@@ -346,8 +361,11 @@ struct FollowerHealth {
 
 async fn health(State(state): State<NodeState>) -> Result<Json<Health>, ApiError> {
     // Through the blocking pool like everything else: an append holds the log while it syncs.
-    let (end, used, quota) =
-        blocking(&state, |log| Ok((log.end(), log.used(), log.quota()))).await?;
+    let (end, used, quota, volume) = blocking(&state, |log| {
+        let volume = log.dir().display().to_string();
+        Ok((log.end(), log.used(), log.quota(), volume))
+    })
+    .await?;
     let followers = state
         .followers
         .iter()
@@ -367,8 +385,25 @@ async fn health(State(state): State<NodeState>) -> Result<Json<Health>, ApiError
         committed_position: end,
         used_bytes: used,
         quota_bytes: quota,
+        volume,
         followers,
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatsQuery {
+    up_to: Option<u64>,
+}
+
+/// `GET /stats?upTo=P`: the events before position P (all of them without it) and where they
+/// end.
+async fn stats(
+    State(state): State<NodeState>,
+    Query(query): Query<StatsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (count, end) = blocking(&state, move |log| Ok(log.contents(query.up_to))).await?;
+    Ok(Json(json!({ "eventCount": count, "lastPosition": end })))
 }
 
 #[derive(Deserialize)]

@@ -63,6 +63,9 @@ fn backup_of(cluster: &Cluster) -> Backup {
         checksum: None,
         progress: None,
         failure_reason: None,
+        finished: None,
+        contents: None,
+        verification: None,
     }
 }
 
@@ -133,6 +136,10 @@ async fn a_three_node_cluster_restored_into_a_single_node_holds_exactly_what_was
     append_round(&leader, 100, 100, 10); // 1 000 more after the backup
 
     assert_eq!(facts.available_node_count, 3);
+    let recorded = facts
+        .contents
+        .expect("the snapshot's contents are recorded");
+    assert_eq!(recorded.event_count, 10_000);
     assert_eq!(facts.checksum.len(), 64);
     assert!(facts.file_count >= 2 && facts.bytes_new > 0);
     let restored = engine.provision(&target, Some(&backup)).await.unwrap();
@@ -154,6 +161,11 @@ async fn a_three_node_cluster_restored_into_a_single_node_holds_exactly_what_was
         .map(|s| numbers(&restored.tcp[0], &format!("s-{s}")).len())
         .sum();
     assert_eq!(total, 10_000);
+    assert_eq!(engine.contents(&target).await.unwrap(), Some(recorded));
+    assert_eq!(
+        engine.contents(&source).await.unwrap().unwrap().event_count,
+        11_000
+    );
 
     engine.apply(&source, &ClusterChange::Delete).await.unwrap();
     engine.apply(&target, &ClusterChange::Delete).await.unwrap();
@@ -245,5 +257,38 @@ async fn health_comes_from_probes_and_resume_brings_a_killed_node_back() {
     engine.resume(&source).await.unwrap();
 
     assert_eq!(engine.health(&source).await.unwrap(), ClusterHealth::Ok);
+    engine.apply(&source, &ClusterChange::Delete).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_that_fails_part_way_leaves_a_cluster_that_can_be_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let (source, target) = (
+        cluster(SOURCE, Topology::SingleNode),
+        cluster(TARGET, Topology::ThreeNodeMultiZone),
+    );
+    let _teardown = Teardown(&engine, vec![source.clone(), target.clone()]);
+    let leader = engine.provision(&source, None).await.unwrap().tcp[0].clone();
+    append_round(&leader, 10, 0, 20);
+    let mut backup = backup_of(&source);
+    let facts = engine
+        .snapshot(&source, &backup, Arc::new(|_| {}))
+        .await
+        .unwrap();
+    backup.checksum = Some(facts.checksum);
+    // The repository loses its packs: the restore fails after the cluster got its place.
+    for pack in common::files_under(&dir.path().join("local-1/snapshots/packs")) {
+        std::fs::remove_file(pack).unwrap();
+    }
+
+    let error = engine.provision(&target, Some(&backup)).await.unwrap_err();
+    assert!(
+        error.to_string().contains("restoring the backup"),
+        "{error}"
+    );
+
+    engine.apply(&target, &ClusterChange::Delete).await.unwrap();
+    assert!(!dir.path().join("local-1/clusters").join(TARGET).exists());
     engine.apply(&source, &ClusterChange::Delete).await.unwrap();
 }

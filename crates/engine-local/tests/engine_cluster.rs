@@ -138,3 +138,82 @@ async fn a_restarted_engine_adopts_running_nodes_instead_of_starting_twins() {
     ));
     after_restart.stop(&layout).await.unwrap(); // stopping a stopped cluster is fine
 }
+
+fn committed(address: &str) -> u64 {
+    let (_, body) = http(address, "GET", "/health", "").unwrap();
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["committedPosition"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_paused_through_a_64_mib_backlog_catches_up_when_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = ClusterLayout::new(dir.path(), 3, 1 << 30, 16 << 20).unwrap();
+    let _cleanup = Cleanup(&layout);
+    let clusters = clusters();
+    clusters.ensure_running(&layout).await.unwrap();
+    let leader = layout.leader().address();
+    let paused = std::fs::read_to_string(layout.nodes[2].volume.join("node.pid")).unwrap();
+    let signal = |name: &str| {
+        assert!(std::process::Command::new("kill")
+            .args([&format!("-{name}"), paused.trim()])
+            .status()
+            .unwrap()
+            .success());
+    };
+
+    signal("STOP");
+    // 72 appends of 16 events of 64 KiB: 72 MiB the paused follower lacks.
+    let payload = "x".repeat(64 << 10);
+    for batch in 0..72 {
+        let events: Vec<_> = (0..16)
+            .map(|n| serde_json::json!({"eventId": format!("{batch}-{n}"), "eventType": "Big", "data": {"p": payload}}))
+            .collect();
+        let body = serde_json::Value::Array(events).to_string();
+        let (status, answer) = http(&leader, "POST", "/streams/big", &body).unwrap();
+        assert_eq!(status, 201, "{answer}");
+    }
+    let end = committed(&leader);
+    assert!(end >= 64 << 20, "a backlog of {end} bytes");
+    signal("CONT");
+
+    let follower = layout.nodes[2].address();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while committed(&follower) < end {
+        assert!(
+            Instant::now() < deadline,
+            "the follower is stuck at {} of {end}",
+            committed(&follower)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        health_within(&clusters, &layout, |h| *h == Health::Ok).await,
+        Health::Ok
+    );
+    clusters.stop(&layout).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_of_another_volume_on_a_dead_nodes_port_does_not_count_as_that_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = ClusterLayout::new(&dir.path().join("a"), 1, 1 << 30, 64 * 1024).unwrap();
+    let _cleanup = Cleanup(&layout);
+    let clusters = clusters();
+    clusters.ensure_running(&layout).await.unwrap();
+    kill_9(&layout, 0);
+    while clusters.health(&layout).await == Health::Ok {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Another volume's node takes the freed port.
+    let port = layout.nodes[0].port.to_string();
+    let other = dir.path().join("other");
+    let _intruder = common::start_node_with(&other, &["--port", &port]);
+
+    assert_eq!(
+        clusters.health(&layout).await,
+        Health::Down("the node does not answer".into())
+    );
+}

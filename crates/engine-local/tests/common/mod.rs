@@ -98,3 +98,24 @@ pub fn numbers(address: &str, stream: &str) -> Vec<u64> {
         .map(|e| e["data"]["n"].as_u64().unwrap())
         .collect()
 }
+
+/// Every file under `root`, sorted (none when it does not exist).
+pub fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
