@@ -21,6 +21,21 @@ impl Services {
         scope: &Scope,
         request: &CreateClusterRequest,
     ) -> Result<Cluster> {
+        let (cluster, provisioning) = self.start_cluster(scope, request).await?;
+        self.spawn(provisioning);
+        Ok(cluster)
+    }
+
+    /// Checks, stores and locks a new cluster; answers it and the provisioning still to run
+    /// (spawned by `create_cluster`, awaited by a restore test).
+    pub(crate) async fn start_cluster(
+        &self,
+        scope: &Scope,
+        request: &CreateClusterRequest,
+    ) -> Result<(
+        Cluster,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    )> {
         let engine = self.engine()?;
         let store = &self.inner().store;
         let network = store
@@ -85,7 +100,7 @@ impl Services {
 
         let services = self.clone();
         let provisioning = cluster.clone();
-        self.spawn(async move {
+        let work = async move {
             let outcome = engine.provision(&provisioning, source.as_ref()).await;
             let (id, holder) = (provisioning.id.clone(), provisioning.id.to_string());
             match services.finish_provisioning(provisioning, outcome).await {
@@ -93,8 +108,8 @@ impl Services {
                 // Left provisioning and locked: settled as a dead operation later.
                 Err(error) => tracing::error!(%error, "could not record the end of provisioning"),
             }
-        });
-        Ok(cluster)
+        };
+        Ok((cluster, work))
     }
 
     /// The backup a restore names, looked up in its project (which must belong to the caller's

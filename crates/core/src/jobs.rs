@@ -152,6 +152,9 @@ impl Services {
         job: &Job,
         mut item: HistoryItem,
     ) -> Result<HistoryItem> {
+        if job.job_type == JobType::ScheduledRestoreTest {
+            return self.execute_restore_test(scope, job, item).await;
+        }
         if let Err(error) = self
             .start_backup(
                 scope,

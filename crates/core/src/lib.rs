@@ -16,12 +16,14 @@ pub mod locks;
 pub mod overviews;
 pub mod ports;
 pub mod recovery;
+pub mod restore_tests;
 pub mod retention;
 pub mod scheduler;
 pub mod services;
 pub mod site;
 pub mod supervision;
 pub mod tenancy;
+pub mod verification;
 
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -136,6 +136,13 @@ impl Services {
                 self.end_run(&mut item, RunEvent::Failed, reason).await?;
                 continue;
             };
+            let job = store.job(&item.project_id, &item.job_id).await?;
+            if job.is_some_and(|j| j.job_type == cairn_model::JobType::ScheduledRestoreTest) {
+                // A restore test's run ends with its test, which died with its instance.
+                let reason = "Cairn stopped while this restore test ran".to_owned();
+                self.end_run(&mut item, RunEvent::Failed, reason).await?;
+                continue;
+            }
             let backup = store.backup(&item.project_id, &backup_id).await?;
             match backup {
                 // Still being made: its own ending (or its settling) closes the run.

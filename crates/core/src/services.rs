@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Progress of the snapshots this instance is taking.
     pub(crate) progress: Mutex<HashMap<BackupId, Progress>>,
+    /// Backups this instance is verifying now.
+    pub(crate) verifying: Mutex<std::collections::HashSet<BackupId>>,
     /// Wakes the scheduler when jobs change.
     pub(crate) wake: tokio::sync::Notify,
     pub(crate) agenda: Mutex<crate::scheduler::Agenda>,
@@ -109,6 +111,7 @@ impl ServicesBuilder {
                 snapshot_deadline: self.snapshot_deadline,
                 tasks: Mutex::new(Vec::new()),
                 progress: Mutex::new(HashMap::new()),
+                verifying: Mutex::new(Default::default()),
                 wake: tokio::sync::Notify::new(),
                 agenda: Mutex::new(Default::default()),
                 instance,

@@ -1026,6 +1026,10 @@ pub struct FakeEngine {
     pub provisioning_gate: Gate,
     pub changes_gate: Gate,
     pub probes_gate: Gate,
+    pub verifications_gate: Gate,
+    verifications: Mutex<Option<EngineError>>,
+    /// What `contents` says of any cluster (what the fake's snapshots record, unless set).
+    contents: Mutex<Option<cairn_model::ClusterContents>>,
     deleted_snapshots: Mutex<Vec<BackupId>>,
     provisioned: Mutex<Vec<(ClusterId, Option<BackupId>)>>,
     changes: Mutex<Vec<(ClusterId, ClusterChange)>>,
@@ -1043,6 +1047,12 @@ impl Default for FakeEngine {
             provisioning_gate: Gate::default(),
             changes_gate: Gate::default(),
             probes_gate: Gate::default(),
+            verifications_gate: Gate::default(),
+            verifications: Mutex::new(None),
+            contents: Mutex::new(Some(cairn_model::ClusterContents {
+                event_count: 42,
+                last_position: 4200,
+            })),
             deleted_snapshots: Mutex::new(Vec::new()),
             provisioned: Mutex::new(Vec::new()),
             changes: Mutex::new(Vec::new()),
@@ -1077,6 +1087,16 @@ impl FakeEngine {
 
     pub fn release_snapshots(&self) {
         self.gate.send_replace(true);
+    }
+
+    /// What clusters hold from now on, as `contents` reads them.
+    pub fn restored_contents(&self, contents: Option<cairn_model::ClusterContents>) {
+        *self.contents.lock().unwrap() = contents;
+    }
+
+    /// Verifications fail with `error` from now on (`None`: they find nothing wrong).
+    pub fn fail_verifications(&self, error: Option<EngineError>) {
+        *self.verifications.lock().unwrap() = error;
     }
 
     /// Snapshot deletions fail with `error` from now on (`None`: they succeed again).
@@ -1183,6 +1203,28 @@ impl Engine for FakeEngine {
                 last_position: 4200,
             }),
         })
+    }
+
+    async fn contents(
+        &self,
+        _cluster: &Cluster,
+    ) -> std::result::Result<Option<cairn_model::ClusterContents>, EngineError> {
+        Ok(*self.contents.lock().unwrap())
+    }
+
+    async fn verify_snapshot(
+        &self,
+        _backup: &Backup,
+    ) -> std::result::Result<crate::ports::VerifiedFacts, EngineError> {
+        self.verifications_gate.pass().await;
+        match self.verifications.lock().unwrap().clone() {
+            Some(error) => Err(error),
+            None => Ok(crate::ports::VerifiedFacts {
+                files: 3,
+                chunks: 7,
+                bytes: 100,
+            }),
+        }
     }
 
     async fn delete_snapshot(&self, backup: &Backup) -> std::result::Result<(), EngineError> {

@@ -300,20 +300,36 @@ impl JobStatus {
     }
 }
 
-/// What a scheduled backup job does on each run.
+/// What a job does on each run. A restore test uses only the cluster (its label template is
+/// empty and it keeps no backups).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduledBackupData {
     pub cluster_id: ClusterId,
     /// The label template of the backups it makes.
+    #[serde(default)]
     pub description: String,
+    #[serde(default)]
     pub max_backup_count: u32,
 }
 
-/// The kinds of job; Kurrent Cloud has one.
+/// The kinds of job. Kurrent Cloud has one; Cairn adds restore tests, which the API's
+/// Kurrent-compatible job list leaves out (strict clients know only `ScheduledBackup`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobType {
     ScheduledBackup,
+    /// Restores the cluster's newest available backup into a temporary cluster and checks
+    /// that it holds exactly what the backup recorded.
+    ScheduledRestoreTest,
+}
+
+impl JobType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobType::ScheduledBackup => "ScheduledBackup",
+            JobType::ScheduledRestoreTest => "ScheduledRestoreTest",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,7 +29,12 @@ pub fn check_job_request(request: &CreateJobRequest) -> FieldErrors {
     if let Err(error) = Schedule::parse(&request.schedule) {
         errors.insert("schedule".into(), error.to_string());
     }
-    if let Err(error) = LabelTemplate::parse(&request.data.description) {
+    if request.data.description.trim().is_empty() {
+        errors.insert(
+            "data.description".into(),
+            "a label template for the backups is required".into(),
+        );
+    } else if let Err(error) = LabelTemplate::parse(&request.data.description) {
         errors.insert("data.description".into(), error.to_string());
     }
     let count = request.data.max_backup_count;

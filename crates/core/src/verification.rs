@@ -1,0 +1,220 @@
+//! Verifying a backup: every chunk of its snapshot read back and every hash checked, in the
+//! background. The result (when, how long, what was checked or what is damaged) is stored on
+//! the backup; a damaged one raises a `backup-verification-failed` notification.
+
+use crate::error::{Error, Result};
+use crate::ports::Notification;
+use crate::services::{Scope, Services};
+use cairn_model::{Backup, BackupId, BackupStatus, Verification};
+
+impl Services {
+    /// Starts verifying an available backup; answers at once with the backup as it is. A
+    /// verification of the same backup already running is a conflict.
+    pub async fn verify_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
+        let backup = self.get_backup(scope, id).await?;
+        if backup.status != BackupStatus::Available {
+            return Err(Error::Conflict(format!(
+                "backup {id} is {}: only an available backup can be verified",
+                backup.status.as_str()
+            )));
+        }
+        let engine = self.engine()?;
+        if !self
+            .inner()
+            .verifying
+            .lock()
+            .expect("verifying set")
+            .insert(id.clone())
+        {
+            return Err(Error::Conflict(format!(
+                "backup {id} is being verified already"
+            )));
+        }
+        tracing::info!(backup.id = %id, "verification started");
+        let services = self.clone();
+        let verifying = backup.clone();
+        self.spawn(async move {
+            let at = services.inner().clock.now();
+            let started = std::time::Instant::now();
+            let outcome = engine.verify_snapshot(&verifying).await;
+            let duration_ms = started.elapsed().as_millis() as u64;
+            let verification = match outcome {
+                Ok(facts) => Verification {
+                    at,
+                    duration_ms,
+                    ok: true,
+                    detail: format!(
+                        "{} files and {} chunks ({} bytes) read back; every hash matched",
+                        facts.files, facts.chunks, facts.bytes
+                    ),
+                },
+                Err(error) => Verification {
+                    at,
+                    duration_ms,
+                    ok: false,
+                    detail: error.to_string(),
+                },
+            };
+            services.record_verification(&verifying, verification).await;
+        });
+        Ok(backup)
+    }
+
+    /// Whether a verification of the backup runs on this instance now.
+    pub fn is_verifying(&self, id: &BackupId) -> bool {
+        self.inner()
+            .verifying
+            .lock()
+            .expect("verifying set")
+            .contains(id)
+    }
+
+    async fn record_verification(&self, backup: &Backup, verification: Verification) {
+        let id = &backup.id;
+        match self.inner().store.set_verification(id, &verification).await {
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(backup.id = %id, %error, "could not record a verification")
+            }
+        }
+        self.inner()
+            .verifying
+            .lock()
+            .expect("verifying set")
+            .remove(id);
+        if verification.ok {
+            tracing::info!(backup.id = %id, duration_ms = verification.duration_ms, "backup verified");
+            return;
+        }
+        tracing::warn!(backup.id = %id, detail = %verification.detail, "backup verification failed");
+        self.raise(Notification {
+            scope: self.scope_of_backup(backup).await,
+            category: "backup-verification-failed",
+            subject: format!("Backup {} failed its verification", backup.description),
+            message: format!(
+                "Backup {id} of cluster {} does not verify: {}",
+                backup.source_cluster_id, verification.detail
+            ),
+            resource_id: id.to_string(),
+        })
+        .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::flows_tests::fixture;
+    use crate::EngineError;
+    use cairn_model::BackupStatus;
+
+    #[tokio::test]
+    async fn verifying_a_backup_stores_when_and_what_was_checked() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        let backup = f
+            .services
+            .create_backup(&f.scope, &cluster.id, "checked")
+            .await
+            .unwrap();
+        f.services.settle().await;
+
+        f.services
+            .verify_backup(&f.scope, &backup.id)
+            .await
+            .unwrap();
+        f.services.settle().await;
+
+        let verified = f.services.get_backup(&f.scope, &backup.id).await.unwrap();
+        let verification = verified.verification.expect("a verification is stored");
+        assert!(verification.ok, "{verification:?}");
+        assert_eq!(verification.at, crate::Clock::now(f.clock.as_ref()));
+        assert!(verification.detail.contains("every hash matched"));
+        assert!(!f.services.is_verifying(&backup.id));
+    }
+
+    #[tokio::test]
+    async fn a_damaged_backup_is_recorded_as_such_and_raises_a_notification() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        let backup = f
+            .services
+            .create_backup(&f.scope, &cluster.id, "rotten")
+            .await
+            .unwrap();
+        f.services.settle().await;
+        f.engine.fail_verifications(Some(EngineError::Failed(
+            "file chunk-000000.000000: pack 9f8e7d6c is missing".into(),
+        )));
+
+        f.services
+            .verify_backup(&f.scope, &backup.id)
+            .await
+            .unwrap();
+        f.services.settle().await;
+
+        let verification = f
+            .services
+            .get_backup(&f.scope, &backup.id)
+            .await
+            .unwrap()
+            .verification
+            .unwrap();
+        assert!(!verification.ok);
+        assert!(verification.detail.contains("pack 9f8e7d6c is missing"));
+        let sent = f.notifier.sent();
+        let told = sent.last().unwrap();
+        assert_eq!(told.category, "backup-verification-failed");
+        assert_eq!(told.resource_id, backup.id.to_string());
+        // Still available: a verification reports, it does not decide for the operator.
+        assert_eq!(
+            f.services
+                .get_backup(&f.scope, &backup.id)
+                .await
+                .unwrap()
+                .status,
+            BackupStatus::Available
+        );
+    }
+
+    #[tokio::test]
+    async fn only_an_available_backup_can_be_verified_and_only_once_at_a_time() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.engine.snapshots(crate::testkit::SnapshotBehaviour::Hold);
+        let creating = f
+            .services
+            .create_backup(&f.scope, &cluster.id, "not yet")
+            .await
+            .unwrap();
+        let error = f
+            .services
+            .verify_backup(&f.scope, &creating.id)
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("only an available backup"),
+            "{error}"
+        );
+        f.engine.release_snapshots();
+        f.services.settle().await;
+
+        f.engine.verifications_gate.hold();
+        f.services
+            .verify_backup(&f.scope, &creating.id)
+            .await
+            .unwrap();
+        let twice = f
+            .services
+            .verify_backup(&f.scope, &creating.id)
+            .await
+            .unwrap_err();
+        assert!(
+            twice.to_string().contains("being verified already"),
+            "{twice}"
+        );
+        assert!(f.services.is_verifying(&creating.id));
+        f.engine.verifications_gate.release();
+        f.services.settle().await;
+        assert!(!f.services.is_verifying(&creating.id));
+    }
+}
