@@ -38,9 +38,10 @@ pub struct LocalEngine {
 pub struct RepositorySettings {
     /// Regions whose repository is somewhere else than `ROOT/<region>/snapshots`.
     pub places: HashMap<String, RepositoryPlace>,
-    /// New repositories are encrypted with the key in this file (made on first use, mode
-    /// 0600); encrypted ones are opened with it. `None`: new ones are not encrypted.
+    /// The key file encrypted repositories are opened with.
     pub key_file: Option<PathBuf>,
+    /// Whether new repositories are encrypted with that key (made on first use, mode 0600).
+    pub encrypt_new: bool,
 }
 
 /// A repository somewhere: `file:///path`, a plain path, or `s3://bucket/prefix` with how to
@@ -197,8 +198,9 @@ impl LocalEngine {
             Some(repository) => repository,
             None => {
                 let place = self.repository_place(region);
+                let settings = &self.repository_settings;
                 let init = InitOptions {
-                    key_file: self.repository_settings.key_file.clone(),
+                    key_file: settings.key_file.clone().filter(|_| settings.encrypt_new),
                     ..InitOptions::default()
                 };
                 let context = format!("creating the snapshot repository at {}", place.describe());
@@ -248,6 +250,7 @@ impl LocalEngine {
                     .as_ref()
                     .map(|p| p.display().to_string()),
             ),
+            problem: None,
         }
     }
 
@@ -505,8 +508,17 @@ impl Engine for LocalEngine {
         &self,
         region: &str,
     ) -> Result<Option<cairn_model::RepositoryFacts>, EngineError> {
-        let repository = self.repository(region).await?;
-        Ok(Some(self.facts_of(region, &repository)))
+        Ok(Some(match self.repository(region).await {
+            Ok(repository) => self.facts_of(region, &repository),
+            Err(error) => cairn_model::RepositoryFacts {
+                region: region.to_owned(),
+                location: self.repository_place(region).describe(),
+                encrypted: false,
+                key_fingerprint: None,
+                key_file: None,
+                problem: Some(error.to_string()),
+            },
+        }))
     }
 
     async fn maintain(&self) -> Result<(), EngineError> {

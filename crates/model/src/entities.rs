@@ -513,4 +513,7 @@ pub struct RepositoryFacts {
     pub key_fingerprint: Option<String>,
     /// Where the key file is on the server, when encrypted.
     pub key_file: Option<String>,
+    /// Why the repository cannot be used now (unreachable storage, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
