@@ -25,10 +25,12 @@ Example:
   printf '%s\\n' \"$PASSWORD\" | cairn user create --email ops@example.com --role operator --password-stdin";
 
 pub const TOKEN_USAGE: &str = "\
-Usage: cairn token create --email EMAIL [--description TEXT]
+Usage: cairn token create --email EMAIL [--description TEXT] [--expires-in 30d|12h|2w|never]
 
 Makes an API token for the user and prints it (only the token, on standard output; it is
-not stored and cannot be shown again). Exchange it for an access token:
+not stored and cannot be shown again). With --expires-in it stops working that long from
+now (1 hour to 366 days); without, it works until it is revoked. Exchange it for an access
+token:
 
   curl -d grant_type=refresh_token -d client_id=cli -d refresh_token=TOKEN \\
        http://HOST/oauth/token
@@ -152,12 +154,24 @@ fn project(options: &Options, scope: &cairn_core::Scope) -> anyhow::Result<Optio
     }
 }
 
+/// The option of a core field: `expiresIn` is `--expires-in`.
+fn option_of(field: &str) -> String {
+    let mut option = String::from("--");
+    for c in field.chars() {
+        if c.is_ascii_uppercase() {
+            option.push('-');
+        }
+        option.push(c.to_ascii_lowercase());
+    }
+    option
+}
+
 /// Field errors from the core, one line each, named as the options are.
 fn explain(error: cairn_core::Error) -> anyhow::Error {
     match error {
         cairn_core::Error::Invalid(fields) => anyhow::anyhow!(fields
             .iter()
-            .map(|(field, message)| format!("--{field}: {message}"))
+            .map(|(field, message)| format!("{}: {message}", option_of(field)))
             .collect::<Vec<_>>()
             .join("; ")),
         other => anyhow::anyhow!(other),
@@ -238,18 +252,30 @@ pub async fn token(args: &[String]) -> anyhow::Result<()> {
     if args[0] != "create" {
         bail!("unknown command 'token {}'\n\n{TOKEN_USAGE}", args[0]);
     }
-    let options = Options::parse(&args[1..], &["--email", "--description"], &[])?;
+    let options = Options::parse(
+        &args[1..],
+        &["--email", "--description", "--expires-in"],
+        &[],
+    )?;
     let email = options.required("--email")?;
     let description = options
         .get("--description")
         .unwrap_or("made by cairn token create");
+    let lifetime = cairn_core::access::parse_lifetime(options.get("--expires-in").unwrap_or(""))
+        .map_err(|message| anyhow::anyhow!("--expires-in: {message}"))?;
     let (services, _) = services().await?;
     let user = services.user_by_email(email).await.map_err(explain)?;
     let (token, secret) = services
-        .create_api_token(&user.id, description)
+        .create_api_token(&user.id, description, lifetime)
         .await
         .map_err(explain)?;
-    eprintln!("API token {} for {} (shown once):", token.id, user.email);
+    let until = token.expires.map_or("until revoked".to_owned(), |end| {
+        format!("until {}", end.format("%Y-%m-%d %H:%M UTC"))
+    });
+    eprintln!(
+        "API token {} for {}, working {until} (shown once):",
+        token.id, user.email
+    );
     println!("{secret}");
     Ok(())
 }
@@ -298,6 +324,34 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(missing.to_string(), "--email needs a value");
+    }
+
+    #[test]
+    fn core_fields_are_named_as_the_options_are() {
+        assert_eq!(option_of("email"), "--email");
+        assert_eq!(option_of("expiresIn"), "--expires-in");
+        let error = explain(cairn_core::Error::Invalid(
+            [("expiresIn".to_owned(), "too long".to_owned())].into(),
+        ));
+        assert_eq!(error.to_string(), "--expires-in: too long");
+    }
+
+    #[tokio::test]
+    async fn token_create_refuses_a_lifetime_it_cannot_read_or_allow_before_opening_anything() {
+        let error = token(&args("create --email ops@example.com --expires-in 30days"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--expires-in: '30days' is not a lifetime: write it like 30d, 12h or 2w, or never"
+        );
+        let error = token(&args("create --email ops@example.com --expires-in 1000d"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--expires-in: a token lasts from 1 hour to 366 days, or until it is revoked"
+        );
     }
 
     #[test]

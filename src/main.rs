@@ -120,7 +120,10 @@ async fn serve() -> anyhow::Result<()> {
         })
     };
     let services = console.services.clone();
-    axum::serve(listener, server::router(console, options))
+    // The peer address reaches the handlers: sign-in attempts are limited per client.
+    let app = server::router(console, options)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop.send(true);

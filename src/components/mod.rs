@@ -19,5 +19,5 @@ pub use lists::{BackupList, Detail};
 pub use live::Live;
 pub use page_header::PageHeader;
 pub use status_badge::StatusBadge;
-pub use time::{format_utc, now, Time};
+pub use time::{ago, format_utc, now, Time};
 pub use toast::{url_encode, with_notice, Notice};

@@ -24,6 +24,20 @@ pub fn format_in_zone(time: DateTime<Utc>, offset_minutes: i32) -> String {
     )
 }
 
+/// How long ago `then` was, as people say it: "just now", "5 min ago", "2 h ago", "3 days ago".
+pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (now - then).num_seconds().max(0);
+    match seconds {
+        0..60 => "just now".to_owned(),
+        60..3600 => format!("{} min ago", seconds / 60),
+        3600..86400 => format!("{} h ago", seconds / 3600),
+        _ => match seconds / 86400 {
+            1 => "1 day ago".to_owned(),
+            days => format!("{days} days ago"),
+        },
+    }
+}
+
 /// Now, on either side: the system clock on the server, the browser's in the browser (where
 /// the standard library has no clock).
 pub fn now() -> DateTime<Utc> {
@@ -58,6 +72,18 @@ pub fn Time(time: DateTime<Utc>) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn how_long_ago_reads_as_people_say_it() {
+        let now: DateTime<Utc> = "2026-12-01T12:00:00Z".parse().unwrap();
+        let at = |s: i64| now - TimeDelta::seconds(s);
+        assert_eq!(ago(at(5), now), "just now");
+        assert_eq!(ago(at(300), now), "5 min ago");
+        assert_eq!(ago(at(2 * 3600 + 59), now), "2 h ago");
+        assert_eq!(ago(at(86400), now), "1 day ago");
+        assert_eq!(ago(at(3 * 86400), now), "3 days ago");
+        assert_eq!(ago(now + TimeDelta::seconds(30), now), "just now");
+    }
 
     #[test]
     fn times_print_to_the_minute_in_utc() {

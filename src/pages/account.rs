@@ -1,13 +1,15 @@
-//! Signing in, first-start setup, and the user's API tokens. The sign-in and setup forms post
-//! to plain routes (`/login`, `/setup`) that set the session cookie; they work without
-//! JavaScript like every other form.
+//! Signing in, first-start setup, the user's account (password, sessions) and API tokens.
+//! The sign-in and setup forms post to plain routes (`/login`, `/setup`) that set the session
+//! cookie; they work without JavaScript like every other form.
 
-use crate::components::form::{DANGER, INPUT, PRIMARY};
+use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
     Confirm, EmptyState, ErrorPanel, Failure, Field, FormError, Loading, PageHeader, Time,
 };
-use crate::server_fns::{list_api_tokens, take_new_token, CreateApiToken, RevokeApiToken};
-use cairn_model::ApiToken;
+use crate::server_fns::{
+    account_facts, list_api_tokens, take_new_token, ChangePassword, CreateApiToken,
+    EndOtherSessions, ListedToken, RevokeApiToken,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -29,15 +31,29 @@ fn Card(title: &'static str, children: Children) -> impl IntoView {
     }
 }
 
+/// Why the last sign-in or setup post came back, from the address it came back to: the
+/// texts are fixed here (an address cannot make the page say anything else), only the
+/// seconds come from it.
+fn refusal(wait: Option<String>, busy: bool) -> Option<String> {
+    if let Some(seconds) = wait.and_then(|w| w.parse::<u64>().ok()) {
+        return Some(format!("Too many attempts: try again in {seconds} s."));
+    }
+    busy.then(|| "Too many sign-ins at once: try again in a few seconds.".to_owned())
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let failed = query("failed");
+    let wait = query("wait");
+    let busy = query("busy");
     let email = query("email");
     let next = query("next");
     view! {
         <Card title="Sign in to Cairn">
             <FormError message=Signal::derive(move || {
-                failed.get().map(|_| "The email or the password is wrong.".to_owned())
+                refusal(wait.get(), busy.get().is_some()).or_else(|| {
+                    failed.get().map(|_| "The email or the password is wrong.".to_owned())
+                })
             }) />
             <form method="post" action="/login">
                 <input type="hidden" name="next" value=move || next.get().unwrap_or_default() />
@@ -61,6 +77,8 @@ pub fn SetupPage() -> impl IntoView {
     let email = query("email");
     let field = query("field");
     let error = query("error");
+    let wait = query("wait");
+    let busy = query("busy");
     let error_for = move |name: &'static str| {
         Signal::derive(move || {
             (field.get().as_deref() == Some(name))
@@ -75,6 +93,7 @@ pub fn SetupPage() -> impl IntoView {
                 "other users. The setup code is in the server's log and in the "
                 <code>"setup-code"</code>" file of its data directory."
             </p>
+            <FormError message=Signal::derive(move || refusal(wait.get(), busy.get().is_some())) />
             <form method="post" action="/setup">
                 <Field id="code" label="Setup code" error=error_for("code")>
                     <input id="code" name="code" required autocomplete="off" class=INPUT
@@ -121,7 +140,17 @@ pub fn TokensPage() -> impl IntoView {
             <FormError message=create_failure.message() />
             <ActionForm action=create>
                 <Field id="description" label="What is it for?" hint="For example: CI backups, or esc on my laptop." error=create_failure.field("description")>
-                    <input id="description" name="description" required class=INPUT aria-describedby="description-error" />
+                    <input id="description" name="description" required maxlength=cairn_model::text::MAX_DESCRIPTION_LEN
+                        class=INPUT aria-describedby="description-error" />
+                </Field>
+                <Field id="expires_in" label="Expires" hint="A token that ends on its own is one less to forget. Scripts need a new one then." error=create_failure.field("expiresIn")>
+                    <select id="expires_in" name="expires_in" class=INPUT aria-describedby="expires_in-error">
+                        <option value="7d">"In 7 days"</option>
+                        <option value="30d" selected>"In 30 days"</option>
+                        <option value="90d">"In 90 days"</option>
+                        <option value="366d">"In a year"</option>
+                        <option value="never">"Never (until revoked)"</option>
+                    </select>
                 </Field>
                 <button type="submit" class=PRIMARY>"Create token"</button>
             </ActionForm>
@@ -141,12 +170,13 @@ pub fn TokensPage() -> impl IntoView {
                                         <th scope="col" class="px-4 py-3">"Description"</th>
                                         <th scope="col" class="px-4 py-3">"Created"</th>
                                         <th scope="col" class="px-4 py-3">"Last used"</th>
+                                        <th scope="col" class="px-4 py-3">"Expires"</th>
                                         <th scope="col" class="px-4 py-3">"Status"</th>
                                         <th scope="col" class="px-4 py-3"><span class="sr-only">"Actions"</span></th>
                                     </tr>
                                 </thead>
                                 <tbody class="divide-y divide-slate-100">
-                                    {list.into_iter().map(|token| view! { <TokenRow token revoke /> }).collect_view()}
+                                    {list.into_iter().map(|listed| view! { <TokenRow listed revoke /> }).collect_view()}
                                 </tbody>
                             </table>
                         </div>
@@ -181,7 +211,8 @@ fn NewTokenPanel(token: crate::server_fns::NewToken) -> impl IntoView {
 }
 
 #[component]
-fn TokenRow(token: ApiToken, revoke: ServerAction<RevokeApiToken>) -> impl IntoView {
+fn TokenRow(listed: ListedToken, revoke: ServerAction<RevokeApiToken>) -> impl IntoView {
+    let ListedToken { token, status } = listed;
     let revoked = token.revoked.is_some();
     let id = token.id.to_string();
     view! {
@@ -194,7 +225,13 @@ fn TokenRow(token: ApiToken, revoke: ServerAction<RevokeApiToken>) -> impl IntoV
                     None => view! { <span class="text-slate-500">"never"</span> }.into_any(),
                 }}
             </td>
-            <td class="px-4 py-3">{if revoked { "revoked" } else { "active" }}</td>
+            <td class="px-4 py-3">
+                {match token.expires {
+                    Some(time) => view! { <Time time /> }.into_any(),
+                    None => view! { <span class="text-slate-500">"never"</span> }.into_any(),
+                }}
+            </td>
+            <td class="px-4 py-3" data-testid="token-status">{status}</td>
             <td class="px-4 py-3 text-right">
                 {(!revoked).then(|| view! {
                     <Confirm label="Revoke" question="Revoke this token? Scripts using it stop working at once." refused=None>
@@ -206,5 +243,95 @@ fn TokenRow(token: ApiToken, revoke: ServerAction<RevokeApiToken>) -> impl IntoV
                 })}
             </td>
         </tr>
+    }
+}
+
+/// The signed-in user's account: their password, and their other sessions.
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let end_others = ServerAction::<EndOtherSessions>::new();
+    let facts = Resource::new(
+        move || (change.version().get(), end_others.version().get()),
+        |_| account_facts(),
+    );
+    let change_failure = Failure::new(move || change.value().get().and_then(Result::err))
+        .showing(&["currentPassword", "newPassword", "repeatPassword"]);
+    let end_failure = Failure::new(move || end_others.value().get().and_then(Result::err));
+    view! {
+        <PageHeader title="Account" description="Your password and where you are signed in.">
+            <a href="/account/tokens" class=LINK>"API tokens"</a>
+        </PageHeader>
+        <section class="mb-8 max-w-2xl rounded-lg border border-slate-200 bg-white p-6 shadow-sm" aria-labelledby="password-heading">
+            <h2 id="password-heading" class="mb-1 text-lg font-semibold">"Change password"</h2>
+            <p class="mb-4 text-sm text-slate-600">
+                "Every other session of yours is signed out; this one stays. API tokens keep working: revoke them on the API tokens page."
+            </p>
+            <FormError message=change_failure.message() />
+            <ActionForm action=change>
+                <Field id="current_password" label="Current password" error=change_failure.field("currentPassword")>
+                    <input id="current_password" name="current_password" type="password" autocomplete="current-password"
+                        required class=INPUT aria-describedby="current_password-error"
+                        aria-invalid=move || change_failure.invalid("currentPassword").get().to_string() />
+                </Field>
+                <Field id="new_password" label="New password" hint="At least 12 characters." error=change_failure.field("newPassword")>
+                    <input id="new_password" name="new_password" type="password" autocomplete="new-password"
+                        minlength="12" required class=INPUT aria-describedby="new_password-error"
+                        aria-invalid=move || change_failure.invalid("newPassword").get().to_string() />
+                </Field>
+                <Field id="repeat_password" label="New password again" error=change_failure.field("repeatPassword")>
+                    <input id="repeat_password" name="repeat_password" type="password" autocomplete="new-password"
+                        minlength="12" required class=INPUT aria-describedby="repeat_password-error"
+                        aria-invalid=move || change_failure.invalid("repeatPassword").get().to_string() />
+                </Field>
+                <button type="submit" class=PRIMARY>"Change password"</button>
+            </ActionForm>
+        </section>
+        <section class="mb-8 max-w-2xl rounded-lg border border-slate-200 bg-white p-6 shadow-sm" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading" class="mb-1 text-lg font-semibold">"Sessions"</h2>
+            <FormError message=end_failure.message() />
+            <Suspense fallback=|| view! { <Loading what="sessions" /> }>
+                {move || Suspend::new(async move {
+                    match facts.await {
+                        Ok(facts) => {
+                            let others = facts.other_sessions;
+                            let text = match others {
+                                0 => format!("{} is signed in here only.", facts.email),
+                                1 => format!("{} is signed in here and in 1 other place.", facts.email),
+                                n => format!("{} is signed in here and in {n} other places.", facts.email),
+                            };
+                            view! {
+                                <p class="mb-4 text-sm text-slate-700" data-testid="other-sessions">{text}</p>
+                                <ActionForm action=end_others>
+                                    <button type="submit" class=SECONDARY disabled=others == 0>
+                                        "Sign out everywhere else"
+                                    </button>
+                                </ActionForm>
+                            }.into_any()
+                        }
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+
+    #[test]
+    fn a_refused_sign_in_says_how_many_seconds_to_wait_and_nothing_an_address_could_make_up() {
+        assert_eq!(
+            refusal(Some("27".into()), false).as_deref(),
+            Some("Too many attempts: try again in 27 s.")
+        );
+        assert_eq!(
+            refusal(None, true).as_deref(),
+            Some("Too many sign-ins at once: try again in a few seconds.")
+        );
+        assert_eq!(refusal(Some("call 555-0100".into()), false), None);
+        assert_eq!(refusal(None, false), None);
     }
 }

@@ -7,8 +7,10 @@ use crate::components::{
     human_bytes, Confirm, Detail, EmptyState, ErrorPanel, Failure, FormError, Loading, PageHeader,
     StatusBadge, Time,
 };
-use crate::server_fns::{get_backup, list_backups, DeleteBackup};
-use cairn_model::{Backup, BackupStatus, GroupedBackups};
+use crate::server_fns::{
+    backup_storage, get_backup, is_verifying, list_backups, DeleteBackup, VerifyBackup,
+};
+use cairn_model::{Backup, BackupStatus, GroupedBackups, RepositoryFacts, Verification};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -25,6 +27,7 @@ pub fn BackupsPage() -> impl IntoView {
             description="Backups made on demand and by scheduled jobs, side by side. A backup restores into a new cluster."
         />
         <FormError message=failure.message() />
+        <WhereBackupsAreKept />
         <div data-live="backups">
         <Suspense fallback=|| view! { <Loading what="backups" /> }>
             {move || Suspend::new(async move {
@@ -42,6 +45,95 @@ pub fn BackupsPage() -> impl IntoView {
             })}
         </Suspense>
         </div>
+    }
+}
+
+/// Where each region's backups are, whether they are encrypted, and the warning that goes with
+/// a key: without a copy of it elsewhere, losing this machine loses every backup.
+#[component]
+fn WhereBackupsAreKept() -> impl IntoView {
+    let storage = Resource::new(|| (), |_| backup_storage());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match storage.await {
+                    Ok(places) => view! { <StorageFacts places /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn StorageFacts(places: Vec<RepositoryFacts>) -> impl IntoView {
+    let key_files: Vec<String> = {
+        let mut files: Vec<String> = places.iter().filter_map(|p| p.key_file.clone()).collect();
+        files.dedup();
+        files
+    };
+    let rows = places
+        .into_iter()
+        .map(|place| {
+            let how = match (&place.problem, place.encrypted, &place.key_fingerprint) {
+                (Some(problem), _, _) => view! { <span class="text-red-700">{format!("cannot be used now: {problem}")}</span> }.into_any(),
+                (None, true, fingerprint) => view! {
+                    <span>"encrypted, key fingerprint "<code class="font-mono text-xs">{fingerprint.clone().unwrap_or_default()}</code></span>
+                }
+                .into_any(),
+                (None, false, _) => view! { <span class="text-amber-800">"not encrypted"</span> }.into_any(),
+            };
+            view! {
+                <li>
+                    <span class="font-medium">{place.region.clone()}</span>": "
+                    <code class="font-mono text-xs break-all">{place.location.clone()}</code>" — "{how}
+                </li>
+            }
+        })
+        .collect_view();
+    let warning = (!key_files.is_empty()).then(|| {
+        view! {
+            <p class="mt-2 text-amber-800" data-testid="key-warning">
+                "Keep a copy of the key file "
+                <code class="font-mono text-xs">{key_files.join(", ")}</code>
+                " somewhere other than this machine: without it, encrypted backups cannot be restored."
+            </p>
+        }
+    });
+    view! {
+        <section class="mb-4 rounded-lg border border-slate-200 bg-white p-3 text-sm shadow-sm" data-testid="backup-storage" aria-labelledby="backup-storage-title">
+            <h2 id="backup-storage-title" class="font-medium text-slate-900">"Where backups are kept"</h2>
+            <ul class="mt-1 space-y-1 text-slate-700">{rows}</ul>
+            {warning}
+        </section>
+    }
+}
+
+/// A backup's last verification, in words: when, how long, and what it found.
+fn verification_words(verification: Option<&Verification>, verifying: bool) -> (String, bool) {
+    if verifying {
+        return (
+            "Verifying now: every chunk is read back and checked…".into(),
+            false,
+        );
+    }
+    match verification {
+        None => ("Never verified".into(), false),
+        Some(v) => {
+            let when = crate::components::ago(v.at, crate::components::now());
+            let took = format!("{:.1} s", v.duration_ms as f64 / 1000.0);
+            if v.ok {
+                (
+                    format!("Verified {when} (took {took}): {}", v.detail),
+                    false,
+                )
+            } else {
+                (
+                    format!("Verification failed {when} (took {took}): {}", v.detail),
+                    true,
+                )
+            }
+        }
     }
 }
 
@@ -221,18 +313,44 @@ pub fn BackupPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let delete = ServerAction::<DeleteBackup>::new();
-    let backup = Resource::new(id, get_backup);
-    let failure = Failure::new(move || delete.value().get().and_then(Result::err));
+    let verify = ServerAction::<VerifyBackup>::new();
+    let backup = Resource::new(
+        move || (id(), verify.version().get()),
+        |(id, _)| get_backup(id),
+    );
+    let verifying = Resource::new(
+        move || (id(), verify.version().get()),
+        |(id, _)| is_verifying(id),
+    );
+    let failure = Failure::new(move || {
+        delete
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| verify.value().get().and_then(Result::err))
+    });
     view! {
         <Suspense fallback=|| view! { <Loading what="the backup" /> }>
             {move || Suspend::new(async move {
+                let verifying = verifying.await.unwrap_or(false);
                 match backup.await {
                     Ok(b) => {
                         let for_actions = b.clone();
+                        let (verified, damaged) = verification_words(b.verification.as_ref(), verifying);
+                        let can_verify = b.status == BackupStatus::Available && !verifying;
+                        let id_value = b.id.to_string();
                         let detail = |term: &'static str, value: String| view! { <Detail term>{value}</Detail> };
                         view! {
                             <div data-live="backup">
                             <PageHeader title=b.description.clone() description=format!("Backup of {}.", b.source_cluster_description)>
+                                {can_verify.then(|| view! {
+                                    <span class="mr-3 inline-block">
+                                        <ActionForm action=verify>
+                                            <input type="hidden" name="id" value=id_value.clone() />
+                                            <button type="submit" class=LINK title="Read every chunk back and check every hash">"Verify"</button>
+                                        </ActionForm>
+                                    </span>
+                                })}
                                 <BackupActions backup=for_actions delete />
                             </PageHeader>
                             <FormError message=failure.message() />
@@ -244,6 +362,8 @@ pub fn BackupPage() -> impl IntoView {
                                             {b.failure_reason.clone().map(|r| view! { <p class="mt-1 text-red-700">{r}</p> })}
                                         </div></Detail>
                                     <Detail term="Created"><div><Time time=b.created /></div></Detail>
+                                    <Detail term="Verification"><div data-testid="backup-verification" class=if damaged { "text-red-700" } else { "" }>{verified}</div></Detail>
+                                    {b.contents.map(|c| detail("Events at backup time", format!("{} events, up to position {}", c.event_count, c.last_position)))}
                                     {detail("Available nodes", b.available_node_count.to_string())}
                                     {detail("Size", b.bytes_stored.map(human_bytes).unwrap_or_else(|| "—".into()))}
                                     {detail("New in the repository", b.bytes_new.map(human_bytes).unwrap_or_else(|| "—".into()))}

@@ -1,15 +1,25 @@
-//! Scheduled backup jobs: the list (schedule in words and raw, next run, last run), and a job's
-//! page with tabs Details / Backups / History (tabs by address, so they work without
-//! JavaScript). Run now, Pause / Resume and Delete on both.
+//! Jobs: scheduled backups and restore tests. The list (type, schedule in words and raw, next
+//! run, last run), a form to schedule restore tests, and a job's page with tabs Details /
+//! Backups / History (tabs by address, so they work without JavaScript). Run now, Pause /
+//! Resume and Delete on both.
 
-use crate::components::form::{DANGER, LINK, SECONDARY};
+use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
     BackupList, Confirm, Detail, EmptyState, ErrorPanel, Failure, FormError, Loading, PageHeader,
     StatusBadge, Time,
 };
-use crate::server_fns::{get_job_detail, list_jobs, ChangeJob, RunJob};
+use crate::server_fns::{
+    get_job_detail, list_clusters, list_jobs, ChangeJob, CreateRestoreTest, RunJob,
+};
 use cairn_model::schedule::Schedule;
-use cairn_model::{HistoryItem, HistoryStatus, JobDetail, JobOverview, JobStatus};
+use cairn_model::{HistoryItem, HistoryStatus, JobDetail, JobOverview, JobStatus, JobType};
+
+fn type_words(kind: JobType) -> &'static str {
+    match kind {
+        JobType::ScheduledBackup => "Backup",
+        JobType::ScheduledRestoreTest => "Restore test",
+    }
+}
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -40,10 +50,11 @@ pub fn JobsPage() -> impl IntoView {
     view! {
         <PageHeader
             title="Jobs"
-            description="Scheduled backups. Each run makes a backup of its cluster and prunes the job's oldest beyond the number it keeps. Schedules are in UTC."
+            description="Scheduled backups, and restore tests that prove them. A backup run makes a backup of its cluster and prunes the job's oldest beyond the number it keeps; a restore test restores the newest backup into a temporary cluster and checks it. Schedules are in UTC."
         />
         <FormError message=run_failure.message() />
         <FormError message=change_failure.message() />
+        <NewRestoreTest />
         <div data-live="jobs">
         <Suspense fallback=|| view! { <Loading what="jobs" /> }>
             {move || Suspend::new(async move {
@@ -61,6 +72,7 @@ pub fn JobsPage() -> impl IntoView {
                                 <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
                                     <tr>
                                         <th scope="col" class="px-4 py-3">"Description"</th>
+                                        <th scope="col" class="px-4 py-3">"Type"</th>
                                         <th scope="col" class="px-4 py-3">"Job ID"</th>
                                         <th scope="col" class="px-4 py-3">"Schedule"</th>
                                         <th scope="col" class="px-4 py-3">"Status"</th>
@@ -85,6 +97,52 @@ pub fn JobsPage() -> impl IntoView {
     }
 }
 
+/// Restore tests are scheduled here (backups, from a cluster's row): what a run does, then the
+/// form. A plain form: it works without JavaScript too.
+#[component]
+fn NewRestoreTest() -> impl IntoView {
+    let create = ServerAction::<CreateRestoreTest>::new();
+    let clusters = Resource::new(|| (), |_| list_clusters());
+    let failure = Failure::new(move || create.value().get().and_then(Result::err));
+    view! {
+        <details class="mb-4 rounded-lg border border-slate-200 bg-white p-3 text-sm shadow-sm" data-testid="new-restore-test">
+            <summary class="cursor-pointer font-medium text-slate-900">"Schedule restore tests"</summary>
+            <p class="mt-2 max-w-3xl text-slate-600">
+                "Each run restores the cluster's newest available backup into a temporary single-node cluster, checks that it holds exactly the events the backup recorded, deletes the temporary cluster and records the result in the job's history. A failure raises a notification."
+            </p>
+            <FormError message=failure.message() />
+            <ActionForm action=create>
+                <div class="mt-2 grid max-w-3xl gap-3 sm:grid-cols-3">
+                    <label class="block">
+                        <span class="text-slate-700">"Description"</span>
+                        <input name="description" required value="Nightly restore test" class=INPUT />
+                    </label>
+                    <label class="block">
+                        <span class="text-slate-700">"Cluster"</span>
+                        <select name="cluster_id" class=INPUT>
+                            <Suspense fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    clusters
+                                        .await
+                                        .unwrap_or_default()
+                                        .into_iter()
+                                        .map(|c| view! { <option value=c.id.to_string()>{c.description.clone()}</option> })
+                                        .collect_view()
+                                })}
+                            </Suspense>
+                        </select>
+                    </label>
+                    <label class="block">
+                        <span class="text-slate-700">"Schedule (cron, UTC)"</span>
+                        <input name="schedule" required value="0 3 * * *" class=format!("{INPUT} font-mono") />
+                    </label>
+                </div>
+                <button type="submit" class=format!("mt-3 {PRIMARY}")>"Schedule restore tests"</button>
+            </ActionForm>
+        </details>
+    }
+}
+
 #[component]
 fn JobRow(
     job: JobOverview,
@@ -101,6 +159,7 @@ fn JobRow(
     view! {
         <tr data-testid="job-row" data-id=id.clone()>
             <td class="px-4 py-3 font-medium"><a href=format!("/jobs/{id}") class=LINK>{job.description.clone()}</a></td>
+            <td class="px-4 py-3">{type_words(job.job_type)}</td>
             <td class="px-4 py-3 font-mono text-xs text-slate-600">{id.clone()}</td>
             <td class="px-4 py-3">
                 <span>{schedule_words(&job.schedule)}</span>
@@ -250,6 +309,22 @@ fn JobView(
             </a>
         }
     };
+    let what = match job.job_type {
+        JobType::ScheduledBackup => [
+            ("Backup label", job.data.description.clone()),
+            ("Backups kept", job.data.max_backup_count.to_string()),
+        ],
+        JobType::ScheduledRestoreTest => [
+            ("Type", "Restore test".to_owned()),
+            (
+                "Each run",
+                "restores the cluster's newest available backup into a temporary cluster, \
+                 checks it holds the events recorded at backup time, and deletes it"
+                    .to_owned(),
+            ),
+        ],
+    };
+    let [first, second] = what;
     let rows = [
         ("Job ID", job.id.to_string()),
         ("Status", job.status.as_str().to_owned()),
@@ -257,8 +332,8 @@ fn JobView(
             "Schedule",
             format!("{} ({})", schedule_words(&job.schedule), job.schedule),
         ),
-        ("Backup label", job.data.description.clone()),
-        ("Backups kept", job.data.max_backup_count.to_string()),
+        first,
+        second,
         (
             "Source cluster",
             overview
@@ -283,7 +358,10 @@ fn JobView(
         view! { <BackupList backups testid="job-backup-row" empty="No backups yet." /> };
     let history_list = view! { <History items=history /> };
     view! {
-        <PageHeader title=job.description.clone() description=format!("Scheduled backup job {}.", job.id)>
+        <PageHeader title=job.description.clone() description=match job.job_type {
+            JobType::ScheduledBackup => format!("Scheduled backup job {}.", job.id),
+            JobType::ScheduledRestoreTest => format!("Restore test job {}.", job.id),
+        }>
             <JobActions id=job.id.to_string() status=job.status description=job.description.clone() run change />
         </PageHeader>
         <nav aria-label="Job sections" class="mb-4 flex gap-2 border-b border-slate-200">
@@ -315,6 +393,9 @@ fn History(items: Vec<HistoryItem>) -> impl IntoView {
                     <p class="mt-1 text-slate-700">{item.details.clone()}</p>
                     {item.linked_resource.clone().map(|b| view! {
                         <a href=format!("/backups/{b}") class=format!("text-xs {LINK}")>{format!("backup {b}")}</a>
+                    })}
+                    {item.end_time.map(|end| view! {
+                        <p class="text-xs text-slate-500">{format!("took {:.1} s", (end - item.start_time).num_milliseconds() as f64 / 1000.0)}</p>
                     })}
                 </li>
             }).collect_view()}

@@ -11,7 +11,7 @@ mod jobs;
 mod networks;
 mod not_found;
 
-pub use account::{LoginPage, SetupPage, TokensPage};
+pub use account::{AccountPage, LoginPage, SetupPage, TokensPage};
 pub use backup_dialog::DialogStep;
 pub use backups::{BackupPage, BackupsPage};
 pub use cluster::ClusterPage;

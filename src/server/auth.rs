@@ -4,6 +4,7 @@
 //! gate puts the signed-in [`Principal`] into the request for them, or sends the browser to
 //! `/login` (to `/setup` while nobody exists). The REST API has its own gate (Bearer tokens).
 
+use super::throttle::{self, ClientAddress, Throttle};
 use super::Console;
 use axum::extract::{Form, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use cairn_core::Principal;
 use serde::Deserialize;
 use std::path::Path;
+use std::time::Instant;
 
 pub const SESSION_COOKIE: &str = "cairn_session";
 /// Where a setup code waits for the operator when no admin was configured.
@@ -146,25 +148,47 @@ pub struct SignInForm {
     next: Option<String>,
 }
 
-/// `POST /login`.
+/// `POST /login`. Attempts are limited per client address and failures per email (see
+/// [`throttle`]); a refused one goes back to the form saying how long to wait.
 pub async fn sign_in(
     State(console): State<Console>,
+    address: ClientAddress,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let next = local_next(form.next.as_deref());
+    let back = |why: &str| {
+        Redirect::to(&format!(
+            "/login?{why}&email={}&next={}",
+            crate::components::url_encode(form.email.trim()),
+            crate::components::url_encode(&next)
+        ))
+        .into_response()
+    };
+    let account = throttle::email_key(&form.email);
+    let admitted = Throttle::at(&console.throttle.login, |door| {
+        door.enter(&address.0, Some(&account), Instant::now())
+    });
+    if let Err(refused) = admitted {
+        tracing::debug!(client.address = %address.0, ?refused, "sign-in attempt refused: too many");
+        return back(&format!("wait={}", refused.wait().seconds()));
+    }
     match console.services.sign_in(&form.email, &form.password).await {
-        Ok((_, secret)) => signed_in(&secret, is_https(&headers), &next),
+        Ok((_, secret)) => {
+            Throttle::at(&console.throttle.login, |door| door.succeeded(&account));
+            signed_in(&secret, is_https(&headers), &next)
+        }
+        Err(error) if error.kind() == cairn_core::ErrorKind::Unauthenticated => back("failed=1"),
         Err(error) => {
-            if error.kind() != cairn_core::ErrorKind::Unauthenticated {
+            Throttle::at(&console.throttle.login, |door| {
+                door.not_judged(&account, Instant::now())
+            });
+            if error.kind() == cairn_core::ErrorKind::Unavailable {
+                back("busy=1")
+            } else {
                 tracing::error!(%error, "sign-in failed");
+                back("failed=1")
             }
-            Redirect::to(&format!(
-                "/login?failed=1&email={}&next={}",
-                crate::components::url_encode(form.email.trim()),
-                crate::components::url_encode(&next)
-            ))
-            .into_response()
         }
     }
 }
@@ -193,8 +217,10 @@ pub struct SetupForm {
 
 /// `POST /setup`: the first admin, by whoever has the setup code from the server's log or
 /// data directory (so a stranger who finds a fresh Cairn first cannot take it over).
+/// Attempts are limited per client address, like signing in.
 pub async fn set_up(
     State(console): State<Console>,
+    address: ClientAddress,
     headers: HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> Response {
@@ -209,6 +235,18 @@ pub async fn set_up(
     let Some(code) = console.setup_code.as_deref() else {
         return Redirect::to("/login").into_response();
     };
+    let admitted = Throttle::at(&console.throttle.setup, |door| {
+        door.enter(&address.0, None, Instant::now())
+    });
+    if let Err(refused) = admitted {
+        tracing::debug!(client.address = %address.0, ?refused, "setup attempt refused: too many");
+        return Redirect::to(&format!(
+            "/setup?email={}&wait={}",
+            crate::components::url_encode(form.email.trim()),
+            refused.wait().seconds()
+        ))
+        .into_response();
+    }
     if !same_secret(form.code.trim(), code) {
         return back(
             "code",
@@ -232,6 +270,11 @@ pub async fn set_up(
             back(&field, &message)
         }
         Err(cairn_core::Error::Conflict(_)) => Redirect::to("/login").into_response(),
+        Err(cairn_core::Error::Unavailable(_)) => Redirect::to(&format!(
+            "/setup?email={}&busy=1",
+            crate::components::url_encode(form.email.trim())
+        ))
+        .into_response(),
         Err(error) => {
             tracing::error!(%error, "setup failed");
             back(
@@ -335,6 +378,167 @@ mod tests {
             HeaderValue::from_static("theme=dark; cairn_session=cairn_s_abc; x=1"),
         );
         assert_eq!(session_secret(&headers).as_deref(), Some("cairn_s_abc"));
+    }
+
+    const PASSWORD: &str = "correct horse battery";
+
+    /// The sign-in and setup routes over a fresh SQLite store with one admin (and, for
+    /// setup, a console that still offers it).
+    async fn doors(setup_code: Option<&str>) -> (axum::Router, tempfile::TempDir) {
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let store = cairn_store::SqlStore::open(&format!(
+            "sqlite://{}",
+            dir.path().join("cairn.db").display()
+        ))
+        .await
+        .unwrap();
+        let services = cairn_core::Services::builder(
+            Arc::new(store),
+            Arc::new(cairn_core::SystemClock),
+            cairn_core::SiteConfig::default(),
+        )
+        .engine(Arc::new(cairn_core::testkit::FakeEngine::default()))
+        .build();
+        let scope = services.start().await.unwrap();
+        let mut console = Console::new(services.clone(), scope);
+        match setup_code {
+            Some(code) => console = console.with_setup_code(code),
+            None => {
+                services
+                    .create_first_admin("ops@example.com", PASSWORD)
+                    .await
+                    .unwrap();
+            }
+        }
+        let router = axum::Router::new()
+            .route("/login", axum::routing::post(sign_in))
+            .route("/setup", axum::routing::post(set_up))
+            .with_state(console);
+        (router, dir)
+    }
+
+    /// Posts a form from a client address; where the answer sends the browser, and whether
+    /// it signed in.
+    async fn post_from(
+        router: &axum::Router,
+        peer: &str,
+        path: &str,
+        form: &str,
+    ) -> (String, bool) {
+        use tower::ServiceExt;
+        let mut request = axum::http::Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(form.to_owned()))
+            .unwrap();
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let response = router.clone().oneshot(request).await.unwrap();
+        let location = response.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (
+            location,
+            response.headers().contains_key(header::SET_COOKIE),
+        )
+    }
+
+    fn sign_in_form(email: &str, password: &str) -> String {
+        format!(
+            "email={}&password={}",
+            crate::components::url_encode(email),
+            crate::components::url_encode(password)
+        )
+    }
+
+    /// The seconds of a `wait=N` in an address.
+    fn waited(location: &str) -> Option<u64> {
+        let (_, rest) = location.split_once("wait=")?;
+        rest.split('&').next()?.parse().ok()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sign_ins_beyond_twenty_a_minute_from_one_address_go_back_saying_how_long_to_wait() {
+        let (router, _dir) = doors(None).await;
+        for n in 0..20 {
+            let form = sign_in_form(&format!("guess{n}@example.com"), "wrong password");
+            let (location, _) = post_from(&router, "192.0.2.1:40000", "/login", &form).await;
+            assert!(
+                location.starts_with("/login?failed=1"),
+                "attempt {n}: {location}"
+            );
+        }
+        let form = sign_in_form("ops@example.com", PASSWORD);
+        let (location, signed_in) = post_from(&router, "192.0.2.1:40001", "/login", &form).await;
+        assert!(!signed_in, "refused before the password is looked at");
+        assert!(location.starts_with("/login?wait="), "{location}");
+        assert!(
+            location.contains("email=ops%40example.com"),
+            "the form keeps the email: {location}"
+        );
+        let seconds = waited(&location).unwrap();
+        assert!((1..=3).contains(&seconds), "{seconds}");
+
+        let (_, signed_in) = post_from(&router, "192.0.2.2:40000", "/login", &form).await;
+        assert!(signed_in, "another address is not held up");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ten_failed_sign_ins_of_an_account_hold_it_back_from_any_address_and_a_success_forgives(
+    ) {
+        let (router, _dir) = doors(None).await;
+        let wrong = sign_in_form("Ops@Example.com", "wrong password");
+        let right = sign_in_form("ops@example.com", PASSWORD);
+        for n in 0..9 {
+            let peer = format!("192.0.2.{n}:40000");
+            let (location, _) = post_from(&router, &peer, "/login", &wrong).await;
+            assert!(location.starts_with("/login?failed=1"), "{location}");
+        }
+        let (_, signed_in) = post_from(&router, "192.0.2.50:40000", "/login", &right).await;
+        assert!(signed_in, "successes are not counted against the account");
+        for n in 0..10 {
+            let peer = format!("198.51.100.{n}:40000");
+            let (location, _) = post_from(&router, &peer, "/login", &wrong).await;
+            assert!(
+                location.starts_with("/login?failed=1"),
+                "the success forgave the failures before it: {location}"
+            );
+        }
+        let (location, signed_in) = post_from(&router, "203.0.113.1:40000", "/login", &right).await;
+        assert!(
+            !signed_in,
+            "the right password too waits, from a fresh address too"
+        );
+        let seconds = waited(&location).unwrap();
+        assert!((25..=30).contains(&seconds), "{location}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn setup_attempts_beyond_twenty_a_minute_from_one_address_are_refused_and_say_how_long() {
+        let (router, _dir) = doors(Some("aaaa-bbbb-cccc")).await;
+        let form = format!(
+            "code=xxxx-yyyy-zzzz&{}",
+            sign_in_form("ops@example.com", PASSWORD)
+        );
+        for n in 0..20 {
+            let (location, _) = post_from(&router, "192.0.2.1:40000", "/setup", &form).await;
+            assert!(location.contains("field=code"), "attempt {n}: {location}");
+        }
+        let right = format!(
+            "code=aaaa-bbbb-cccc&{}",
+            sign_in_form("ops@example.com", PASSWORD)
+        );
+        let (location, signed_in) = post_from(&router, "192.0.2.1:40000", "/setup", &right).await;
+        assert!(!signed_in);
+        assert!(
+            location.starts_with("/setup?email=ops%40example.com&wait="),
+            "{location}"
+        );
+        let (location, signed_in) = post_from(&router, "192.0.2.2:40000", "/setup", &right).await;
+        assert!(signed_in, "{location}");
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub const REGIONS: &str = "CAIRN_REGIONS";
 pub const SITE_ADDR: &str = "LEPTOS_SITE_ADDR";
 pub const SITE_ROOT: &str = "LEPTOS_SITE_ROOT";
 pub const SNAPSHOT_READ_LIMIT: &str = "CAIRN_SNAPSHOT_READ_LIMIT";
+pub const REPOSITORY_URL: &str = "CAIRN_REPOSITORY_URL";
+pub const REPOSITORY_KEY: &str = "CAIRN_REPOSITORY_KEY";
+pub const REPOSITORY_ENCRYPTION: &str = "CAIRN_REPOSITORY_ENCRYPTION";
+pub const METRICS_TOKEN: &str = "CAIRN_METRICS_TOKEN";
 pub const ADMIN_EMAIL: &str = "CAIRN_ADMIN_EMAIL";
 pub const ADMIN_PASSWORD: &str = "CAIRN_ADMIN_PASSWORD";
 
@@ -40,6 +44,36 @@ pub struct Config {
     /// The first admin's email and password, created on first start when nobody exists yet.
     /// Environment only: a password does not belong in a file.
     pub first_admin: Option<(String, String)>,
+    /// Where each region's snapshot repository is (regions not named: under the data dir).
+    pub repositories: HashMap<String, Repository>,
+    /// The key file of encrypted repositories (default: `repository.key` in the data dir).
+    pub repository_key: PathBuf,
+    /// Whether new repositories are encrypted (default: yes).
+    pub encrypt_repositories: bool,
+    /// A token that lets others than loopback read `/metrics` (environment only).
+    pub metrics_token: Option<String>,
+}
+
+/// A region's snapshot repository: `file:///path`, a path, or `s3://bucket/prefix` with how to
+/// reach the S3-compatible service.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Repository {
+    pub url: String,
+    pub endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+/// `[repositories.<region>]` in the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRepository {
+    url: String,
+    endpoint: Option<String>,
+    s3_region: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
 }
 
 /// A configuration value that cannot be used, and where it came from.
@@ -71,6 +105,11 @@ struct FileConfig {
     organization_name: Option<String>,
     project_name: Option<String>,
     snapshot_read_limit: Option<String>,
+    repository_url: Option<String>,
+    repository_key: Option<PathBuf>,
+    repository_encryption: Option<String>,
+    #[serde(default)]
+    repositories: HashMap<String, FileRepository>,
 }
 
 impl Config {
@@ -189,7 +228,81 @@ impl Config {
             }
         };
 
+        let s3_env = |name: &str| var(name).map(str::to_owned);
+        let s3_defaults = Repository {
+            url: String::new(),
+            endpoint: s3_env("AWS_ENDPOINT_URL").or_else(|| s3_env("AWS_ENDPOINT")),
+            s3_region: s3_env("AWS_REGION").or_else(|| s3_env("AWS_DEFAULT_REGION")),
+            access_key_id: s3_env("AWS_ACCESS_KEY_ID"),
+            secret_access_key: s3_env("AWS_SECRET_ACCESS_KEY"),
+        };
+        let mut repositories = HashMap::new();
+        // One base for every region (each in its own folder or prefix), then per region.
+        let base = match (var(REPOSITORY_URL), &file.repository_url) {
+            (Some(url), _) => Some(check_repository_url(REPOSITORY_URL, url)?),
+            (None, Some(url)) => Some(check_repository_url(&from_file("repository_url"), url)?),
+            (None, None) => None,
+        };
+        if let Some(base) = base {
+            for region in &regions {
+                let url = format!("{}/{region}", base.trim_end_matches('/'));
+                repositories.insert(
+                    region.clone(),
+                    Repository {
+                        url,
+                        ..s3_defaults.clone()
+                    },
+                );
+            }
+        }
+        for (region, place) in file.repositories {
+            let key = from_file(&format!("repositories.{region}"));
+            if !regions.contains(&region) {
+                return Err(ConfigError {
+                    source: key,
+                    message: format!(
+                        "region '{region}' is not one of the configured regions ({})",
+                        regions.join(", ")
+                    ),
+                });
+            }
+            let url = check_repository_url(&format!("{key}.url"), &place.url)?;
+            repositories.insert(
+                region,
+                Repository {
+                    url,
+                    endpoint: place.endpoint.or(s3_defaults.endpoint.clone()),
+                    s3_region: place.s3_region.or(s3_defaults.s3_region.clone()),
+                    access_key_id: place.access_key_id.or(s3_defaults.access_key_id.clone()),
+                    secret_access_key: place
+                        .secret_access_key
+                        .or(s3_defaults.secret_access_key.clone()),
+                },
+            );
+        }
+        let repository_key = match (var(REPOSITORY_KEY), file.repository_key) {
+            (Some(path), _) => PathBuf::from(path),
+            (None, Some(path)) => path,
+            (None, None) => data_dir.join("repository.key"),
+        };
+        if repository_key.is_relative() {
+            return Err(ConfigError {
+                source: REPOSITORY_KEY.into(),
+                message: format!("'{}' must be an absolute path", repository_key.display()),
+            });
+        }
+        let encrypt_repositories = match (var(REPOSITORY_ENCRYPTION), file.repository_encryption) {
+            (Some(text), _) => parse_switch(REPOSITORY_ENCRYPTION, text)?,
+            (None, Some(text)) => parse_switch(&from_file("repository_encryption"), &text)?,
+            (None, None) => true,
+        };
+        let metrics_token = var(METRICS_TOKEN).map(str::to_owned);
+
         Ok(Config {
+            repositories,
+            repository_key,
+            encrypt_repositories,
+            metrics_token,
             snapshot_read_limit,
             first_admin,
             data_dir,
@@ -265,6 +378,44 @@ fn parse_rate(source: &str, text: &str) -> Result<Option<u64>, ConfigError> {
             ),
         }),
     }
+}
+
+fn parse_switch(source: &str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(ConfigError {
+            source: source.into(),
+            message: format!("'{text}' is neither on nor off"),
+        }),
+    }
+}
+
+/// A repository's place: `s3://bucket[/prefix]`, `file:///absolute/path` or an absolute path.
+fn check_repository_url(source: &str, url: &str) -> Result<String, ConfigError> {
+    let url = url.trim();
+    let fail = |message: String| ConfigError {
+        source: source.into(),
+        message,
+    };
+    if let Some(rest) = url.strip_prefix("s3://") {
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(fail(format!(
+                "'{url}' names no bucket: use s3://bucket/prefix"
+            )));
+        }
+        return Ok(url.to_owned());
+    }
+    let path = url.strip_prefix("file://").unwrap_or(url);
+    if url.contains("://") && !url.starts_with("file://") {
+        return Err(fail(format!(
+            "'{url}' is not a repository Cairn can use: file:///path or s3://bucket/prefix"
+        )));
+    }
+    if !Path::new(path).is_absolute() {
+        return Err(fail(format!("'{url}' must be an absolute path")));
+    }
+    Ok(path.to_owned())
 }
 
 fn check_database_url(source: &str, url: &str) -> Result<String, ConfigError> {
@@ -448,6 +599,73 @@ mod tests {
         assert_eq!(error.source, SNAPSHOT_READ_LIMIT);
         assert!(error.message.contains("'fast'"), "{error}");
         assert!(limit("50MB/s").is_err());
+    }
+
+    #[test]
+    fn repositories_default_to_the_data_dir_encrypted_with_a_key_kept_there() {
+        let config = load(&[]).unwrap();
+        assert!(config.repositories.is_empty());
+        assert!(config.encrypt_repositories);
+        assert_eq!(
+            config.repository_key,
+            PathBuf::from("/home/u/.local/share/cairn/repository.key")
+        );
+    }
+
+    #[test]
+    fn one_repository_url_gives_each_region_its_own_prefix_with_the_usual_s3_settings() {
+        let config = load(&[
+            (REPOSITORY_URL, "s3://backups/cairn/"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ])
+        .unwrap();
+        let west = &config.repositories["local-2"];
+        assert_eq!(west.url, "s3://backups/cairn/local-2");
+        assert_eq!(west.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(west.access_key_id.as_deref(), Some("id"));
+        assert_eq!(
+            config.repositories["local-1"].url,
+            "s3://backups/cairn/local-1"
+        );
+    }
+
+    #[test]
+    fn a_region_of_the_toml_file_gets_its_own_repository_and_bad_ones_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cairn.toml");
+        std::fs::write(
+            &file,
+            "[repositories.local-2]\nurl = \"s3://offsite/cairn\"\nendpoint = \"https://s3.example\"\n",
+        )
+        .unwrap();
+        let config = load(&[(CONFIG_FILE, file.to_str().unwrap())]).unwrap();
+        assert_eq!(config.repositories["local-2"].url, "s3://offsite/cairn");
+        assert_eq!(
+            config.repositories["local-2"].endpoint.as_deref(),
+            Some("https://s3.example")
+        );
+        assert!(!config.repositories.contains_key("local-1"));
+
+        std::fs::write(&file, "[repositories.mars]\nurl = \"/srv/b\"\n").unwrap();
+        let error = load(&[(CONFIG_FILE, file.to_str().unwrap())]).unwrap_err();
+        assert!(error.source.ends_with("repositories.mars"), "{error}");
+        std::fs::write(&file, "[repositories.local-1]\nurl = \"relative/b\"\n").unwrap();
+        let error = load(&[(CONFIG_FILE, file.to_str().unwrap())]).unwrap_err();
+        assert!(
+            error.source.ends_with("repositories.local-1.url"),
+            "{error}"
+        );
+        let error = load(&[(REPOSITORY_URL, "ftp://x/y")]).unwrap_err();
+        assert_eq!(error.source, REPOSITORY_URL);
+        let error = load(&[(REPOSITORY_ENCRYPTION, "maybe")]).unwrap_err();
+        assert_eq!(error.source, REPOSITORY_ENCRYPTION);
+        assert!(
+            !load(&[(REPOSITORY_ENCRYPTION, "off")])
+                .unwrap()
+                .encrypt_repositories
+        );
     }
 
     #[test]

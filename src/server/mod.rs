@@ -3,9 +3,15 @@
 
 mod api;
 pub mod auth;
+mod bodies;
 pub mod config;
+pub mod metrics;
 mod router;
 pub mod sinks;
+pub mod throttle;
+
+#[cfg(test)]
+mod account_tests;
 
 pub use router::router;
 
@@ -24,6 +30,12 @@ pub struct Console {
     /// The first-start setup code while nobody can sign in yet (see [`auth::first_start`]).
     pub setup_code: Option<Arc<str>>,
     pub data_dir: Option<std::path::PathBuf>,
+    /// Rate limits of the sign-in, setup and token doors (see [`throttle`]).
+    pub throttle: Arc<throttle::Throttle>,
+    /// Lets others than loopback read `/metrics`.
+    pub metrics_token: Option<Arc<str>>,
+    /// Request latency by route, for `/metrics`.
+    pub http_metrics: Arc<metrics::HttpMetrics>,
     /// Held for as long as any part of the console runs (none for consoles made by `new`).
     _data_dir_lock: Option<Arc<DataDirLock>>,
 }
@@ -37,6 +49,9 @@ impl Console {
             scope,
             setup_code: None,
             data_dir: None,
+            throttle: Arc::default(),
+            metrics_token: None,
+            http_metrics: Arc::default(),
             _data_dir_lock: None,
         }
     }
@@ -89,7 +104,23 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
         .context("cannot find this program's own path to start cluster nodes with")?;
     let engine =
         cairn_engine_local::engine::LocalEngine::new(config.data_dir.join("regions"), launcher)
-            .with_snapshot_read_limit(config.snapshot_read_limit);
+            .with_snapshot_read_limit(config.snapshot_read_limit)
+            .with_repositories(repository_settings(config)?);
+    // Every region's repository opened now: a wrong or missing key stops Cairn at start,
+    // with the region and the key file named, instead of failing the first restore.
+    let repositories = engine
+        .open_repositories(&config.site.regions)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for facts in &repositories {
+        tracing::info!(
+            region = %facts.region,
+            repository = %facts.location,
+            encrypted = facts.encrypted,
+            key.fingerprint = facts.key_fingerprint.as_deref().unwrap_or("-"),
+            "snapshot repository ready"
+        );
+    }
     let services = Services::builder(Arc::new(store), Arc::new(SystemClock), config.site.clone())
         .engine(Arc::new(engine))
         .deliverer(Arc::new(sinks::SinkDeliverer::new()?))
@@ -104,7 +135,45 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
         scope,
         setup_code: setup_code.map(Arc::from),
         data_dir: Some(config.data_dir.clone()),
+        metrics_token: config.metrics_token.as_deref().map(Arc::from),
+        http_metrics: Arc::default(),
+        throttle: Arc::default(),
         _data_dir_lock: Some(Arc::new(lock)),
+    })
+}
+
+/// The engine's repository settings from the configuration; the key file is kept owner-only.
+fn repository_settings(
+    config: &Config,
+) -> anyhow::Result<cairn_engine_local::engine::RepositorySettings> {
+    use std::os::unix::fs::PermissionsExt;
+    let key = &config.repository_key;
+    if let Ok(metadata) = std::fs::metadata(key) {
+        if metadata.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(key.file = %key.display(), "the repository key was readable by others: made owner-only (0600)");
+            std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let places = config
+        .repositories
+        .iter()
+        .map(|(region, place)| {
+            let place = cairn_engine_local::engine::RepositoryPlace {
+                url: place.url.clone(),
+                s3: cairn_snapshot::S3Settings {
+                    endpoint: place.endpoint.clone(),
+                    region: place.s3_region.clone(),
+                    access_key_id: place.access_key_id.clone(),
+                    secret_access_key: place.secret_access_key.clone(),
+                },
+            };
+            (region.clone(), place)
+        })
+        .collect();
+    Ok(cairn_engine_local::engine::RepositorySettings {
+        places,
+        key_file: Some(key.clone()),
+        encrypt_new: config.encrypt_repositories,
     })
 }
 

@@ -28,6 +28,7 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
         .route("/logout", post(super::auth::sign_out))
         .route("/setup", post(super::auth::set_up))
         .with_state(console.clone());
+    let metrics_console = console.clone();
     let context = move || provide_context(console.clone());
     Router::new()
         .merge(api)
@@ -42,10 +43,24 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
             let options = options.clone();
             move || shell(options.clone())
         })
+        .route_layer(axum::middleware::from_fn_with_state(
+            metrics_console.clone(),
+            super::metrics::time_requests,
+        ))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(gate)
+        // Outside the sign-in gate: monitoring is loopback or its own token (see metrics.rs).
+        .route(
+            "/metrics",
+            get(super::metrics::metrics).with_state(metrics_console),
+        )
         .layer(axum::middleware::from_fn(same_site_posts_only))
         .layer(time_limit())
+        // Every body at most 1 MiB, answered 413 (see bodies.rs).
+        .layer(axum::middleware::from_fn(
+            super::bodies::unsized_bodies_read_first,
+        ))
+        .layer(super::bodies::limit())
         .with_state(options)
 }
 

@@ -1,7 +1,7 @@
 #[cfg(feature = "ssr")]
 use crate::components::with_notice;
 use crate::error::ConsoleError;
-use cairn_model::{Backup, GroupedBackups};
+use cairn_model::{Backup, GroupedBackups, RepositoryFacts};
 use leptos::prelude::*;
 
 /// Starts a one-off backup of a cluster (`description` is a label template) and goes to the
@@ -53,4 +53,33 @@ pub async fn delete_backup(id: String) -> Result<Backup, ConsoleError> {
         &format!("Backup “{}” is being deleted.", backup.description),
     ));
     Ok(backup)
+}
+
+/// Starts verifying a backup (every chunk read back, every hash checked) and comes back to
+/// its page, where the result shows once it is done.
+#[server(endpoint = "backups/verify")]
+pub async fn verify_backup(id: String) -> Result<Backup, ConsoleError> {
+    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
+    let backup = console.services.verify_backup(&console.scope, &id).await?;
+    leptos_axum::redirect(&with_notice(
+        &format!("/backups/{id}"),
+        &format!("Verification of “{}” started.", backup.description),
+    ));
+    Ok(backup)
+}
+
+/// Whether a backup's verification runs now.
+#[server(endpoint = "backups/verifying")]
+pub async fn is_verifying(id: String) -> Result<bool, ConsoleError> {
+    let console = crate::server::authorized(cairn_model::Permission::Read)?;
+    let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
+    Ok(console.services.is_verifying(&id))
+}
+
+/// Where each region keeps its backups, and whether they are encrypted.
+#[server(endpoint = "backups/storage")]
+pub async fn backup_storage() -> Result<Vec<RepositoryFacts>, ConsoleError> {
+    let console = crate::server::authorized(cairn_model::Permission::Read)?;
+    Ok(console.services.backup_storage().await?)
 }

@@ -36,6 +36,32 @@ pub async fn create_job(form: super::JobForm) -> Result<Job, ConsoleError> {
     Ok(job)
 }
 
+/// Schedules restore tests of a cluster's backups: each run restores the newest available one
+/// into a temporary cluster and checks it holds what the backup recorded.
+#[server(endpoint = "jobs/create-restore-test")]
+pub async fn create_restore_test(
+    description: String,
+    cluster_id: String,
+    schedule: String,
+) -> Result<Job, ConsoleError> {
+    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let cluster_id = super::parse_id("clusterId", &cluster_id, cairn_model::ClusterId::parse)?;
+    let request = cairn_core::restore_tests::CreateRestoreTestRequest {
+        description,
+        schedule,
+        cluster_id,
+    };
+    let job = console
+        .services
+        .create_restore_test(&console.scope, &request)
+        .await?;
+    leptos_axum::redirect(&with_notice(
+        &format!("/jobs/{}", job.id),
+        &format!("Restore test “{}” scheduled.", job.description),
+    ));
+    Ok(job)
+}
+
 /// Runs a job now (its history shows the run).
 #[server(endpoint = "jobs/run")]
 pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
@@ -44,7 +70,7 @@ pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
     let run = console.services.run_job_now(&console.scope, &id).await?;
     super::back_with_notice(
         &format!("/jobs/{}?tab=history", run.job_id),
-        "Run started: its backup is being created.",
+        "Run started: see its history.",
     )
     .await;
     Ok(run)

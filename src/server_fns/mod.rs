@@ -10,11 +10,13 @@ mod jobs;
 mod networks;
 
 pub use account::{
-    create_api_token, list_api_tokens, revoke_api_token, take_new_token, who_am_i, CreateApiToken,
-    NewToken, RevokeApiToken, SignedIn,
+    account_facts, change_password, create_api_token, end_other_sessions, list_api_tokens,
+    revoke_api_token, take_new_token, who_am_i, AccountView, ChangePassword, CreateApiToken,
+    EndOtherSessions, ListedToken, NewToken, RevokeApiToken, SignedIn,
 };
 pub use backups::{
-    create_backup, delete_backup, get_backup, list_backups, CreateBackup, DeleteBackup,
+    backup_storage, create_backup, delete_backup, get_backup, is_verifying, list_backups,
+    verify_backup, CreateBackup, DeleteBackup, VerifyBackup,
 };
 pub use clusters::{
     create_cluster, delete_cluster, get_cluster, get_cluster_overview, list_clusters,
@@ -25,7 +27,8 @@ pub use integrations::{
     test_integration, CreateIntegration, DeleteIntegration, IntegrationForm, TestIntegration,
 };
 pub use jobs::{
-    change_job, create_job, get_job_detail, list_jobs, run_job, ChangeJob, CreateJob, RunJob,
+    change_job, create_job, create_restore_test, get_job_detail, list_jobs, run_job, ChangeJob,
+    CreateJob, CreateRestoreTest, RunJob,
 };
 pub use networks::list_networks;
 

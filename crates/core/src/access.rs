@@ -21,6 +21,11 @@ pub const SESSION_LIFETIME: Duration = Duration::days(7);
 pub const ACCESS_TOKEN_LIFETIME: Duration = Duration::hours(1);
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 12;
+/// Shortest and longest lifetime an API token may be given (it may also have none).
+pub const MIN_API_TOKEN_LIFETIME: Duration = Duration::hours(1);
+pub const MAX_API_TOKEN_LIFETIME: Duration = Duration::days(366);
+/// How long a sign-in waits for a turn at password hashing before it is refused.
+pub const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What a stored credential is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +93,7 @@ impl Credential {
             created: self.created,
             last_used: self.last_used,
             revoked: self.revoked,
+            expires: self.expires,
         }
     }
 }
@@ -231,33 +237,77 @@ pub fn hash_secret(secret: &str) -> String {
 }
 
 /// Argon2 is built to be slow (tens of milliseconds of CPU and 19 MiB each): it runs on the
-/// blocking pool, two at a time, so a flood of sign-ins cannot stall pages and API calls.
-static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// blocking pool, a few at a time, so a flood of sign-ins cannot stall pages and API calls nor
+/// eat the memory. A sign-in that finds no free turn within its wait is refused
+/// ([`Error::Unavailable`]) instead of joining a queue that grows without bound; a turn is held
+/// until the hashing itself ends, even when the request that asked for it has gone.
+pub struct Hashing {
+    turns: std::sync::Arc<tokio::sync::Semaphore>,
+    wait: std::time::Duration,
+}
 
-async fn off_the_async_threads<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
-    let _permit = HASHING.acquire().await.map_err(Error::internal)?;
-    tokio::task::spawn_blocking(work)
+impl Hashing {
+    pub fn new(turns: usize, wait: std::time::Duration) -> Hashing {
+        Hashing {
+            turns: std::sync::Arc::new(tokio::sync::Semaphore::new(turns)),
+            wait,
+        }
+    }
+
+    /// The process's one: two turns per core (hashing is CPU work), waiting [`HASHING_WAIT`].
+    pub fn shared() -> &'static Hashing {
+        static SHARED: std::sync::OnceLock<Hashing> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            Hashing::new(2 * cores, HASHING_WAIT)
+        })
+    }
+
+    /// How many turns are free now.
+    pub fn free_turns(&self) -> usize {
+        self.turns.available_permits()
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let turn = tokio::time::timeout(self.wait, self.turns.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                Error::Unavailable("too many sign-ins at once; try again in a few seconds".into())
+            })?
+            .map_err(Error::internal)?;
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(turn);
+            result
+        })
         .await
         .map_err(Error::internal)
+    }
+
+    pub async fn hash_password(&self, password: &str) -> Result<String> {
+        let password = password.to_owned();
+        self.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(Error::internal)
+        })
+        .await?
+    }
+
+    pub async fn verify_password(&self, password: &str, stored: &str) -> Result<bool> {
+        let (password, stored) = (password.to_owned(), stored.to_owned());
+        self.run(move || password_matches(&password, &stored)).await
+    }
 }
 
 async fn hash_password(password: &str) -> Result<String> {
-    let password = password.to_owned();
-    off_the_async_threads(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(Error::internal)
-    })
-    .await?
+    Hashing::shared().hash_password(password).await
 }
 
 async fn verify_password(password: &str, stored: &str) -> Result<bool> {
-    let (password, stored) = (password.to_owned(), stored.to_owned());
-    off_the_async_threads(move || password_matches(&password, &stored)).await
+    Hashing::shared().verify_password(password, stored).await
 }
 
 fn password_matches(password: &str, stored: &str) -> bool {
@@ -289,10 +339,48 @@ fn normalize_email(email: &str) -> Result<String> {
 }
 
 fn check_password(password: &str) -> Result<()> {
+    password_rule(password).map_err(|message| crate::backups::invalid("password", message))
+}
+
+/// What every password must be, on creation and on every change.
+fn password_rule(password: &str) -> std::result::Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(crate::backups::invalid(
-            "password",
-            format!("at least {MIN_PASSWORD_LEN} characters"),
+        return Err(format!("at least {MIN_PASSWORD_LEN} characters"));
+    }
+    Ok(())
+}
+
+/// A lifetime as people write it: `30d`, `12h`, `2w`; `never` (or nothing) for none. It must
+/// be one an API token may have.
+pub fn parse_lifetime(text: &str) -> std::result::Result<Option<Duration>, String> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    let unclear = || format!("'{text}' is not a lifetime: write it like 30d, 12h or 2w, or never");
+    let unit = text.chars().last().ok_or_else(unclear)?;
+    let number: i64 = text[..text.len() - unit.len_utf8()]
+        .parse()
+        .map_err(|_| unclear())?;
+    let lifetime = match unit {
+        'h' => Duration::try_hours(number),
+        'd' => Duration::try_days(number),
+        'w' => Duration::try_weeks(number),
+        _ => None,
+    }
+    .ok_or_else(unclear)?;
+    lifetime_rule(lifetime)?;
+    Ok(Some(lifetime))
+}
+
+/// An API token's lifetime, if given, within [`MIN_API_TOKEN_LIFETIME`] and
+/// [`MAX_API_TOKEN_LIFETIME`].
+fn lifetime_rule(lifetime: Duration) -> std::result::Result<(), String> {
+    if lifetime < MIN_API_TOKEN_LIFETIME || lifetime > MAX_API_TOKEN_LIFETIME {
+        return Err(format!(
+            "a token lasts from {} hour to {} days, or until it is revoked",
+            MIN_API_TOKEN_LIFETIME.num_hours(),
+            MAX_API_TOKEN_LIFETIME.num_days()
         ));
     }
     Ok(())
@@ -388,7 +476,9 @@ impl Services {
 
     /// Gives a user a role (replacing the one they had at that place).
     pub async fn grant(&self, grant: &Grant) -> Result<()> {
-        self.inner().store.put_grant(grant).await
+        self.inner().store.put_grant(grant).await?;
+        self.inner().access_checks.forget_all();
+        Ok(())
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<User> {
@@ -457,29 +547,67 @@ impl Services {
     }
 
     /// The user of an API access token (`Authorization: Bearer …`).
+    /// Who an access token speaks for. An API client calls many times a second: a token
+    /// checked in the last [`ACCESS_CHECK_KEPT`] is answered from memory (never past its
+    /// expiry). Revoking a token or changing a grant through this instance forgets every
+    /// answer at once; through another instance it counts here within that time.
     pub async fn access_principal(&self, access_token: &str) -> Result<Principal> {
+        let now = self.inner().clock.now();
+        let hash = hash_secret(access_token);
+        if let Some(principal) = self.inner().access_checks.get(&hash, now) {
+            return Ok(principal);
+        }
         let credential = self
             .live_credential(access_token, CredentialKind::Access)
             .await?
             .ok_or_else(unauthenticated)?;
-        self.principal(&credential.user_id).await
+        let principal = self.principal(&credential.user_id).await?;
+        let until = credential.expires.map_or(now + ACCESS_CHECK_KEPT, |end| {
+            end.min(now + ACCESS_CHECK_KEPT)
+        });
+        self.inner()
+            .access_checks
+            .put(hash, principal.clone(), until);
+        Ok(principal)
     }
 
     /// A new API (refresh) token for a user: its listing, and the secret, shown this once.
+    /// With a lifetime it stops working on its own that long from now (see
+    /// [`MIN_API_TOKEN_LIFETIME`], [`MAX_API_TOKEN_LIFETIME`]); without, when revoked.
     pub async fn create_api_token(
         &self,
         user: &UserId,
         description: &str,
+        lifetime: Option<Duration>,
     ) -> Result<(ApiToken, String)> {
-        let description = description.trim();
-        if description.is_empty() {
-            return Err(crate::backups::invalid(
-                "description",
-                "say what the token is for, e.g. \"CI backups\"",
-            ));
+        let mut errors = std::collections::BTreeMap::new();
+        if description.trim().is_empty() {
+            errors.insert(
+                "description".to_owned(),
+                "say what the token is for, e.g. \"CI backups\"".to_owned(),
+            );
+        } else if let Err(message) = cairn_model::check_text(
+            "description",
+            description,
+            cairn_model::text::MAX_DESCRIPTION_LEN,
+        ) {
+            errors.insert("description".to_owned(), message);
         }
+        if let Some(Err(message)) = lifetime.map(lifetime_rule) {
+            errors.insert("expiresIn".to_owned(), message);
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let expires = lifetime.map(|lifetime| self.inner().clock.now() + lifetime);
         let (secret, credential) = self
-            .issue(user, CredentialKind::Refresh, description, None, None)
+            .issue(
+                user,
+                CredentialKind::Refresh,
+                description.trim(),
+                None,
+                expires,
+            )
             .await?;
         Ok((credential.api_token(), secret))
     }
@@ -502,6 +630,7 @@ impl Services {
     pub async fn revoke_api_token(&self, user: &UserId, id: &TokenId) -> Result<()> {
         let now = self.inner().clock.now();
         if self.inner().store.revoke_credential(user, id, now).await? {
+            self.inner().access_checks.forget_all();
             Ok(())
         } else {
             Err(Error::not_found("token", id))
@@ -514,26 +643,46 @@ impl Services {
         self.inner().store.prune_credentials(now).await
     }
 
-    /// `grant_type=refresh_token`: a new access token for a live refresh token.
+    /// `grant_type=refresh_token`: a new access token for a live refresh token. The access
+    /// token never outlives the refresh token it was made from.
     pub async fn exchange_refresh_token(&self, refresh_token: &str) -> Result<AccessGrant> {
-        let refresh = self
-            .live_credential(refresh_token, CredentialKind::Refresh)
-            .await?
-            .ok_or_else(|| {
-                Error::Unauthenticated("the refresh token is unknown or revoked".into())
-            })?;
         let now = self.inner().clock.now();
+        let found = if refresh_token.starts_with(CredentialKind::Refresh.prefix()) {
+            self.inner()
+                .store
+                .credential(&hash_secret(refresh_token))
+                .await?
+                .filter(|c| c.kind == CredentialKind::Refresh && c.revoked.is_none())
+        } else {
+            None
+        };
+        let refresh = match found {
+            None => {
+                return Err(Error::Unauthenticated(
+                    "the refresh token is unknown or revoked".into(),
+                ))
+            }
+            Some(refresh) if !refresh.is_live(now) => {
+                return Err(Error::Unauthenticated(
+                    "the refresh token has expired".into(),
+                ))
+            }
+            Some(refresh) => refresh,
+        };
         self.inner()
             .store
             .touch_credential(&refresh.id, now)
             .await?;
+        let expires = refresh.expires.map_or(now + ACCESS_TOKEN_LIFETIME, |end| {
+            end.min(now + ACCESS_TOKEN_LIFETIME)
+        });
         let (access_token, access) = self
             .issue(
                 &refresh.user_id,
                 CredentialKind::Access,
                 &refresh.description,
                 Some(refresh.id.clone()),
-                Some(now + ACCESS_TOKEN_LIFETIME),
+                Some(expires),
             )
             .await?;
         // A revoke between the check above and the insert would miss the new token: look
@@ -553,8 +702,105 @@ impl Services {
         }
         Ok(AccessGrant {
             access_token,
-            expires_in: ACCESS_TOKEN_LIFETIME.num_seconds(),
+            expires_in: (expires - now).num_seconds(),
         })
+    }
+
+    /// Changes a user's password: the current one must be given (checked with the same
+    /// bounded hashing as signing in), the new one follows the rules of a new user's and
+    /// differs from the current. Every session of the user ends but `keep_session` (the
+    /// caller's own, by its secret); API tokens keep working (they are revoked on their own).
+    pub async fn change_password(
+        &self,
+        user: &UserId,
+        current_password: &str,
+        new_password: &str,
+        keep_session: Option<&str>,
+    ) -> Result<()> {
+        let user = self
+            .inner()
+            .store
+            .user(user)
+            .await?
+            .ok_or_else(unauthenticated)?;
+        let (_, stored) = self
+            .inner()
+            .store
+            .user_by_email(&user.email)
+            .await?
+            .ok_or_else(unauthenticated)?;
+        let mut errors = std::collections::BTreeMap::new();
+        if !verify_password(current_password, &stored).await? {
+            errors.insert(
+                "currentPassword".to_owned(),
+                "this is not your current password".to_owned(),
+            );
+        }
+        if let Err(message) = password_rule(new_password) {
+            errors.insert("newPassword".to_owned(), message);
+        } else if new_password == current_password {
+            errors.insert(
+                "newPassword".to_owned(),
+                "choose a password other than the current one".to_owned(),
+            );
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let keep = self.own_session(&user.id, keep_session).await?;
+        let hash = hash_password(new_password).await?;
+        let now = self.inner().clock.now();
+        if self
+            .inner()
+            .store
+            .set_password_hash(&user.id, &hash, keep.as_ref(), now)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(unauthenticated())
+        }
+    }
+
+    /// Ends every console session of a user but the one whose secret is `keep` (the
+    /// caller's); how many ended.
+    pub async fn end_other_sessions(&self, user: &UserId, keep: &str) -> Result<u64> {
+        let keep = self
+            .own_session(user, Some(keep))
+            .await?
+            .ok_or_else(unauthenticated)?;
+        let now = self.inner().clock.now();
+        self.inner()
+            .store
+            .revoke_sessions(user, Some(&keep), now)
+            .await
+    }
+
+    /// How many live console sessions a user has besides the one whose secret is `current`.
+    pub async fn other_sessions(&self, user: &UserId, current: &str) -> Result<usize> {
+        let now = self.inner().clock.now();
+        let current = hash_secret(current);
+        Ok(self
+            .inner()
+            .store
+            .credentials(user, CredentialKind::Session)
+            .await?
+            .iter()
+            .filter(|c| c.is_live(now) && c.hash != current)
+            .count())
+    }
+
+    /// The id of `user`'s live session with this secret; `None` when no secret is given; a
+    /// secret that is not a live session of theirs is refused.
+    async fn own_session(&self, user: &UserId, secret: Option<&str>) -> Result<Option<TokenId>> {
+        let Some(secret) = secret else {
+            return Ok(None);
+        };
+        self.live_credential(secret, CredentialKind::Session)
+            .await?
+            .filter(|c| &c.user_id == user)
+            .map(|c| Some(c.id))
+            .ok_or_else(unauthenticated)
     }
 
     async fn issue(
@@ -605,6 +851,39 @@ impl Services {
             .ok_or_else(unauthenticated)?;
         let grants = self.inner().store.grants(&user.id).await?;
         Ok(Principal { user, grants })
+    }
+}
+
+/// How long an access token's check is answered from memory.
+pub const ACCESS_CHECK_KEPT: Duration = Duration::seconds(5);
+/// At most this many checks are kept (a flood of tokens must not grow it without end).
+const ACCESS_CHECKS_HELD: usize = 10_000;
+
+/// Recent answers of [`Services::access_principal`], by the token's hash.
+#[derive(Default)]
+pub(crate) struct AccessChecks(
+    std::sync::Mutex<std::collections::HashMap<String, (Principal, DateTime<Utc>)>>,
+);
+
+impl AccessChecks {
+    fn get(&self, hash: &str, now: DateTime<Utc>) -> Option<Principal> {
+        let checks = self.0.lock().expect("access checks");
+        checks
+            .get(hash)
+            .filter(|(_, until)| now < *until)
+            .map(|(principal, _)| principal.clone())
+    }
+
+    fn put(&self, hash: String, principal: Principal, until: DateTime<Utc>) {
+        let mut checks = self.0.lock().expect("access checks");
+        if checks.len() >= ACCESS_CHECKS_HELD {
+            checks.clear();
+        }
+        checks.insert(hash, (principal, until));
+    }
+
+    fn forget_all(&self) {
+        self.0.lock().expect("access checks").clear();
     }
 }
 

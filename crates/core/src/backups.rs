@@ -154,15 +154,28 @@ impl Services {
         let deadline = self.inner().snapshot_deadline;
         let outcome =
             tokio::time::timeout(deadline, engine.snapshot(&cluster, &backup, sink)).await;
-        let (event, facts, reason) = match outcome {
+        let (event, facts, failure) = match outcome {
             Ok(Ok(facts)) => (BackupEvent::SnapshotSucceeded, Some(facts), None),
-            Ok(Err(error)) => (BackupEvent::SnapshotFailed, None, Some(error.to_string())),
+            Ok(Err(error)) => {
+                let kind = match error {
+                    crate::ports::EngineError::Unhealthy(_) => "unhealthy",
+                    crate::ports::EngineError::Failed(_) => "failed",
+                };
+                (
+                    BackupEvent::SnapshotFailed,
+                    None,
+                    Some((kind, error.to_string())),
+                )
+            }
             Err(_) => (
                 BackupEvent::DeadlinePassed,
                 None,
-                Some(format!(
-                    "the snapshot did not finish within {} seconds",
-                    deadline.as_secs()
+                Some((
+                    "deadline",
+                    format!(
+                        "the snapshot did not finish within {} seconds",
+                        deadline.as_secs()
+                    ),
                 )),
             ),
         };
@@ -177,20 +190,23 @@ impl Services {
                 tracing::warn!(backup.id = %backup.id, %error, "could not clean a timed-out snapshot");
             }
         }
-        if let Err(error) = self.finish_backup(backup, event, facts, reason, run).await {
+        if let Err(error) = self.finish_backup(backup, event, facts, failure, run).await {
             // Left `creating` and locked: the next start settles it.
             tracing::error!(%error, "could not record the end of a backup");
         }
     }
 
+    /// `failure`: why it failed, as a kind (`unhealthy`, `failed`, `deadline`, `interrupted`,
+    /// for the metrics) and a sentence (for people).
     async fn finish_backup(
         &self,
         mut backup: Backup,
         event: BackupEvent,
         facts: Option<SnapshotFacts>,
-        reason: Option<String>,
+        failure: Option<(&'static str, String)>,
         run: Option<HistoryItem>,
     ) -> Result<()> {
+        let reason = failure.as_ref().map(|(_, sentence)| sentence.clone());
         backup.status =
             backup_transition(backup.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
         if let Some(facts) = facts {
@@ -204,6 +220,19 @@ impl Services {
         backup.finished = Some(self.inner().clock.now());
         backup.failure_reason = reason.clone();
         self.inner().store.update_backup(&backup).await?;
+        let seconds = (self.inner().clock.now() - backup.created).num_milliseconds() as f64 / 1e3;
+        self.inner().metrics.count(|m| match &failure {
+            None => {
+                *m.backups.entry("available").or_default() += 1;
+                m.backup_seconds.observe(seconds.max(0.0));
+                m.stored_bytes += backup.bytes_stored.unwrap_or(0);
+                m.new_bytes += backup.bytes_new.unwrap_or(0);
+            }
+            Some((kind, _)) => {
+                *m.backups.entry("defunct").or_default() += 1;
+                *m.backup_failures.entry(kind).or_default() += 1;
+            }
+        });
         self.release(&backup.source_cluster_id, backup.id.as_str())
             .await;
         // Announced before the job's bookkeeping, which may fail: a defunct backup is always told.
@@ -289,7 +318,8 @@ impl Services {
             }
         }
         let reason = "Cairn stopped while this backup was being taken".to_owned();
-        self.finish_backup(backup, BackupEvent::Interrupted, None, Some(reason), None)
+        let failure = Some(("interrupted", reason));
+        self.finish_backup(backup, BackupEvent::Interrupted, None, failure, None)
             .await
     }
 }
@@ -331,6 +361,20 @@ impl Services {
             }
         });
         Ok(backup)
+    }
+
+    /// Where each of the site's regions keeps its backups, and how (for the backups page).
+    pub async fn backup_storage(&self) -> Result<Vec<cairn_model::RepositoryFacts>> {
+        let engine = self.engine()?;
+        let mut facts = Vec::new();
+        for region in &self.site().regions {
+            let found = engine
+                .repository_facts(region)
+                .await
+                .map_err(|e| Error::Unavailable(e.to_string()))?;
+            facts.extend(found);
+        }
+        Ok(facts)
     }
 
     /// The project's backups as the console lists them: grouped by job, then one-offs.

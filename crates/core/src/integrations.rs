@@ -8,12 +8,16 @@ use cairn_model::{Delivery, Integration, IntegrationId, IntegrationRequest};
 impl Services {
     fn checked(request: &IntegrationRequest) -> Result<String> {
         let mut errors = request.data.check();
-        let description = request.description.trim();
-        if description.is_empty() {
-            errors.insert("description".into(), "a description is required".into());
+        // On create and on update alike.
+        if let Err(message) = cairn_model::check_text(
+            "description",
+            &request.description,
+            cairn_model::text::MAX_DESCRIPTION_LEN,
+        ) {
+            errors.insert("description".into(), message);
         }
         if errors.is_empty() {
-            Ok(description.to_owned())
+            Ok(request.description.trim().to_owned())
         } else {
             Err(Error::Invalid(errors))
         }
@@ -93,5 +97,58 @@ impl Services {
     ) -> Result<Vec<Delivery>> {
         self.get_integration(scope, id).await?;
         self.inner().store.deliveries(id, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::flows_tests::fixture;
+    use crate::Error;
+    use cairn_model::{EventSource, IntegrationRequest, Sink};
+
+    fn request(description: &str) -> IntegrationRequest {
+        IntegrationRequest {
+            description: description.into(),
+            source: EventSource::Notifications,
+            data: Sink::Webhook {
+                url: "https://hooks.example.com/cairn".into(),
+                secret: "0123456789abcdef0123".into(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn an_update_refuses_a_description_longer_than_a_create_accepts() {
+        let f = fixture().await;
+        let too_long = "x".repeat(cairn_model::text::MAX_DESCRIPTION_LEN + 1);
+        let limit = "a description has at most 128 characters";
+        let Err(Error::Invalid(fields)) = f
+            .services
+            .create_integration(&f.scope, &request(&too_long))
+            .await
+        else {
+            panic!("a create with a long description is refused");
+        };
+        assert_eq!(fields["description"], limit);
+
+        let integration = f
+            .services
+            .create_integration(&f.scope, &request("ops webhook"))
+            .await
+            .unwrap();
+        let Err(Error::Invalid(fields)) = f
+            .services
+            .update_integration(&f.scope, &integration.id, &request(&too_long))
+            .await
+        else {
+            panic!("an update with a long description is refused");
+        };
+        assert_eq!(fields["description"], limit);
+        let stored = f
+            .services
+            .get_integration(&f.scope, &integration.id)
+            .await
+            .unwrap();
+        assert_eq!(stored.description, "ops webhook");
     }
 }

@@ -14,6 +14,8 @@ use cairn_model::{
 
 /// How many runs the history shows at most (the latest).
 pub const HISTORY_SHOWN: u32 = 1000;
+/// How many of a job's latest runs its console page shows (it is read again every few seconds).
+pub const HISTORY_ON_PAGE: u32 = 100;
 /// How long a finished run stays in the history.
 pub const HISTORY_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(90);
 
@@ -164,6 +166,14 @@ impl Services {
             )
             .await
         {
+            let kind = if error.to_string().contains("is locked") {
+                "locked"
+            } else {
+                "refused"
+            };
+            self.inner()
+                .metrics
+                .count(|m| *m.backup_failures.entry(kind).or_default() += 1);
             self.end_run(&mut item, RunEvent::Failed, error.to_string())
                 .await?;
             self.raise(Notification {
@@ -188,7 +198,15 @@ impl Services {
             run_transition(item.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
         item.details = details;
         item.end_time = Some(self.inner().clock.now());
-        self.inner().store.update_history(item).await
+        self.inner().store.update_history(item).await?;
+        let outcome = match event {
+            RunEvent::Succeeded => "succeeded",
+            RunEvent::Failed => "failed",
+        };
+        self.inner()
+            .metrics
+            .count(|m| *m.job_runs.entry(outcome).or_default() += 1);
+        Ok(())
     }
 
     /// Called when a backup a job made has finished: closes the run's history item, and after

@@ -13,6 +13,7 @@ pub mod integrations;
 pub mod jobs;
 pub mod lifecycle;
 pub mod locks;
+pub mod metrics;
 pub mod overviews;
 pub mod ports;
 pub mod recovery;

@@ -56,14 +56,14 @@ impl Services {
         Ok(overviews)
     }
 
-    /// A job with its backups and runs, newest first.
+    /// A job with its backups and latest runs ([`crate::jobs::HISTORY_ON_PAGE`]), newest first.
     pub async fn job_detail(&self, scope: &Scope, id: &JobId) -> Result<JobDetail> {
         let job = self.get_job(scope, id).await?;
         let clusters = self.list_clusters(scope).await?;
         let history = self
             .inner()
             .store
-            .history(&job.id, crate::jobs::HISTORY_SHOWN)
+            .history(&job.id, crate::jobs::HISTORY_ON_PAGE)
             .await?;
         let overview = self.overview(job, &clusters, history.first().cloned());
         let mut backups: Vec<_> = self

@@ -66,6 +66,11 @@ pub trait Store: Send + Sync + 'static {
     /// Every known instance with its last heartbeat.
     async fn heartbeats(&self) -> Result<Vec<(String, DateTime<Utc>)>>;
 
+    /// For each cluster with one, when its last backup that succeeded was taken (deleted
+    /// backups count: they did succeed), with the cluster's project.
+    async fn last_backup_successes(&self) -> Result<Vec<(ClusterId, ProjectId, DateTime<Utc>)>>;
+    /// How many deliveries wait to be sent.
+    async fn count_pending_deliveries(&self) -> Result<u64>;
     /// How many backups were ever made of a cluster, deleted ones included.
     async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> Result<u64>;
     async fn insert_backup(&self, backup: &Backup) -> Result<()>;
@@ -164,6 +169,22 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes sessions and access tokens that expired or were revoked before `before`
     /// (API tokens stay listed, revoked ones marked); how many went.
     async fn prune_credentials(&self, before: DateTime<Utc>) -> Result<u64>;
+    /// Replaces a user's password hash and ends their live console sessions but `keep`, in
+    /// one transaction; `false` when there is no such user.
+    async fn set_password_hash(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+        keep: Option<&TokenId>,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Ends a user's live console sessions but `keep` (revoked at `at`); how many ended.
+    async fn revoke_sessions(
+        &self,
+        user: &UserId,
+        keep: Option<&TokenId>,
+        at: DateTime<Utc>,
+    ) -> Result<u64>;
     /// Inserts an integration.
     async fn insert_integration(&self, integration: &Integration) -> Result<()>;
     /// An integration by id, in any project (the dispatcher's read; use cases check the

@@ -37,6 +37,10 @@ pub(crate) struct Inner {
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Progress of the snapshots this instance is taking.
     pub(crate) progress: Mutex<HashMap<BackupId, Progress>>,
+    /// Recent access-token checks (see `Services::access_principal`).
+    pub(crate) access_checks: crate::access::AccessChecks,
+    /// What monitoring counts (see `metrics.rs`).
+    pub(crate) metrics: crate::metrics::MetricsState,
     /// Backups this instance is verifying now.
     pub(crate) verifying: Mutex<std::collections::HashSet<BackupId>>,
     /// Wakes the scheduler when jobs change.
@@ -112,6 +116,8 @@ impl ServicesBuilder {
                 tasks: Mutex::new(Vec::new()),
                 progress: Mutex::new(HashMap::new()),
                 verifying: Mutex::new(Default::default()),
+                metrics: Default::default(),
+                access_checks: Default::default(),
                 wake: tokio::sync::Notify::new(),
                 agenda: Mutex::new(Default::default()),
                 instance,

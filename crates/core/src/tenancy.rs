@@ -54,10 +54,9 @@ impl Services {
         name: &str,
         creator: Option<&cairn_model::UserId>,
     ) -> Result<Organization> {
+        cairn_model::check_text("name", name, cairn_model::MAX_NAME_LEN)
+            .map_err(|message| invalid("name", message))?;
         let name = name.trim();
-        if name.is_empty() {
-            return Err(invalid("name", "a name is required"));
-        }
         let raw = self.inner().ids.next(self.inner().clock.as_ref());
         let organization = Organization {
             id: OrganizationId::from_raw(raw),
@@ -149,10 +148,9 @@ impl Services {
         organization: &OrganizationId,
         name: &str,
     ) -> Result<Project> {
+        cairn_model::check_text("name", name, cairn_model::MAX_NAME_LEN)
+            .map_err(|message| invalid("name", message))?;
         let name = name.trim();
-        if name.is_empty() {
-            return Err(invalid("name", "a name is required"));
-        }
         let known = self
             .inner()
             .store
@@ -221,10 +219,13 @@ impl Services {
         field: &str,
         text: &str,
     ) -> Result<()> {
+        // The same rule as the create of each: an edit cannot store what a create refuses.
+        let max = match what {
+            Renamable::OrganizationName | Renamable::ProjectName => cairn_model::MAX_NAME_LEN,
+            Renamable::NetworkDescription => cairn_model::text::MAX_DESCRIPTION_LEN,
+        };
+        cairn_model::check_text(field, text, max).map_err(|message| invalid(field, message))?;
         let text = text.trim();
-        if text.is_empty() {
-            return Err(invalid(field, format!("a {field} is required")));
-        }
         if self.inner().store.rename(what, id, text).await? {
             Ok(())
         } else {
@@ -263,11 +264,12 @@ impl Services {
                 ),
             );
         }
-        if request.description.trim().is_empty() {
-            errors.insert(
-                "description".to_owned(),
-                "a description is required".to_owned(),
-            );
+        if let Err(message) = cairn_model::check_text(
+            "description",
+            &request.description,
+            cairn_model::text::MAX_DESCRIPTION_LEN,
+        ) {
+            errors.insert("description".to_owned(), message);
         }
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
@@ -525,5 +527,70 @@ mod tests {
                 .kind(),
             crate::ErrorKind::NotFound
         );
+    }
+
+    #[tokio::test]
+    async fn every_rename_refuses_text_longer_than_its_create_accepts_and_names_the_limit() {
+        let f = fixture().await;
+        let too_long = "x".repeat(cairn_model::MAX_NAME_LEN + 1);
+        let longest = "x".repeat(cairn_model::MAX_NAME_LEN);
+        let field = |error: Error, name: &str| match error {
+            Error::Invalid(fields) => fields[name].clone(),
+            other => panic!("expected a field error, got {other:?}"),
+        };
+        let organization = &f.scope.organization_id;
+        let project = &f.scope.project_id;
+        let network = f.services.list_networks(&f.scope).await.unwrap()[0]
+            .id
+            .clone();
+
+        let name_limit = "a name has at most 128 characters";
+        let refused = f.services.create_organization(&too_long, None).await;
+        assert_eq!(field(refused.unwrap_err(), "name"), name_limit);
+        let refused = f
+            .services
+            .rename_organization(organization, &too_long)
+            .await;
+        assert_eq!(field(refused.unwrap_err(), "name"), name_limit);
+        let refused = f.services.create_project(organization, &too_long).await;
+        assert_eq!(field(refused.unwrap_err(), "name"), name_limit);
+        let refused = f
+            .services
+            .rename_project(organization, project, &too_long)
+            .await;
+        assert_eq!(field(refused.unwrap_err(), "name"), name_limit);
+
+        let description_limit = "a description has at most 128 characters";
+        let mut create = request("local-1");
+        create.description = too_long.clone();
+        let refused = f.services.create_network(&f.scope, &create).await;
+        assert_eq!(
+            field(refused.unwrap_err(), "description"),
+            description_limit
+        );
+        let refused = f
+            .services
+            .describe_network(&f.scope, &network, &too_long)
+            .await;
+        assert_eq!(
+            field(refused.unwrap_err(), "description"),
+            description_limit
+        );
+
+        // At the limit each is accepted, and nothing refused was stored.
+        f.services
+            .rename_organization(organization, &longest)
+            .await
+            .unwrap();
+        f.services
+            .rename_project(organization, project, &longest)
+            .await
+            .unwrap();
+        f.services
+            .describe_network(&f.scope, &network, &format!(" {longest} "))
+            .await
+            .unwrap();
+        let stored = f.services.get_network(&f.scope, &network).await.unwrap();
+        assert_eq!(stored.description, longest);
     }
 }

@@ -372,6 +372,33 @@ impl Store for InMemoryStore {
             .collect())
     }
 
+    async fn last_backup_successes(&self) -> Result<Vec<(ClusterId, ProjectId, DateTime<Utc>)>> {
+        let state = self.state.lock().unwrap();
+        let mut last: HashMap<ClusterId, (ProjectId, DateTime<Utc>)> = HashMap::new();
+        for backup in &state.backups.rows {
+            let succeeded = matches!(
+                backup.status,
+                BackupStatus::Available | BackupStatus::Deleting | BackupStatus::Deleted
+            ) && backup.failure_reason.is_none();
+            if succeeded {
+                let entry = last
+                    .entry(backup.source_cluster_id.clone())
+                    .or_insert((backup.project_id.clone(), backup.created));
+                entry.1 = entry.1.max(backup.created);
+            }
+        }
+        Ok(last.into_iter().map(|(c, (p, t))| (c, p, t)).collect())
+    }
+
+    async fn count_pending_deliveries(&self) -> Result<u64> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .deliveries
+            .iter()
+            .filter(|d| d.status == DeliveryStatus::Pending)
+            .count() as u64)
+    }
+
     async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> Result<u64> {
         let state = self.state.lock().unwrap();
         Ok(state.backups_by_cluster.get(cluster).copied().unwrap_or(0))
@@ -961,6 +988,32 @@ impl Store for InMemoryStore {
         Ok((count - state.credentials.len()) as u64)
     }
 
+    async fn set_password_hash(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+        keep: Option<&TokenId>,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut state = self.state.lock().unwrap();
+        let Some(found) = state.users.iter_mut().find(|(u, _)| &u.id == user) else {
+            return Ok(false);
+        };
+        found.1 = password_hash.to_owned();
+        end_sessions(&mut state.credentials, user, keep, at);
+        Ok(true)
+    }
+
+    async fn revoke_sessions(
+        &self,
+        user: &UserId,
+        keep: Option<&TokenId>,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut state = self.state.lock().unwrap();
+        Ok(end_sessions(&mut state.credentials, user, keep, at))
+    }
+
     async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> Result<()> {
         let mut state = self.state.lock().unwrap();
         for credential in state.credentials.iter_mut().filter(|c| &c.id == id) {
@@ -968,6 +1021,27 @@ impl Store for InMemoryStore {
         }
         Ok(())
     }
+}
+
+/// Revokes a user's live sessions but `keep`; how many.
+fn end_sessions(
+    credentials: &mut [Credential],
+    user: &UserId,
+    keep: Option<&TokenId>,
+    at: DateTime<Utc>,
+) -> u64 {
+    let mut ended = 0;
+    for credential in credentials.iter_mut().filter(|c| {
+        &c.user_id == user
+            && c.kind == CredentialKind::Session
+            && Some(&c.id) != keep
+            && c.revoked.is_none()
+            && c.expires.is_none_or(|e| e > at)
+    }) {
+        credential.revoked = Some(at);
+        ended += 1;
+    }
+    ended
 }
 
 /// Where a fake's work waits while a test holds it: open until [`Gate::hold`], and open

@@ -82,6 +82,10 @@ impl Services {
             .lock()
             .expect("verifying set")
             .remove(id);
+        let outcome = if verification.ok { "ok" } else { "damaged" };
+        self.inner()
+            .metrics
+            .count(|m| *m.verifications.entry(outcome).or_default() += 1);
         if verification.ok {
             tracing::info!(backup.id = %id, duration_ms = verification.duration_ms, "backup verified");
             return;

@@ -102,6 +102,22 @@ pub struct ApiToken {
     pub created: DateTime<Utc>,
     pub last_used: Option<DateTime<Utc>>,
     pub revoked: Option<DateTime<Utc>>,
+    /// When it stops working on its own (`None`: until revoked).
+    #[serde(default)]
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl ApiToken {
+    /// "revoked", "expired" or "active" at `now`.
+    pub fn status(&self, now: DateTime<Utc>) -> &'static str {
+        if self.revoked.is_some() {
+            "revoked"
+        } else if self.expires.is_some_and(|end| end <= now) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod label;
 pub mod restore;
 pub mod schedule;
+pub mod text;
 pub mod views;
 
 pub use access::{role_in, ApiToken, Grant, Permission, Role, User};
@@ -30,4 +31,5 @@ pub use restore::{
     check_cluster_description, check_cluster_request, check_restore, CreateClusterRequest,
     FieldErrors,
 };
+pub use text::{check_text, MAX_NAME_LEN};
 pub use views::{ClusterOverview, JobDetail, JobOverview, NodeState};

@@ -21,8 +21,8 @@ use cairn_model::{
 use chrono::{DateTime, Utc};
 use rows::{
     wire_text, BackupRow, ClusterRow, CredentialRow, DeliveryRow, EventRow, GrantRow, HistoryRow,
-    IntegrationRow, JobRow, LastSuccessRow, LockRow, NetworkRow, OrganizationRow, ProjectRow,
-    ScheduledJobRow, UserRow, BACKUP_COLUMNS, CLUSTER_COLUMNS, CREDENTIAL_COLUMNS,
+    IntegrationRow, JobRow, LastBackupRow, LastSuccessRow, LockRow, NetworkRow, OrganizationRow,
+    ProjectRow, ScheduledJobRow, UserRow, BACKUP_COLUMNS, CLUSTER_COLUMNS, CREDENTIAL_COLUMNS,
     DELIVERY_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, INTEGRATION_COLUMNS, JOB_COLUMNS,
     LOCK_COLUMNS, USER_COLUMNS,
 };
@@ -574,6 +574,39 @@ impl Store for SqlStore {
             .fetch_all("SELECT id, heartbeat_at FROM instances", &[])
             .await?;
         Ok(rows)
+    }
+
+    async fn last_backup_successes(
+        &self,
+    ) -> CoreResult<Vec<(ClusterId, ProjectId, DateTime<Utc>)>> {
+        let rows: Vec<LastBackupRow> = self
+            .fetch_all(
+                "SELECT source_cluster_id, project_id, MAX(created) AS last FROM backups
+                 WHERE status IN ('available', 'deleting', 'deleted') AND failure_reason IS NULL
+                 GROUP BY source_cluster_id, project_id",
+                &[],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let corrupt = |e: String| StoreError::Corrupt(format!("backups: {e}"));
+                Ok((
+                    ClusterId::parse(&row.source_cluster_id).map_err(|e| corrupt(e.to_string()))?,
+                    ProjectId::parse(&row.project_id).map_err(|e| corrupt(e.to_string()))?,
+                    row.last,
+                ))
+            })
+            .collect()
+    }
+
+    async fn count_pending_deliveries(&self) -> CoreResult<u64> {
+        let n: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"
+        )
+        .fetch_one(p)
+        .await
+        .map_err(StoreError::from)?);
+        Ok(u64::try_from(n).unwrap_or_default())
     }
 
     async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> CoreResult<u64> {
@@ -1313,6 +1346,57 @@ impl Store for SqlStore {
         Ok(pruned)
     }
 
+    async fn set_password_hash(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+        keep: Option<&TokenId>,
+        at: DateTime<Utc>,
+    ) -> CoreResult<bool> {
+        let keep = keep.map_or("", |id| id.as_str());
+        let changed = on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.map_err(StoreError::from)?;
+            let changed = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                .bind(user.as_str())
+                .bind(password_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?
+                .rows_affected()
+                == 1;
+            if changed {
+                sqlx::query(END_SESSIONS)
+                    .bind(user.as_str())
+                    .bind(keep)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+                tx.commit().await.map_err(StoreError::from)?;
+            }
+            changed
+        });
+        Ok(changed)
+    }
+
+    async fn revoke_sessions(
+        &self,
+        user: &UserId,
+        keep: Option<&TokenId>,
+        at: DateTime<Utc>,
+    ) -> CoreResult<u64> {
+        let keep = keep.map_or("", |id| id.as_str());
+        let ended = on_pool!(&self.pool, |p| sqlx::query(END_SESSIONS)
+            .bind(user.as_str())
+            .bind(keep)
+            .bind(at)
+            .execute(p)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected());
+        Ok(ended)
+    }
+
     async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> CoreResult<()> {
         on_pool!(&self.pool, |p| sqlx::query(
             "UPDATE credentials SET last_used = $2 WHERE id = $1"
@@ -1482,6 +1566,12 @@ fn email_taken(error: sqlx::Error, email: &str) -> CoreError {
         _ => StoreError::from(error).into(),
     }
 }
+
+/// Revokes (at `$3`) the live console sessions of user `$1` but the one with id `$2` (`''`:
+/// none kept).
+const END_SESSIONS: &str = "UPDATE credentials SET revoked = $3
+     WHERE user_id = $1 AND kind = 'session' AND id <> $2 AND revoked IS NULL
+       AND (expires IS NULL OR expires > $3)";
 
 #[cfg(test)]
 mod tests {

@@ -574,3 +574,11 @@ pub(crate) struct LastSuccessRow {
     pub(crate) job_id: String,
     pub(crate) last: DateTime<Utc>,
 }
+
+/// A cluster's last successful backup (`Store::last_backup_successes`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct LastBackupRow {
+    pub(crate) source_cluster_id: String,
+    pub(crate) project_id: String,
+    pub(crate) last: DateTime<Utc>,
+}

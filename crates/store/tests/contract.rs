@@ -558,7 +558,7 @@ async fn users_tokens_and_roles_read_back_and_only_one_first_admin_wins(db: Data
     );
 
     let admin = one.user_by_email(admin_email).await.unwrap();
-    let (token, refresh) = one.create_api_token(&admin.id, "CI").await.unwrap();
+    let (token, refresh) = one.create_api_token(&admin.id, "CI", None).await.unwrap();
     let access = two.exchange_refresh_token(&refresh).await.unwrap();
     assert_eq!(
         one.access_principal(&access.access_token)
@@ -581,6 +581,73 @@ async fn users_tokens_and_roles_read_back_and_only_one_first_admin_wins(db: Data
         "a live session stays"
     );
     assert_eq!(two.api_tokens(&admin.id).await.unwrap().len(), 1);
+}
+
+async fn a_password_change_ends_the_other_sessions_and_an_expired_api_token_is_refused(
+    db: Database,
+) {
+    let store = open(&db).await;
+    let clock = Arc::new(ManualClock::at("2026-11-24T12:00:00Z"));
+    let services = Services::builder(store.clone(), clock.clone(), SiteConfig::default())
+        .engine(Arc::new(FakeEngine::default()))
+        .build();
+    services.start().await.unwrap();
+    let (old, new) = ("correct horse battery", "a much longer passphrase");
+    let admin = services
+        .create_first_admin("ops@example.com", old)
+        .await
+        .unwrap();
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        sessions.push(services.sign_in("ops@example.com", old).await.unwrap().1);
+    }
+    services
+        .change_password(&admin.id, old, new, Some(&sessions[0]))
+        .await
+        .unwrap();
+    assert!(services.session_principal(&sessions[0]).await.is_ok());
+    assert!(services.session_principal(&sessions[1]).await.is_err());
+    assert!(services.session_principal(&sessions[2]).await.is_err());
+    assert!(services.sign_in("ops@example.com", old).await.is_err());
+    let (_, fourth) = services.sign_in("ops@example.com", new).await.unwrap();
+
+    let nobody = cairn_model::UserId::parse("c1ev3l5o0aeu6ojco7b0").unwrap();
+    use cairn_core::Clock;
+    assert!(!store
+        .set_password_hash(&nobody, "x", None, clock.now())
+        .await
+        .unwrap());
+    assert_eq!(
+        services
+            .end_other_sessions(&admin.id, &sessions[0])
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(services.session_principal(&fourth).await.is_err());
+    assert_eq!(
+        store
+            .revoke_sessions(&admin.id, None, clock.now())
+            .await
+            .unwrap(),
+        1,
+        "sessions ended before are not counted again"
+    );
+    assert!(services.session_principal(&sessions[0]).await.is_err());
+
+    let (token, refresh) = services
+        .create_api_token(&admin.id, "CI", Some(chrono::Duration::hours(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        services.api_tokens(&admin.id).await.unwrap()[0].expires,
+        token.expires
+    );
+    clock.advance(chrono::Duration::minutes(59));
+    assert!(services.exchange_refresh_token(&refresh).await.is_ok());
+    clock.advance(chrono::Duration::minutes(1));
+    let expired = services.exchange_refresh_token(&refresh).await.unwrap_err();
+    assert_eq!(expired.to_string(), "the refresh token has expired");
 }
 
 async fn the_outbox_claims_each_due_delivery_once_and_one_issue_stays_open_per_condition(
@@ -783,6 +850,7 @@ contract!(
     organizations_and_projects_are_deleted_once_unused,
     instances_silent_for_a_day_are_forgotten,
     users_tokens_and_roles_read_back_and_only_one_first_admin_wins,
+    a_password_change_ends_the_other_sessions_and_an_expired_api_token_is_refused,
     the_outbox_claims_each_due_delivery_once_and_one_issue_stays_open_per_condition,
 );
 

@@ -9,7 +9,7 @@ use axum::Json;
 use cairn_core::access::check_organization_admin;
 use cairn_model::{
     BackupId, BackupStatus, ClusterId, ClusterStatus, CreateClusterRequest, CreateJobRequest,
-    InstanceType, JobId, JobStatus, NetworkId, NetworkStatus, OrganizationId, Permission,
+    InstanceType, JobId, JobStatus, JobType, NetworkId, NetworkStatus, OrganizationId, Permission,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -512,6 +512,25 @@ pub async fn delete_backup(
     done()
 }
 
+pub async fn verify_backup(
+    caller: Caller,
+    Path((org, project, backup)): Path<(String, String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let scope = caller.scope(&org, &project, Operate).await?;
+    let id = id("backup", &backup, BackupId::parse)?;
+    let backup = caller.services().verify_backup(&scope, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "backup": backup }))))
+}
+
+pub async fn list_backup_storage(
+    caller: Caller,
+    Path((org, project)): Path<(String, String)>,
+) -> Answer {
+    caller.scope(&org, &project, Read).await?;
+    let repositories = caller.services().backup_storage().await?;
+    Ok(Json(json!({ "repositories": repositories })))
+}
+
 // ---- orchestrate/v1: jobs and history ----
 
 /// Kurrent's create-job body: the request plus `"type": "ScheduledBackup"`.
@@ -529,32 +548,64 @@ pub async fn create_job(
     body: JsonBody<CreateJobBody>,
 ) -> Created {
     let scope = caller.scope(&org, &project, Operate).await?;
-    if let Some(kind) = body
-        .read()?
-        .job_type
-        .as_deref()
-        .filter(|k| *k != "ScheduledBackup")
-    {
-        return Err(ApiError::invalid(
-            "type",
-            format!("unknown job type '{kind}': the one type is ScheduledBackup"),
-        ));
-    }
-    let job = caller
-        .services()
-        .create_job(&scope, &body.read()?.request)
-        .await?;
+    let body = body.read()?;
+    let job = match body.job_type.as_deref().unwrap_or("ScheduledBackup") {
+        "ScheduledBackup" => caller.services().create_job(&scope, &body.request).await?,
+        "ScheduledRestoreTest" => {
+            let request = cairn_core::restore_tests::CreateRestoreTestRequest {
+                description: body.request.description.clone(),
+                schedule: body.request.schedule.clone(),
+                cluster_id: body.request.data.cluster_id.clone(),
+            };
+            caller
+                .services()
+                .create_restore_test(&scope, &request)
+                .await?
+        }
+        kind => {
+            return Err(ApiError::invalid(
+                "type",
+                format!("unknown job type '{kind}': use ScheduledBackup or ScheduledRestoreTest"),
+            ))
+        }
+    };
     created(job.id)
 }
 
-pub async fn list_jobs(caller: Caller, Path((org, project)): Path<(String, String)>) -> Answer {
+#[derive(Debug, Deserialize)]
+pub struct JobsQuery {
+    #[serde(rename = "type", default)]
+    job_type: Option<String>,
+}
+
+/// Scheduled backups only, unless asked: strict clients (`esc`) know no other job type.
+pub async fn list_jobs(
+    caller: Caller,
+    Path((org, project)): Path<(String, String)>,
+    query: Result<Query<JobsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Answer {
     let scope = caller.scope(&org, &project, Read).await?;
+    let query = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let wanted = match query.0.job_type.as_deref().unwrap_or("ScheduledBackup") {
+        "ScheduledBackup" => Some(JobType::ScheduledBackup),
+        "ScheduledRestoreTest" => Some(JobType::ScheduledRestoreTest),
+        "all" => None,
+        other => {
+            return Err(ApiError::invalid(
+                "type",
+                format!(
+                    "unknown job type '{other}': use ScheduledBackup, ScheduledRestoreTest or all"
+                ),
+            ))
+        }
+    };
     let jobs: Vec<_> = caller
         .services()
         .list_jobs(&scope)
         .await?
         .into_iter()
         .filter(|j| j.status != JobStatus::Deleted)
+        .filter(|j| wanted.is_none_or(|t| j.job_type == t))
         .collect();
     Ok(Json(json!({ "jobs": jobs })))
 }

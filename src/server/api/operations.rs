@@ -52,6 +52,10 @@ const UPGRADE: &str = "/mesdb/v1/organizations/{organizationId}/projects/{projec
 const BACKUPS: &str = "/mesdb/v1/organizations/{organizationId}/projects/{projectId}/backups";
 const BACKUP: &str =
     "/mesdb/v1/organizations/{organizationId}/projects/{projectId}/backups/{backupId}";
+const VERIFY: &str =
+    "/mesdb/v1/organizations/{organizationId}/projects/{projectId}/backups/{backupId}/verify";
+const STORAGE: &str =
+    "/mesdb/v1/organizations/{organizationId}/projects/{projectId}/backup-storage";
 const JOBS: &str = "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/jobs";
 const JOB: &str =
     "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/jobs/{jobId}";
@@ -91,8 +95,22 @@ pub const OPERATIONS: &[Operation] = &[
     op!("listBackups", "get", BACKUPS, "Backups of the project (deleted ones leave the list)", None, 200 => "BackupList"),
     op!("getBackup", "get", BACKUP, "One backup (deleted ones too)", None, 200 => "BackupResponse"),
     op!("deleteBackup", "delete", BACKUP, "Delete a backup and its snapshot", None, 200 => "Empty"),
-    op!("createJob", "post", JOBS, "Schedule backups of a cluster", Some("CreateJobRequest"), 201 => "IdResponse"),
-    op!("listJobs", "get", JOBS, "Jobs of the project", None, 200 => "JobList"),
+    op!("verifyBackup", "post", VERIFY, "Read every chunk of an available backup back and check every hash, in the background; the result appears as the backup's verification", None, 202 => "BackupResponse"),
+    op!("listBackupStorage", "get", STORAGE, "Where each region keeps its backups, and whether they are encrypted", None, 200 => "RepositoryList"),
+    op!("createJob", "post", JOBS, "Schedule backups of a cluster, or restore tests of its backups", Some("CreateJobRequest"), 201 => "IdResponse"),
+    Operation {
+        id: "listJobs",
+        method: "get",
+        path: JOBS,
+        summary:
+            "Jobs of the project: scheduled backups (what Kurrent Cloud lists), or of another type",
+        body: None,
+        answer: (200, "JobList"),
+        query: &[(
+            "type",
+            "ScheduledBackup (the default), ScheduledRestoreTest, or all",
+        )],
+    },
     op!("getJob", "get", JOB, "One job", None, 200 => "JobResponse"),
     op!("deleteJob", "delete", JOB, "Delete a job (its backups stay)", None, 200 => "Empty"),
     op!("runJob", "post", RUN, "Run a job now", None, 200 => "RunResponse"),
@@ -151,6 +169,8 @@ pub fn handler(operation: &Operation) -> MethodRouter<Console> {
         "listBackups" => on(method, h::list_backups),
         "getBackup" => on(method, h::get_backup),
         "deleteBackup" => on(method, h::delete_backup),
+        "verifyBackup" => on(method, h::verify_backup),
+        "listBackupStorage" => on(method, h::list_backup_storage),
         "createJob" => on(method, h::create_job),
         "listJobs" => on(method, h::list_jobs),
         "getJob" => on(method, h::get_job),

@@ -28,7 +28,10 @@ struct Api {
 /// An access token for a user, the way a client gets one.
 async fn access_token(services: &Services, email: &str) -> String {
     let user = services.user_by_email(email).await.unwrap();
-    let (_, refresh) = services.create_api_token(&user.id, "tests").await.unwrap();
+    let (_, refresh) = services
+        .create_api_token(&user.id, "tests", None)
+        .await
+        .unwrap();
     services
         .exchange_refresh_token(&refresh)
         .await
@@ -851,7 +854,7 @@ async fn a_refresh_token_is_exchanged_for_an_access_token_the_api_accepts() {
     let user = api.services.user_by_email("ops@example.com").await.unwrap();
     let (_, refresh) = api
         .services
-        .create_api_token(&user.id, "esc")
+        .create_api_token(&user.id, "esc", None)
         .await
         .unwrap();
     let form = "application/x-www-form-urlencoded";
@@ -1055,5 +1058,130 @@ async fn an_integration_is_created_read_with_its_secret_masked_tested_updated_an
     assert_eq!(
         api.call("GET", &format!("{base}/{id}"), None).await.0,
         StatusCode::NOT_FOUND
+    );
+}
+
+// ---- /oauth/token: limits and expiry ----
+
+/// `POST /oauth/token` from a client address: status, `Retry-After`, body.
+async fn exchange_from(
+    app: &Router,
+    peer: &str,
+    refresh: &str,
+) -> (StatusCode, Option<u64>, Value) {
+    let mut request = Request::post("/oauth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "grant_type=refresh_token&client_id=ci&refresh_token={refresh}"
+        )))
+        .unwrap();
+    let peer: std::net::SocketAddr = peer.parse().unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (
+        status,
+        retry_after,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn exchanges_of_one_refresh_token_beyond_ten_a_minute_are_answered_429_with_the_seconds_to_wait(
+) {
+    let api = api().await;
+    let user = api.services.user_by_email("ops@example.com").await.unwrap();
+    let (_, refresh) = api
+        .services
+        .create_api_token(&user.id, "CI", None)
+        .await
+        .unwrap();
+    for n in 0..10 {
+        // From ten addresses: the token's own budget is what runs out.
+        let (status, _, body) =
+            exchange_from(&api.app, &format!("192.0.2.{n}:4000"), &refresh).await;
+        assert_eq!(status, StatusCode::OK, "exchange {n}: {body}");
+    }
+    let (status, retry_after, body) = exchange_from(&api.app, "192.0.2.99:4000", &refresh).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"], "slow_down");
+    let seconds = retry_after.expect("a Retry-After header");
+    assert!((1..=6).contains(&seconds), "{seconds}");
+    assert_eq!(
+        body["error_description"],
+        format!("too many token requests for this refresh token: try again in {seconds} s")
+    );
+    let (_, other) = api
+        .services
+        .create_api_token(&user.id, "esc", None)
+        .await
+        .unwrap();
+    let (status, _, _) = exchange_from(&api.app, "192.0.2.99:4000", &other).await;
+    assert_eq!(status, StatusCode::OK, "another token has its own budget");
+}
+
+#[tokio::test]
+async fn token_requests_beyond_twenty_a_minute_from_one_address_are_answered_429_and_others_pass() {
+    let api = api().await;
+    for n in 0..20 {
+        let guess = format!("cairn_rt_{n:064x}");
+        let (status, _, body) = exchange_from(&api.app, "198.51.100.7:5000", &guess).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "guess {n}: {body}");
+        assert_eq!(body["error"], "invalid_grant");
+    }
+    let (status, retry_after, body) =
+        exchange_from(&api.app, "198.51.100.7:5001", "cairn_rt_one_more").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let seconds = retry_after.unwrap();
+    assert_eq!(
+        body["error_description"],
+        format!("too many token requests from this address: try again in {seconds} s")
+    );
+    let (status, _, _) = exchange_from(&api.app, "198.51.100.8:5000", "cairn_rt_x").await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "another address is not held up"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_api_token_is_answered_invalid_grant_saying_it_has_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = cairn_store::SqlStore::open(&format!(
+        "sqlite://{}",
+        dir.path().join("cairn.db").display()
+    ))
+    .await
+    .unwrap();
+    let clock = Arc::new(cairn_core::testkit::ManualClock::at("2026-11-24T12:00:00Z"));
+    let services = Services::builder(Arc::new(store), clock.clone(), SiteConfig::default())
+        .engine(Arc::new(FakeEngine::default()))
+        .build();
+    let scope = services.start().await.unwrap();
+    let admin = services
+        .create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let (_, refresh) = services
+        .create_api_token(&admin.id, "CI", Some(chrono::Duration::days(30)))
+        .await
+        .unwrap();
+    let app = router(Console::new(services.clone(), scope));
+    let (status, _, body) = exchange_from(&app, "192.0.2.1:4000", &refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    clock.advance(chrono::Duration::days(30));
+    let (status, _, body) = exchange_from(&app, "192.0.2.1:4000", &refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "the refresh token has expired"})
     );
 }

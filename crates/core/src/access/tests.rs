@@ -93,7 +93,7 @@ async fn a_refresh_token_gives_hour_long_access_tokens_until_it_is_revoked() {
         .unwrap();
     let (token, refresh) = f
         .services
-        .create_api_token(&admin.id, "CI backups")
+        .create_api_token(&admin.id, "CI backups", None)
         .await
         .unwrap();
     assert!(refresh.starts_with("cairn_rt_"));
@@ -169,7 +169,7 @@ async fn nobody_revokes_another_users_token() {
         .unwrap();
     let (token, refresh) = f
         .services
-        .create_api_token(&admin.id, "mine")
+        .create_api_token(&admin.id, "mine", None)
         .await
         .unwrap();
     let refused = f.services.revoke_api_token(&viewer.id, &token.id).await;
@@ -327,4 +327,442 @@ async fn a_new_organization_comes_with_its_creator_as_admin() {
     assert!(grants.iter().any(|g| g.organization_id == organization.id
         && g.project_id.is_none()
         && g.role == Role::Admin));
+}
+
+/// A hashing job that blocks its turn until the test lets it go.
+fn held(
+    hashing: &'static Hashing,
+) -> (
+    std::sync::mpsc::Sender<()>,
+    tokio::task::JoinHandle<Result<()>>,
+) {
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let job = tokio::spawn(async move {
+        hashing
+            .run(move || {
+                let _ = wait.recv();
+            })
+            .await
+    });
+    (release, job)
+}
+
+async fn until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{what} did not happen");
+}
+
+#[tokio::test]
+async fn a_password_check_finding_no_free_turn_in_time_is_refused_instead_of_queueing() {
+    let hashing: &'static Hashing = Box::leak(Box::new(Hashing::new(
+        1,
+        std::time::Duration::from_millis(100),
+    )));
+    let (release, first) = held(hashing);
+    until("the first hashing starts", || hashing.free_turns() == 0).await;
+
+    let started = std::time::Instant::now();
+    let refused = hashing
+        .verify_password(PASSWORD, DUMMY_HASH)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Unavailable);
+    assert_eq!(
+        refused.to_string(),
+        "too many sign-ins at once; try again in a few seconds"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+
+    release.send(()).unwrap();
+    first.await.unwrap().unwrap();
+    assert!(
+        !hashing.verify_password(PASSWORD, DUMMY_HASH).await.unwrap(),
+        "with a turn free again, passwords are checked"
+    );
+}
+
+#[tokio::test]
+async fn a_hashing_turn_is_held_until_the_hashing_ends_even_when_its_caller_gave_up() {
+    let hashing: &'static Hashing = Box::leak(Box::new(Hashing::new(
+        1,
+        std::time::Duration::from_millis(100),
+    )));
+    let (release, first) = held(hashing);
+    until("the first hashing starts", || hashing.free_turns() == 0).await;
+    first.abort();
+    let _ = first.await;
+    assert_eq!(
+        hashing.free_turns(),
+        0,
+        "the work still runs on its thread, so its turn is still taken"
+    );
+    release.send(()).unwrap();
+    until("the turn comes back", || hashing.free_turns() == 1).await;
+}
+
+#[test]
+fn the_shared_hashing_offers_two_turns_per_core_at_most() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    assert!(Hashing::shared().free_turns() <= 2 * cores);
+    assert_eq!(HASHING_WAIT, std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn an_api_token_with_a_lifetime_ends_then_and_its_access_tokens_never_outlive_it() {
+    let f = fixture().await;
+    let admin = f
+        .services
+        .create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let (token, refresh) = f
+        .services
+        .create_api_token(&admin.id, "CI backups", Some(Duration::days(30)))
+        .await
+        .unwrap();
+    assert_eq!(token.expires, Some(token.created + Duration::days(30)));
+    assert_eq!(
+        f.services.api_tokens(&admin.id).await.unwrap()[0].expires,
+        token.expires,
+        "the list shows when it ends"
+    );
+    let grant = f.services.exchange_refresh_token(&refresh).await.unwrap();
+    assert_eq!(grant.expires_in, 3600);
+
+    // Half an hour before the end, the access token lasts only that half hour.
+    f.clock.advance(Duration::days(30) - Duration::minutes(30));
+    let last = f.services.exchange_refresh_token(&refresh).await.unwrap();
+    assert_eq!(last.expires_in, 30 * 60);
+    f.clock.advance(Duration::minutes(30));
+    assert!(f
+        .services
+        .access_principal(&last.access_token)
+        .await
+        .is_err());
+    let expired = f
+        .services
+        .exchange_refresh_token(&refresh)
+        .await
+        .unwrap_err();
+    assert_eq!(expired.kind(), ErrorKind::Unauthenticated);
+    assert_eq!(expired.to_string(), "the refresh token has expired");
+
+    // A token without a lifetime goes on until revoked.
+    let (forever, refresh) = f
+        .services
+        .create_api_token(&admin.id, "esc", None)
+        .await
+        .unwrap();
+    assert_eq!(forever.expires, None);
+    f.clock.advance(Duration::days(1000));
+    assert!(f.services.exchange_refresh_token(&refresh).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_token_lifetime_outside_an_hour_to_366_days_and_a_long_description_are_refused() {
+    let f = fixture().await;
+    let admin = f
+        .services
+        .create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    for lifetime in [
+        Duration::minutes(59),
+        Duration::days(367),
+        Duration::days(-1),
+    ] {
+        let Err(Error::Invalid(fields)) = f
+            .services
+            .create_api_token(&admin.id, "CI", Some(lifetime))
+            .await
+        else {
+            panic!("{lifetime} is refused");
+        };
+        assert_eq!(
+            fields["expiresIn"],
+            "a token lasts from 1 hour to 366 days, or until it is revoked"
+        );
+    }
+    for lifetime in [Duration::hours(1), Duration::days(366)] {
+        assert!(f
+            .services
+            .create_api_token(&admin.id, "CI", Some(lifetime))
+            .await
+            .is_ok());
+    }
+    let Err(Error::Invalid(fields)) = f
+        .services
+        .create_api_token(&admin.id, &"x".repeat(129), None)
+        .await
+    else {
+        panic!("a long description is refused");
+    };
+    assert_eq!(
+        fields["description"],
+        "a description has at most 128 characters"
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_every_other_session() {
+    let f = fixture().await;
+    let admin = f
+        .services
+        .create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let (_, here) = f
+        .services
+        .sign_in("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let (_, laptop) = f
+        .services
+        .sign_in("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let (_, api) = f
+        .services
+        .create_api_token(&admin.id, "CI", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.services.other_sessions(&admin.id, &here).await.unwrap(),
+        1
+    );
+
+    let new = "a much longer passphrase";
+    let Err(Error::Invalid(fields)) = f
+        .services
+        .change_password(&admin.id, "not the password", new, Some(&here))
+        .await
+    else {
+        panic!("a wrong current password is refused");
+    };
+    assert_eq!(
+        fields["currentPassword"],
+        "this is not your current password"
+    );
+    assert!(
+        f.services.session_principal(&laptop).await.is_ok(),
+        "nothing changed"
+    );
+
+    f.services
+        .change_password(&admin.id, PASSWORD, new, Some(&here))
+        .await
+        .unwrap();
+    assert!(
+        f.services.session_principal(&here).await.is_ok(),
+        "this session stays"
+    );
+    assert_eq!(
+        f.services
+            .session_principal(&laptop)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unauthenticated,
+        "the other session ended"
+    );
+    assert!(
+        f.services.exchange_refresh_token(&api).await.is_ok(),
+        "API tokens are revoked on their own, not by a password change"
+    );
+    assert!(f
+        .services
+        .sign_in("ops@example.com", PASSWORD)
+        .await
+        .is_err());
+    assert!(f.services.sign_in("ops@example.com", new).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_new_password_follows_the_rules_of_a_new_users_and_differs_from_the_current() {
+    let f = fixture().await;
+    let admin = f
+        .services
+        .create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let Err(Error::Invalid(fields)) = f
+        .services
+        .change_password(&admin.id, "wrong", "short", None)
+        .await
+    else {
+        panic!("a short password is refused");
+    };
+    assert_eq!(fields["newPassword"], "at least 12 characters");
+    assert!(
+        fields.contains_key("currentPassword"),
+        "every problem at once: {fields:?}"
+    );
+    let Err(Error::Invalid(fields)) = f
+        .services
+        .change_password(&admin.id, PASSWORD, PASSWORD, None)
+        .await
+    else {
+        panic!("the same password is refused");
+    };
+    assert_eq!(
+        fields["newPassword"],
+        "choose a password other than the current one"
+    );
+    assert!(f
+        .services
+        .sign_in("ops@example.com", PASSWORD)
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn ending_the_other_sessions_keeps_only_the_callers_own() {
+    let f = fixture().await;
+    let admin = f
+        .services
+        .create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let viewer = f
+        .services
+        .create_user(
+            "viewer@example.com",
+            PASSWORD,
+            Role::Viewer,
+            &f.scope.organization_id,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        sessions.push(
+            f.services
+                .sign_in("ops@example.com", PASSWORD)
+                .await
+                .unwrap()
+                .1,
+        );
+    }
+    let (_, theirs) = f
+        .services
+        .sign_in("viewer@example.com", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.services
+            .end_other_sessions(&admin.id, &theirs)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unauthenticated,
+        "a session of someone else is not the caller's"
+    );
+    assert_eq!(
+        f.services
+            .end_other_sessions(&admin.id, &sessions[0])
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(f.services.session_principal(&sessions[0]).await.is_ok());
+    assert!(f.services.session_principal(&sessions[1]).await.is_err());
+    assert!(f.services.session_principal(&sessions[2]).await.is_err());
+    assert!(
+        f.services.session_principal(&theirs).await.is_ok(),
+        "other users keep theirs"
+    );
+    assert_eq!(
+        f.services
+            .other_sessions(&admin.id, &sessions[0])
+            .await
+            .unwrap(),
+        0
+    );
+    let _ = viewer;
+}
+
+#[test]
+fn a_lifetime_is_written_in_hours_days_or_weeks_or_never() {
+    assert_eq!(parse_lifetime("30d"), Ok(Some(Duration::days(30))));
+    assert_eq!(parse_lifetime(" 12h "), Ok(Some(Duration::hours(12))));
+    assert_eq!(parse_lifetime("2w"), Ok(Some(Duration::weeks(2))));
+    assert_eq!(parse_lifetime("never"), Ok(None));
+    assert_eq!(parse_lifetime(""), Ok(None));
+    assert_eq!(
+        parse_lifetime("30 days"),
+        Err("'30 days' is not a lifetime: write it like 30d, 12h or 2w, or never".into())
+    );
+    assert!(parse_lifetime("9999999999999999w").is_err());
+    assert!(parse_lifetime("5é").is_err());
+    assert_eq!(
+        parse_lifetime("400d"),
+        Err("a token lasts from 1 hour to 366 days, or until it is revoked".into())
+    );
+}
+
+#[tokio::test]
+async fn an_access_check_is_kept_five_seconds_at_most_and_never_past_the_tokens_end() {
+    let f = fixture().await;
+    let admin = f
+        .services
+        .create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let (token, refresh) = f
+        .services
+        .create_api_token(&admin.id, "load", None)
+        .await
+        .unwrap();
+    let grant = f.services.exchange_refresh_token(&refresh).await.unwrap();
+    f.services
+        .access_principal(&grant.access_token)
+        .await
+        .unwrap();
+
+    // Revoked through another instance (straight in the store): this one's answer from a
+    // moment ago stands for at most five seconds.
+    let now = crate::Clock::now(f.clock.as_ref());
+    f.store
+        .revoke_credential(&admin.id, &token.id, now)
+        .await
+        .unwrap();
+    f.clock.advance(ACCESS_CHECK_KEPT - Duration::seconds(1));
+    assert!(f
+        .services
+        .access_principal(&grant.access_token)
+        .await
+        .is_ok());
+    f.clock.advance(Duration::seconds(1));
+    assert!(f
+        .services
+        .access_principal(&grant.access_token)
+        .await
+        .is_err());
+
+    // Checked two seconds before its end: refused at its end, not five seconds later.
+    let (_, refresh) = f
+        .services
+        .create_api_token(&admin.id, "short", None)
+        .await
+        .unwrap();
+    let grant = f.services.exchange_refresh_token(&refresh).await.unwrap();
+    f.clock
+        .advance(Duration::seconds(grant.expires_in) - Duration::seconds(2));
+    assert!(f
+        .services
+        .access_principal(&grant.access_token)
+        .await
+        .is_ok());
+    f.clock.advance(Duration::seconds(2));
+    assert!(f
+        .services
+        .access_principal(&grant.access_token)
+        .await
+        .is_err());
 }

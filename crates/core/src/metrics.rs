@@ -1,0 +1,251 @@
+//! What monitoring reads: counters this instance keeps since it started (Prometheus counters
+//! restart from zero with the process, as they should), and gauges read from the store when
+//! asked (the last successful backup of each cluster and job, pending deliveries). The edge
+//! renders them in Prometheus' text format.
+
+use crate::error::Result;
+use crate::services::Services;
+use cairn_model::schedule::Schedule;
+use cairn_model::{ClusterId, JobId, JobType, ProjectId};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// Upper bounds (seconds) of the backup duration histogram's buckets.
+pub const BACKUP_SECONDS: &[f64] = &[1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0];
+
+/// A Prometheus histogram: counts per upper bound (not cumulative here), their sum and count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    pub bounds: &'static [f64],
+    /// `counts[i]` observations ≤ `bounds[i]` and > the bound before; the last is `+Inf`.
+    pub counts: Vec<u64>,
+    pub sum: f64,
+    pub count: u64,
+}
+
+impl Histogram {
+    pub fn new(bounds: &'static [f64]) -> Histogram {
+        Histogram {
+            bounds,
+            counts: vec![0; bounds.len() + 1],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    pub fn observe(&mut self, value: f64) {
+        let slot = self
+            .bounds
+            .iter()
+            .position(|bound| value <= *bound)
+            .unwrap_or(self.bounds.len());
+        self.counts[slot] += 1;
+        self.sum += value;
+        self.count += 1;
+    }
+
+    /// Observations ≤ each bound, as Prometheus' `_bucket{le=…}` lines count them.
+    pub fn cumulative(&self) -> Vec<u64> {
+        self.counts
+            .iter()
+            .scan(0, |total, n| {
+                *total += n;
+                Some(*total)
+            })
+            .collect()
+    }
+}
+
+/// The counters, kept by the use cases as things happen.
+#[derive(Debug)]
+pub struct Counters {
+    /// Backups that ended, by outcome (`available`, `defunct`).
+    pub backups: BTreeMap<&'static str, u64>,
+    /// Why backups failed: `unhealthy`, `deadline`, `interrupted`, `failed`, `locked`, `refused`.
+    pub backup_failures: BTreeMap<&'static str, u64>,
+    pub backup_seconds: Histogram,
+    pub stored_bytes: u64,
+    pub new_bytes: u64,
+    /// Job runs that ended, by outcome (`succeeded`, `failed`).
+    pub job_runs: BTreeMap<&'static str, u64>,
+    /// Verifications that ended, by outcome (`ok`, `damaged`).
+    pub verifications: BTreeMap<&'static str, u64>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            backups: BTreeMap::new(),
+            backup_failures: BTreeMap::new(),
+            backup_seconds: Histogram::new(BACKUP_SECONDS),
+            stored_bytes: 0,
+            new_bytes: 0,
+            job_runs: BTreeMap::new(),
+            verifications: BTreeMap::new(),
+        }
+    }
+}
+
+/// The last successful backup of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterBackupAge {
+    pub cluster_id: ClusterId,
+    pub project_id: ProjectId,
+    pub last_success: DateTime<Utc>,
+}
+
+/// A running job: when it last succeeded (or, before its first success, when its schedule
+/// started counting) and the longest gap between its runs, so that "no success within twice
+/// the interval" is an alert rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobPulse {
+    pub job_id: JobId,
+    pub project_id: ProjectId,
+    pub job_type: JobType,
+    pub last_success: DateTime<Utc>,
+    pub interval_seconds: i64,
+}
+
+/// Everything `/metrics` shows.
+#[derive(Debug)]
+pub struct MetricsReport {
+    pub counters: Counters,
+    pub clusters: Vec<ClusterBackupAge>,
+    pub jobs: Vec<JobPulse>,
+    pub pending_deliveries: u64,
+}
+
+/// Where the counters live (one per instance).
+#[derive(Debug, Default)]
+pub(crate) struct MetricsState(pub(crate) Mutex<Counters>);
+
+impl MetricsState {
+    pub(crate) fn count(&self, change: impl FnOnce(&mut Counters)) {
+        change(&mut self.0.lock().expect("metrics"));
+    }
+}
+
+impl Services {
+    /// What monitoring reads now.
+    pub async fn metrics(&self) -> Result<MetricsReport> {
+        let store = &self.inner().store;
+        let counters = {
+            let current = self.inner().metrics.0.lock().expect("metrics");
+            Counters {
+                backups: current.backups.clone(),
+                backup_failures: current.backup_failures.clone(),
+                backup_seconds: current.backup_seconds.clone(),
+                stored_bytes: current.stored_bytes,
+                new_bytes: current.new_bytes,
+                job_runs: current.job_runs.clone(),
+                verifications: current.verifications.clone(),
+            }
+        };
+        let clusters = store
+            .last_backup_successes()
+            .await?
+            .into_iter()
+            .map(|(cluster_id, project_id, last_success)| ClusterBackupAge {
+                cluster_id,
+                project_id,
+                last_success,
+            })
+            .collect();
+        let successes = store.last_successes().await?;
+        let jobs = store
+            .scheduled_jobs()
+            .await?
+            .into_iter()
+            .filter_map(|(job, from)| {
+                let schedule = Schedule::parse(&job.schedule).ok()?;
+                let last_success = successes.get(&job.id).copied().unwrap_or(from);
+                Some(JobPulse {
+                    interval_seconds: longest_gap(&schedule, last_success),
+                    last_success,
+                    job_id: job.id,
+                    project_id: job.project_id,
+                    job_type: job.job_type,
+                })
+            })
+            .collect();
+        let pending_deliveries = store.count_pending_deliveries().await?;
+        Ok(MetricsReport {
+            counters,
+            clusters,
+            jobs,
+            pending_deliveries,
+        })
+    }
+}
+
+/// The longest time between two consecutive runs of the next few after `from`: an uneven cron
+/// (`0 */7 * * *`) is judged by its longest gap, so an alert on it never fires early.
+fn longest_gap(schedule: &Schedule, from: DateTime<Utc>) -> i64 {
+    let runs = schedule.upcoming(from, 12);
+    runs.windows(2)
+        .map(|pair| (pair[1] - pair[0]).num_seconds())
+        .max()
+        .unwrap_or(3600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows_tests::fixture;
+
+    #[test]
+    fn a_histogram_counts_each_value_in_its_bucket_and_cumulates_for_prometheus() {
+        let mut histogram = Histogram::new(&[1.0, 10.0]);
+        for value in [0.5, 1.0, 3.0, 50.0] {
+            histogram.observe(value);
+        }
+        assert_eq!(histogram.counts, [2, 1, 1]);
+        assert_eq!(histogram.cumulative(), [2, 3, 4]);
+        assert_eq!(histogram.count, 4);
+        assert_eq!(histogram.sum, 54.5);
+    }
+
+    #[test]
+    fn an_uneven_schedule_is_judged_by_its_longest_gap() {
+        let from: DateTime<Utc> = "2026-12-01T00:30:00Z".parse().unwrap();
+        assert_eq!(
+            longest_gap(&Schedule::parse("0 */1 * * *").unwrap(), from),
+            3600
+        );
+        // 00, 07, 14, 21 then 00 again: 3 h is the short gap, 7 h the long one.
+        assert_eq!(
+            longest_gap(&Schedule::parse("0 */7 * * *").unwrap(), from),
+            7 * 3600
+        );
+    }
+
+    #[tokio::test]
+    async fn metrics_count_backups_by_outcome_and_say_when_each_cluster_last_backed_up() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.services
+            .create_backup(&f.scope, &cluster.id, "good")
+            .await
+            .unwrap();
+        f.services.settle().await;
+        f.engine.snapshots(crate::testkit::SnapshotBehaviour::Fail(
+            crate::EngineError::Unhealthy("node 2 does not answer".into()),
+        ));
+        f.services
+            .create_backup(&f.scope, &cluster.id, "bad")
+            .await
+            .unwrap();
+        f.services.settle().await;
+
+        let report = f.services.metrics().await.unwrap();
+        assert_eq!(report.counters.backups.get("available"), Some(&1));
+        assert_eq!(report.counters.backups.get("defunct"), Some(&1));
+        assert_eq!(report.counters.backup_failures.get("unhealthy"), Some(&1));
+        assert_eq!(report.counters.backup_seconds.count, 1);
+        assert_eq!(report.counters.stored_bytes, 100);
+        assert_eq!(report.clusters.len(), 1);
+        assert_eq!(report.clusters[0].cluster_id, cluster.id);
+        assert_eq!(report.pending_deliveries, 0);
+    }
+}

@@ -1,0 +1,353 @@
+//! `GET /metrics` in Prometheus' text format, for the monitoring people already run: what the
+//! core counts and reads (backups, failures by reason, job runs, verifications, pending
+//! deliveries, each cluster's and job's last success) and, from here, request latency by
+//! route. Served to loopback, or to whoever sends `Authorization: Bearer $CAIRN_METRICS_TOKEN`.
+
+use super::Console;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cairn_core::metrics::{Histogram, MetricsReport};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+
+/// Upper bounds (seconds) of the request latency histogram.
+const REQUEST_SECONDS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+/// Request latency by (method, route template), and answers by (method, route, status class).
+#[derive(Default)]
+pub struct HttpMetrics {
+    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    answers: Mutex<BTreeMap<(String, String, &'static str), u64>>,
+}
+
+impl HttpMetrics {
+    fn record(&self, method: &str, route: &str, status: StatusCode, seconds: f64) {
+        let key = (method.to_owned(), route.to_owned());
+        self.latency
+            .lock()
+            .expect("latency")
+            .entry(key.clone())
+            .or_insert_with(|| Histogram::new(REQUEST_SECONDS))
+            .observe(seconds);
+        let class = match status.as_u16() {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        *self
+            .answers
+            .lock()
+            .expect("answers")
+            .entry((key.0, key.1, class))
+            .or_default() += 1;
+    }
+}
+
+/// Times every routed request (the route template, never the concrete path: ids would make
+/// the series unbounded).
+pub async fn time_requests(
+    State(console): State<Console>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("other", |p| p.as_str())
+        .to_owned();
+    let method = request.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    console.http_metrics.record(
+        &method,
+        &route,
+        response.status(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(console): State<Console>, request: Request) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    if !may_read(peer, request.headers(), console.metrics_token.as_deref()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Metrics are served to this machine (loopback) only, or to a request with \
+             Authorization: Bearer <CAIRN_METRICS_TOKEN>.",
+        )
+            .into_response();
+    }
+    match console.services.metrics().await {
+        Ok(report) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            render(&report, &console.http_metrics),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "metrics could not be read");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "metrics could not be read; see the log",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Loopback peers may; others with the configured token (compared in constant time).
+fn may_read(peer: Option<SocketAddr>, headers: &HeaderMap, token: Option<&str>) -> bool {
+    if peer.is_some_and(|p| p.ip().is_loopback()) {
+        return true;
+    }
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match (given, token) {
+        (Some(given), Some(token)) => {
+            given.len() == token.len()
+                && given
+                    .bytes()
+                    .zip(token.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        }
+        _ => false,
+    }
+}
+
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn histogram(out: &mut String, name: &str, labels: &str, histogram: &Histogram) {
+    let comma = if labels.is_empty() { "" } else { "," };
+    for (bound, count) in histogram
+        .bounds
+        .iter()
+        .map(|b| b.to_string())
+        .chain(std::iter::once("+Inf".to_owned()))
+        .zip(histogram.cumulative())
+    {
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{comma}le=\"{bound}\"}} {count}"
+        );
+    }
+    let braces = if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{{{labels}}}")
+    };
+    let _ = writeln!(out, "{name}_sum{braces} {}", histogram.sum);
+    let _ = writeln!(out, "{name}_count{braces} {}", histogram.count);
+}
+
+/// The report in Prometheus' text exposition format (version 0.0.4).
+pub fn render(report: &MetricsReport, http: &HttpMetrics) -> String {
+    let mut out = String::new();
+    let c = &report.counters;
+    family(
+        &mut out,
+        "cairn_backup_last_success_timestamp_seconds",
+        "gauge",
+        "When each cluster's newest successful backup was taken (Unix time)",
+    );
+    for cluster in &report.clusters {
+        let _ = writeln!(
+            out,
+            "cairn_backup_last_success_timestamp_seconds{{cluster_id=\"{}\",project_id=\"{}\"}} {}",
+            cluster.cluster_id,
+            cluster.project_id,
+            cluster.last_success.timestamp()
+        );
+    }
+    family(
+        &mut out,
+        "cairn_backups_total",
+        "counter",
+        "Backups that ended since this instance started, by outcome",
+    );
+    for outcome in ["available", "defunct"] {
+        let n = c.backups.get(outcome).copied().unwrap_or(0);
+        let _ = writeln!(out, "cairn_backups_total{{outcome=\"{outcome}\"}} {n}");
+    }
+    family(
+        &mut out,
+        "cairn_backup_failures_total",
+        "counter",
+        "Backups that failed, and scheduled runs refused at once, by reason",
+    );
+    for reason in [
+        "unhealthy",
+        "failed",
+        "deadline",
+        "interrupted",
+        "locked",
+        "refused",
+    ] {
+        let n = c.backup_failures.get(reason).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "cairn_backup_failures_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
+    family(
+        &mut out,
+        "cairn_backup_duration_seconds",
+        "histogram",
+        "How long successful backups took, from start to available",
+    );
+    histogram(
+        &mut out,
+        "cairn_backup_duration_seconds",
+        "",
+        &c.backup_seconds,
+    );
+    family(
+        &mut out,
+        "cairn_backup_stored_bytes_total",
+        "counter",
+        "Bytes successful backups stored (after compression)",
+    );
+    let _ = writeln!(out, "cairn_backup_stored_bytes_total {}", c.stored_bytes);
+    family(
+        &mut out,
+        "cairn_backup_new_bytes_total",
+        "counter",
+        "Bytes successful backups added to their repository (the rest was there already)",
+    );
+    let _ = writeln!(out, "cairn_backup_new_bytes_total {}", c.new_bytes);
+    family(
+        &mut out,
+        "cairn_job_runs_total",
+        "counter",
+        "Job runs that ended, by outcome",
+    );
+    for outcome in ["succeeded", "failed"] {
+        let n = c.job_runs.get(outcome).copied().unwrap_or(0);
+        let _ = writeln!(out, "cairn_job_runs_total{{outcome=\"{outcome}\"}} {n}");
+    }
+    family(&mut out, "cairn_job_last_success_timestamp_seconds", "gauge",
+        "When each running job last succeeded, or when its schedule began if it has not yet (Unix time)");
+    for job in &report.jobs {
+        let _ = writeln!(
+            out,
+            "cairn_job_last_success_timestamp_seconds{{job_id=\"{}\",project_id=\"{}\",type=\"{}\"}} {}",
+            job.job_id, job.project_id, job.job_type.as_str(), job.last_success.timestamp()
+        );
+    }
+    family(
+        &mut out,
+        "cairn_job_interval_seconds",
+        "gauge",
+        "The longest time between two runs of each running job's schedule",
+    );
+    for job in &report.jobs {
+        let _ = writeln!(
+            out,
+            "cairn_job_interval_seconds{{job_id=\"{}\",project_id=\"{}\",type=\"{}\"}} {}",
+            job.job_id,
+            job.project_id,
+            job.job_type.as_str(),
+            job.interval_seconds
+        );
+    }
+    family(
+        &mut out,
+        "cairn_verifications_total",
+        "counter",
+        "Backup verifications that ended, by outcome",
+    );
+    for outcome in ["ok", "damaged"] {
+        let n = c.verifications.get(outcome).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "cairn_verifications_total{{outcome=\"{outcome}\"}} {n}"
+        );
+    }
+    family(
+        &mut out,
+        "cairn_deliveries_pending",
+        "gauge",
+        "Notifications waiting to be sent to integrations",
+    );
+    let _ = writeln!(
+        out,
+        "cairn_deliveries_pending {}",
+        report.pending_deliveries
+    );
+    family(
+        &mut out,
+        "cairn_http_request_duration_seconds",
+        "histogram",
+        "How long requests took, by method and route",
+    );
+    for ((method, route), latency) in http.latency.lock().expect("latency").iter() {
+        let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
+        histogram(
+            &mut out,
+            "cairn_http_request_duration_seconds",
+            &labels,
+            latency,
+        );
+    }
+    family(
+        &mut out,
+        "cairn_http_requests_total",
+        "counter",
+        "Requests answered, by method, route and status class",
+    );
+    for ((method, route, class), n) in http.answers.lock().expect("answers").iter() {
+        let _ = writeln!(
+            out,
+            "cairn_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{class}\"}} {n}",
+            escape(route)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_are_for_loopback_or_the_token_holder_only() {
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let remote: SocketAddr = "192.0.2.7:5000".parse().unwrap();
+        let mut with_token = HeaderMap::new();
+        with_token.insert(header::AUTHORIZATION, "Bearer s3cret".parse().unwrap());
+        let none = HeaderMap::new();
+        assert!(may_read(Some(local), &none, None));
+        assert!(!may_read(Some(remote), &none, None));
+        assert!(
+            !may_read(Some(remote), &with_token, None),
+            "no token configured"
+        );
+        assert!(may_read(Some(remote), &with_token, Some("s3cret")));
+        assert!(!may_read(Some(remote), &with_token, Some("other")));
+        assert!(!may_read(None, &none, Some("s3cret")));
+    }
+}
