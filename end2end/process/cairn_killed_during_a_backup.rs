@@ -3,222 +3,12 @@
 //! backup goes through), the nodes kept running with their data, and what the cut-short backup
 //! had written to the region's repository is gone.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-use serde_json::{json, Value};
+use std::time::Duration;
 
-/// A `cairn serve` process on a data directory; killed when dropped.
-struct Cairn {
-    child: Child,
-    base: String,
-    /// The admin's session cookie (`cairn_session=…`).
-    cookie: String,
-}
-
-const ADMIN_EMAIL: &str = "ops@example.com";
-const ADMIN_PASSWORD: &str = "correct horse battery";
-
-impl Cairn {
-    async fn start(data: &Path, port: u16) -> Cairn {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(data.join("serve.log"))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .arg("serve")
-            .env("CAIRN_DATA_DIR", data)
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("LEPTOS_SITE_ROOT", data.join("site"))
-            // Slow enough to be caught between its first pack and its manifest.
-            .env("CAIRN_SNAPSHOT_READ_LIMIT", "8MiB")
-            .env("CAIRN_LOG", "info,sqlx=warn")
-            .env("CAIRN_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("CAIRN_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut cairn = Cairn {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            cookie: String::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while reqwest::get(format!("{}/healthz", cairn.base))
-            .await
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "cairn did not answer within 60 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        cairn.cookie = cairn.sign_in().await;
-        cairn
-    }
-
-    /// Signs in as the admin, as the login form does; returns the session cookie.
-    async fn sign_in(&self) -> String {
-        let response = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-            .post(format!("{}/login", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "email={}&password={}",
-                form_encode(ADMIN_EMAIL),
-                form_encode(ADMIN_PASSWORD)
-            ))
-            .send()
-            .await
-            .unwrap();
-        response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("cairn_session="))
-            .and_then(|v| v.split(';').next())
-            .expect("signing in sets the session cookie")
-            .to_owned()
-    }
-
-    /// Calls a server function with form fields, as a plain HTML form would.
-    async fn call(&self, endpoint: &str, fields: &[(&str, &str)]) -> Value {
-        let body: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
-            .collect();
-        let response = reqwest::Client::new()
-            .post(format!("{}/api/{endpoint}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("accept", "application/json")
-            .header("cookie", &self.cookie)
-            .body(body.join("&"))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let value: Value = response.json().await.unwrap();
-        assert!(status.is_success(), "{endpoint}: {status} {value}");
-        value
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Cairn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn form_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Node processes outlive Cairn on purpose; the test's own cleanup stops them.
-struct Nodes(PathBuf);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for pid in files_named(&self.0, "node.pid")
-            .iter()
-            .filter_map(|p| std::fs::read_to_string(p).ok()?.trim().parse::<i32>().ok())
-        {
-            // SAFETY: a plain signal to a node process this test's Cairn started.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-fn files_named(root: &Path, name: &str) -> Vec<PathBuf> {
-    files_under(root)
-        .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| n == name))
-        .collect()
-}
-
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn until(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// 32 MiB of events that compress poorly (as real payloads do), in 1 MiB appends.
-async fn fill(node: &str) -> u64 {
-    let client = reqwest::Client::new();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut events = 0;
-    for request in 0..32 {
-        let batch: Vec<Value> = (0..16)
-            .map(|i| {
-                let payload: String = (0..64 * 1024)
-                    .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        alphabet[(state % 64) as usize] as char
-                    })
-                    .collect();
-                json!({"eventId": format!("e-{request}-{i}"), "eventType": "Blob", "data": {"payload": payload}})
-            })
-            .collect();
-        let response = client
-            .post(format!("http://{node}/streams/blobs"))
-            .json(&batch)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 201);
-        events += 16;
-    }
-    events
-}
+use serde_json::Value;
+use support::{files_under, fill, free_port, until, Cairn, Nodes};
 
 async fn count(node: &str) -> u64 {
     let events: Value = reqwest::get(format!("http://{node}/streams/blobs?from=0&count=100000"))
@@ -230,13 +20,18 @@ async fn count(node: &str) -> u64 {
     events["events"].as_array().unwrap().len() as u64
 }
 
+/// Slow enough to be caught between its first pack and its manifest.
+fn slow_backups() -> Vec<(&'static str, String)> {
+    vec![("CAIRN_SNAPSHOT_READ_LIMIT", "8MiB".to_owned())]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cairn_killed_mid_backup_and_restarted_leaves_it_defunct_unlocked_and_nothing_orphaned() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_path_buf();
     let _nodes = Nodes(data.clone());
     let port = free_port();
-    let mut cairn = Cairn::start(&data, port).await;
+    let mut cairn = Cairn::start(&data, port, &slow_backups()).await;
 
     let networks = cairn.call("networks/list", &[]).await;
     let network = networks
@@ -276,7 +71,7 @@ async fn cairn_killed_mid_backup_and_restarted_leaves_it_defunct_unlocked_and_no
         .as_str()
         .unwrap()
         .to_owned();
-    let events = fill(&node).await;
+    let events = fill(&node, "blobs", 32 << 20, 0x9E37_79B9_7F4A_7C15).await;
 
     let backup = cairn
         .call(
@@ -298,7 +93,7 @@ async fn cairn_killed_mid_backup_and_restarted_leaves_it_defunct_unlocked_and_no
         "killed before its manifest: the test needs the backup cut short"
     );
 
-    let cairn = Cairn::start(&data, port).await;
+    let cairn = Cairn::start(&data, port, &slow_backups()).await;
 
     let settled = cairn.call("backups/get", &[("id", &backup_id)]).await;
     assert_eq!(settled["status"], "defunct", "{settled}");
