@@ -5,6 +5,7 @@
 #   scripts/bench.sh snapshot       the snapshot repository against restic only
 #   scripts/bench.sh console        the backups page's server render with 1 000 backups, and the
 #                                   browser bundle's size
+#   scripts/bench.sh load           200 API clients for 60 s while backups and restores run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -17,6 +18,16 @@ fi
 if [ "$which" = all ] || [ "$which" = console ]; then
   cargo bench --features ssr --bench backups_page
   scripts/build.sh | grep '^bundle:'
+fi
+
+if [ "$which" = all ] || [ "$which" = load ]; then
+  # wrk from Debian: the load tool the figures are compared with.
+  if ! command -v wrk >/dev/null; then
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk
+  fi
+  cargo bench --features ssr --bench load
 fi
 
 if [ "$which" = all ] || [ "$which" = snapshot ]; then
