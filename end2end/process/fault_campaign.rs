@@ -50,16 +50,37 @@ enum Operation {
     Provisioning,
     /// A backup of the region whose repository is on S3.
     OffsiteBackup,
+    /// A verification of the newest backup.
+    Verify,
+    /// A run of a restore-test job (a restore into a temporary cluster, compared, deleted).
+    RestoreTest,
 }
 
-const OPERATIONS: [Operation; 6] = [
+const OPERATIONS: [Operation; 8] = [
     Operation::Backup,
     Operation::Restore,
     Operation::PruneAndGc,
     Operation::Resize,
     Operation::Provisioning,
     Operation::OffsiteBackup,
+    Operation::Verify,
+    Operation::RestoreTest,
 ];
+
+impl Operation {
+    fn name(self) -> &'static str {
+        match self {
+            Operation::Backup => "backup",
+            Operation::Restore => "restore",
+            Operation::PruneAndGc => "prune and gc",
+            Operation::Resize => "resize",
+            Operation::Provisioning => "provisioning",
+            Operation::OffsiteBackup => "offsite backup",
+            Operation::Verify => "verify",
+            Operation::RestoreTest => "restore test",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
@@ -79,8 +100,13 @@ struct World {
     local: Value,
     offsite: Option<Value>,
     job: String,
+    /// A restore-test job of the local cluster.
+    restore_test: String,
     /// Backups already restored and compared once (verification repeats every trial).
     restored: HashSet<String>,
+    /// How long each operation took when nothing struck it (measured at the start): faults
+    /// are timed within that.
+    lengths: std::collections::HashMap<&'static str, Duration>,
     store: Arc<dyn Store>,
 }
 
@@ -122,7 +148,9 @@ impl World {
             local: Value::Null,
             offsite: None,
             job: String::new(),
+            restore_test: String::new(),
             restored: HashSet::new(),
+            lengths: Default::default(),
             store,
         };
         world.local = world.new_cluster("local-1", "orders", None).await;
@@ -152,6 +180,18 @@ impl World {
             )
             .await;
         world.job = job["id"].as_str().unwrap().to_owned();
+        let test = world
+            .cairn
+            .api(
+                "POST",
+                &world.cairn.path("orchestrate", "jobs"),
+                Some(
+                    json!({"type": "ScheduledRestoreTest", "description": "proves it",
+                    "schedule": "0 3 * * *", "data": {"clusterId": world.local["id"]}}),
+                ),
+            )
+            .await;
+        world.restore_test = test["id"].as_str().unwrap().to_owned();
         // One backup of each to restore from.
         for cluster in [Some(world.local.clone()), world.offsite.clone()]
             .into_iter()
@@ -167,7 +207,56 @@ impl World {
                 cluster["id"]
             );
         }
+        world.measure().await;
         world
+    }
+
+    /// Times one undisturbed run of each operation whose length is not set by its data.
+    async fn measure(&mut self) {
+        for operation in [
+            Operation::Restore,
+            Operation::Provisioning,
+            Operation::Resize,
+            Operation::Verify,
+            Operation::RestoreTest,
+        ] {
+            let started = Instant::now();
+            let made = self.start(operation, 0).await;
+            while self.was_running(operation, &made).await {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let took = started.elapsed();
+            self.lengths.insert(operation.name(), took);
+            println!("undisturbed {operation:?}: {} ms", took.as_millis());
+            self.clean_up(operation, &made).await;
+            assert!(
+                self.settle().await.is_empty(),
+                "{operation:?} settled undisturbed"
+            );
+        }
+    }
+
+    /// Deletes the cluster a restore or provisioning made (the campaign would otherwise
+    /// gather dozens of running nodes).
+    async fn clean_up(&self, operation: Operation, made: &Option<String>) {
+        if let (Operation::Restore | Operation::Provisioning, Some(id)) = (operation, made) {
+            let path = self.cairn.path("mesdb", &format!("clusters/{id}"));
+            let _ = self.cairn.try_api("DELETE", &path, None).await;
+        }
+    }
+
+    /// A fault's moment: within the operation's usual length.
+    fn moment(&self, operation: Operation, rng: &mut Rng) -> u64 {
+        let length = match operation {
+            // 2 MiB appended, read back at 4 MiB/s with the rest of the active chunk: seconds.
+            Operation::Backup | Operation::OffsiteBackup => 2500,
+            Operation::PruneAndGc => 4000,
+            other => self
+                .lengths
+                .get(other.name())
+                .map_or(300, |d| d.as_millis() as u64),
+        };
+        rng.below(length.max(1))
     }
 
     async fn new_cluster(&self, region: &str, name: &str, from: Option<&Value>) -> Value {
@@ -258,6 +347,24 @@ impl World {
     /// Starts the operation; what it made, to look at afterwards (a restored cluster, say).
     async fn start(&self, operation: Operation, trial: u64) -> Option<String> {
         let label = format!("trial {trial}");
+        // New events first: a snapshot does not read files unchanged since the last one, and
+        // an operation that reads nothing is over before any fault can strike it.
+        let grows = match operation {
+            Operation::Backup | Operation::PruneAndGc => Some(&self.local),
+            Operation::OffsiteBackup => self.offsite.as_ref(),
+            _ => None,
+        };
+        if let Some(cluster) = grows {
+            let node = self.node_of(cluster).await;
+            let stream = if cluster == &self.local {
+                "orders"
+            } else {
+                "payments"
+            };
+            if reqwest::get(format!("http://{node}/health")).await.is_ok() {
+                fill(&node, stream, 2 << 20, 1000 + trial).await;
+            }
+        }
         match operation {
             Operation::Backup => self.start_backup(&self.local, &label).await,
             Operation::OffsiteBackup => {
@@ -300,6 +407,20 @@ impl World {
                 let cluster = self.new_cluster("local-1", &label, None).await;
                 cluster["id"].as_str().map(str::to_owned)
             }
+            Operation::Verify => {
+                let backup = self.newest_available(&self.local).await?;
+                let id = backup["id"].as_str()?.to_owned();
+                let path = self.cairn.path("mesdb", &format!("backups/{id}/verify"));
+                let (status, _) = self.cairn.try_api("POST", &path, None).await;
+                (status < 300).then_some(id)
+            }
+            Operation::RestoreTest => {
+                let path = self
+                    .cairn
+                    .path("orchestrate", &format!("jobs/{}/run", self.restore_test));
+                let (status, answer) = self.cairn.try_api("POST", &path, None).await;
+                (status < 300).then(|| answer["historyId"].as_str().unwrap_or("").to_owned())
+            }
         }
     }
 
@@ -320,6 +441,24 @@ impl World {
             (Operation::Resize, Some(_)) => {
                 in_flux(&self.cluster(self.local["id"].as_str().unwrap()).await["status"])
             }
+            (Operation::Verify, Some(id)) => {
+                let path = self.cairn.path("mesdb", &format!("backups/{id}"));
+                let verification =
+                    &self.cairn.api("GET", &path, None).await["backup"]["verification"];
+                // Running while no verification from the last half minute is stored.
+                let recent = chrono::Utc::now() - chrono::TimeDelta::seconds(30);
+                verification["at"]
+                    .as_str()
+                    .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                    .is_none_or(|at| at < recent)
+            }
+            (Operation::RestoreTest, Some(_)) => self
+                .store
+                .started_runs()
+                .await
+                .unwrap()
+                .iter()
+                .any(|run| run.job_id.as_str() == self.restore_test),
             (Operation::PruneAndGc, Some(_)) => self
                 .backups()
                 .await
@@ -390,6 +529,12 @@ impl World {
             }
             for lock in store.locks().await.unwrap() {
                 found.push(format!("a lock stayed held: {lock}"));
+            }
+            for run in store.started_runs().await.unwrap() {
+                found.push(format!(
+                    "run {} of job {} stayed started",
+                    run.id, run.job_id
+                ));
             }
             found
         };
@@ -581,12 +726,7 @@ async fn a_fault_campaign_finds_every_invariant_holding_after_every_kill() {
             _ => Fault::KillCairn,
         };
         // Within the operation's usual length, so that most faults strike mid-operation.
-        let delay = rng.below(match operation {
-            Operation::Backup | Operation::OffsiteBackup => 2500,
-            Operation::PruneAndGc => 4000,
-            Operation::Restore | Operation::Provisioning => 300,
-            Operation::Resize => 400,
-        });
+        let delay = world.moment(operation, &mut rng);
         let trial_started = Instant::now();
         let started_op = world.start(operation, seed).await;
         tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -599,6 +739,7 @@ async fn a_fault_campaign_finds_every_invariant_holding_after_every_kill() {
             found.extend(world.settle().await);
             found.extend(world.check_repositories().await);
         }
+        world.clean_up(operation, &started_op).await;
         ran += 1;
         println!(
             "trial {ran} (seed {seed}): {operation:?}{} then {fault:?} after {delay} ms{} → {} ({:.1} s)",

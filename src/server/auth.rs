@@ -175,7 +175,9 @@ pub async fn sign_in(
     }
     match console.services.sign_in(&form.email, &form.password).await {
         Ok((_, secret)) => {
-            Throttle::at(&console.throttle.login, |door| door.succeeded(&account));
+            Throttle::at(&console.throttle.login, |door| {
+                door.succeeded(&address.0, &account, Instant::now())
+            });
             signed_in(&secret, is_https(&headers), &next)
         }
         Err(error) if error.kind() == cairn_core::ErrorKind::Unauthenticated => back("failed=1"),

@@ -26,7 +26,7 @@ pub const ADMIN_PASSWORD: &str = "CAIRN_ADMIN_PASSWORD";
 /// Name of the optional configuration file looked for in the data directory.
 pub const CONFIG_FILE_NAME: &str = "cairn.toml";
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// Where Cairn keeps its SQLite file and (later) volumes and snapshot repositories.
     pub data_dir: PathBuf,
@@ -54,15 +54,56 @@ pub struct Config {
     pub metrics_token: Option<String>,
 }
 
+impl fmt::Debug for Config {
+    /// Every field but the secrets (the first admin's password, the metrics token).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &cairn_store::redact(&self.database_url))
+            .field("site_addr", &self.site_addr)
+            .field("site_root", &self.site_root)
+            .field("config_file", &self.config_file)
+            .field("site", &self.site)
+            .field("snapshot_read_limit", &self.snapshot_read_limit)
+            .field(
+                "first_admin",
+                &self.first_admin.as_ref().map(|(email, _)| email),
+            )
+            .field("repositories", &self.repositories)
+            .field("repository_key", &self.repository_key)
+            .field("encrypt_repositories", &self.encrypt_repositories)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "••••"),
+            )
+            .finish()
+    }
+}
+
 /// A region's snapshot repository: `file:///path`, a path, or `s3://bucket/prefix` with how to
-/// reach the S3-compatible service.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// reach the S3-compatible service. Its `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Repository {
     pub url: String,
     pub endpoint: Option<String>,
     pub s3_region: Option<String>,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+}
+
+impl fmt::Debug for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Repository")
+            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "••••"),
+            )
+            .finish()
+    }
 }
 
 /// `[repositories.<region>]` in the TOML file.
@@ -404,6 +445,18 @@ fn check_repository_url(source: &str, url: &str) -> Result<String, ConfigError> 
                 "'{url}' names no bucket: use s3://bucket/prefix"
             )));
         }
+        if rest
+            .split('/')
+            .next()
+            .is_some_and(|bucket| bucket.contains('@'))
+        {
+            return Err(fail(
+                "credentials do not go in the URL (it is shown in the console): use \
+                 access_key_id and secret_access_key, or AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY"
+                    .into(),
+            ));
+        }
         return Ok(url.to_owned());
     }
     let path = url.strip_prefix("file://").unwrap_or(url);
@@ -659,6 +712,20 @@ mod tests {
         );
         let error = load(&[(REPOSITORY_URL, "ftp://x/y")]).unwrap_err();
         assert_eq!(error.source, REPOSITORY_URL);
+        let error = load(&[(REPOSITORY_URL, "s3://id:secret@bucket/p")]).unwrap_err();
+        assert!(!error.to_string().contains("secret@"), "{error}");
+        let with_secret = load(&[
+            (REPOSITORY_URL, "s3://b/p"),
+            ("AWS_SECRET_ACCESS_KEY", "hunter2"),
+            (ADMIN_EMAIL, "ops@example.com"),
+            (ADMIN_PASSWORD, "correct horse battery"),
+        ])
+        .unwrap();
+        let shown = format!("{with_secret:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("correct horse"),
+            "{shown}"
+        );
         let error = load(&[(REPOSITORY_ENCRYPTION, "maybe")]).unwrap_err();
         assert_eq!(error.source, REPOSITORY_ENCRYPTION);
         assert!(

@@ -1,7 +1,9 @@
 //! `GET /metrics` in Prometheus' text format, for the monitoring people already run: what the
 //! core counts and reads (backups, failures by reason, job runs, verifications, pending
 //! deliveries, each cluster's and job's last success) and, from here, request latency by
-//! route. Served to loopback, or to whoever sends `Authorization: Bearer $CAIRN_METRICS_TOKEN`.
+//! route. With `CAIRN_METRICS_TOKEN` set, served only to requests that send it (`Authorization:
+//! Bearer …`); without, only to loopback peers whose request came through no proxy (a proxy on
+//! this machine would make every visitor a loopback peer).
 
 use super::Console;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -82,8 +84,8 @@ pub async fn metrics(State(console): State<Console>, request: Request) -> Respon
     if !may_read(peer, request.headers(), console.metrics_token.as_deref()) {
         return (
             StatusCode::FORBIDDEN,
-            "Metrics are served to this machine (loopback) only, or to a request with \
-             Authorization: Bearer <CAIRN_METRICS_TOKEN>.",
+            "Metrics need Authorization: Bearer <CAIRN_METRICS_TOKEN> when that is set, and \
+             are otherwise served to this machine (loopback) only, not through a proxy.",
         )
             .into_response();
     }
@@ -107,26 +109,33 @@ pub async fn metrics(State(console): State<Console>, request: Request) -> Respon
     }
 }
 
-/// Loopback peers may; others with the configured token (compared in constant time).
+/// With a token configured, whoever sends it (compared in constant time); without, loopback
+/// peers whose request no proxy forwarded.
 fn may_read(peer: Option<SocketAddr>, headers: &HeaderMap, token: Option<&str>) -> bool {
-    if peer.is_some_and(|p| p.ip().is_loopback()) {
-        return true;
-    }
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match (given, token) {
-        (Some(given), Some(token)) => {
+    if let Some(token) = token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        return given.is_some_and(|given| {
             given.len() == token.len()
                 && given
                     .bytes()
                     .zip(token.bytes())
                     .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                     == 0
-        }
-        _ => false,
+        });
     }
+    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|name| headers.contains_key(*name));
+    let loopback = peer.is_some_and(|p| match p.ip() {
+        std::net::IpAddr::V6(ip) => ip
+            .to_ipv4_mapped()
+            .map_or(ip.is_loopback(), |v4| v4.is_loopback()),
+        ip => ip.is_loopback(),
+    });
+    loopback && !forwarded
 }
 
 fn escape(value: &str) -> String {
@@ -174,14 +183,50 @@ pub fn render(report: &MetricsReport, http: &HttpMetrics) -> String {
         "gauge",
         "When each cluster's newest successful backup was taken (Unix time)",
     );
+    let labels = |c: &cairn_core::ports::BackupSuccess| {
+        format!(
+            "cluster_id=\"{}\",project_id=\"{}\"",
+            c.cluster_id, c.project_id
+        )
+    };
     for cluster in &report.clusters {
         let _ = writeln!(
             out,
-            "cairn_backup_last_success_timestamp_seconds{{cluster_id=\"{}\",project_id=\"{}\"}} {}",
-            cluster.cluster_id,
-            cluster.project_id,
-            cluster.last_success.timestamp()
+            "cairn_backup_last_success_timestamp_seconds{{{}}} {}",
+            labels(cluster),
+            cluster.created.timestamp()
         );
+    }
+    family(
+        &mut out,
+        "cairn_backup_last_duration_seconds",
+        "gauge",
+        "How long each cluster's newest successful backup took",
+    );
+    for cluster in &report.clusters {
+        if let Some(finished) = cluster.finished {
+            let seconds = (finished - cluster.created).num_milliseconds() as f64 / 1000.0;
+            let _ = writeln!(
+                out,
+                "cairn_backup_last_duration_seconds{{{}}} {seconds}",
+                labels(cluster)
+            );
+        }
+    }
+    family(
+        &mut out,
+        "cairn_backup_last_stored_bytes",
+        "gauge",
+        "Bytes each cluster's newest successful backup stored",
+    );
+    for cluster in &report.clusters {
+        if let Some(bytes) = cluster.bytes_stored {
+            let _ = writeln!(
+                out,
+                "cairn_backup_last_stored_bytes{{{}}} {bytes}",
+                labels(cluster)
+            );
+        }
     }
     family(
         &mut out,
@@ -334,7 +379,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metrics_are_for_loopback_or_the_token_holder_only() {
+    fn metrics_need_the_token_when_one_is_set_and_are_otherwise_for_unproxied_loopback_only() {
         let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         let remote: SocketAddr = "192.0.2.7:5000".parse().unwrap();
         let mut with_token = HeaderMap::new();
@@ -349,5 +394,12 @@ mod tests {
         assert!(may_read(Some(remote), &with_token, Some("s3cret")));
         assert!(!may_read(Some(remote), &with_token, Some("other")));
         assert!(!may_read(None, &none, Some("s3cret")));
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5000".parse().unwrap();
+        assert!(may_read(Some(mapped), &none, None), "IPv4-mapped loopback");
+        // With a token set, loopback needs it too; through a proxy, loopback is anyone.
+        assert!(!may_read(Some(local), &none, Some("s3cret")));
+        let mut proxied = HeaderMap::new();
+        proxied.insert("x-forwarded-for", "203.0.113.9".parse().unwrap());
+        assert!(!may_read(Some(local), &proxied, None));
     }
 }

@@ -102,17 +102,35 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
     // volumes and a snapshot repository per region under the data directory.
     let launcher = cairn_engine_local::cluster::Launcher::this_binary()
         .context("cannot find this program's own path to start cluster nodes with")?;
-    let engine =
+    let engine = Arc::new(
         cairn_engine_local::engine::LocalEngine::new(config.data_dir.join("regions"), launcher)
             .with_snapshot_read_limit(config.snapshot_read_limit)
-            .with_repositories(repository_settings(config)?);
+            .with_repositories(repository_settings(config)?),
+    );
     // Every region's repository opened now: a wrong or missing key stops Cairn at start,
     // with the region and the key file named, instead of failing the first restore.
-    let repositories = engine
-        .open_repositories(&config.site.regions)
+    let check = engine
+        .check_repositories(&config.site.regions)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    for facts in &repositories {
+    for (region, why) in &check.unreachable {
+        tracing::warn!(%region, "snapshot repository unreachable now ({why}); its backups and restores wait for it");
+    }
+    let services = Services::builder(Arc::new(store), Arc::new(SystemClock), config.site.clone())
+        .engine(engine.clone())
+        .deliverer(Arc::new(sinks::SinkDeliverer::new()?))
+        .replaces(predecessor)
+        .build();
+    // A region with available backups but no repository where it points was moved or lost:
+    // refuse, rather than make a new empty one its backups would not restore from.
+    services
+        .refuse_new_repositories_under_backups(&check.missing)
+        .await?;
+    let created = engine
+        .create_repositories(&check.missing)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for facts in check.ready.iter().chain(&created) {
         tracing::info!(
             region = %facts.region,
             repository = %facts.location,
@@ -121,11 +139,6 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
             "snapshot repository ready"
         );
     }
-    let services = Services::builder(Arc::new(store), Arc::new(SystemClock), config.site.clone())
-        .engine(Arc::new(engine))
-        .deliverer(Arc::new(sinks::SinkDeliverer::new()?))
-        .replaces(predecessor)
-        .build();
     lock.record(services.instance())?;
     let scope = services.start().await?;
     let setup_code =
@@ -150,8 +163,15 @@ fn repository_settings(
     let key = &config.repository_key;
     if let Ok(metadata) = std::fs::metadata(key) {
         if metadata.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(key.file = %key.display(), "the repository key was readable by others: made owner-only (0600)");
-            std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o600))?;
+            match std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o600)) {
+                Ok(()) => {
+                    tracing::warn!(key.file = %key.display(), "the repository key was readable by others: made owner-only (0600)")
+                }
+                // A read-only mount (a container's secret, say): say so, and go on.
+                Err(error) => {
+                    tracing::warn!(key.file = %key.display(), %error, "the repository key is readable by others and could not be made owner-only")
+                }
+            }
         }
     }
     let places = config

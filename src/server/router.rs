@@ -55,12 +55,14 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
             get(super::metrics::metrics).with_state(metrics_console),
         )
         .layer(axum::middleware::from_fn(same_site_posts_only))
-        .layer(time_limit())
         // Every body at most 1 MiB, answered 413 (see bodies.rs).
         .layer(axum::middleware::from_fn(
             super::bodies::unsized_bodies_read_first,
         ))
         .layer(super::bodies::limit())
+        // Outermost, so that reading a body counts too: a client sending one byte every
+        // few seconds is cut off like any other slow request.
+        .layer(time_limit())
         .with_state(options)
 }
 

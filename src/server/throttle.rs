@@ -183,11 +183,21 @@ impl Refused {
     }
 }
 
+/// How long an address that signed in to an account stays known for it.
+pub const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// One door: a budget per address and, optionally, one per account.
+///
+/// An address that got in to an account is known for it ([`KNOWN_FOR`]): its attempts for
+/// that account skip the account's budget (its address budget still counts), so whoever
+/// hammers an account with wrong passwords cannot lock out the people who use it.
 #[derive(Debug)]
 pub struct Door {
     by_address: Limiter,
     by_account: Limiter,
+    /// (address, account) pairs that succeeded, by their hash, with when that stops counting.
+    known: HashMap<u64, Instant>,
+    hasher: RandomState,
 }
 
 impl Door {
@@ -195,7 +205,19 @@ impl Door {
         Door {
             by_address: Limiter::new(address),
             by_account: Limiter::new(account),
+            known: HashMap::new(),
+            hasher: RandomState::new(),
         }
+    }
+
+    fn pair(&self, address: &str, account: &str) -> u64 {
+        self.hasher.hash_one((address, account))
+    }
+
+    fn is_known(&self, address: &str, account: &str, now: Instant) -> bool {
+        self.known
+            .get(&self.pair(address, account))
+            .is_some_and(|until| now < *until)
     }
 
     /// Lets an attempt through (taking from both budgets), or says which refused and how
@@ -210,7 +232,7 @@ impl Door {
         self.by_address
             .take(address, now)
             .map_err(Refused::Address)?;
-        if let Some(account) = account {
+        if let Some(account) = account.filter(|a| !self.is_known(address, a, now)) {
             self.by_account
                 .take(account, now)
                 .map_err(Refused::Account)?;
@@ -218,9 +240,18 @@ impl Door {
         Ok(())
     }
 
-    /// The attempt succeeded: the account's failures are forgiven.
-    pub fn succeeded(&mut self, account: &str) {
+    /// The attempt from `address` succeeded: the account's failures are forgiven, and the
+    /// address is known for the account from now on.
+    pub fn succeeded(&mut self, address: &str, account: &str, now: Instant) {
         self.by_account.forget(account);
+        if self.known.len() >= MAX_KEYS {
+            self.known.retain(|_, until| *until > now);
+            if self.known.len() >= MAX_KEYS {
+                self.known.clear();
+            }
+        }
+        let pair = self.pair(address, account);
+        self.known.insert(pair, now + KNOWN_FOR);
     }
 
     /// The attempt was not judged (the server could not check it): it does not count
@@ -378,7 +409,7 @@ mod tests {
             panic!("the eleventh failure in a row is refused, from any address");
         };
         assert_eq!(wait.seconds(), 30);
-        door.succeeded("ops@example.com");
+        door.succeeded("10.0.9.9", "ops@example.com", t0);
         for _ in 0..10 {
             door.enter("10.0.2.1", Some("ops@example.com"), t0).unwrap();
             door.not_judged("ops@example.com", t0);
@@ -388,6 +419,33 @@ mod tests {
             Ok(()),
             "attempts given back do not count"
         );
+    }
+
+    #[test]
+    fn whoever_hammers_an_account_does_not_lock_out_an_address_that_signed_in_to_it() {
+        let mut door = Door::new(Rate::ADDRESS, Rate::ACCOUNT_FAILURES);
+        let t0 = Instant::now();
+        door.enter("10.0.0.1", Some("ops@example.com"), t0).unwrap();
+        door.succeeded("10.0.0.1", "ops@example.com", t0);
+        // An attacker spends the account's budget from addresses of its own...
+        for n in 0..20 {
+            let _ = door.enter(&format!("192.0.2.{n}"), Some("ops@example.com"), t0);
+        }
+        assert!(matches!(
+            door.enter("192.0.2.99", Some("ops@example.com"), t0),
+            Err(Refused::Account(_))
+        ));
+        // ...and the owner, from where they signed in before, still gets in.
+        assert_eq!(door.enter("10.0.0.1", Some("ops@example.com"), t0), Ok(()));
+        // Known for 30 days, not for ever.
+        let later = t0 + KNOWN_FOR;
+        for n in 0..20 {
+            let _ = door.enter(&format!("198.51.100.{n}"), Some("ops@example.com"), later);
+        }
+        assert!(matches!(
+            door.enter("10.0.0.1", Some("ops@example.com"), later),
+            Err(Refused::Account(_))
+        ));
     }
 
     #[test]

@@ -210,7 +210,7 @@ pub async fn change_password(
     match &changed {
         Err(cairn_core::Error::Invalid(fields)) if fields.contains_key("currentPassword") => {}
         Ok(()) | Err(cairn_core::Error::Invalid(_)) => {
-            Throttle::at(door, |d| d.succeeded(&account))
+            Throttle::at(door, |d| d.succeeded(&address.0, &account, Instant::now()))
         }
         Err(_) => Throttle::at(door, |d| d.not_judged(&account, Instant::now())),
     }

@@ -74,7 +74,7 @@ pub async fn verify_backup(id: String) -> Result<Backup, ConsoleError> {
 pub async fn is_verifying(id: String) -> Result<bool, ConsoleError> {
     let console = crate::server::authorized(cairn_model::Permission::Read)?;
     let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
-    Ok(console.services.is_verifying(&id))
+    Ok(console.services.is_verifying(&console.scope, &id).await?)
 }
 
 /// Where each region keeps its backups, and whether they are encrypted.

@@ -549,8 +549,9 @@ impl Services {
     /// The user of an API access token (`Authorization: Bearer …`).
     /// Who an access token speaks for. An API client calls many times a second: a token
     /// checked in the last [`ACCESS_CHECK_KEPT`] is answered from memory (never past its
-    /// expiry). Revoking a token or changing a grant through this instance forgets every
-    /// answer at once; through another instance it counts here within that time.
+    /// expiry). Revoking a token, granting a role or creating an organization through this
+    /// instance forgets every answer at once; through another instance it counts here within
+    /// that time.
     pub async fn access_principal(&self, access_token: &str) -> Result<Principal> {
         let now = self.inner().clock.now();
         let hash = hash_secret(access_token);
@@ -882,7 +883,7 @@ impl AccessChecks {
         checks.insert(hash, (principal, until));
     }
 
-    fn forget_all(&self) {
+    pub(crate) fn forget_all(&self) {
         self.0.lock().expect("access checks").clear();
     }
 }

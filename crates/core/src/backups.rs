@@ -159,7 +159,7 @@ impl Services {
             Ok(Err(error)) => {
                 let kind = match error {
                     crate::ports::EngineError::Unhealthy(_) => "unhealthy",
-                    crate::ports::EngineError::Failed(_) => "failed",
+                    _ => "failed",
                 };
                 (
                     BackupEvent::SnapshotFailed,
@@ -361,6 +361,29 @@ impl Services {
             }
         });
         Ok(backup)
+    }
+
+    /// Refuses to go on when a region whose repository is about to be created afresh has
+    /// available backups: its repository was moved or lost, and a new empty one in its place
+    /// would make every one of them fail to restore while still listed available.
+    pub async fn refuse_new_repositories_under_backups(&self, regions: &[String]) -> Result<()> {
+        let available = self
+            .inner()
+            .store
+            .backups_with_status(cairn_model::BackupStatus::Available)
+            .await?;
+        for region in regions {
+            let count = available.iter().filter(|b| &b.region == region).count();
+            if count > 0 {
+                return Err(Error::Unavailable(format!(
+                    "region {region} has {count} available backup(s), but there is no snapshot \
+                     repository where its configuration now points: it was moved or lost. Point \
+                     the configuration back at it, or copy the repository to the new place, \
+                     then start Cairn again (nothing was created)"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Where each of the site's regions keeps its backups, and how (for the backups page).

@@ -23,7 +23,8 @@ pub(crate) struct Fixture {
     pub(crate) clock: Arc<ManualClock>,
 }
 
-async fn fixture_with(deadline: Duration) -> Fixture {
+/// A fixture whose snapshots (and restore tests) are given up on after `deadline`.
+pub(crate) async fn fixture_with(deadline: Duration) -> Fixture {
     let store = Arc::new(InMemoryStore::default());
     let engine = Arc::new(FakeEngine::default());
     let notifier = Arc::new(RecordingNotifier::default());

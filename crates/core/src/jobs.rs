@@ -198,7 +198,12 @@ impl Services {
             run_transition(item.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
         item.details = details;
         item.end_time = Some(self.inner().clock.now());
-        self.inner().store.update_history(item).await?;
+        // Only a run still started is ended: one that recovery settled meanwhile keeps what
+        // it says (two ends for one run would contradict each other).
+        if !self.inner().store.end_run_if_started(item).await? {
+            tracing::warn!(history.id = %item.id, "the run had ended already; its late end is not recorded");
+            return Ok(());
+        }
         let outcome = match event {
             RunEvent::Succeeded => "succeeded",
             RunEvent::Failed => "failed",
@@ -223,7 +228,7 @@ impl Services {
         let store = &self.inner().store;
         let run = match run {
             Some(item) => Some(item),
-            None => store.run_of_backup(&backup.id).await?,
+            None => store.run_of_backup(job_id, &backup.id).await?,
         };
         if let Some(mut item) = run.filter(|item| item.status == HistoryStatus::Started) {
             let (event, details) = match &backup.failure_reason {
@@ -291,7 +296,8 @@ impl Services {
     pub(crate) async fn finish_deleting(&self, mut backup: Backup, announce: bool) -> Result<()> {
         if let Some(engine) = &self.inner().engine {
             if let Err(error) = engine.delete_snapshot(&backup).await {
-                if announce {
+                // Busy (a restore of it runs) is for later, not a failure to tell anyone.
+                if announce && !matches!(error, crate::ports::EngineError::Busy(_)) {
                     self.raise(Notification {
                         scope: self.scope_of_backup(&backup).await,
                         category: "backup-deletion-failed",

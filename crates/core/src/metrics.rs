@@ -6,7 +6,7 @@
 use crate::error::Result;
 use crate::services::Services;
 use cairn_model::schedule::Schedule;
-use cairn_model::{ClusterId, JobId, JobType, ProjectId};
+use cairn_model::{JobId, JobType, ProjectId};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -87,14 +87,6 @@ impl Default for Counters {
     }
 }
 
-/// The last successful backup of a cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterBackupAge {
-    pub cluster_id: ClusterId,
-    pub project_id: ProjectId,
-    pub last_success: DateTime<Utc>,
-}
-
 /// A running job: when it last succeeded (or, before its first success, when its schedule
 /// started counting) and the longest gap between its runs, so that "no success within twice
 /// the interval" is an alert rule.
@@ -111,7 +103,8 @@ pub struct JobPulse {
 #[derive(Debug)]
 pub struct MetricsReport {
     pub counters: Counters,
-    pub clusters: Vec<ClusterBackupAge>,
+    /// Each cluster's newest successful backup.
+    pub clusters: Vec<crate::ports::BackupSuccess>,
     pub jobs: Vec<JobPulse>,
     pub pending_deliveries: u64,
 }
@@ -142,16 +135,7 @@ impl Services {
                 verifications: current.verifications.clone(),
             }
         };
-        let clusters = store
-            .last_backup_successes()
-            .await?
-            .into_iter()
-            .map(|(cluster_id, project_id, last_success)| ClusterBackupAge {
-                cluster_id,
-                project_id,
-                last_success,
-            })
-            .collect();
+        let clusters = store.last_backup_successes().await?;
         let successes = store.last_successes().await?;
         let jobs = store
             .scheduled_jobs()

@@ -66,9 +66,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every known instance with its last heartbeat.
     async fn heartbeats(&self) -> Result<Vec<(String, DateTime<Utc>)>>;
 
-    /// For each cluster with one, when its last backup that succeeded was taken (deleted
-    /// backups count: they did succeed), with the cluster's project.
-    async fn last_backup_successes(&self) -> Result<Vec<(ClusterId, ProjectId, DateTime<Utc>)>>;
+    /// For each cluster with one, its newest backup that succeeded (deleted backups count:
+    /// they did succeed).
+    async fn last_backup_successes(&self) -> Result<Vec<BackupSuccess>>;
     /// How many deliveries wait to be sent.
     async fn count_pending_deliveries(&self) -> Result<u64>;
     /// How many backups were ever made of a cluster, deleted ones included.
@@ -114,8 +114,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<HistoryItem>>;
     /// Each of the project's jobs' latest run, in one query.
     async fn last_runs(&self, project: &ProjectId) -> Result<HashMap<JobId, HistoryItem>>;
-    /// The run that made a backup.
-    async fn run_of_backup(&self, backup: &BackupId) -> Result<Option<HistoryItem>>;
+    /// The run of `job` that made `backup` (a restore test's runs link the backups they
+    /// tested: the job tells them apart).
+    async fn run_of_backup(&self, job: &JobId, backup: &BackupId) -> Result<Option<HistoryItem>>;
+    /// Ends a run (status, details, end time) if it is still `started`; `false` when it had
+    /// ended already (recovery settled it, say), and then nothing is written.
+    async fn end_run_if_started(&self, item: &HistoryItem) -> Result<bool>;
     /// Every run still `started`, of every project (for recovery).
     async fn started_runs(&self) -> Result<Vec<HistoryItem>>;
     /// Forgets runs that ended before `before` (and their claims), but each job's latest run;
@@ -234,6 +238,16 @@ pub trait Store: Send + Sync + 'static {
     async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> Result<()>;
 }
 
+/// A cluster's newest successful backup, as monitoring reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSuccess {
+    pub cluster_id: ClusterId,
+    pub project_id: ProjectId,
+    pub created: DateTime<Utc>,
+    pub finished: Option<DateTime<Utc>>,
+    pub bytes_stored: Option<u64>,
+}
+
 /// The fields of a cluster one write changes; what is `None` stays as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterPatch {
@@ -342,6 +356,10 @@ pub enum EngineError {
     /// A node not responding, or behind on replication.
     #[error("the cluster is not healthy: {0}")]
     Unhealthy(String),
+    /// Someone else is using what this needs (a restore of a snapshot being deleted, say):
+    /// it is for later, not a failure to announce.
+    #[error("{0}")]
+    Busy(String),
     #[error("{0}")]
     Failed(String),
 }

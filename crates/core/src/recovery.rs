@@ -77,39 +77,32 @@ impl Services {
                 if status == ClusterStatus::Provisioning && cluster.created >= stale {
                     continue;
                 }
-                let Some(holder) = self.try_lock(&cluster.id, LockKind::Recovery).await? else {
-                    continue;
-                };
-                let current = store.cluster(&cluster.project_id, &cluster.id).await;
-                let settled = match current {
-                    Ok(Some(current)) if current.status == status => {
-                        self.settle_interrupted_cluster(current).await
+                let (project, id) = (cluster.project_id.clone(), cluster.id.clone());
+                self.settle_under_lock(&cluster.id, async || {
+                    match store.cluster(&project, &id).await? {
+                        Some(current) if current.status == status => {
+                            self.settle_interrupted_cluster(current).await
+                        }
+                        _ => Ok(()),
                     }
-                    Ok(_) => Ok(()),
-                    Err(error) => Err(error),
-                };
-                self.release(&cluster.id, &holder).await;
-                settled?;
+                })
+                .await?;
             }
         }
         for backup in store.backups_with_status(BackupStatus::Creating).await? {
             if backup.created >= stale {
                 continue;
             }
-            let cluster = backup.source_cluster_id.clone();
-            let Some(holder) = self.try_lock(&cluster, LockKind::Recovery).await? else {
-                continue;
-            };
-            let current = store.backup(&backup.project_id, &backup.id).await;
-            let settled = match current {
-                Ok(Some(current)) if current.status == BackupStatus::Creating => {
-                    self.settle_interrupted_backup(current).await
+            let (project, id) = (backup.project_id.clone(), backup.id.clone());
+            self.settle_under_lock(&backup.source_cluster_id, async || {
+                match store.backup(&project, &id).await? {
+                    Some(current) if current.status == BackupStatus::Creating => {
+                        self.settle_interrupted_backup(current).await
+                    }
+                    _ => Ok(()),
                 }
-                Ok(_) => Ok(()),
-                Err(error) => Err(error),
-            };
-            self.release(&cluster, &holder).await;
-            settled?;
+            })
+            .await?;
         }
         for backup in store.backups_with_status(BackupStatus::Deleting).await? {
             // One stuck snapshot must not keep the others from being retried.
@@ -127,10 +120,11 @@ impl Services {
     async fn settle_stuck_runs(&self, stale: chrono::DateTime<chrono::Utc>) -> Result<()> {
         let store = &self.inner().store;
         for mut item in store.started_runs().await? {
-            if item.start_time >= stale {
-                continue;
-            }
+            let young = item.start_time >= stale;
             let Some(backup_id) = item.linked_resource.clone() else {
+                if young {
+                    continue;
+                }
                 tracing::warn!(history.id = %item.id, job.id = %item.job_id, "settling a run that never started its backup");
                 let reason = "Cairn stopped before this run could start its backup".to_owned();
                 self.end_run(&mut item, RunEvent::Failed, reason).await?;
@@ -138,9 +132,11 @@ impl Services {
             };
             let job = store.job(&item.project_id, &item.job_id).await?;
             if job.is_some_and(|j| j.job_type == cairn_model::JobType::ScheduledRestoreTest) {
-                // A restore test's run ends with its test, which died with its instance.
-                let reason = "Cairn stopped while this restore test ran".to_owned();
-                self.end_run(&mut item, RunEvent::Failed, reason).await?;
+                // Judged by its own clock (see there).
+                self.settle_stuck_restore_test(item, &backup_id).await?;
+                continue;
+            }
+            if young {
                 continue;
             }
             let backup = store.backup(&item.project_id, &backup_id).await?;
@@ -152,6 +148,64 @@ impl Services {
                     let reason = format!("backup {backup_id} of this run is gone");
                     self.end_run(&mut item, RunEvent::Failed, reason).await?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `settle` holding the cluster's lock, taken here: nobody else works on the cluster
+    /// meanwhile. When someone holds the lock, the cluster is theirs and nothing is done.
+    async fn settle_under_lock(
+        &self,
+        cluster: &cairn_model::ClusterId,
+        settle: impl AsyncFnOnce() -> Result<()>,
+    ) -> Result<()> {
+        let Some(holder) = self.try_lock(cluster, LockKind::Recovery).await? else {
+            return Ok(());
+        };
+        let settled = settle().await;
+        self.release(cluster, &holder).await;
+        settled
+    }
+
+    /// A restore-test run still started that no instance runs died with its instance: it
+    /// fails, and its temporary cluster (if any is left) is deleted. A test gives itself up at
+    /// its deadline, so with other instances alive (one of them may run it), a run past its
+    /// deadline and the lease is known dead; alone, this instance knows what it runs.
+    async fn settle_stuck_restore_test(
+        &self,
+        mut item: cairn_model::HistoryItem,
+        backup: &cairn_model::BackupId,
+    ) -> Result<()> {
+        // Not running here: when no other instance is alive, nobody runs it; otherwise one
+        // might, and it is given up only once its deadline has passed too.
+        let others_alive = self.live_instances().await?.len() > 1;
+        let now = self.inner().clock.now();
+        let given_up = if others_alive {
+            now - LEASE
+                - chrono::TimeDelta::from_std(self.inner().snapshot_deadline)
+                    .unwrap_or(chrono::TimeDelta::MAX)
+        } else {
+            // A beat's grace: a run claimed here a moment ago is not marked running yet.
+            now - chrono::TimeDelta::from_std(HEARTBEAT).unwrap_or(LEASE)
+        };
+        if item.start_time >= given_up || self.runs_here(&item.id) {
+            return Ok(());
+        }
+        let reason = "Cairn stopped while this restore test ran".to_owned();
+        self.end_run(&mut item, RunEvent::Failed, reason).await?;
+        let scope = crate::Scope {
+            organization_id: item.organization_id.clone(),
+            project_id: item.project_id.clone(),
+        };
+        let leftovers = self.inner().store.clusters(&item.project_id).await?;
+        for cluster in leftovers.into_iter().filter(|c| {
+            c.source_backup_id.as_ref() == Some(backup)
+                && c.created >= item.start_time
+                && c.description.starts_with(crate::restore_tests::TEMPORARY)
+        }) {
+            if let Err(error) = self.delete_cluster(&scope, &cluster.id).await {
+                tracing::warn!(cluster.id = %cluster.id, %error, "a restore test's leftover cluster could not be deleted yet");
             }
         }
         Ok(())
@@ -207,13 +261,24 @@ impl Services {
     /// instances left. Errors are logged and retried on the next beat.
     pub async fn run_maintenance(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        // The heartbeat beats on its own: a slow sweep (a deletion waiting for a restore, a
+        // large gc) must not make this live instance look dead to the others.
+        let beating = {
+            let services = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(HEARTBEAT).await;
+                    if let Err(error) = services.heartbeat().await {
+                        tracing::error!(%error, "could not record this instance's heartbeat");
+                    }
+                }
+            })
+        };
+        let _stop_beating = AbortOnDrop(beating);
         loop {
             tokio::select! {
                 _ = &mut shutdown => return,
                 _ = tokio::time::sleep(HEARTBEAT) => {}
-            }
-            if let Err(error) = self.heartbeat().await {
-                tracing::error!(%error, "could not record this instance's heartbeat");
             }
             if let Err(error) = self.recover().await {
                 tracing::error!(%error, "could not settle dead instances' work");
@@ -227,6 +292,15 @@ impl Services {
                 }
             }
         }
+    }
+}
+
+/// Stops a task when dropped (the heartbeat, when maintenance ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

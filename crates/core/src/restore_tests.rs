@@ -14,6 +14,10 @@ use cairn_model::{
     InstanceType, Job, JobId, JobStatus, JobType, ScheduledBackupData, Topology,
 };
 
+/// How a restore test's temporary cluster is named (then the backup's label): recovery
+/// finds leftovers of a test that died with its instance by it.
+pub const TEMPORARY: &str = "Restore test of";
+
 /// A new restore-test job: what it is called, when it runs, which cluster's backups it tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateRestoreTestRequest {
@@ -85,6 +89,22 @@ impl Services {
         job: &Job,
         mut item: HistoryItem,
     ) -> Result<HistoryItem> {
+        // One test of a job at a time: each needs a cluster's worth of disk, ports and nodes.
+        let running = self
+            .inner()
+            .store
+            .history(&job.id, 2)
+            .await?
+            .into_iter()
+            .find(|run| run.id != item.id && run.status == cairn_model::HistoryStatus::Started);
+        if let Some(running) = running {
+            let reason = format!(
+                "the job's run {} is still testing; one restore test of a job runs at a time",
+                running.id
+            );
+            self.end_run(&mut item, RunEvent::Failed, reason).await?;
+            return Ok(item);
+        }
         let Some(backup) = self
             .newest_available_backup(scope, &job.data.cluster_id)
             .await?
@@ -103,7 +123,9 @@ impl Services {
         self.inner().store.update_history(&item).await?;
         let (services, scope, job, mut run) =
             (self.clone(), scope.clone(), job.clone(), item.clone());
+        let here = RunsHere::new(self, &item.id);
         self.spawn(async move {
+            let _here = here;
             let (event, details) = match services.test_restore(&scope, &backup).await {
                 Ok(details) => (RunEvent::Succeeded, details),
                 Err(reason) => (RunEvent::Failed, reason),
@@ -118,6 +140,15 @@ impl Services {
             }
         });
         Ok(item)
+    }
+
+    /// Whether this instance runs that restore-test run now.
+    pub(crate) fn runs_here(&self, run: &cairn_model::HistoryId) -> bool {
+        self.inner()
+            .restore_tests
+            .lock()
+            .expect("restore tests")
+            .contains(run)
     }
 
     async fn newest_available_backup(
@@ -149,7 +180,7 @@ impl Services {
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("cluster {} is gone", backup.source_cluster_id))?;
-        let mut description = format!("Restore test of {}", backup.description);
+        let mut description = format!("{TEMPORARY} {}", backup.description);
         if description.chars().count() > MAX_DESCRIPTION_LEN {
             description = description.chars().take(MAX_DESCRIPTION_LEN).collect();
         }
@@ -170,17 +201,29 @@ impl Services {
             .start_cluster(scope, &request)
             .await
             .map_err(|e| format!("the temporary cluster could not be made: {e}"))?;
+        // Provisioning runs on its own task: given up on at the deadline, it still ends (and
+        // releases its lock), and the temporary cluster is deleted then.
+        let mut provisioning = tokio::spawn(provisioning);
         let deadline = self.inner().snapshot_deadline;
-        let finished = tokio::time::timeout(deadline, provisioning).await.is_ok();
-        let verdict = if finished {
-            self.compare_restored(scope, backup, &temporary.id).await
-        } else {
-            Err(format!(
-                "the restore into temporary cluster {} did not finish within {} seconds",
+        let finished = tokio::time::timeout(deadline, &mut provisioning)
+            .await
+            .is_ok();
+        if !finished {
+            let (services, scope, id) = (self.clone(), scope.clone(), temporary.id.clone());
+            self.spawn(async move {
+                let _ = provisioning.await;
+                if let Err(error) = services.delete_cluster(&scope, &id).await {
+                    tracing::warn!(cluster.id = %id, %error, "a late temporary cluster could not be deleted");
+                }
+            });
+            return Err(format!(
+                "the restore into temporary cluster {} did not finish within {} seconds; it is \
+                 deleted once it ends",
                 temporary.id,
                 deadline.as_secs()
-            ))
-        };
+            ));
+        }
+        let verdict = self.compare_restored(scope, backup, &temporary.id).await;
         // The temporary cluster goes however the test went (a failed one too).
         let cleanup = self.delete_cluster(scope, &temporary.id).await;
         match (verdict, cleanup) {
@@ -233,10 +276,14 @@ impl Services {
                 expected.event_count,
                 expected.last_position
             )),
-            (_, None) | (None, _) => Ok(format!(
-                "backup {} restored into temporary cluster {temporary} and started; it records no \
-                 contents to compare with",
+            (_, None) => Err(format!(
+                "backup {} restored into temporary cluster {temporary} and started, but the backup \
+                 records no contents to compare with (it was taken before Cairn recorded them): \
+                 nothing was proven; take a new backup",
                 backup.id
+            )),
+            (None, _) => Err(format!(
+                "temporary cluster {temporary} cannot tell what it holds: nothing was proven"
             )),
         }
     }
@@ -256,6 +303,30 @@ impl Services {
             resource_id: job.id.to_string(),
         })
         .await;
+    }
+}
+
+/// Marks a restore-test run as running on this instance, until dropped (however its task
+/// ends, a panic included).
+struct RunsHere(Services, cairn_model::HistoryId);
+
+impl RunsHere {
+    fn new(services: &Services, run: &cairn_model::HistoryId) -> RunsHere {
+        services
+            .inner()
+            .restore_tests
+            .lock()
+            .expect("restore tests")
+            .insert(run.clone());
+        RunsHere(services.clone(), run.clone())
+    }
+}
+
+impl Drop for RunsHere {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.0.inner().restore_tests.lock() {
+            running.remove(&self.1);
+        }
     }
 }
 
@@ -348,6 +419,183 @@ mod tests {
                 .status,
             ClusterStatus::Deleted,
             "the temporary cluster goes either way"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restore_test_runs_one_at_a_time_per_job() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.services
+            .create_backup(&f.scope, &cluster.id, "tested")
+            .await
+            .unwrap();
+        f.services.settle().await;
+        let job = restore_test(&f, &cluster.id).await;
+        f.engine.hold_provisioning();
+        let first = f.services.run_job_now(&f.scope, &job.id).await.unwrap();
+        let second = f.services.run_job_now(&f.scope, &job.id).await.unwrap();
+        assert_eq!(second.status, HistoryStatus::Failed);
+        assert!(second
+            .details
+            .contains(&format!("run {} is still testing", first.id)));
+        f.engine.release_provisioning();
+        f.services.settle().await;
+        let history = f.services.job_history(&f.scope, &job.id).await.unwrap();
+        assert_eq!(
+            history[0].status,
+            HistoryStatus::Succeeded,
+            "{}",
+            history[0].details
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restore_test_past_its_deadline_fails_and_its_cluster_goes_once_provisioned() {
+        let f = crate::flows_tests::fixture_with(std::time::Duration::from_millis(50)).await;
+        let cluster = f.available_cluster().await;
+        f.services
+            .create_backup(&f.scope, &cluster.id, "slow")
+            .await
+            .unwrap();
+        f.services.settle().await;
+        let job = restore_test(&f, &cluster.id).await;
+        f.engine.hold_provisioning();
+        f.services.run_job_now(&f.scope, &job.id).await.unwrap();
+        while f.services.job_history(&f.scope, &job.id).await.unwrap()[0].status
+            == HistoryStatus::Started
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let run = &f.services.job_history(&f.scope, &job.id).await.unwrap()[0];
+        assert_eq!(run.status, HistoryStatus::Failed);
+        assert!(
+            run.details.contains("did not finish within"),
+            "{}",
+            run.details
+        );
+
+        f.engine.release_provisioning();
+        f.services.settle().await;
+        let temporary = f.engine.provisioned().last().cloned().unwrap().0;
+        assert_eq!(
+            f.services
+                .get_cluster(&f.scope, &temporary)
+                .await
+                .unwrap()
+                .status,
+            ClusterStatus::Deleted
+        );
+        assert!(f.store.locks().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_backup_that_records_no_contents_proves_nothing_and_fails_the_test() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        let backup = f
+            .services
+            .create_backup(&f.scope, &cluster.id, "old")
+            .await
+            .unwrap();
+        f.services.settle().await;
+        let mut old = f.services.get_backup(&f.scope, &backup.id).await.unwrap();
+        old.contents = None;
+        f.store.update_backup(&old).await.unwrap();
+        let job = restore_test(&f, &cluster.id).await;
+
+        f.services.run_job_now(&f.scope, &job.id).await.unwrap();
+        f.services.settle().await;
+
+        let run = &f.services.job_history(&f.scope, &job.id).await.unwrap()[0];
+        assert_eq!(run.status, HistoryStatus::Failed);
+        assert!(
+            run.details.contains("nothing was proven"),
+            "{}",
+            run.details
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restore_test_running_past_the_lease_is_left_running_by_recovery() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.services
+            .create_backup(&f.scope, &cluster.id, "big")
+            .await
+            .unwrap();
+        f.services.settle().await;
+        let job = restore_test(&f, &cluster.id).await;
+        f.engine.hold_provisioning();
+        f.services.run_job_now(&f.scope, &job.id).await.unwrap();
+        f.clock.advance(chrono::TimeDelta::minutes(5));
+        f.services.heartbeat().await.unwrap();
+        f.services.recover().await.unwrap();
+        assert_eq!(
+            f.services.job_history(&f.scope, &job.id).await.unwrap()[0].status,
+            HistoryStatus::Started,
+            "it runs here: recovery leaves it alone"
+        );
+        f.engine.release_provisioning();
+        f.services.settle().await;
+        let run = &f.services.job_history(&f.scope, &job.id).await.unwrap()[0];
+        assert_eq!(run.status, HistoryStatus::Succeeded, "{}", run.details);
+    }
+
+    #[tokio::test]
+    async fn a_restore_test_that_died_with_its_instance_fails_and_its_cluster_is_deleted() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        let backup = f
+            .services
+            .create_backup(&f.scope, &cluster.id, "nightly")
+            .await
+            .unwrap();
+        f.services.settle().await;
+        let job = restore_test(&f, &cluster.id).await;
+        // What a dead instance left: its run started, its temporary cluster made.
+        let mut run = f.services.new_run(&job);
+        run.linked_resource = Some(backup.id.clone());
+        assert!(f
+            .store
+            .claim_run(crate::Clock::now(f.clock.as_ref()), &run)
+            .await
+            .unwrap());
+        let mut request = crate::testkit::cluster_request(cluster.network_id.clone());
+        request.description = format!("{TEMPORARY} nightly");
+        request.source_backup_id = Some(backup.id.clone());
+        let temporary = f.services.create_cluster(&f.scope, &request).await.unwrap();
+        f.services.settle().await;
+
+        f.services.recover().await.unwrap();
+        assert_eq!(
+            f.services.job_history(&f.scope, &job.id).await.unwrap()[0].status,
+            HistoryStatus::Started,
+            "a moment ago: perhaps this instance's own"
+        );
+        f.clock.advance(chrono::TimeDelta::seconds(11));
+        f.services.recover().await.unwrap();
+        f.services.settle().await;
+
+        let settled = &f.services.job_history(&f.scope, &job.id).await.unwrap()[0];
+        assert_eq!(settled.status, HistoryStatus::Failed);
+        assert_eq!(settled.details, "Cairn stopped while this restore test ran");
+        assert_eq!(
+            f.services
+                .get_cluster(&f.scope, &temporary.id)
+                .await
+                .unwrap()
+                .status,
+            ClusterStatus::Deleted
+        );
+        assert_eq!(
+            f.services
+                .get_cluster(&f.scope, &cluster.id)
+                .await
+                .unwrap()
+                .status,
+            ClusterStatus::Available,
+            "the backed-up cluster is left alone"
         );
     }
 

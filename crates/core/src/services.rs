@@ -41,6 +41,8 @@ pub(crate) struct Inner {
     pub(crate) access_checks: crate::access::AccessChecks,
     /// What monitoring counts (see `metrics.rs`).
     pub(crate) metrics: crate::metrics::MetricsState,
+    /// Restore-test runs this instance is running now.
+    pub(crate) restore_tests: Mutex<std::collections::HashSet<cairn_model::HistoryId>>,
     /// Backups this instance is verifying now.
     pub(crate) verifying: Mutex<std::collections::HashSet<BackupId>>,
     /// Wakes the scheduler when jobs change.
@@ -116,6 +118,7 @@ impl ServicesBuilder {
                 tasks: Mutex::new(Vec::new()),
                 progress: Mutex::new(HashMap::new()),
                 verifying: Mutex::new(Default::default()),
+                restore_tests: Mutex::new(Default::default()),
                 metrics: Default::default(),
                 access_checks: Default::default(),
                 wake: tokio::sync::Notify::new(),

@@ -76,6 +76,8 @@ impl Services {
             .store
             .insert_organization(&organization, &grants)
             .await?;
+        // Its creator's new role counts from their next call on.
+        self.inner().access_checks.forget_all();
         Ok(organization)
     }
 

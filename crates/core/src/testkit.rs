@@ -130,7 +130,6 @@ struct State {
     history: HashMap<HistoryId, HistoryItem>,
     /// Each job's runs in the order they started.
     history_by_job: HashMap<JobId, Vec<HistoryId>>,
-    run_by_backup: HashMap<BackupId, HistoryId>,
     started_runs: HashSet<HistoryId>,
     /// Claimed runs: (job, due time).
     runs: HashSet<(JobId, DateTime<Utc>)>,
@@ -158,9 +157,6 @@ impl State {
 
     /// Stores an item and keeps the indexes of runs by backup and of started runs.
     fn put_history(&mut self, item: &HistoryItem) {
-        if let Some(backup) = &item.linked_resource {
-            self.run_by_backup.insert(backup.clone(), item.id.clone());
-        }
         if item.status == HistoryStatus::Started {
             self.started_runs.insert(item.id.clone());
         } else {
@@ -372,9 +368,9 @@ impl Store for InMemoryStore {
             .collect())
     }
 
-    async fn last_backup_successes(&self) -> Result<Vec<(ClusterId, ProjectId, DateTime<Utc>)>> {
+    async fn last_backup_successes(&self) -> Result<Vec<crate::ports::BackupSuccess>> {
         let state = self.state.lock().unwrap();
-        let mut last: HashMap<ClusterId, (ProjectId, DateTime<Utc>)> = HashMap::new();
+        let mut last: HashMap<ClusterId, &Backup> = HashMap::new();
         for backup in &state.backups.rows {
             let succeeded = matches!(
                 backup.status,
@@ -383,11 +379,22 @@ impl Store for InMemoryStore {
             if succeeded {
                 let entry = last
                     .entry(backup.source_cluster_id.clone())
-                    .or_insert((backup.project_id.clone(), backup.created));
-                entry.1 = entry.1.max(backup.created);
+                    .or_insert(backup);
+                if (backup.created, &backup.id) > (entry.created, &entry.id) {
+                    *entry = backup;
+                }
             }
         }
-        Ok(last.into_iter().map(|(c, (p, t))| (c, p, t)).collect())
+        Ok(last
+            .into_values()
+            .map(|b| crate::ports::BackupSuccess {
+                cluster_id: b.source_cluster_id.clone(),
+                project_id: b.project_id.clone(),
+                created: b.created,
+                finished: b.finished,
+                bytes_stored: b.bytes_stored,
+            })
+            .collect())
     }
 
     async fn count_pending_deliveries(&self) -> Result<u64> {
@@ -585,12 +592,32 @@ impl Store for InMemoryStore {
             .collect())
     }
 
-    async fn run_of_backup(&self, backup: &BackupId) -> Result<Option<HistoryItem>> {
+    async fn run_of_backup(&self, job: &JobId, backup: &BackupId) -> Result<Option<HistoryItem>> {
         let state = self.state.lock().unwrap();
         Ok(state
-            .run_by_backup
-            .get(backup)
-            .map(|id| state.history[id].clone()))
+            .history_by_job
+            .get(job)
+            .into_iter()
+            .flatten()
+            .rev()
+            .map(|id| &state.history[id])
+            .find(|item| item.linked_resource.as_ref() == Some(backup))
+            .cloned())
+    }
+
+    async fn end_run_if_started(&self, item: &HistoryItem) -> Result<bool> {
+        let mut state = self.state.lock().unwrap();
+        match state.history.get(&item.id) {
+            Some(stored) if stored.status == HistoryStatus::Started => {
+                state.put_history(item);
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+            None => Err(Error::NotFound {
+                what: "history item",
+                id: item.id.to_string(),
+            }),
+        }
     }
 
     async fn started_runs(&self) -> Result<Vec<HistoryItem>> {
@@ -613,9 +640,6 @@ impl Store for InMemoryStore {
                 let old = item.end_time.is_some_and(|end| end < before);
                 if !old || Some(id) == latest.as_ref() {
                     return true;
-                }
-                if let Some(backup) = &item.linked_resource {
-                    state.run_by_backup.remove(backup);
                 }
                 state.history.remove(id);
                 pruned += 1;

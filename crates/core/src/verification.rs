@@ -33,7 +33,9 @@ impl Services {
         tracing::info!(backup.id = %id, "verification started");
         let services = self.clone();
         let verifying = backup.clone();
+        let mark = Verifying(self.clone(), id.clone());
         self.spawn(async move {
+            let _mark = mark;
             let at = services.inner().clock.now();
             let started = std::time::Instant::now();
             let outcome = engine.verify_snapshot(&verifying).await;
@@ -60,13 +62,15 @@ impl Services {
         Ok(backup)
     }
 
-    /// Whether a verification of the backup runs on this instance now.
-    pub fn is_verifying(&self, id: &BackupId) -> bool {
-        self.inner()
+    /// Whether a verification of the project's backup runs on this instance now.
+    pub async fn is_verifying(&self, scope: &Scope, id: &BackupId) -> Result<bool> {
+        self.get_backup(scope, id).await?;
+        Ok(self
+            .inner()
             .verifying
             .lock()
             .expect("verifying set")
-            .contains(id)
+            .contains(id))
     }
 
     async fn record_verification(&self, backup: &Backup, verification: Verification) {
@@ -105,6 +109,18 @@ impl Services {
     }
 }
 
+/// Marks a backup as being verified here until dropped (however the task ends, a panic
+/// included, the mark goes).
+struct Verifying(Services, BackupId);
+
+impl Drop for Verifying {
+    fn drop(&mut self) {
+        if let Ok(mut verifying) = self.0.inner().verifying.lock() {
+            verifying.remove(&self.1);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::flows_tests::fixture;
@@ -133,7 +149,7 @@ mod tests {
         assert!(verification.ok, "{verification:?}");
         assert_eq!(verification.at, crate::Clock::now(f.clock.as_ref()));
         assert!(verification.detail.contains("every hash matched"));
-        assert!(!f.services.is_verifying(&backup.id));
+        assert!(!f.services.is_verifying(&f.scope, &backup.id).await.unwrap());
     }
 
     #[tokio::test]
@@ -181,6 +197,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_new_repository_where_a_region_with_backups_points_is_refused_as_moved_or_lost() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        f.services
+            .create_backup(&f.scope, &cluster.id, "kept")
+            .await
+            .unwrap();
+        f.services.settle().await;
+
+        let refused = f
+            .services
+            .refuse_new_repositories_under_backups(&["local-1".to_owned()])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("region local-1 has 1 available backup(s)"),
+            "{refused}"
+        );
+        assert!(refused.contains("moved or lost"), "{refused}");
+        f.services
+            .refuse_new_repositories_under_backups(&["local-2".to_owned()])
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
     async fn only_an_available_backup_can_be_verified_and_only_once_at_a_time() {
         let f = fixture().await;
         let cluster = f.available_cluster().await;
@@ -216,9 +259,17 @@ mod tests {
             twice.to_string().contains("being verified already"),
             "{twice}"
         );
-        assert!(f.services.is_verifying(&creating.id));
+        assert!(f
+            .services
+            .is_verifying(&f.scope, &creating.id)
+            .await
+            .unwrap());
         f.engine.verifications_gate.release();
         f.services.settle().await;
-        assert!(!f.services.is_verifying(&creating.id));
+        assert!(!f
+            .services
+            .is_verifying(&f.scope, &creating.id)
+            .await
+            .unwrap());
     }
 }

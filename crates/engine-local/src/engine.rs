@@ -63,11 +63,48 @@ impl RepositoryPlace {
         })
     }
 
-    /// Where it is, as people read it (no credentials: they are never in the URL).
+    /// Where it is, as people read it: credentials are never in it (an endpoint written
+    /// `https://user:secret@host` shows as `https://host`).
     pub fn describe(&self) -> String {
         match (&self.s3.endpoint, self.url.starts_with("s3://")) {
-            (Some(endpoint), true) => format!("{} at {endpoint}", self.url),
+            (Some(endpoint), true) => format!("{} at {}", self.url, without_userinfo(endpoint)),
             _ => self.url.clone(),
+        }
+    }
+}
+
+/// `scheme://user:secret@host/…` without `user:secret@`.
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+/// What opening the regions' repositories found (see `LocalEngine::check_repositories`).
+#[derive(Debug, Default)]
+pub struct RepositoryCheck {
+    pub ready: Vec<cairn_model::RepositoryFacts>,
+    /// Regions with no repository at their place yet.
+    pub missing: Vec<String>,
+    /// Regions whose storage did not answer, with why.
+    pub unreachable: Vec<(String, String)>,
+}
+
+/// Why a repository could not be opened: its key (stop), or its storage (try again later).
+enum OpenFailure {
+    Key(EngineError),
+    Unreachable(EngineError),
+}
+
+impl OpenFailure {
+    fn error(self) -> EngineError {
+        match self {
+            OpenFailure::Key(error) | OpenFailure::Unreachable(error) => error,
         }
     }
 }
@@ -166,69 +203,98 @@ impl LocalEngine {
 
     /// The region's repository if it exists already (`None` when there is none yet), opened
     /// with the configured key. A wrong or missing key is an error saying which.
-    async fn open_existing(&self, region: &str) -> Result<Option<Repository>, EngineError> {
+    async fn open_existing(&self, region: &str) -> Result<Option<Repository>, OpenFailure> {
         let place = self.repository_place(region);
         let context = format!(
             "the snapshot repository of region {region} ({})",
             place.describe()
         );
-        let fail = |e: cairn_snapshot::Error| failed(&context, e);
-        let storage = place.storage().map_err(fail)?;
+        let storage = place
+            .storage()
+            .map_err(|e| OpenFailure::Unreachable(failed(&context, e)))?;
         match Repository::open(storage, self.open_options()).await {
             Ok(repository) => Ok(Some(repository)),
             Err(cairn_snapshot::Error::NotARepository(_)) => Ok(None),
             Err(cairn_snapshot::Error::BadKeyFile { path, reason }) if !path.exists() => {
-                Err(EngineError::Failed(format!(
+                Err(OpenFailure::Key(EngineError::Failed(format!(
                     "{context} is encrypted, and its key file {} is missing ({reason}): put back \
                      the copy you kept elsewhere; without it these backups cannot be read",
                     path.display()
-                )))
+                ))))
             }
-            Err(error) => Err(fail(error)),
+            Err(
+                error @ (cairn_snapshot::Error::BadKeyFile { .. }
+                | cairn_snapshot::Error::WrongKey(_)
+                | cairn_snapshot::Error::KeyRequired),
+            ) => Err(OpenFailure::Key(failed(&context, error))),
+            Err(error) => Err(OpenFailure::Unreachable(failed(&context, error))),
         }
     }
 
-    /// The region's repository, created on first use (encrypted when a key file is set).
+    /// The region's repository, created on first use (encrypted when a key file is set). The
+    /// map of open ones is not held while storage is reached: a slow region holds up no other.
     async fn repository(&self, region: &str) -> Result<Repository, EngineError> {
-        let mut open = self.repositories.lock().await;
-        if let Some(repository) = open.get(region) {
+        if let Some(repository) = self.repositories.lock().await.get(region) {
             return Ok(repository.clone());
         }
-        let repository = match self.open_existing(region).await? {
+        let repository = match self
+            .open_existing(region)
+            .await
+            .map_err(OpenFailure::error)?
+        {
             Some(repository) => repository,
-            None => {
-                let place = self.repository_place(region);
-                let settings = &self.repository_settings;
-                let init = InitOptions {
-                    key_file: settings.key_file.clone().filter(|_| settings.encrypt_new),
-                    ..InitOptions::default()
-                };
-                let context = format!("creating the snapshot repository at {}", place.describe());
-                let storage = place.storage().map_err(|e| failed(&context, e))?;
-                Repository::init(storage, init, self.open_options())
-                    .await
-                    .map_err(|e| failed(&context, e))?
-            }
+            None => self.create(region).await?,
         };
-        open.insert(region.to_owned(), repository.clone());
-        Ok(repository)
+        let mut open = self.repositories.lock().await;
+        Ok(open.entry(region.to_owned()).or_insert(repository).clone())
     }
 
-    /// Opens (or creates) every region's repository, the existing ones first: a wrong or
-    /// missing key is found before anything new is made with a new key. Answers what each
-    /// one is, for the console to say where backups are kept.
-    pub async fn open_repositories(
+    async fn create(&self, region: &str) -> Result<Repository, EngineError> {
+        let place = self.repository_place(region);
+        let settings = &self.repository_settings;
+        let init = InitOptions {
+            key_file: settings.key_file.clone().filter(|_| settings.encrypt_new),
+            ..InitOptions::default()
+        };
+        let context = format!("creating the snapshot repository at {}", place.describe());
+        let storage = place.storage().map_err(|e| failed(&context, e))?;
+        Repository::init(storage, init, self.open_options())
+            .await
+            .map_err(|e| failed(&context, e))
+    }
+
+    /// Opens every region's existing repository, creating none. A wrong or missing key is an
+    /// error (found before anything new could be made with a new key); storage that does not
+    /// answer is reported, and that region's repository is opened when first used.
+    pub async fn check_repositories(
+        &self,
+        regions: &[String],
+    ) -> Result<RepositoryCheck, EngineError> {
+        let mut check = RepositoryCheck::default();
+        for region in regions {
+            match self.open_existing(region).await {
+                Ok(Some(repository)) => {
+                    check.ready.push(self.facts_of(region, &repository));
+                    self.repositories
+                        .lock()
+                        .await
+                        .insert(region.clone(), repository);
+                }
+                Ok(None) => check.missing.push(region.clone()),
+                Err(OpenFailure::Key(error)) => return Err(error),
+                Err(OpenFailure::Unreachable(error)) => {
+                    check.unreachable.push((region.clone(), error.to_string()))
+                }
+            }
+        }
+        Ok(check)
+    }
+
+    /// Creates the repositories of `regions` (which have none yet).
+    pub async fn create_repositories(
         &self,
         regions: &[String],
     ) -> Result<Vec<cairn_model::RepositoryFacts>, EngineError> {
-        for region in regions {
-            if let Some(repository) = self.open_existing(region).await? {
-                self.repositories
-                    .lock()
-                    .await
-                    .insert(region.clone(), repository);
-            }
-        }
         let mut facts = Vec::new();
         for region in regions {
             let repository = self.repository(region).await?;
@@ -433,14 +499,21 @@ impl Engine for LocalEngine {
             .get(crate::log::CHECKPOINT)
             .and_then(|bytes| bytes.get(..8))
             .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-        let contents = stats(&layout, Some(checkpoint)).await?;
+        // A snapshot that was taken is a backup, whether or not its contents can be read now.
+        let contents = match stats(&layout, Some(checkpoint)).await {
+            Ok(contents) => Some(contents),
+            Err(error) => {
+                tracing::warn!(backup.id = %backup.id, %error, "the snapshot's contents could not be read; restore tests of it will say so");
+                None
+            }
+        };
         Ok(SnapshotFacts {
             bytes_stored: summary.stored_bytes,
             bytes_new: summary.new_bytes,
             file_count: summary.files,
             checksum: summary.id.hex(),
             available_node_count: cluster.topology.node_count(),
-            contents: Some(contents),
+            contents,
         })
     }
 
@@ -461,7 +534,12 @@ impl Engine for LocalEngine {
     }
 
     async fn delete_snapshot(&self, backup: &Backup) -> Result<(), EngineError> {
-        let repository = self.repository(&backup.region).await?;
+        // A deletion waits a little for whoever uses the snapshot; longer, and the backup
+        // stays deleting and the next pass tries again.
+        let repository = self
+            .repository(&backup.region)
+            .await?
+            .with_lock_wait(Duration::from_secs(10));
         // A finished backup names its snapshot; one cut short or given up on is looked for by
         // its label, waiting until its snapshot has stopped writing (it may land late).
         let named = backup
@@ -475,9 +553,19 @@ impl Engine for LocalEngine {
                 .await
                 .map(|_| ()),
         }
-        .map_err(|e| failed("deleting the snapshot", e))?;
-        // Also when nothing was found: a backup cut short leaves packs but no snapshot.
-        self.collect_soon(&backup.region).await
+        .map_err(|e| match e {
+            cairn_snapshot::Error::Locked(holder) => EngineError::Busy(format!(
+                "the snapshot is in use ({holder}); it is deleted once that ends"
+            )),
+            e => failed("deleting the snapshot", e),
+        })?;
+        // The snapshot is gone once its manifest is: freeing its data is the region's gc's
+        // business (also when nothing was found: a backup cut short leaves packs but no
+        // snapshot), and a gc that fails is not this deletion failing.
+        if let Err(error) = self.collect_soon(&backup.region).await {
+            tracing::warn!(region = %backup.region, %error, "garbage collection failed; retried by the maintenance pass");
+        }
+        Ok(())
     }
 
     async fn contents(
@@ -522,10 +610,14 @@ impl Engine for LocalEngine {
     }
 
     async fn maintain(&self) -> Result<(), EngineError> {
+        // Every region is tried; one failing does not keep the others from being collected.
+        let mut first_failure = None;
         for region in self.collections_due() {
-            self.collect_garbage(&region).await?;
+            if let Err(error) = self.collect_garbage(&region).await {
+                first_failure.get_or_insert(error);
+            }
         }
-        Ok(())
+        first_failure.map_or(Ok(()), Err)
     }
 
     async fn apply(&self, cluster: &Cluster, change: &ClusterChange) -> Result<(), EngineError> {
@@ -607,7 +699,13 @@ async fn stats(
 ) -> Result<cairn_model::ClusterContents, EngineError> {
     let query = up_to.map(|p| format!("?upTo={p}")).unwrap_or_default();
     let url = format!("http://{}/stats{query}", layout.leader().address());
-    let answer: serde_json::Value = reqwest::get(&url)
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("a plain HTTP client builds");
+    let answer: serde_json::Value = client
+        .get(&url)
+        .send()
         .await
         .and_then(|r| r.error_for_status())
         .map_err(|e| failed("reading the cluster's contents", e))?
@@ -642,4 +740,30 @@ async fn set_quota(layout: &ClusterLayout) -> Result<(), EngineError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_a_repository_is_never_shows_credentials() {
+        let place = RepositoryPlace {
+            url: "s3://backups/cairn".into(),
+            s3: cairn_snapshot::S3Settings {
+                endpoint: Some("https://ops:hunter2@s3.example/base".into()),
+                secret_access_key: Some("hunter3".into()),
+                ..Default::default()
+            },
+        };
+        assert_eq!(
+            place.describe(),
+            "s3://backups/cairn at https://s3.example/base"
+        );
+        assert!(!format!("{place:?}").contains("hunter3"));
+        assert_eq!(
+            without_userinfo("http://127.0.0.1:9000"),
+            "http://127.0.0.1:9000"
+        );
+    }
 }

@@ -171,7 +171,10 @@ async fn a_region_on_s3_backs_up_encrypted_restores_verifies_and_deletes_like_a_
     let _teardown = Teardown(root.clone());
     let key = dir.path().join("repository.key");
     let engine = engine(&root, settings(&server, key.clone()));
-    let facts = engine.open_repositories(&["local-1".into()]).await.unwrap();
+    let regions = ["local-1".to_owned()];
+    let check = engine.check_repositories(&regions).await.unwrap();
+    assert_eq!(check.missing, regions, "nothing there yet");
+    let facts = engine.create_repositories(&check.missing).await.unwrap();
     assert!(facts[0].encrypted, "{facts:?}");
     assert!(facts[0]
         .location
@@ -242,14 +245,15 @@ async fn a_wrong_or_missing_key_is_a_clear_error_when_the_repositories_are_opene
     };
     let root = dir.path().join("regions");
     let key = dir.path().join("repository.key");
+    let regions = ["local-1".to_owned()];
     engine(&root, settings(&server, key.clone()))
-        .open_repositories(&["local-1".into()])
+        .create_repositories(&regions)
         .await
         .unwrap();
 
     std::fs::remove_file(&key).unwrap();
     let missing = engine(&root, settings(&server, key.clone()))
-        .open_repositories(&["local-1".into()])
+        .check_repositories(&regions)
         .await
         .unwrap_err()
         .to_string();
@@ -265,9 +269,29 @@ async fn a_wrong_or_missing_key_is_a_clear_error_when_the_repositories_are_opene
 
     cairn_snapshot::Key::create(&key).unwrap();
     let wrong = engine(&root, settings(&server, key.clone()))
-        .open_repositories(&["local-1".into()])
+        .check_repositories(&regions)
         .await
         .unwrap_err()
         .to_string();
     assert!(wrong.contains("is not this repository's key"), "{wrong}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_that_does_not_answer_is_reported_not_fatal_and_nothing_is_created_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mut server) = start_s3(&dir.path().join("s3")) else {
+        return;
+    };
+    let settings = settings(&server, dir.path().join("repository.key"));
+    // The server goes away before Cairn starts.
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let engine = engine(&dir.path().join("regions"), settings);
+    let check = engine
+        .check_repositories(&["local-1".to_owned()])
+        .await
+        .unwrap();
+    assert!(check.missing.is_empty() && check.ready.is_empty());
+    assert_eq!(check.unreachable.len(), 1, "{check:?}");
+    assert_eq!(check.unreachable[0].0, "local-1");
 }

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 /// The console's default number of backups a job keeps.
 pub const DEFAULT_MAX_BACKUP_COUNT: u32 = 10;
+/// A label template's longest: the labels it renders are what lists show.
+pub const MAX_LABEL_TEMPLATE_LEN: usize = 256;
 /// More than this many kept backups per job is refused (it is a retention count, not a history).
 pub const MAX_BACKUP_COUNT_LIMIT: u32 = 1000;
 
@@ -23,8 +25,12 @@ pub struct CreateJobRequest {
 /// label template). The cluster's existence is checked by the core.
 pub fn check_job_request(request: &CreateJobRequest) -> FieldErrors {
     let mut errors = FieldErrors::new();
-    if request.description.trim().is_empty() {
-        errors.insert("description".into(), "a description is required".into());
+    if let Err(message) = crate::text::check_text(
+        "description",
+        &request.description,
+        crate::text::MAX_DESCRIPTION_LEN,
+    ) {
+        errors.insert("description".into(), message);
     }
     if let Err(error) = Schedule::parse(&request.schedule) {
         errors.insert("schedule".into(), error.to_string());
@@ -33,6 +39,11 @@ pub fn check_job_request(request: &CreateJobRequest) -> FieldErrors {
         errors.insert(
             "data.description".into(),
             "a label template for the backups is required".into(),
+        );
+    } else if request.data.description.chars().count() > MAX_LABEL_TEMPLATE_LEN {
+        errors.insert(
+            "data.description".into(),
+            format!("a label template has at most {MAX_LABEL_TEMPLATE_LEN} characters"),
         );
     } else if let Err(error) = LabelTemplate::parse(&request.data.description) {
         errors.insert("data.description".into(), error.to_string());

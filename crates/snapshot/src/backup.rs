@@ -572,6 +572,7 @@ impl Pipeline {
         let mut pack: Vec<u8> = Vec::with_capacity(self.pack_size + self.chunker.max_size as usize);
         let mut entries: Vec<(ChunkId, u32, u32, u32)> = Vec::new();
         let mut stored_bytes = 0u64;
+        let mut failure: Option<Error> = None;
         let mut blobs = blobs.into_iter();
         let stopped = || failed.load(Ordering::Relaxed) || self.stop.load(Ordering::Relaxed);
         loop {
@@ -603,14 +604,19 @@ impl Pipeline {
                     std::mem::take(&mut entries),
                     permit,
                 )));
-                // Report an upload's failure early, so that the readers stop.
+                // Notice an upload's failure early, so that the readers stop; but return only
+                // once every upload has ended (the lock must outlive them all).
                 let (done, running): (Vec<_>, Vec<_>) =
                     pending.into_iter().partition(|h| h.is_finished());
                 pending = running;
                 for handle in done {
-                    self.handle
-                        .block_on(handle)
-                        .expect("uploads do not panic")?;
+                    let outcome = self.handle.block_on(handle).expect("uploads do not panic");
+                    if let Err(error) = outcome {
+                        failure.get_or_insert(error);
+                    }
+                }
+                if failure.is_some() {
+                    break;
                 }
             }
             if last {
@@ -618,11 +624,15 @@ impl Pipeline {
             }
         }
         for handle in pending {
-            self.handle
-                .block_on(handle)
-                .expect("uploads do not panic")?;
+            let outcome = self.handle.block_on(handle).expect("uploads do not panic");
+            if let Err(error) = outcome {
+                failure.get_or_insert(error);
+            }
         }
-        Ok(stored_bytes)
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(stored_bytes),
+        }
     }
 }
 

@@ -200,6 +200,13 @@ pub(crate) async fn acquire(
     })
 }
 
+/// Locks this process released but could not delete yet: they bind nobody here.
+fn abandoned() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static ABANDONED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    ABANDONED.get_or_init(Default::default)
+}
+
 /// The description of a live lock that conflicts with ours, if any.
 async fn conflict(
     storage: &Arc<dyn Storage>,
@@ -210,7 +217,12 @@ async fn conflict(
 ) -> Result<Option<String>> {
     let now = Utc::now();
     for listed in storage.list(LOCKS).await? {
-        if listed.key == own {
+        if listed.key == own
+            || abandoned()
+                .lock()
+                .expect("abandoned locks")
+                .contains(&listed.key)
+        {
             continue;
         }
         let record = match storage.get(&listed.key).await {
@@ -238,13 +250,30 @@ impl LockGuard {
         if let Some(refresher) = self.refresher.take() {
             refresher.abort();
         }
-        // A lock left behind only blocks gc until it goes stale; worth a retry, not a failure.
-        for _ in 0..3 {
+        // A lock left behind blocks others until it goes stale: retried with pauses (a
+        // storage that hiccups answers again), then in the background; meanwhile this process
+        // knows it is no longer its lock.
+        for pause in [0, 100, 500, 2000] {
+            tokio::time::sleep(Duration::from_millis(pause)).await;
             match self.storage.delete(&self.key).await {
                 Ok(()) => return,
                 Err(error) => tracing::warn!(%error, "could not remove the repository lock"),
             }
         }
+        abandoned()
+            .lock()
+            .expect("abandoned locks")
+            .insert(self.key.clone());
+        let (storage, key) = (self.storage.clone(), self.key.clone());
+        tokio::spawn(async move {
+            for _ in 0..360 {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                if storage.delete(&key).await.is_ok() {
+                    abandoned().lock().expect("abandoned locks").remove(&key);
+                    return;
+                }
+            }
+        });
     }
 }
 

@@ -149,6 +149,13 @@ impl Repository {
             encryption,
         };
         storage.put(CONFIG_KEY, config.to_bytes().into()).await?;
+        // Two parties creating one repository at once (instances sharing a new S3 region):
+        // the config that landed is the repository, and whoever's it is not opens that one
+        // (a different key is then a clear WrongKey, never two keys writing one repository).
+        let landed = RepoConfig::from_bytes(&storage.get(CONFIG_KEY).await?)?;
+        if landed.id != config.id {
+            return Repository::open(storage, open).await;
+        }
         Ok(Repository::with(storage, config, key, open))
     }
 

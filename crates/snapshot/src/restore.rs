@@ -265,10 +265,14 @@ fn check_paths(id: &Hash32, manifest: &Manifest) -> Result<()> {
         }
         let plain = Path::new(&entry.path)
             .components()
-            .all(|c| matches!(c, Component::Normal(_)));
+            .all(|c| matches!(c, Component::Normal(_)))
+            && entry
+                .path
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != "..");
         if !plain || entry.path.contains('\0') || entry.path.ends_with('/') {
             return Err(refuse(
-                "the path is absolute or leaves the snapshot; nothing was restored",
+                "the path is absolute, not plain, or leaves the snapshot; nothing was restored",
             ));
         }
         let parent = entry.path.rsplit_once('/').map_or("", |(parent, _)| parent);
@@ -282,11 +286,34 @@ fn check_paths(id: &Hash32, manifest: &Manifest) -> Result<()> {
                 "the path is in the snapshot twice; nothing was restored",
             ));
         }
+        if let EntryKind::Symlink { target } = &entry.kind {
+            if !stays_inside(parent, target) {
+                return Err(refuse(
+                    "the symlink points outside the snapshot; nothing was restored",
+                ));
+            }
+        }
         if matches!(entry.kind, EntryKind::Dir) {
             dirs.insert(&entry.path);
         }
     }
     Ok(())
+}
+
+/// Whether a symlink in `dir` (relative to the root) pointing at `target` stays inside the
+/// root, read as written (a restored volume is opened by programs that follow links).
+fn stays_inside(dir: &str, target: &str) -> bool {
+    use std::path::Component;
+    let mut depth = dir.split('/').filter(|p| !p.is_empty()).count();
+    for component in Path::new(target).components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir if depth > 0 => depth -= 1,
+            _ => return false,
+        }
+    }
+    true
 }
 
 fn target_has_content(target: &Path) -> Result<bool> {
@@ -641,24 +668,60 @@ mod tests {
     fn a_manifest_whose_paths_leave_the_target_is_refused_before_anything_is_written() {
         let id = Hash32([7; 32]);
         let root = || entry("", EntryKind::Dir);
+        // Inside the snapshot, but a file is written under it: refused all the same.
         let link = EntryKind::Symlink {
-            target: "/etc".into(),
+            target: "elsewhere".into(),
         };
         for (bad, why) in [
             (vec![root(), file("../escape")], "leaves the snapshot"),
             (vec![root(), file("/etc/cron.d/x")], "leaves the snapshot"),
-            (vec![root(), file("a/./b")], "not under a directory"),
+            (vec![root(), file("a/./b")], "not plain"),
+            (vec![root(), file("x/.")], "not plain"),
             (
                 vec![root(), entry("a", link), file("a/passwd")],
                 "not under a directory",
             ),
             (vec![root(), file("x"), file("x")], "twice"),
+            (
+                vec![
+                    root(),
+                    entry(
+                        "chunk",
+                        EntryKind::Symlink {
+                            target: "/var/lib/cairn/cairn.db".into(),
+                        },
+                    ),
+                ],
+                "points outside",
+            ),
+            (
+                vec![
+                    root(),
+                    entry("d", EntryKind::Dir),
+                    entry(
+                        "d/up",
+                        EntryKind::Symlink {
+                            target: "../../etc".into(),
+                        },
+                    ),
+                ],
+                "points outside",
+            ),
             (vec![file("x")], "not under a directory"),
         ] {
             let error = check_paths(&id, &manifest(bad)).unwrap_err();
             assert!(error.to_string().contains(why), "{error}");
         }
-        let good = vec![root(), entry("d", EntryKind::Dir), file("d/f"), file("g")];
+        let inside = EntryKind::Symlink {
+            target: "../g".into(),
+        };
+        let good = vec![
+            root(),
+            entry("d", EntryKind::Dir),
+            file("d/f"),
+            file("g"),
+            entry("d/to-g", inside),
+        ];
         check_paths(&id, &manifest(good)).unwrap();
     }
 }

@@ -74,13 +74,27 @@ pub trait Storage: Send + Sync + fmt::Debug {
 }
 
 /// Where and how to reach S3-compatible storage. Empty fields fall back to object_store's
-/// defaults (AWS itself, instance credentials).
-#[derive(Debug, Clone, Default)]
+/// defaults (AWS itself, instance credentials). Its `Debug` never shows the secret.
+#[derive(Clone, Default)]
 pub struct S3Settings {
     pub endpoint: Option<String>,
     pub region: Option<String>,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+}
+
+impl fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "••••"),
+            )
+            .finish()
+    }
 }
 
 /// `Storage` over the `object_store` crate: the local filesystem or S3-compatible storage.

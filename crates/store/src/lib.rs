@@ -576,27 +576,37 @@ impl Store for SqlStore {
         Ok(rows)
     }
 
-    async fn last_backup_successes(
-        &self,
-    ) -> CoreResult<Vec<(ClusterId, ProjectId, DateTime<Utc>)>> {
-        let rows: Vec<LastBackupRow> = self
-            .fetch_all(
-                "SELECT source_cluster_id, project_id, MAX(created) AS last FROM backups
-                 WHERE status IN ('available', 'deleting', 'deleted') AND failure_reason IS NULL
-                 GROUP BY source_cluster_id, project_id",
-                &[],
-            )
-            .await?;
-        rows.into_iter()
-            .map(|row| {
-                let corrupt = |e: String| StoreError::Corrupt(format!("backups: {e}"));
-                Ok((
-                    ClusterId::parse(&row.source_cluster_id).map_err(|e| corrupt(e.to_string()))?,
-                    ProjectId::parse(&row.project_id).map_err(|e| corrupt(e.to_string()))?,
-                    row.last,
-                ))
-            })
-            .collect()
+    async fn last_backup_successes(&self) -> CoreResult<Vec<cairn_core::ports::BackupSuccess>> {
+        const SUCCEEDED: &str =
+            "status IN ('available', 'deleting', 'deleted') AND failure_reason IS NULL";
+        let sql = format!(
+            "SELECT b.source_cluster_id, b.project_id, b.created, b.finished, b.bytes_stored
+             FROM backups b JOIN (SELECT source_cluster_id, MAX(created) AS last FROM backups
+                                  WHERE {SUCCEEDED} GROUP BY source_cluster_id) m
+               ON b.source_cluster_id = m.source_cluster_id AND b.created = m.last
+             WHERE {SUCCEEDED}"
+        );
+        let rows: Vec<LastBackupRow> = self.fetch_all(&sql, &[]).await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut successes = Vec::new();
+        for row in rows {
+            let corrupt = |e: String| StoreError::Corrupt(format!("backups: {e}"));
+            let cluster_id =
+                ClusterId::parse(&row.source_cluster_id).map_err(|e| corrupt(e.to_string()))?;
+            // Two backups of one cluster at the same instant: either says when.
+            if !seen.insert(cluster_id.clone()) {
+                continue;
+            }
+            successes.push(cairn_core::ports::BackupSuccess {
+                cluster_id,
+                project_id: ProjectId::parse(&row.project_id)
+                    .map_err(|e| corrupt(e.to_string()))?,
+                created: row.created,
+                finished: row.finished,
+                bytes_stored: row.bytes_stored.and_then(|b| u64::try_from(b).ok()),
+            });
+        }
+        Ok(successes)
     }
 
     async fn count_pending_deliveries(&self) -> CoreResult<u64> {
@@ -1453,10 +1463,38 @@ impl Store for SqlStore {
             .collect()
     }
 
-    async fn run_of_backup(&self, backup: &BackupId) -> CoreResult<Option<HistoryItem>> {
-        let sql = format!("SELECT {HISTORY_COLUMNS} FROM job_history WHERE linked_resource = $1");
-        let row: Option<HistoryRow> = self.fetch_optional(&sql, &[backup.as_str()]).await?;
+    async fn run_of_backup(
+        &self,
+        job: &JobId,
+        backup: &BackupId,
+    ) -> CoreResult<Option<HistoryItem>> {
+        let sql = format!(
+            "SELECT {HISTORY_COLUMNS} FROM job_history WHERE linked_resource = $1 AND job_id = $2
+             ORDER BY start_time DESC, id DESC LIMIT 1"
+        );
+        let row: Option<HistoryRow> = self
+            .fetch_optional(&sql, &[backup.as_str(), job.as_str()])
+            .await?;
         row.map(HistoryRow::into_model).transpose()
+    }
+
+    async fn end_run_if_started(&self, h: &HistoryItem) -> CoreResult<bool> {
+        let updated = on_pool!(&self.pool, |p| {
+            sqlx::query(
+            "UPDATE job_history SET status = $2, details = $3, linked_resource = $4, end_time = $5
+             WHERE id = $1 AND status = 'started'"
+        )
+        .bind(h.id.as_str())
+        .bind(wire_text(&h.status))
+        .bind(&h.details)
+        .bind(h.linked_resource.as_ref().map(|id| id.as_str()))
+        .bind(h.end_time)
+        .execute(p)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected()
+        });
+        Ok(updated == 1)
     }
 
     async fn started_runs(&self) -> CoreResult<Vec<HistoryItem>> {
@@ -1466,11 +1504,15 @@ impl Store for SqlStore {
     }
 
     async fn prune_history(&self, before: DateTime<Utc>) -> CoreResult<u64> {
-        // Each job's latest run stays (its overview shows it), however old.
+        // Each job's latest run stays (its overview shows it), however old, and so does the
+        // run of its newest claim: the schedule counts from it (Store::scheduled_jobs).
         const OLD: &str = "SELECT h.id FROM job_history h
              WHERE h.end_time IS NOT NULL AND h.end_time < $1
                AND h.id <> (SELECT l.id FROM job_history l WHERE l.job_id = h.job_id
-                            ORDER BY l.start_time DESC, l.id DESC LIMIT 1)";
+                            ORDER BY l.start_time DESC, l.id DESC LIMIT 1)
+               AND h.id NOT IN (SELECT r.history_id FROM job_runs r
+                                WHERE r.due_at = (SELECT MAX(n.due_at) FROM job_runs n
+                                                  WHERE n.job_id = r.job_id))";
         let pruned = on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.map_err(StoreError::from)?;
             sqlx::query(&format!("DELETE FROM job_runs WHERE history_id IN ({OLD})"))

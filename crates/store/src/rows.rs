@@ -580,5 +580,7 @@ pub(crate) struct LastSuccessRow {
 pub(crate) struct LastBackupRow {
     pub(crate) source_cluster_id: String,
     pub(crate) project_id: String,
-    pub(crate) last: DateTime<Utc>,
+    pub(crate) created: DateTime<Utc>,
+    pub(crate) finished: Option<DateTime<Utc>>,
+    pub(crate) bytes_stored: Option<i64>,
 }
