@@ -547,21 +547,22 @@ impl Services {
     }
 
     /// The user of an API access token (`Authorization: Bearer …`).
-    /// Who an access token speaks for. An API client calls many times a second: a token
-    /// checked in the last [`ACCESS_CHECK_KEPT`] is answered from memory (never past its
-    /// expiry). Revoking a token, granting a role or creating an organization through this
-    /// instance forgets every answer at once; through another instance it counts here within
-    /// that time.
+    /// Who an access token speaks for. The token itself is checked on every call (a revoked
+    /// or expired one is refused at once, whichever instance revoked it); who its user is and
+    /// what roles they hold is remembered for [`ACCESS_CHECK_KEPT`], so an API client calling
+    /// many times a second costs one query a call, not three. Granting a role or creating an
+    /// organization through this instance forgets those at once; through another, it counts
+    /// here within that time.
     pub async fn access_principal(&self, access_token: &str) -> Result<Principal> {
         let now = self.inner().clock.now();
         let hash = hash_secret(access_token);
-        if let Some(principal) = self.inner().access_checks.get(&hash, now) {
-            return Ok(principal);
-        }
         let credential = self
             .live_credential(access_token, CredentialKind::Access)
             .await?
             .ok_or_else(unauthenticated)?;
+        if let Some(principal) = self.inner().access_checks.get(&hash, now) {
+            return Ok(principal);
+        }
         let principal = self.principal(&credential.user_id).await?;
         let until = credential.expires.map_or(now + ACCESS_CHECK_KEPT, |end| {
             end.min(now + ACCESS_CHECK_KEPT)

@@ -652,3 +652,75 @@ async fn a_read_limit_holds_a_backup_to_that_many_bytes_per_second() {
     );
     repo.verify(&summary.id, VerifyMode::ReadAll).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unreadable_manifest_hides_no_other_snapshot_and_blocks_no_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    make_tree(&source, 31);
+    let repo_dir = dir.path().join("repo");
+    let repo = new_repo(&repo_dir).await;
+    let options = |label: &str| cairn_snapshot::BackupOptions {
+        label: Some(label.into()),
+        ..Default::default()
+    };
+    let damaged = repo
+        .backup_with(&source, options("damaged"), |_| {})
+        .await
+        .unwrap();
+    let wanted = repo
+        .backup_with(&source, options("wanted"), |_| {})
+        .await
+        .unwrap();
+    let manifest = repo_dir.join("snapshots").join(damaged.id.hex());
+    std::fs::write(&manifest, b"not a manifest").unwrap();
+
+    let reopened = Repository::open(local(&repo_dir), quick_open())
+        .await
+        .unwrap();
+    assert!(
+        reopened.list().await.is_err(),
+        "the strict listing still says so"
+    );
+    let (readable, unreadable) = reopened.list_readable().await.unwrap();
+    assert_eq!(readable.len(), 1);
+    assert_eq!(unreadable.len(), 1);
+    assert_eq!(unreadable[0].0, damaged.id);
+    let found = reopened.find_by_label("wanted").await.unwrap();
+    assert_eq!(found.len(), 1);
+    let target = dir.path().join("target");
+    reopened.restore(&wanted.id, &target, |_| {}).await.unwrap();
+    assert_eq!(describe(&target), describe(&source));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_is_read_once_however_often_snapshots_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    make_tree(&source, 32);
+    let repo_dir = dir.path().join("repo");
+    let repo = new_repo(&repo_dir).await;
+    for _ in 0..3 {
+        repo.backup(&source, |_| {}).await.unwrap();
+    }
+    let counting = Arc::new(TestStorage::faulty(
+        local(&repo_dir),
+        usize::MAX,
+        Fault::FailBefore,
+    ));
+    let reopened = Repository::open(counting.clone(), quick_open())
+        .await
+        .unwrap();
+    reopened.list().await.unwrap();
+    let first = counting.manifest_reads.load(Ordering::SeqCst);
+    assert_eq!(first, 3);
+    for _ in 0..10 {
+        reopened.list().await.unwrap();
+        reopened.find_by_label("none").await.unwrap();
+    }
+    assert_eq!(
+        counting.manifest_reads.load(Ordering::SeqCst),
+        first,
+        "remembered"
+    );
+}

@@ -813,6 +813,197 @@ async fn the_outbox_claims_each_due_delivery_once_and_one_issue_stays_open_per_c
     assert!(services.list_integrations(&scope).await.unwrap().is_empty());
 }
 
+async fn a_patch_writes_only_its_fields_and_a_verification_survives_later_updates(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let (services, scope) = instance(&db, &engine).await;
+    let cluster = available_cluster(&services, &scope).await;
+    let store = open(&db).await;
+    let health = cairn_core::ClusterPatch {
+        health: Some(cairn_model::ClusterHealth::Degraded),
+        ..Default::default()
+    };
+    assert!(store.patch_cluster(&cluster.id, &health).await.unwrap());
+    let rename = cairn_core::ClusterPatch {
+        description: Some("renamed".into()),
+        server_version: Some(("25.0".into(), "25.0.1".into())),
+        ..Default::default()
+    };
+    assert!(store.patch_cluster(&cluster.id, &rename).await.unwrap());
+    let stored = store
+        .cluster(&scope.project_id, &cluster.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.health, cairn_model::ClusterHealth::Degraded, "kept");
+    assert_eq!(stored.description, "renamed");
+    assert_eq!(
+        (
+            stored.server_version.as_str(),
+            stored.server_version_tag.as_str()
+        ),
+        ("25.0", "25.0.1")
+    );
+    assert_eq!(stored.addresses, cluster.addresses, "untouched");
+    assert!(stored.protected, "untouched");
+    let unknown = cairn_model::ClusterId::parse("c1ev3l5o0aeu6ojco7b0").unwrap();
+    assert!(!store.patch_cluster(&unknown, &rename).await.unwrap());
+
+    let backup = services
+        .create_backup(&scope, &cluster.id, "verified")
+        .await
+        .unwrap();
+    services.settle().await;
+    let verification = cairn_model::Verification {
+        at: "2025-01-23T19:00:00Z".parse().unwrap(),
+        duration_ms: 1234,
+        ok: true,
+        detail: "6 files read back".into(),
+    };
+    assert!(store
+        .set_verification(&backup.id, &verification)
+        .await
+        .unwrap());
+    let mut later = store
+        .backup(&scope.project_id, &backup.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        later.contents,
+        Some(cairn_model::ClusterContents {
+            event_count: 42,
+            last_position: 4200
+        })
+    );
+    assert!(later.finished.is_some());
+    later.verification = None;
+    later.status = BackupStatus::Deleting;
+    store.update_backup(&later).await.unwrap();
+    let read = store
+        .backup(&scope.project_id, &backup.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read.verification,
+        Some(verification),
+        "written on its own, never undone"
+    );
+    assert_eq!(read.status, BackupStatus::Deleting);
+}
+
+async fn history_reads_are_bounded_indexed_and_pruned_keeping_each_jobs_latest(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let clock = Arc::new(ManualClock::at("2026-11-24T09:30:00Z"));
+    let (services, scope) = instance_on_clock(&db, &engine, &clock).await;
+    let cluster = available_cluster(&services, &scope).await;
+    let job = hourly_job(&services, &scope, &cluster).await;
+    let other = hourly_job(&services, &scope, &cluster).await;
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        runs.push(services.run_job_now(&scope, &job.id).await.unwrap());
+        services.settle().await;
+        clock.advance(chrono::TimeDelta::days(30));
+    }
+    services.run_job_now(&scope, &other.id).await.unwrap();
+    services.settle().await;
+    let store = open(&db).await;
+
+    let latest = store.history(&job.id, 2).await.unwrap();
+    assert_eq!(
+        latest.iter().map(|h| &h.id).collect::<Vec<_>>(),
+        [&runs[4].id, &runs[3].id],
+        "newest first, at most the limit"
+    );
+    let project = store
+        .project_history(&scope.project_id, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(project.len(), 6);
+    assert!(project
+        .windows(2)
+        .all(|w| w[0].start_time >= w[1].start_time));
+    let only = store
+        .project_history(&scope.project_id, Some(&other.id), 100)
+        .await
+        .unwrap();
+    assert_eq!(only.len(), 1);
+    let last = store.last_runs(&scope.project_id).await.unwrap();
+    assert_eq!(last[&job.id].id, runs[4].id);
+    assert_eq!(last.len(), 2);
+    let backup = runs[2].linked_resource.clone().unwrap();
+    assert_eq!(
+        store
+            .run_of_backup(&job.id, &backup)
+            .await
+            .unwrap()
+            .map(|h| h.id),
+        Some(runs[2].id.clone())
+    );
+    assert_eq!(store.run_of_backup(&other.id, &backup).await.unwrap(), None);
+    assert!(store.started_runs().await.unwrap().is_empty());
+
+    // 150 days on, everything older than 90 days goes but each job's latest run.
+    let before = cairn_core::Clock::now(clock.as_ref()) - chrono::TimeDelta::days(90);
+    let pruned = store.prune_history(before).await.unwrap();
+    assert!(pruned >= 1, "{pruned}");
+    let kept = store.history(&job.id, 100).await.unwrap();
+    assert!(kept.iter().any(|h| h.id == runs[4].id));
+    assert!(kept
+        .iter()
+        .all(|h| h.end_time.unwrap() >= before || h.id == runs[4].id));
+    assert_eq!(store.history(&other.id, 100).await.unwrap().len(), 1);
+}
+
+async fn a_run_ends_once_and_a_late_end_does_not_overwrite_the_first(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let (services, scope) = instance(&db, &engine).await;
+    let cluster = available_cluster(&services, &scope).await;
+    let job = hourly_job(&services, &scope, &cluster).await;
+    let store = open(&db).await;
+    let mut run = services.run_job_now(&scope, &job.id).await.unwrap();
+    services.settle().await;
+    let ended = store.history(&job.id, 1).await.unwrap().remove(0);
+    assert_eq!(ended.status, HistoryStatus::Succeeded);
+
+    run.status = HistoryStatus::Failed;
+    run.details = "a late, wrong end".into();
+    assert!(!store.end_run_if_started(&run).await.unwrap());
+    assert_eq!(store.history(&job.id, 1).await.unwrap()[0], ended);
+}
+
+async fn monitoring_reads_each_clusters_newest_success_and_the_pending_deliveries(db: Database) {
+    let engine = Arc::new(FakeEngine::default());
+    let (services, scope) = instance(&db, &engine).await;
+    let cluster = available_cluster(&services, &scope).await;
+    let store = open(&db).await;
+    assert!(store.last_backup_successes().await.unwrap().is_empty());
+    let mut newest = None;
+    for _ in 0..2 {
+        newest = Some(
+            services
+                .create_backup(&scope, &cluster.id, "b")
+                .await
+                .unwrap(),
+        );
+        services.settle().await;
+    }
+    engine.snapshots(SnapshotBehaviour::Fail(cairn_core::EngineError::Failed(
+        "no".into(),
+    )));
+    services
+        .create_backup(&scope, &cluster.id, "defunct")
+        .await
+        .unwrap();
+    services.settle().await;
+    let successes = store.last_backup_successes().await.unwrap();
+    assert_eq!(successes.len(), 1);
+    assert_eq!(successes[0].cluster_id, cluster.id);
+    assert_eq!(successes[0].created, newest.unwrap().created);
+    assert_eq!(successes[0].bytes_stored, Some(100));
+    assert_eq!(store.count_pending_deliveries().await.unwrap(), 0);
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod on_sqlite {
@@ -852,6 +1043,10 @@ contract!(
     users_tokens_and_roles_read_back_and_only_one_first_admin_wins,
     a_password_change_ends_the_other_sessions_and_an_expired_api_token_is_refused,
     the_outbox_claims_each_due_delivery_once_and_one_issue_stays_open_per_condition,
+    a_patch_writes_only_its_fields_and_a_verification_survives_later_updates,
+    history_reads_are_bounded_indexed_and_pruned_keeping_each_jobs_latest,
+    a_run_ends_once_and_a_late_end_does_not_overwrite_the_first,
+    monitoring_reads_each_clusters_newest_success_and_the_pending_deliveries,
 );
 
 #[tokio::test]

@@ -161,6 +161,8 @@ pub struct TestStorage {
     pub fail_at: usize,
     pub fault: Fault,
     pub mutations: AtomicUsize,
+    /// How many times a manifest (`snapshots/…`) was read.
+    pub manifest_reads: AtomicUsize,
     /// When set, writes under `gated` wait for a permit.
     pub gate: Option<tokio::sync::Semaphore>,
     /// The key prefixes the gate holds (packs and indexes unless told otherwise).
@@ -176,6 +178,7 @@ impl TestStorage {
             fail_at,
             fault,
             mutations: AtomicUsize::new(0),
+            manifest_reads: AtomicUsize::new(0),
             gate: None,
             gated: &["packs/", "index/"],
             arrived: tokio::sync::Notify::new(),
@@ -237,6 +240,9 @@ impl Storage for TestStorage {
         self.mutate("put", key, self.inner.put(key, bytes)).await
     }
     async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
+        if key.starts_with("snapshots/") {
+            self.manifest_reads.fetch_add(1, Ordering::SeqCst);
+        }
         self.inner.get(key).await
     }
     async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
