@@ -499,14 +499,21 @@ impl Engine for LocalEngine {
             .get(crate::log::CHECKPOINT)
             .and_then(|bytes| bytes.get(..8))
             .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-        // A snapshot that was taken is a backup, whether or not its contents can be read now.
-        let contents = match stats(&layout, Some(checkpoint)).await {
-            Ok(contents) => Some(contents),
-            Err(error) => {
-                tracing::warn!(backup.id = %backup.id, %error, "the snapshot's contents could not be read; restore tests of it will say so");
-                None
+        // A snapshot that was taken is a backup, whether or not its contents can be read now;
+        // a leader that just died is back within seconds (supervision), so it is asked again.
+        let mut contents = None;
+        for attempt in 0..5 {
+            match stats(&layout, Some(checkpoint)).await {
+                Ok(found) => {
+                    contents = Some(found);
+                    break;
+                }
+                Err(error) if attempt == 4 => {
+                    tracing::warn!(backup.id = %backup.id, %error, "the snapshot's contents could not be read; restore tests of it will say so");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
             }
-        };
+        }
         Ok(SnapshotFacts {
             bytes_stored: summary.stored_bytes,
             bytes_new: summary.new_bytes,
