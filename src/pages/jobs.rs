@@ -366,7 +366,9 @@ fn JobView(
         </PageHeader>
         <nav aria-label="Job sections" class="mb-4 flex gap-2 border-b border-slate-200">
             {tab_link(Tab::Details, "Details", "")}
-            {tab_link(Tab::Backups, "Backups", "?tab=backups")}
+            // A restore test makes no backups of its own: no tab for them.
+            {(job.job_type == JobType::ScheduledBackup)
+                .then(|| tab_link(Tab::Backups, "Backups", "?tab=backups"))}
             {tab_link(Tab::History, "History", "?tab=history")}
         </nav>
         <div>

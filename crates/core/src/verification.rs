@@ -46,8 +46,10 @@ impl Services {
                     duration_ms,
                     ok: true,
                     detail: format!(
-                        "{} files and {} chunks ({} bytes) read back; every hash matched",
-                        facts.files, facts.chunks, facts.bytes
+                        "{} files and {} chunks ({}) read back; every hash matched",
+                        facts.files,
+                        facts.chunks,
+                        mebibytes(facts.bytes)
                     ),
                 },
                 Err(error) => Verification {
@@ -107,6 +109,11 @@ impl Services {
         })
         .await;
     }
+}
+
+/// Bytes as people read them in a sentence: "1.0 MiB".
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
 }
 
 /// Marks a backup as being verified here until dropped (however the task ends, a panic
