@@ -36,6 +36,8 @@ pub struct Console {
     pub metrics_token: Option<Arc<str>>,
     /// Request latency by route, for `/metrics`.
     pub http_metrics: Arc<metrics::HttpMetrics>,
+    /// The API's lists of backups as JSON, kept while they are current.
+    pub(crate) listings: Arc<api::Listings>,
     /// Held for as long as any part of the console runs (none for consoles made by `new`).
     _data_dir_lock: Option<Arc<DataDirLock>>,
 }
@@ -52,6 +54,7 @@ impl Console {
             throttle: Arc::default(),
             metrics_token: None,
             http_metrics: Arc::default(),
+            listings: Arc::default(),
             _data_dir_lock: None,
         }
     }
@@ -151,6 +154,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
         metrics_token: config.metrics_token.as_deref().map(Arc::from),
         http_metrics: Arc::default(),
         throttle: Arc::default(),
+        listings: Arc::default(),
         _data_dir_lock: Some(Arc::new(lock)),
     })
 }

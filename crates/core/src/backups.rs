@@ -8,9 +8,11 @@ use crate::ports::{Engine, Notification, ProgressSink, SnapshotFacts};
 use crate::services::{Scope, Services};
 use cairn_model::label::{LabelContext, LabelTemplate};
 use cairn_model::{group_backups, GroupedBackups};
-use cairn_model::{Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, HistoryItem};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use cairn_model::{
+    Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, HistoryItem, ProjectId,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 pub(crate) fn invalid(field: &str, message: impl ToString) -> Error {
     Error::Invalid(BTreeMap::from([(field.to_owned(), message.to_string())]))
@@ -102,6 +104,7 @@ impl Services {
                 verification: None,
             };
             store.insert_backup(&backup).await?;
+            self.backups_changed();
             Ok::<_, Error>(backup)
         }
         .await;
@@ -220,6 +223,7 @@ impl Services {
         backup.finished = Some(self.inner().clock.now());
         backup.failure_reason = reason.clone();
         self.inner().store.update_backup(&backup).await?;
+        self.backups_changed();
         let seconds = (self.inner().clock.now() - backup.created).num_milliseconds() as f64 / 1e3;
         self.inner().metrics.count(|m| match &failure {
             None => {
@@ -292,8 +296,34 @@ impl Services {
 
     /// The project's backups that are not deleted, oldest first.
     pub async fn list_backups(&self, scope: &Scope) -> Result<Vec<Backup>> {
-        let backups = self.inner().store.backups(&scope.project_id).await?;
-        Ok(backups.into_iter().map(|b| self.with_progress(b)).collect())
+        Ok(self.shared_backup_list(scope).await?.as_ref().clone())
+    }
+
+    /// The project's backups, as one list shared by every caller while it is current: the
+    /// same `Arc` comes back until a backup changes, so a caller may keep what it made of it
+    /// (the API keeps the list's JSON) for as long as `Arc::ptr_eq` holds. A list with a
+    /// backup being taken is made anew each time, with that backup's live progress.
+    pub async fn shared_backup_list(&self, scope: &Scope) -> Result<Arc<Vec<Backup>>> {
+        let backups = self
+            .inner()
+            .backup_lists
+            .read(self, &scope.project_id)
+            .await?;
+        if backups.iter().all(|b| b.status != BackupStatus::Creating) {
+            return Ok(backups);
+        }
+        Ok(Arc::new(
+            backups
+                .iter()
+                .cloned()
+                .map(|b| self.with_progress(b))
+                .collect(),
+        ))
+    }
+
+    /// A backup was written through this instance: lists read from now on see it.
+    pub(crate) fn backups_changed(&self) {
+        self.inner().backup_lists.forget_all();
     }
 
     fn with_progress(&self, mut backup: Backup) -> Backup {
@@ -353,6 +383,7 @@ impl Services {
         backup.status = backup_transition(backup.status, BackupEvent::DeleteRequested)
             .map_err(|e| Error::Conflict(e.to_string()))?;
         store.update_backup(&backup).await?;
+        self.backups_changed();
         let services = self.clone();
         let deleting = backup.clone();
         self.spawn(async move {
@@ -413,5 +444,84 @@ impl Services {
             }
         }
         Ok(group_backups(&backups, &jobs))
+    }
+}
+
+/// How long a project's list of backups is answered from memory: an API client listing many
+/// times a second costs a query a second, not one a call. Writes through this instance show
+/// at once; another instance's, within this time.
+pub const BACKUP_LIST_KEPT: chrono::TimeDelta = chrono::TimeDelta::milliseconds(500);
+/// Projects whose lists are kept at most (a bound, whatever the number of projects).
+const BACKUP_LISTS_HELD: usize = 1_000;
+
+/// A project's list of backups, shared by every caller answered from it.
+type List = Arc<Vec<Backup>>;
+/// A project's list of backups, and when it was read.
+type ReadList = (chrono::DateTime<chrono::Utc>, List);
+
+/// Recent lists of backups, by project (see [`BACKUP_LIST_KEPT`]). One reader at a time
+/// reads a list again; meanwhile the others get the one it replaces (a list a few
+/// milliseconds older), so two hundred clients arriving together make one query, not two
+/// hundred.
+#[derive(Default)]
+pub(crate) struct BackupLists {
+    lists: Mutex<HashMap<ProjectId, ReadList>>,
+    reading: tokio::sync::Mutex<()>,
+    /// Moves on each write through this instance: a list read before it is not kept after it.
+    writes: std::sync::atomic::AtomicU64,
+}
+
+impl BackupLists {
+    async fn read(&self, services: &Services, project: &ProjectId) -> Result<List> {
+        let now = services.inner().clock.now();
+        let (fresh, known) = self.lookup(project, now);
+        if let Some(list) = fresh {
+            return Ok(list);
+        }
+        let _reading = match (self.reading.try_lock(), known) {
+            (Ok(turn), _) => turn,
+            (Err(_), Some(known)) => return Ok(known),
+            (Err(_), None) => self.reading.lock().await,
+        };
+        // Read by whoever had the turn before?
+        if let (Some(list), _) = self.lookup(project, services.inner().clock.now()) {
+            return Ok(list);
+        }
+        let writes = self.writes.load(std::sync::atomic::Ordering::SeqCst);
+        let list = Arc::new(services.inner().store.backups(project).await?);
+        if self.writes.load(std::sync::atomic::Ordering::SeqCst) == writes {
+            self.put(project, list.clone(), now);
+        }
+        Ok(list)
+    }
+
+    /// The list if fresh, and any list known.
+    fn lookup(
+        &self,
+        project: &ProjectId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> (Option<List>, Option<List>) {
+        let lists = self.lists.lock().expect("backup lists");
+        match lists.get(project) {
+            Some((read, list)) if now >= *read && now - *read < BACKUP_LIST_KEPT => {
+                (Some(list.clone()), Some(list.clone()))
+            }
+            Some((_, list)) => (None, Some(list.clone())),
+            None => (None, None),
+        }
+    }
+
+    fn put(&self, project: &ProjectId, list: List, now: chrono::DateTime<chrono::Utc>) {
+        let mut lists = self.lists.lock().expect("backup lists");
+        if lists.len() >= BACKUP_LISTS_HELD {
+            lists.clear();
+        }
+        lists.insert(project.clone(), (now, list));
+    }
+
+    fn forget_all(&self) {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.lists.lock().expect("backup lists").clear();
     }
 }

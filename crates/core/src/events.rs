@@ -197,12 +197,18 @@ impl Services {
             // run times rather than by one gap.
             let second_run = schedule.next_after(schedule.next_after(since));
             if now > second_run {
+                let (what, verb) = match job.job_type {
+                    cairn_model::JobType::ScheduledBackup => ("backup", "back up"),
+                    cairn_model::JobType::ScheduledRestoreTest => {
+                        ("restore test", "test a restore")
+                    }
+                };
                 let last =
                     successes
                         .get(&job.id)
                         .map_or("it has not succeeded yet".to_owned(), |at| {
                             format!(
-                                "its last successful backup was at {}",
+                                "its last successful {what} was at {}",
                                 at.format("%Y-%m-%d %H:%M UTC")
                             )
                         });
@@ -212,9 +218,16 @@ impl Services {
                         &job.organization_id,
                         &job.project_id,
                         "job-overdue",
-                        format!("Backups of job “{}” are overdue", job.description),
+                        match job.job_type {
+                            cairn_model::JobType::ScheduledBackup => {
+                                format!("Backups of job “{}” are overdue", job.description)
+                            }
+                            cairn_model::JobType::ScheduledRestoreTest => {
+                                format!("Restore tests of job “{}” are overdue", job.description)
+                            }
+                        },
                         format!(
-                            "Job {} ({}) should back up {}; {last}.",
+                            "Job {} ({}) should {verb} {}; {last}.",
                             job.id,
                             job.description,
                             schedule.describe().to_lowercase()

@@ -1494,6 +1494,33 @@ mod deleting_backups {
     }
 
     #[tokio::test]
+    async fn a_new_backup_is_listed_at_once_here_and_within_half_a_second_from_another_instance() {
+        let f = fixture().await;
+        let cluster = f.available_cluster().await;
+        assert!(f.services.list_backups(&f.scope).await.unwrap().is_empty());
+        f.services
+            .create_backup(&f.scope, &cluster.id, "here")
+            .await
+            .unwrap();
+        f.services.settle().await;
+        assert_eq!(f.services.list_backups(&f.scope).await.unwrap().len(), 1);
+
+        let other = f.another_instance(f.clock.clone());
+        other
+            .create_backup(&f.scope, &cluster.id, "there")
+            .await
+            .unwrap();
+        other.settle().await;
+        assert_eq!(
+            f.services.list_backups(&f.scope).await.unwrap().len(),
+            1,
+            "this instance's list from a moment ago"
+        );
+        f.clock.advance(crate::backups::BACKUP_LIST_KEPT);
+        assert_eq!(f.services.list_backups(&f.scope).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
     async fn a_backup_being_created_or_restored_cannot_be_deleted() {
         let f = fixture().await;
         let cluster = f.available_cluster().await;

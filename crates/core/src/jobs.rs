@@ -285,6 +285,7 @@ impl Services {
                 crate::lifecycle::backup_transition(backup.status, BackupEvent::DeleteRequested)
                     .map_err(|e| Error::Conflict(e.to_string()))?;
             store.update_backup(&backup).await?;
+            self.backups_changed();
             self.finish_deleting(backup, true).await?;
         }
         Ok(())
@@ -320,6 +321,8 @@ impl Services {
         backup.status =
             crate::lifecycle::backup_transition(backup.status, BackupEvent::DeleteFinished)
                 .map_err(|e| Error::Conflict(e.to_string()))?;
-        self.inner().store.update_backup(&backup).await
+        self.inner().store.update_backup(&backup).await?;
+        self.backups_changed();
+        Ok(())
     }
 }

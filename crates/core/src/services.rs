@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Progress of the snapshots this instance is taking.
     pub(crate) progress: Mutex<HashMap<BackupId, Progress>>,
+    /// Recent lists of backups (see `Services::list_backups`).
+    pub(crate) backup_lists: crate::backups::BackupLists,
     /// Recent access-token checks (see `Services::access_principal`).
     pub(crate) access_checks: crate::access::AccessChecks,
     /// What monitoring counts (see `metrics.rs`).
@@ -121,6 +123,7 @@ impl ServicesBuilder {
                 restore_tests: Mutex::new(Default::default()),
                 metrics: Default::default(),
                 access_checks: Default::default(),
+                backup_lists: Default::default(),
                 wake: tokio::sync::Notify::new(),
                 agenda: Mutex::new(Default::default()),
                 instance,

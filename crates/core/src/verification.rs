@@ -78,7 +78,7 @@ impl Services {
     async fn record_verification(&self, backup: &Backup, verification: Verification) {
         let id = &backup.id;
         match self.inner().store.set_verification(id, &verification).await {
-            Ok(_) => {}
+            Ok(_) => self.backups_changed(),
             Err(error) => {
                 tracing::error!(backup.id = %id, %error, "could not record a verification")
             }

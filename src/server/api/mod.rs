@@ -14,6 +14,8 @@ pub mod operations;
 mod problem;
 mod wire;
 
+pub(crate) use handlers::Listings;
+
 use crate::server::Console;
 use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::http::request::Parts;
