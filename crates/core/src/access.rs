@@ -476,8 +476,8 @@ impl Services {
 
     /// Gives a user a role (replacing the one they had at that place).
     pub async fn grant(&self, grant: &Grant) -> Result<()> {
+        let _writing = self.inner().access_checks.writing();
         self.inner().store.put_grant(grant).await?;
-        self.inner().access_checks.forget_all();
         Ok(())
     }
 
@@ -563,13 +563,14 @@ impl Services {
         if let Some(principal) = self.inner().access_checks.get(&hash, now) {
             return Ok(principal);
         }
+        let reading = self.inner().access_checks.reading();
         let principal = self.principal(&credential.user_id).await?;
         let until = credential.expires.map_or(now + ACCESS_CHECK_KEPT, |end| {
             end.min(now + ACCESS_CHECK_KEPT)
         });
         self.inner()
             .access_checks
-            .put(hash, principal.clone(), until);
+            .keep(reading, hash, principal.clone(), until);
         Ok(principal)
     }
 
@@ -631,8 +632,10 @@ impl Services {
     /// Revokes one of a user's API tokens and every access token made from it.
     pub async fn revoke_api_token(&self, user: &UserId, id: &TokenId) -> Result<()> {
         let now = self.inner().clock.now();
-        if self.inner().store.revoke_credential(user, id, now).await? {
-            self.inner().access_checks.forget_all();
+        let writing = self.inner().access_checks.writing();
+        let revoked = self.inner().store.revoke_credential(user, id, now).await?;
+        drop(writing);
+        if revoked {
             Ok(())
         } else {
             Err(Error::not_found("token", id))
@@ -862,31 +865,10 @@ pub const ACCESS_CHECK_KEPT: Duration = Duration::seconds(5);
 const ACCESS_CHECKS_HELD: usize = 10_000;
 
 /// Recent answers of [`Services::access_principal`], by the token's hash.
-#[derive(Default)]
-pub(crate) struct AccessChecks(
-    std::sync::Mutex<std::collections::HashMap<String, (Principal, DateTime<Utc>)>>,
-);
+pub(crate) type AccessChecks = crate::kept::Kept<String, Principal>;
 
-impl AccessChecks {
-    fn get(&self, hash: &str, now: DateTime<Utc>) -> Option<Principal> {
-        let checks = self.0.lock().expect("access checks");
-        checks
-            .get(hash)
-            .filter(|(_, until)| now < *until)
-            .map(|(principal, _)| principal.clone())
-    }
-
-    fn put(&self, hash: String, principal: Principal, until: DateTime<Utc>) {
-        let mut checks = self.0.lock().expect("access checks");
-        if checks.len() >= ACCESS_CHECKS_HELD {
-            checks.clear();
-        }
-        checks.insert(hash, (principal, until));
-    }
-
-    pub(crate) fn forget_all(&self) {
-        self.0.lock().expect("access checks").clear();
-    }
+pub(crate) fn access_checks() -> AccessChecks {
+    AccessChecks::new(ACCESS_CHECKS_HELD)
 }
 
 /// An argon2id hash of a password nobody has, checked when the email is unknown.

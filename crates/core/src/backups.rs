@@ -2,6 +2,7 @@
 //! background, then `available` or `defunct` — the lock released either way.
 
 use crate::error::{Error, Result};
+use crate::kept::{Kept, Writing};
 use crate::lifecycle::{backup_transition, BackupEvent};
 use crate::locks::{ClusterLock, LockKind, LockOutcome};
 use crate::ports::{Engine, Notification, ProgressSink, SnapshotFacts};
@@ -103,8 +104,8 @@ impl Services {
                 contents: None,
                 verification: None,
             };
+            let _writing = self.writing_backups();
             store.insert_backup(&backup).await?;
-            self.backups_changed();
             Ok::<_, Error>(backup)
         }
         .await;
@@ -222,8 +223,10 @@ impl Services {
         }
         backup.finished = Some(self.inner().clock.now());
         backup.failure_reason = reason.clone();
-        self.inner().store.update_backup(&backup).await?;
-        self.backups_changed();
+        {
+            let _writing = self.writing_backups();
+            self.inner().store.update_backup(&backup).await?;
+        }
         let seconds = (self.inner().clock.now() - backup.created).num_milliseconds() as f64 / 1e3;
         self.inner().metrics.count(|m| match &failure {
             None => {
@@ -321,9 +324,10 @@ impl Services {
         ))
     }
 
-    /// A backup was written through this instance: lists read from now on see it.
-    pub(crate) fn backups_changed(&self) {
-        self.inner().backup_lists.forget_all();
+    /// Held across every write of a backup: no list read before the write ends is kept
+    /// after it, so whoever wrote reads it back at once.
+    pub(crate) fn writing_backups(&self) -> Writing<'_, ProjectId, List> {
+        self.inner().backup_lists.lists.writing()
     }
 
     fn with_progress(&self, mut backup: Backup) -> Backup {
@@ -382,8 +386,10 @@ impl Services {
         }
         backup.status = backup_transition(backup.status, BackupEvent::DeleteRequested)
             .map_err(|e| Error::Conflict(e.to_string()))?;
-        store.update_backup(&backup).await?;
-        self.backups_changed();
+        {
+            let _writing = self.writing_backups();
+            store.update_backup(&backup).await?;
+        }
         let services = self.clone();
         let deleting = backup.clone();
         self.spawn(async move {
@@ -456,72 +462,60 @@ const BACKUP_LISTS_HELD: usize = 1_000;
 
 /// A project's list of backups, shared by every caller answered from it.
 type List = Arc<Vec<Backup>>;
-/// A project's list of backups, and when it was read.
-type ReadList = (chrono::DateTime<chrono::Utc>, List);
 
-/// Recent lists of backups, by project (see [`BACKUP_LIST_KEPT`]). One reader at a time
-/// reads a list again; meanwhile the others get the one it replaces (a list a few
-/// milliseconds older), so two hundred clients arriving together make one query, not two
-/// hundred.
-#[derive(Default)]
+/// Recent lists of backups, by project (see [`BACKUP_LIST_KEPT`] and [`crate::kept`]). One
+/// reader at a time reads a project's list again; meanwhile the others get the one it
+/// replaces (at most twice as old), so two hundred clients arriving together make one query,
+/// not two hundred.
 pub(crate) struct BackupLists {
-    lists: Mutex<HashMap<ProjectId, ReadList>>,
-    reading: tokio::sync::Mutex<()>,
-    /// Moves on each write through this instance: a list read before it is not kept after it.
-    writes: std::sync::atomic::AtomicU64,
+    lists: Kept<ProjectId, List>,
+    readers: Mutex<HashMap<ProjectId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Default for BackupLists {
+    fn default() -> Self {
+        BackupLists {
+            lists: Kept::new(BACKUP_LISTS_HELD),
+            readers: Mutex::default(),
+        }
+    }
 }
 
 impl BackupLists {
     async fn read(&self, services: &Services, project: &ProjectId) -> Result<List> {
         let now = services.inner().clock.now();
-        let (fresh, known) = self.lookup(project, now);
-        if let Some(list) = fresh {
+        if let Some(list) = self.lists.get(project, now) {
             return Ok(list);
         }
-        let _reading = match (self.reading.try_lock(), known) {
-            (Ok(turn), _) => turn,
-            (Err(_), Some(known)) => return Ok(known),
-            (Err(_), None) => self.reading.lock().await,
+        let reader = self.reader(project);
+        let _turn = match reader.clone().try_lock_owned() {
+            Ok(turn) => turn,
+            Err(_) => match self.lists.get_within(project, now, BACKUP_LIST_KEPT) {
+                Some(list) => return Ok(list),
+                None => reader.lock_owned().await,
+            },
         };
         // Read by whoever had the turn before?
-        if let (Some(list), _) = self.lookup(project, services.inner().clock.now()) {
+        if let Some(list) = self.lists.get(project, services.inner().clock.now()) {
             return Ok(list);
         }
-        let writes = self.writes.load(std::sync::atomic::Ordering::SeqCst);
+        let reading = self.lists.reading();
         let list = Arc::new(services.inner().store.backups(project).await?);
-        if self.writes.load(std::sync::atomic::Ordering::SeqCst) == writes {
-            self.put(project, list.clone(), now);
-        }
+        self.lists.keep(
+            reading,
+            project.clone(),
+            list.clone(),
+            now + BACKUP_LIST_KEPT,
+        );
         Ok(list)
     }
 
-    /// The list if fresh, and any list known.
-    fn lookup(
-        &self,
-        project: &ProjectId,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> (Option<List>, Option<List>) {
-        let lists = self.lists.lock().expect("backup lists");
-        match lists.get(project) {
-            Some((read, list)) if now >= *read && now - *read < BACKUP_LIST_KEPT => {
-                (Some(list.clone()), Some(list.clone()))
-            }
-            Some((_, list)) => (None, Some(list.clone())),
-            None => (None, None),
+    /// The lock whose holder reads the project's list again.
+    fn reader(&self, project: &ProjectId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut readers = self.readers.lock().expect("backup list readers");
+        if readers.len() >= BACKUP_LISTS_HELD && !readers.contains_key(project) {
+            readers.clear();
         }
-    }
-
-    fn put(&self, project: &ProjectId, list: List, now: chrono::DateTime<chrono::Utc>) {
-        let mut lists = self.lists.lock().expect("backup lists");
-        if lists.len() >= BACKUP_LISTS_HELD {
-            lists.clear();
-        }
-        lists.insert(project.clone(), (now, list));
-    }
-
-    fn forget_all(&self) {
-        self.writes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.lists.lock().expect("backup lists").clear();
+        readers.entry(project.clone()).or_default().clone()
     }
 }

@@ -284,8 +284,10 @@ impl Services {
             backup.status =
                 crate::lifecycle::backup_transition(backup.status, BackupEvent::DeleteRequested)
                     .map_err(|e| Error::Conflict(e.to_string()))?;
-            store.update_backup(&backup).await?;
-            self.backups_changed();
+            {
+                let _writing = self.writing_backups();
+                store.update_backup(&backup).await?;
+            }
             self.finish_deleting(backup, true).await?;
         }
         Ok(())
@@ -321,8 +323,8 @@ impl Services {
         backup.status =
             crate::lifecycle::backup_transition(backup.status, BackupEvent::DeleteFinished)
                 .map_err(|e| Error::Conflict(e.to_string()))?;
+        let _writing = self.writing_backups();
         self.inner().store.update_backup(&backup).await?;
-        self.backups_changed();
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod ids;
 pub mod integrations;
 pub mod jobs;
+mod kept;
 pub mod lifecycle;
 pub mod locks;
 pub mod metrics;

@@ -122,7 +122,7 @@ impl ServicesBuilder {
                 verifying: Mutex::new(Default::default()),
                 restore_tests: Mutex::new(Default::default()),
                 metrics: Default::default(),
-                access_checks: Default::default(),
+                access_checks: crate::access::access_checks(),
                 backup_lists: Default::default(),
                 wake: tokio::sync::Notify::new(),
                 agenda: Mutex::new(Default::default()),

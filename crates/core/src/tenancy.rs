@@ -72,12 +72,12 @@ impl Services {
             })
             .into_iter()
             .collect();
+        // Its creator's new role counts from their next call on.
+        let _writing = self.inner().access_checks.writing();
         self.inner()
             .store
             .insert_organization(&organization, &grants)
             .await?;
-        // Its creator's new role counts from their next call on.
-        self.inner().access_checks.forget_all();
         Ok(organization)
     }
 

@@ -77,11 +77,11 @@ impl Services {
 
     async fn record_verification(&self, backup: &Backup, verification: Verification) {
         let id = &backup.id;
-        match self.inner().store.set_verification(id, &verification).await {
-            Ok(_) => self.backups_changed(),
-            Err(error) => {
-                tracing::error!(backup.id = %id, %error, "could not record a verification")
-            }
+        let writing = self.writing_backups();
+        let written = self.inner().store.set_verification(id, &verification).await;
+        drop(writing);
+        if let Err(error) = written {
+            tracing::error!(backup.id = %id, %error, "could not record a verification")
         }
         self.inner()
             .verifying
