@@ -96,7 +96,7 @@ async fn median_us<T>(n: usize, mut work: impl AsyncFnMut() -> T) -> f64 {
 /// What one list request costs, piece by piece, on the server's own database (read beside
 /// it, idle): the token check, the query with its decoding, the JSON the answer is made of.
 async fn where_the_time_goes(cairn: &Cairn) {
-    use cairn_core::Store;
+    use cairn_core::{AccessStore, BackupStore};
     let url = format!("sqlite://{}", cairn.data.join("cairn.db").display());
     let store = cairn_store::SqlStore::open(&url).await.unwrap();
     let project = cairn_model::ProjectId::parse(cairn.scope.rsplit('/').next().unwrap()).unwrap();

@@ -5,7 +5,8 @@ use crate::testkit::{
     FakeEngine, InMemoryStore, ManualClock, RecordingNotifier, SnapshotBehaviour,
 };
 use crate::{
-    ClusterLock, EngineError, Error, ErrorKind, LockKind, Scope, Services, SiteConfig, Store,
+    BackupStore, ClusterLock, ClusterStore, EngineError, Error, ErrorKind, LockKind, Scope,
+    Services, SiteConfig,
 };
 use cairn_model::{
     Backup, BackupStatus, Cluster, ClusterHealth, ClusterStatus, CreateClusterRequest,
@@ -769,7 +770,7 @@ mod scheduling {
     use super::*;
     use crate::lifecycle::JobEvent;
     use crate::testkit::ManualClock;
-    use crate::Clock;
+    use crate::{Clock, JobStore};
     use cairn_model::{CreateJobRequest, HistoryStatus, Job, ScheduledBackupData};
     use chrono::{DateTime, TimeDelta, Utc};
 

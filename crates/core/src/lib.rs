@@ -35,8 +35,9 @@ pub use clock::{Clock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use locks::{ClusterLock, LockKind, LockOutcome};
 pub use ports::{
-    ClusterChange, ClusterPatch, Engine, EngineError, LogNotifier, Notification, Notifier,
-    ProgressSink, Renamable, SnapshotFacts, Store, VerifiedFacts,
+    AccessStore, BackupStore, ClusterChange, ClusterPatch, ClusterStore, Engine, EngineError,
+    JobStore, LogNotifier, Notification, Notifier, OutboxStore, ProgressSink, Renamable,
+    SnapshotFacts, Store, TenancyStore, VerifiedFacts,
 };
 pub use services::{Scope, Services, ServicesBuilder};
 pub use site::{SeedPlan, SiteConfig};

@@ -309,7 +309,7 @@ mod tests {
     use super::*;
     use crate::flows_tests::fixture;
     use crate::testkit::SnapshotBehaviour;
-    use crate::{Clock, Store};
+    use crate::{Clock, ClusterStore, JobStore};
 
     #[tokio::test]
     async fn another_instance_starting_leaves_a_live_instances_backup_alone() {

@@ -334,7 +334,7 @@ impl Drop for RunsHere {
 mod tests {
     use super::*;
     use crate::flows_tests::fixture;
-    use crate::Store;
+    use crate::{BackupStore, ClusterStore, JobStore};
     use cairn_model::{ClusterContents, HistoryStatus};
 
     async fn restore_test(f: &crate::flows_tests::Fixture, cluster: &ClusterId) -> Job {

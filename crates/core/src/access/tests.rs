@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::flows_tests::fixture;
-use crate::{ErrorKind, Store};
+use crate::{AccessStore, ErrorKind};
 
 const PASSWORD: &str = "correct horse battery";
 

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::testkit::{FakeEngine, InMemoryStore, ManualClock, SnapshotBehaviour};
-use crate::{EngineError, SiteConfig, Store};
+use crate::{EngineError, OutboxStore, SiteConfig};
 use cairn_model::{
     ClusterHealth, CreateJobRequest, EventSource, IntegrationRequest, ScheduledBackupData, Sink,
 };

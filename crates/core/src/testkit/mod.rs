@@ -1,0 +1,15 @@
+//! Test doubles for the ports: an in-memory [`Store`](crate::Store) and a
+//! [`Clock`](crate::Clock) that only moves when told. Compiled for this crate's tests and, with
+//! the `testkit` feature, for other crates'.
+
+mod clock;
+mod engine;
+mod fixtures;
+mod memory;
+mod notifier;
+
+pub use clock::ManualClock;
+pub use engine::{FakeEngine, Gate, SnapshotBehaviour};
+pub use fixtures::cluster_request;
+pub use memory::InMemoryStore;
+pub use notifier::RecordingNotifier;

@@ -1,0 +1,318 @@
+//! Integrations, events and the outbox of deliveries ([`OutboxStore`]).
+
+use crate::rows::{
+    wire_text, DeliveryRow, EventRow, IntegrationRow, DELIVERY_COLUMNS, EVENT_COLUMNS,
+    INTEGRATION_COLUMNS,
+};
+use crate::{Db, SqlStore, StoreError};
+use async_trait::async_trait;
+use cairn_core::{Error as CoreError, OutboxStore, Result as CoreResult};
+use cairn_model::{Delivery, Event, EventId, Integration, IntegrationId, ProjectId};
+use chrono::{DateTime, Utc};
+
+/// Binds an event's columns, in `EVENT_COLUMNS` order, to an insert.
+macro_rules! bind_event {
+    ($query:expr, $e:expr) => {
+        $query
+            .bind($e.id.as_str())
+            .bind($e.organization_id.as_str())
+            .bind($e.project_id.as_str())
+            .bind(wire_text(&$e.kind))
+            .bind(&$e.category)
+            .bind(&$e.subject)
+            .bind(&$e.message)
+            .bind(&$e.resource_id)
+            .bind($e.status.as_ref().map(wire_text))
+            .bind($e.created)
+            .bind($e.closed)
+    };
+}
+
+/// Binds a delivery's columns, in `DELIVERY_COLUMNS` order, to an insert.
+macro_rules! bind_delivery {
+    ($query:expr, $d:expr) => {
+        $query
+            .bind($d.id.as_str())
+            .bind($d.integration_id.as_str())
+            .bind($d.event_id.as_str())
+            .bind(&$d.summary)
+            .bind($d.announces.as_ref().map(wire_text))
+            .bind(wire_text(&$d.status))
+            .bind(i64::from($d.attempts))
+            .bind($d.next_attempt)
+            .bind($d.last_error.as_deref())
+            .bind($d.created)
+            .bind($d.delivered)
+    };
+}
+
+#[async_trait]
+impl OutboxStore for SqlStore {
+    async fn count_pending_deliveries(&self) -> CoreResult<u64> {
+        let n: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"
+        )
+        .fetch_one(p)
+        .await
+        .db()?);
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    async fn insert_integration(&self, i: &Integration) -> CoreResult<()> {
+        let sink = serde_json::to_string(&i.sink).map_err(CoreError::internal)?;
+        let sql = format!(
+            "INSERT INTO integrations ({INTEGRATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        );
+        on_pool!(&self.pool, |p| sqlx::query(&sql)
+            .bind(i.id.as_str())
+            .bind(i.organization_id.as_str())
+            .bind(i.project_id.as_str())
+            .bind(&i.description)
+            .bind(i.source.as_str())
+            .bind(&sink)
+            .bind(i.created)
+            .bind(i.updated)
+            .execute(p)
+            .await
+            .db()?
+            .rows_affected());
+        Ok(())
+    }
+
+    async fn integration(&self, id: &IntegrationId) -> CoreResult<Option<Integration>> {
+        let sql =
+            format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = $1 AND NOT deleted");
+        let row: Option<IntegrationRow> = self.fetch_optional(&sql, &[id.as_str()]).await?;
+        row.map(IntegrationRow::into_model).transpose()
+    }
+
+    async fn integrations(&self, project: &ProjectId) -> CoreResult<Vec<Integration>> {
+        let sql = format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations
+             WHERE project_id = $1 AND NOT deleted ORDER BY created, id"
+        );
+        let rows: Vec<IntegrationRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
+        rows.into_iter().map(IntegrationRow::into_model).collect()
+    }
+
+    async fn update_integration(&self, i: &Integration) -> CoreResult<bool> {
+        let sink = serde_json::to_string(&i.sink).map_err(CoreError::internal)?;
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE integrations SET description = $2, source = $3, sink = $4, updated = $5
+             WHERE id = $1 AND NOT deleted"
+        )
+        .bind(i.id.as_str())
+        .bind(&i.description)
+        .bind(i.source.as_str())
+        .bind(&sink)
+        .bind(i.updated)
+        .execute(p)
+        .await
+        .db()?
+        .rows_affected());
+        Ok(updated == 1)
+    }
+
+    async fn delete_integration(&self, id: &IntegrationId, at: DateTime<Utc>) -> CoreResult<bool> {
+        let reason = format!(
+            "the integration was deleted at {}",
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        let deleted = on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.db()?;
+            let deleted =
+                sqlx::query("UPDATE integrations SET deleted = TRUE WHERE id = $1 AND NOT deleted")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .db()?
+                    .rows_affected();
+            sqlx::query(
+                "UPDATE deliveries SET status = 'failed', next_attempt = NULL, last_error = $2
+                 WHERE integration_id = $1 AND status = 'pending'",
+            )
+            .bind(id.as_str())
+            .bind(&reason)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+            tx.commit().await.db()?;
+            deleted
+        });
+        Ok(deleted == 1)
+    }
+
+    async fn record_event(&self, e: &Event, deliveries: &[Delivery]) -> CoreResult<()> {
+        let sql = format!(
+            "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        let delivery_sql = format!(
+            "INSERT INTO deliveries ({DELIVERY_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.db()?;
+            let inserted = bind_event!(sqlx::query(&sql), e).execute(&mut *tx).await;
+            match inserted {
+                Ok(_) => {}
+                // Another instance opened the same issue first: it is open, nothing to add.
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    tx.rollback().await.db()?;
+                    return Ok(());
+                }
+                Err(error) => return Err(StoreError::from(error).into()),
+            }
+            for d in deliveries {
+                bind_delivery!(sqlx::query(&delivery_sql), d)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+            }
+            tx.commit().await.db()?;
+        });
+        Ok(())
+    }
+
+    async fn close_issue(
+        &self,
+        id: &EventId,
+        at: DateTime<Utc>,
+        deliveries: &[Delivery],
+    ) -> CoreResult<bool> {
+        let delivery_sql = format!(
+            "INSERT INTO deliveries ({DELIVERY_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        let closed = on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.db()?;
+            let closed = sqlx::query(
+                "UPDATE events SET status = 'closed', closed = $2 WHERE id = $1 AND status = 'open'",
+            )
+            .bind(id.as_str())
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+            if closed == 1 {
+                for d in deliveries {
+                    bind_delivery!(sqlx::query(&delivery_sql), d)
+                        .execute(&mut *tx)
+                        .await
+                        .db()?;
+                }
+            }
+            tx.commit().await.db()?;
+            closed
+        });
+        Ok(closed == 1)
+    }
+
+    async fn record_test(&self, event: &Event, delivery: &Delivery) -> CoreResult<()> {
+        self.record_event(event, std::slice::from_ref(delivery))
+            .await
+    }
+
+    async fn event(&self, id: &EventId) -> CoreResult<Option<Event>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
+        let row: Option<EventRow> = self.fetch_optional(&sql, &[id.as_str()]).await?;
+        row.map(EventRow::into_model).transpose()
+    }
+
+    async fn events(&self, project: &ProjectId, limit: u32) -> CoreResult<Vec<Event>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE project_id = $1
+             ORDER BY created DESC, id DESC LIMIT {limit}"
+        );
+        let rows: Vec<EventRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
+        rows.into_iter().map(EventRow::into_model).collect()
+    }
+
+    async fn open_issues(&self) -> CoreResult<Vec<Event>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE status = 'open' ORDER BY created, id"
+        );
+        let rows: Vec<EventRow> = self.fetch_all(&sql, &[]).await?;
+        rows.into_iter().map(EventRow::into_model).collect()
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: DateTime<Utc>,
+        limit: u32,
+    ) -> CoreResult<Vec<Delivery>> {
+        // The outer conditions are checked again on update: of two instances claiming at
+        // once, the second finds the row leased and leaves it.
+        let sql = format!(
+            "UPDATE deliveries SET next_attempt = $2
+             WHERE id IN (SELECT id FROM deliveries
+                          WHERE status = 'pending' AND next_attempt <= $1
+                          ORDER BY next_attempt LIMIT {limit})
+               AND status = 'pending' AND next_attempt <= $1
+             RETURNING {DELIVERY_COLUMNS}"
+        );
+        let rows: Vec<DeliveryRow> = on_pool!(&self.pool, |p| sqlx::query_as(&sql)
+            .bind(now)
+            .bind(lease)
+            .fetch_all(p)
+            .await
+            .db()?);
+        rows.into_iter().map(DeliveryRow::into_model).collect()
+    }
+
+    async fn finish_delivery(&self, d: &Delivery) -> CoreResult<()> {
+        on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE deliveries SET status = $2, attempts = $3, next_attempt = $4, last_error = $5,
+                    delivered = $6
+             WHERE id = $1"
+        )
+        .bind(d.id.as_str())
+        .bind(wire_text(&d.status))
+        .bind(i64::from(d.attempts))
+        .bind(d.next_attempt)
+        .bind(d.last_error.as_deref())
+        .bind(d.delivered)
+        .execute(p)
+        .await
+        .db()?
+        .rows_affected());
+        Ok(())
+    }
+
+    async fn deliveries(
+        &self,
+        integration: &IntegrationId,
+        limit: u32,
+    ) -> CoreResult<Vec<Delivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE integration_id = $1
+             ORDER BY created DESC, id DESC LIMIT {limit}"
+        );
+        let rows: Vec<DeliveryRow> = self.fetch_all(&sql, &[integration.as_str()]).await?;
+        rows.into_iter().map(DeliveryRow::into_model).collect()
+    }
+
+    async fn prune_events(&self, before: DateTime<Utc>) -> CoreResult<u64> {
+        let pruned = on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.db()?;
+            sqlx::query("DELETE FROM deliveries WHERE status <> 'pending' AND created < $1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let pruned = sqlx::query(
+                "DELETE FROM events WHERE created < $1 AND (status IS NULL OR status <> 'open')
+                   AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)",
+            )
+            .bind(before)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+            tx.commit().await.db()?;
+            pruned
+        });
+        Ok(pruned)
+    }
+}

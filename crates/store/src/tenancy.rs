@@ -1,0 +1,223 @@
+//! Organizations, projects and networks ([`TenancyStore`]).
+
+use crate::access::put_grant_query;
+use crate::rows::{NetworkRow, OrganizationRow, ProjectRow};
+use crate::{found, Db, SqlStore};
+use async_trait::async_trait;
+use cairn_core::{Renamable, Result as CoreResult, SeedPlan, TenancyStore};
+use cairn_model::{Grant, Network, NetworkId, Organization, OrganizationId, Project, ProjectId};
+
+#[async_trait]
+impl TenancyStore for SqlStore {
+    async fn organizations(&self) -> CoreResult<Vec<Organization>> {
+        let rows: Vec<OrganizationRow> = self
+            .fetch_all("SELECT id, name, created FROM organizations WHERE NOT deleted ORDER BY created, id", &[])
+            .await?;
+        rows.into_iter().map(OrganizationRow::into_model).collect()
+    }
+
+    async fn insert_organization(&self, o: &Organization, grants: &[Grant]) -> CoreResult<()> {
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.db()?;
+            sqlx::query("INSERT INTO organizations (id, name, created) VALUES ($1, $2, $3)")
+                .bind(o.id.as_str())
+                .bind(&o.name)
+                .bind(o.created)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            for grant in grants {
+                put_grant_query(grant).execute(&mut *tx).await.db()?;
+            }
+            tx.commit().await.db()?;
+        });
+        Ok(())
+    }
+
+    async fn delete_organization(&self, id: &OrganizationId) -> CoreResult<()> {
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE organizations SET deleted = TRUE WHERE id = $1"
+        )
+        .bind(id.as_str())
+        .execute(p)
+        .await
+        .db()?
+        .rows_affected());
+        found(updated, "organization", id.as_str())
+    }
+
+    async fn projects(&self, organization: &OrganizationId) -> CoreResult<Vec<Project>> {
+        let rows: Vec<ProjectRow> = self
+            .fetch_all(
+                "SELECT id, organization_id, name, created FROM projects
+             WHERE organization_id = $1 AND NOT deleted ORDER BY created, id",
+                &[organization.as_str()],
+            )
+            .await?;
+        rows.into_iter().map(ProjectRow::into_model).collect()
+    }
+
+    async fn delete_project(&self, id: &ProjectId) -> CoreResult<()> {
+        let updated = on_pool!(&self.pool, |p| sqlx::query(
+            "UPDATE projects SET deleted = TRUE WHERE id = $1"
+        )
+        .bind(id.as_str())
+        .execute(p)
+        .await
+        .db()?
+        .rows_affected());
+        found(updated, "project", id.as_str())
+    }
+
+    async fn networks(&self, project: &ProjectId) -> CoreResult<Vec<Network>> {
+        let rows: Vec<NetworkRow> = self
+            .fetch_all(
+                "SELECT id, project_id, provider, region, description, public_access, cidr_block,
+                    status, created
+             FROM networks WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id",
+                &[project.as_str()],
+            )
+            .await?;
+        rows.into_iter().map(NetworkRow::into_model).collect()
+    }
+
+    async fn apply_seed(&self, plan: &SeedPlan) -> CoreResult<()> {
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await.db()?;
+            if let Some(o) = &plan.organization {
+                sqlx::query("INSERT INTO organizations (id, name, created) VALUES ($1, $2, $3)")
+                    .bind(o.id.as_str())
+                    .bind(&o.name)
+                    .bind(o.created)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+            }
+            if let Some(pr) = &plan.project {
+                sqlx::query(
+                    "INSERT INTO projects (id, organization_id, name, created)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(pr.id.as_str())
+                .bind(pr.organization_id.as_str())
+                .bind(&pr.name)
+                .bind(pr.created)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            }
+            for n in &plan.networks {
+                sqlx::query(
+                    "INSERT INTO networks (id, project_id, provider, region, description,
+                                           public_access, cidr_block, status, created)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(n.id.as_str())
+                .bind(n.project_id.as_str())
+                .bind(&n.provider)
+                .bind(&n.region)
+                .bind(&n.description)
+                .bind(n.public_access)
+                .bind(n.cidr_block.as_deref())
+                .bind(n.status.as_str())
+                .bind(n.created)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            }
+            tx.commit().await.db()?;
+        });
+        Ok(())
+    }
+
+    async fn insert_project(&self, pr: &Project) -> CoreResult<()> {
+        on_pool!(&self.pool, |p| sqlx::query(
+            "INSERT INTO projects (id, organization_id, name, created) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(pr.id.as_str())
+        .bind(pr.organization_id.as_str())
+        .bind(&pr.name)
+        .bind(pr.created)
+        .execute(p)
+        .await
+        .db()?
+        .rows_affected());
+        Ok(())
+    }
+
+    async fn network(&self, project: &ProjectId, id: &NetworkId) -> CoreResult<Option<Network>> {
+        let row: Option<NetworkRow> = self
+            .fetch_optional(
+                "SELECT id, project_id, provider, region, description, public_access, cidr_block,
+                    status, created
+             FROM networks WHERE project_id = $1 AND id = $2",
+                &[project.as_str(), id.as_str()],
+            )
+            .await?;
+        row.map(NetworkRow::into_model).transpose()
+    }
+
+    async fn insert_network(&self, n: &Network) -> CoreResult<()> {
+        on_pool!(&self.pool, |p| sqlx::query(
+            "INSERT INTO networks (id, project_id, provider, region, description, public_access,
+                                   cidr_block, status, created)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )
+        .bind(n.id.as_str())
+        .bind(n.project_id.as_str())
+        .bind(&n.provider)
+        .bind(&n.region)
+        .bind(&n.description)
+        .bind(n.public_access)
+        .bind(n.cidr_block.as_deref())
+        .bind(n.status.as_str())
+        .bind(n.created)
+        .execute(p)
+        .await
+        .db()?
+        .rows_affected());
+        Ok(())
+    }
+
+    async fn update_network(&self, n: &Network) -> CoreResult<()> {
+        let updated = on_pool!(&self.pool, |p| {
+            sqlx::query(
+            "UPDATE networks SET description = $2, public_access = $3, cidr_block = $4, status = $5
+             WHERE id = $1"
+        )
+        .bind(n.id.as_str())
+        .bind(&n.description)
+        .bind(n.public_access)
+        .bind(n.cidr_block.as_deref())
+        .bind(n.status.as_str())
+        .execute(p)
+        .await
+        .db()?
+        .rows_affected()
+        });
+        found(updated, "network", n.id.as_str())
+    }
+
+    async fn rename(&self, field: Renamable, id: &str, text: &str) -> CoreResult<bool> {
+        // Table and column come from a closed list, never from input.
+        let (table, column) = table_and_column(field);
+        let sql = format!("UPDATE {table} SET {column} = $2 WHERE id = $1");
+        let updated = on_pool!(&self.pool, |p| sqlx::query(&sql)
+            .bind(id)
+            .bind(text)
+            .execute(p)
+            .await
+            .db()?
+            .rows_affected());
+        Ok(updated == 1)
+    }
+}
+
+/// Where the text a [`Renamable`] names is kept: `(table, column)`. The core knows no tables.
+fn table_and_column(field: Renamable) -> (&'static str, &'static str) {
+    match field {
+        Renamable::OrganizationName => ("organizations", "name"),
+        Renamable::ProjectName => ("projects", "name"),
+        Renamable::NetworkDescription => ("networks", "description"),
+    }
+}
