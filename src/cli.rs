@@ -101,7 +101,7 @@ fn wants_help(args: &[String]) -> bool {
 
 /// Services over the configured database: no engine, no background work, no data-directory
 /// lock (a server may be running on it).
-async fn services() -> anyhow::Result<(Services, cairn_core::Scope)> {
+async fn services() -> anyhow::Result<(Services, cairn_core::Place)> {
     let config = Config::from_env()?;
     let store = open_store(&config).await?;
     let services = Services::builder(Arc::new(store), Arc::new(SystemClock), config.site).build();
@@ -144,7 +144,7 @@ fn role(options: &Options, default: Option<Role>) -> anyhow::Result<Role> {
 }
 
 /// `None` for every project of the organization.
-fn project(options: &Options, scope: &cairn_core::Scope) -> anyhow::Result<Option<ProjectId>> {
+fn project(options: &Options, scope: &cairn_core::Place) -> anyhow::Result<Option<ProjectId>> {
     match options.get("--project") {
         None => Ok(Some(scope.project_id.clone())),
         Some("all") => Ok(None),
@@ -221,12 +221,6 @@ pub async fn user(args: &[String]) -> anyhow::Result<()> {
             let role = role(&options, None)?;
             let (services, scope) = services().await?;
             let project = project(&options, &scope)?;
-            if let Some(project) = &project {
-                services
-                    .get_project(&scope.organization_id, project)
-                    .await
-                    .map_err(explain)?;
-            }
             let user = services.user_by_email(email).await.map_err(explain)?;
             services
                 .grant(&Grant {

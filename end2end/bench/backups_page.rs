@@ -34,7 +34,7 @@ async fn main() {
     )
     .engine(Arc::new(FakeEngine::default()))
     .build();
-    let scope = services.start().await.unwrap();
+    let scope = cairn_core::Scope::trusted(services.start().await.unwrap());
     let network = services.list_networks(&scope).await.unwrap()[0].id.clone();
     let cluster = services
         .create_cluster(&scope, &cairn_core::testkit::cluster_request(network))
@@ -87,7 +87,7 @@ async fn main() {
         .output_name("cairn")
         .site_root(dir.path().to_str().unwrap())
         .build();
-    let app = router(Console::new(services, scope), options);
+    let app = router(Console::new(services, scope.place()), options);
     let render = |path: String| {
         let app = app.clone();
         async move {

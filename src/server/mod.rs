@@ -16,7 +16,7 @@ mod account_tests;
 pub use router::router;
 
 use crate::error::ConsoleError;
-use cairn_core::{Scope, Services, SystemClock};
+use cairn_core::{Place, Services, SystemClock};
 use cairn_store::SqlStore;
 use config::Config;
 use leptos::prelude::use_context;
@@ -26,7 +26,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Console {
     pub services: Services,
-    pub scope: Scope,
+    /// The project the console works in.
+    pub place: Place,
     /// The first-start setup code while nobody can sign in yet (see [`auth::first_start`]).
     pub setup_code: Option<Arc<str>>,
     pub data_dir: Option<std::path::PathBuf>,
@@ -45,10 +46,10 @@ pub struct Console {
 impl Console {
     /// A console over services made elsewhere (benchmarks, tests); it holds no data
     /// directory lock.
-    pub fn new(services: Services, scope: Scope) -> Console {
+    pub fn new(services: Services, place: Place) -> Console {
         Console {
             services,
-            scope,
+            place,
             setup_code: None,
             data_dir: None,
             throttle: Arc::default(),
@@ -72,16 +73,27 @@ pub fn console() -> Result<Console, ConsoleError> {
         .ok_or_else(|| ConsoleError::internal("the console's services were not provided"))
 }
 
-/// The [`Console`], once the signed-in user's role in its project allows `need`.
-pub fn authorized(need: cairn_model::Permission) -> Result<Console, ConsoleError> {
+/// The [`Console`] and the signed-in user's scope in its project, once their role there
+/// allows `need` (each use case checks its own need again, in the core).
+pub async fn authorized(
+    need: cairn_model::Permission,
+) -> Result<(Console, cairn_core::Scope), ConsoleError> {
     let console = console()?;
     let principal = auth::principal().ok_or_else(|| {
         ConsoleError::from(cairn_core::Error::Unauthenticated(
             "sign in first: your session has ended".into(),
         ))
     })?;
-    cairn_core::access::check(&principal, &console.scope, need)?;
-    Ok(console)
+    let scope = console
+        .services
+        .authorize(
+            &principal,
+            &console.place.organization_id,
+            &console.place.project_id,
+            need,
+        )
+        .await?;
+    Ok((console, scope))
 }
 
 /// Opens the store, seeds what first start needs, and returns the services.
@@ -143,12 +155,12 @@ pub async fn open(config: &Config) -> anyhow::Result<Console> {
         );
     }
     lock.record(services.instance())?;
-    let scope = services.start().await?;
+    let place = services.start().await?;
     let setup_code =
         auth::first_start(&services, config.first_admin.as_ref(), &config.data_dir).await?;
     Ok(Console {
         services,
-        scope,
+        place,
         setup_code: setup_code.map(Arc::from),
         data_dir: Some(config.data_dir.clone()),
         metrics_token: config.metrics_token.as_deref().map(Arc::from),

@@ -38,7 +38,7 @@ pub async fn who_am_i() -> Result<SignedIn, ConsoleError> {
     Ok(SignedIn {
         email: principal.user.email.clone(),
         role: principal
-            .role(&console.scope)
+            .role_in(&console.place.organization_id, &console.place.project_id)
             .map(|r| r.as_str().to_owned()),
     })
 }

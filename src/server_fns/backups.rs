@@ -11,11 +11,11 @@ pub async fn create_backup(
     cluster_id: String,
     description: String,
 ) -> Result<Backup, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
     let cluster_id = super::parse_id("clusterId", &cluster_id, cairn_model::ClusterId::parse)?;
     let backup = console
         .services
-        .create_backup(&console.scope, &cluster_id, &description)
+        .create_backup(&scope, &cluster_id, &description)
         .await?;
     leptos_axum::redirect(&with_notice(
         "/backups",
@@ -27,27 +27,24 @@ pub async fn create_backup(
 /// One backup, with its progress while it is being created.
 #[server(endpoint = "backups/get")]
 pub async fn get_backup(id: String) -> Result<Backup, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Read)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
     let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
-    Ok(console.services.get_backup(&console.scope, &id).await?)
+    Ok(console.services.get_backup(&scope, &id).await?)
 }
 
 /// Every backup: jobs' backups grouped by job, one-off backups after.
 #[server(endpoint = "backups/list")]
 pub async fn list_backups() -> Result<GroupedBackups, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Read)?;
-    Ok(console
-        .services
-        .list_backups_grouped(&console.scope)
-        .await?)
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
+    Ok(console.services.list_backups_grouped(&scope).await?)
 }
 
 /// Deletes a backup and its snapshot (refused while it is being created or restored).
 #[server(endpoint = "backups/delete")]
 pub async fn delete_backup(id: String) -> Result<Backup, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
     let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
-    let backup = console.services.delete_backup(&console.scope, &id).await?;
+    let backup = console.services.delete_backup(&scope, &id).await?;
     leptos_axum::redirect(&with_notice(
         "/backups",
         &format!("Backup “{}” is being deleted.", backup.description),
@@ -59,9 +56,9 @@ pub async fn delete_backup(id: String) -> Result<Backup, ConsoleError> {
 /// its page, where the result shows once it is done.
 #[server(endpoint = "backups/verify")]
 pub async fn verify_backup(id: String) -> Result<Backup, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
     let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
-    let backup = console.services.verify_backup(&console.scope, &id).await?;
+    let backup = console.services.verify_backup(&scope, &id).await?;
     leptos_axum::redirect(&with_notice(
         &format!("/backups/{id}"),
         &format!("Verification of “{}” started.", backup.description),
@@ -72,14 +69,14 @@ pub async fn verify_backup(id: String) -> Result<Backup, ConsoleError> {
 /// Whether a backup's verification runs now.
 #[server(endpoint = "backups/verifying")]
 pub async fn is_verifying(id: String) -> Result<bool, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Read)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
     let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
-    Ok(console.services.is_verifying(&console.scope, &id).await?)
+    Ok(console.services.is_verifying(&scope, &id).await?)
 }
 
 /// Where each region keeps its backups, and whether they are encrypted.
 #[server(endpoint = "backups/storage")]
 pub async fn backup_storage() -> Result<Vec<RepositoryFacts>, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Read)?;
-    Ok(console.services.backup_storage().await?)
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
+    Ok(console.services.backup_storage(&scope).await?)
 }

@@ -90,10 +90,10 @@ impl IntegrationForm {
 
 #[server(endpoint = "integrations/list")]
 pub async fn list_integrations() -> Result<Vec<IntegrationView>, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Read)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
     Ok(console
         .services
-        .list_integrations(&console.scope)
+        .list_integrations(&scope)
         .await?
         .iter()
         .map(cairn_model::Integration::view)
@@ -103,26 +103,23 @@ pub async fn list_integrations() -> Result<Vec<IntegrationView>, ConsoleError> {
 /// An integration and its delivery log (newest first).
 #[server(endpoint = "integrations/get")]
 pub async fn get_integration(id: String) -> Result<(IntegrationView, Vec<Delivery>), ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Read)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
     let id = super::parse_id("id", &id, cairn_model::IntegrationId::parse)?;
-    let integration = console
-        .services
-        .get_integration(&console.scope, &id)
-        .await?;
+    let integration = console.services.get_integration(&scope, &id).await?;
     let log = console
         .services
-        .integration_deliveries(&console.scope, &id, 100)
+        .integration_deliveries(&scope, &id, 100)
         .await?;
     Ok((integration.view(), log))
 }
 
 #[server(endpoint = "integrations/create")]
 pub async fn create_integration(form: IntegrationForm) -> Result<IntegrationView, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
     let request = form.request()?;
     let integration = console
         .services
-        .create_integration(&console.scope, &request)
+        .create_integration(&scope, &request)
         .await?;
     leptos_axum::redirect(&with_notice(
         &format!("/integrations/{}", integration.id),
@@ -137,12 +134,9 @@ pub async fn create_integration(form: IntegrationForm) -> Result<IntegrationView
 /// Sends a sample message now; the notice says how it went.
 #[server(endpoint = "integrations/test")]
 pub async fn test_integration(id: String) -> Result<Delivery, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
     let id = super::parse_id("id", &id, cairn_model::IntegrationId::parse)?;
-    let delivery = console
-        .services
-        .test_integration(&console.scope, &id)
-        .await?;
+    let delivery = console.services.test_integration(&scope, &id).await?;
     let notice = match &delivery.last_error {
         None => "Test message delivered.".to_owned(),
         Some(error) => format!("The test message was not delivered: {error}."),
@@ -153,12 +147,9 @@ pub async fn test_integration(id: String) -> Result<Delivery, ConsoleError> {
 
 #[server(endpoint = "integrations/delete")]
 pub async fn delete_integration(id: String) -> Result<(), ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
     let id = super::parse_id("id", &id, cairn_model::IntegrationId::parse)?;
-    console
-        .services
-        .delete_integration(&console.scope, &id)
-        .await?;
+    console.services.delete_integration(&scope, &id).await?;
     leptos_axum::redirect(&with_notice(
         "/integrations",
         "Integration deleted; messages still queued for it are not sent.",
@@ -169,6 +160,6 @@ pub async fn delete_integration(id: String) -> Result<(), ConsoleError> {
 /// The project's issues and notifications, newest first.
 #[server(endpoint = "events/list")]
 pub async fn list_events() -> Result<Vec<Event>, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Read)?;
-    Ok(console.services.events(&console.scope, 200).await?)
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
+    Ok(console.services.events(&scope, 200).await?)
 }

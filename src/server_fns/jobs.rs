@@ -7,28 +7,25 @@ use leptos::prelude::*;
 /// Every job with its cluster, next run and last run.
 #[server(endpoint = "jobs/list")]
 pub async fn list_jobs() -> Result<Vec<JobOverview>, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Read)?;
-    Ok(console.services.job_overviews(&console.scope).await?)
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
+    Ok(console.services.job_overviews(&scope).await?)
 }
 
 /// A job with its backups and runs.
 #[server(endpoint = "jobs/detail")]
 pub async fn get_job_detail(id: String) -> Result<JobDetail, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Read)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
     let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
-    Ok(console.services.job_detail(&console.scope, &id).await?)
+    Ok(console.services.job_detail(&scope, &id).await?)
 }
 
 /// Creates a scheduled backup job from the dialog's second step: the schedule is `cron` when
 /// given, else "every `every` `unit` at `minute` past". Every wrong field is named at once.
 #[server(endpoint = "jobs/create")]
 pub async fn create_job(form: super::JobForm) -> Result<Job, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
     let request = form.request()?;
-    let job = console
-        .services
-        .create_job(&console.scope, &request)
-        .await?;
+    let job = console.services.create_job(&scope, &request).await?;
     leptos_axum::redirect(&with_notice(
         &format!("/jobs/{}", job.id),
         &format!("Schedule “{}” created.", job.description),
@@ -44,7 +41,7 @@ pub async fn create_restore_test(
     cluster_id: String,
     schedule: String,
 ) -> Result<Job, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
     let cluster_id = super::parse_id("clusterId", &cluster_id, cairn_model::ClusterId::parse)?;
     let request = cairn_core::restore_tests::CreateRestoreTestRequest {
         description,
@@ -53,7 +50,7 @@ pub async fn create_restore_test(
     };
     let job = console
         .services
-        .create_restore_test(&console.scope, &request)
+        .create_restore_test(&scope, &request)
         .await?;
     leptos_axum::redirect(&with_notice(
         &format!("/jobs/{}", job.id),
@@ -65,9 +62,9 @@ pub async fn create_restore_test(
 /// Runs a job now (its history shows the run).
 #[server(endpoint = "jobs/run")]
 pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
     let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
-    let run = console.services.run_job_now(&console.scope, &id).await?;
+    let run = console.services.run_job_now(&scope, &id).await?;
     super::back_with_notice(
         &format!("/jobs/{}?tab=history", run.job_id),
         "Run started: see its history.",
@@ -80,7 +77,7 @@ pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
 #[server(endpoint = "jobs/change")]
 pub async fn change_job(id: String, action: String) -> Result<Job, ConsoleError> {
     use cairn_core::lifecycle::JobEvent;
-    let console = crate::server::authorized(cairn_model::Permission::Operate)?;
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
     let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
     let event = match action.as_str() {
         "pause" => JobEvent::Pause,
@@ -93,10 +90,7 @@ pub async fn change_job(id: String, action: String) -> Result<Job, ConsoleError>
             ))
         }
     };
-    let job = console
-        .services
-        .change_job(&console.scope, &id, event)
-        .await?;
+    let job = console.services.change_job(&scope, &id, event).await?;
     super::back_with_notice(
         &format!("/jobs/{}", job.id),
         &format!("Job “{}” is {}.", job.description, job.status.as_str()),

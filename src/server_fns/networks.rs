@@ -5,6 +5,6 @@ use leptos::prelude::*;
 /// Networks of the console's project.
 #[server(endpoint = "networks/list")]
 pub async fn list_networks() -> Result<Vec<Network>, ConsoleError> {
-    let console = crate::server::authorized(cairn_model::Permission::Read)?;
-    Ok(console.services.list_networks(&console.scope).await?)
+    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
+    Ok(console.services.list_networks(&scope).await?)
 }

@@ -49,7 +49,7 @@ async fn main() {
     let services = Services::builder(store, clock.clone(), SiteConfig::default())
         .engine(engine)
         .build();
-    let scope = services.start().await.expect("start");
+    let scope = cairn_core::Scope::trusted(services.start().await.expect("start"));
     let network = services
         .list_networks(&scope)
         .await

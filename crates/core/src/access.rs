@@ -6,13 +6,12 @@
 //! token acts as the user who made it, with that user's current roles.
 
 use crate::error::{Error, Result};
-use crate::services::{Scope, Services};
+use crate::scope::Principal;
+use crate::services::Services;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use cairn_model::{
-    role_in, ApiToken, Grant, OrganizationId, Permission, Role, TokenId, User, UserId,
-};
+use cairn_model::{ApiToken, Grant, OrganizationId, Role, TokenId, User, UserId};
 use chrono::{DateTime, Duration, Utc};
 
 /// How long a console session lasts after signing in.
@@ -96,106 +95,6 @@ impl Credential {
             expires: self.expires,
         }
     }
-}
-
-/// Who is asking, and the roles they have.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub user: User,
-    pub grants: Vec<Grant>,
-}
-
-impl Principal {
-    /// The strongest role in an organization's every project (an organization-wide grant).
-    fn organization_role(&self, organization: &OrganizationId) -> Option<Role> {
-        self.grants
-            .iter()
-            .filter(|g| g.project_id.is_none() && &g.organization_id == organization)
-            .map(|g| g.role)
-            .max()
-    }
-
-    /// Whether any grant touches this organization (it is then visible).
-    pub fn sees_organization(&self, organization: &OrganizationId) -> bool {
-        self.grants
-            .iter()
-            .any(|g| &g.organization_id == organization)
-    }
-
-    /// The role in a project, if any.
-    pub fn role(&self, scope: &Scope) -> Option<Role> {
-        role_in(&self.grants, &scope.organization_id, &scope.project_id)
-    }
-}
-
-/// Allowed, or why not: a project the principal has no role in is "not found" (its existence
-/// is not revealed); a role too weak is forbidden, naming the role needed.
-pub fn check(principal: &Principal, scope: &Scope, need: Permission) -> Result<()> {
-    match principal.role(scope) {
-        None => Err(Error::not_found("project", &scope.project_id)),
-        Some(role) if role.allows(need) => Ok(()),
-        Some(role) => Err(Error::Forbidden(format!(
-            "your role in project {} is {}; this needs {}",
-            scope.project_id,
-            role.as_str(),
-            needed_role(need).as_str()
-        ))),
-    }
-}
-
-/// Organization-wide admin: needed to create or delete its projects and to change it.
-pub fn check_organization_admin(
-    principal: &Principal,
-    organization: &OrganizationId,
-) -> Result<()> {
-    match principal.organization_role(organization) {
-        Some(Role::Admin) => Ok(()),
-        _ if principal.sees_organization(organization) => Err(Error::Forbidden(format!(
-            "this needs the admin role in all of organization {organization}"
-        ))),
-        _ => Err(Error::not_found("organization", organization)),
-    }
-}
-
-/// New organizations are for admins of a whole organization: an organization holds clusters
-/// that run on this machine, so making one is not for every signed-in user.
-pub fn check_can_create_organizations(principal: &Principal) -> Result<()> {
-    let site_admin = principal
-        .grants
-        .iter()
-        .any(|g| g.project_id.is_none() && g.role == Role::Admin);
-    if site_admin {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(
-            "creating organizations needs the admin role in all of an organization".into(),
-        ))
-    }
-}
-
-/// Restoring a backup of another project reads that project: the caller needs a role there.
-pub fn check_restore_source(
-    principal: &Principal,
-    scope: &Scope,
-    request: &cairn_model::CreateClusterRequest,
-) -> Result<()> {
-    match &request.source_backup_project_id {
-        Some(project) if project != &scope.project_id => {
-            let source = Scope {
-                organization_id: scope.organization_id.clone(),
-                project_id: project.clone(),
-            };
-            check(principal, &source, Permission::Read)
-        }
-        _ => Ok(()),
-    }
-}
-
-fn needed_role(need: Permission) -> Role {
-    Role::ALL
-        .into_iter()
-        .find(|role| role.allows(need))
-        .expect("admin allows everything")
 }
 
 /// A new access token, as `POST /oauth/token` answers it.
@@ -444,9 +343,9 @@ impl Services {
             (Err(error), _) | (_, Err(error)) => return Err(error),
         };
         if let Some(project) = project {
-            self.get_project(organization, project).await?;
+            self.project_of(organization, project).await?;
         } else {
-            self.get_organization(organization).await?;
+            self.organization(organization).await?;
         }
         let raw = self.inner().ids.next(self.inner().clock.as_ref());
         let user = User {
@@ -474,8 +373,13 @@ impl Services {
         Ok(user)
     }
 
-    /// Gives a user a role (replacing the one they had at that place).
+    /// Gives a user a role (replacing the one they had at that place), in a project that
+    /// is the organization's, or in all of an organization that exists.
     pub async fn grant(&self, grant: &Grant) -> Result<()> {
+        match &grant.project_id {
+            Some(project) => drop(self.project_of(&grant.organization_id, project).await?),
+            None => drop(self.organization(&grant.organization_id).await?),
+        }
         let _writing = self.inner().access_checks.writing();
         self.inner().store.put_grant(grant).await?;
         Ok(())

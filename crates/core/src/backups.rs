@@ -8,6 +8,7 @@ use crate::locks::{ClusterLock, LockKind, LockOutcome};
 use crate::ports::{Engine, Notification, ProgressSink, SnapshotFacts};
 use crate::services::{Scope, Services};
 use cairn_model::label::{LabelContext, LabelTemplate};
+use cairn_model::Permission;
 use cairn_model::{group_backups, GroupedBackups};
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, HistoryItem, ProjectId,
@@ -29,6 +30,7 @@ impl Services {
         cluster_id: &ClusterId,
         label: &str,
     ) -> Result<Backup> {
+        scope.require(Permission::Operate)?;
         self.start_backup(scope, cluster_id, label, None).await
     }
 
@@ -273,10 +275,11 @@ impl Services {
             .await
             .ok()
             .flatten()?;
-        Some(Scope {
-            organization_id: cluster.organization_id,
-            project_id: cluster.project_id,
-        })
+        Some(Scope::internal(
+            cluster.organization_id,
+            cluster.project_id,
+            "backups",
+        ))
     }
 
     /// Releases a lock we hold; a failure is logged (the next start releases it).
@@ -288,6 +291,7 @@ impl Services {
 
     /// A backup of the project, with its live progress while it is being taken.
     pub async fn get_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
+        scope.require(Permission::Read)?;
         let backup = self
             .inner()
             .store
@@ -307,6 +311,7 @@ impl Services {
     /// (the API keeps the list's JSON) for as long as `Arc::ptr_eq` holds. A list with a
     /// backup being taken is made anew each time, with that backup's live progress.
     pub async fn shared_backup_list(&self, scope: &Scope) -> Result<Arc<Vec<Backup>>> {
+        scope.require(Permission::Read)?;
         let backups = self
             .inner()
             .backup_lists
@@ -377,6 +382,7 @@ impl Services {
     /// Deletes a backup (soft: it stays readable by id, leaves the lists). Refused while it is
     /// being created, or while a cluster is being restored from it.
     pub async fn delete_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
+        scope.require(Permission::Operate)?;
         let mut backup = self.get_backup(scope, id).await?;
         let store = &self.inner().store;
         if let Some(cluster) = self.being_restored().await?.get(id) {
@@ -424,7 +430,8 @@ impl Services {
     }
 
     /// Where each of the site's regions keeps its backups, and how (for the backups page).
-    pub async fn backup_storage(&self) -> Result<Vec<cairn_model::RepositoryFacts>> {
+    pub async fn backup_storage(&self, scope: &Scope) -> Result<Vec<cairn_model::RepositoryFacts>> {
+        scope.require(Permission::Read)?;
         let engine = self.engine()?;
         let mut facts = Vec::new();
         for region in &self.site().regions {

@@ -7,6 +7,7 @@ use crate::lifecycle::{cluster_transition, ClusterEvent};
 use crate::locks::{ClusterLock, LockKind, LockOutcome};
 use crate::ports::{ClusterChange, ClusterPatch, Notification};
 use crate::services::{Scope, Services};
+use cairn_model::Permission;
 use cairn_model::{
     check_cluster_request, check_restore, disk_types, server_versions, Backup, BackupStatus,
     Cluster, ClusterAddresses, ClusterHealth, ClusterId, ClusterStatus, CreateClusterRequest,
@@ -21,6 +22,7 @@ impl Services {
         scope: &Scope,
         request: &CreateClusterRequest,
     ) -> Result<Cluster> {
+        scope.require(Permission::Operate)?;
         let (cluster, provisioning) = self.start_cluster(scope, request).await?;
         self.spawn(provisioning);
         Ok(cluster)
@@ -125,6 +127,11 @@ impl Services {
             .source_backup_project_id
             .clone()
             .unwrap_or_else(|| scope.project_id.clone());
+        // Restoring a backup of another project reads that project: the actor needs a role
+        // there (one they have none in is not found).
+        if project != scope.project_id {
+            scope.elsewhere(&project, Permission::Read)?;
+        }
         let in_organization = store
             .projects(&scope.organization_id)
             .await?
@@ -179,6 +186,7 @@ impl Services {
     }
 
     pub async fn get_cluster(&self, scope: &Scope, id: &ClusterId) -> Result<Cluster> {
+        scope.require(Permission::Read)?;
         self.inner()
             .store
             .cluster(&scope.project_id, id)
@@ -206,6 +214,7 @@ impl Services {
     /// Deletes a cluster (its backups stay). Refused when protected or locked; protection is
     /// read under the lock, so protecting it a moment before always wins.
     pub async fn delete_cluster(&self, scope: &Scope, id: &ClusterId) -> Result<Cluster> {
+        scope.require(Permission::Operate)?;
         let cluster = self.get_cluster(scope, id).await?;
         self.change_cluster(
             scope,
@@ -224,6 +233,7 @@ impl Services {
         id: &ClusterId,
         disk_size_gb: u32,
     ) -> Result<Cluster> {
+        scope.require(Permission::Operate)?;
         let cluster = self.get_cluster(scope, id).await?;
         let max = disk_types()
             .into_iter()
@@ -260,6 +270,7 @@ impl Services {
         id: &ClusterId,
         instance_type: InstanceType,
     ) -> Result<Cluster> {
+        scope.require(Permission::Operate)?;
         let cluster = self.get_cluster(scope, id).await?;
         if cluster.instance_type == instance_type {
             return Err(invalid(
@@ -286,6 +297,7 @@ impl Services {
         description: Option<&str>,
         protected: Option<bool>,
     ) -> Result<Cluster> {
+        scope.require(Permission::Operate)?;
         self.get_cluster(scope, id).await?;
         let description = description.map(str::trim);
         if let Some(description) = description {
@@ -339,6 +351,7 @@ impl Services {
         id: &ClusterId,
         server_version: &str,
     ) -> Result<Cluster> {
+        scope.require(Permission::Operate)?;
         let cluster = self.get_cluster(scope, id).await?;
         let versions = server_versions();
         // A version ("24.10") or a tag ("24.10.1", what `esc` sends as `targetTag`).
@@ -432,10 +445,11 @@ impl Services {
                 Err(error) => {
                     services
                         .raise(Notification {
-                            scope: Some(Scope {
-                                organization_id: changed.organization_id.clone(),
-                                project_id: changed.project_id.clone(),
-                            }),
+                            scope: Some(Scope::internal(
+                                changed.organization_id.clone(),
+                                changed.project_id.clone(),
+                                "clusters",
+                            )),
                             category: "cluster-change-failed",
                             subject: format!("Change to cluster {} failed", changed.description),
                             message: format!(
@@ -490,10 +504,11 @@ impl Services {
             ),
         };
         self.raise(Notification {
-            scope: Some(Scope {
-                organization_id: cluster.organization_id.clone(),
-                project_id: cluster.project_id.clone(),
-            }),
+            scope: Some(Scope::internal(
+                cluster.organization_id.clone(),
+                cluster.project_id.clone(),
+                "clusters",
+            )),
             category,
             subject,
             message: format!("Cluster {}{made} is defunct: {reason}", cluster.id),

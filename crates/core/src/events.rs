@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::ports::Notification;
 use crate::services::{Scope, Services};
 use cairn_model::schedule::Schedule;
+use cairn_model::Permission;
 use cairn_model::{
     Delivery, DeliveryId, DeliveryStatus, Event, EventId, EventKind, Integration, IssueStatus,
 };
@@ -162,6 +163,7 @@ impl Services {
     /// The project's events, newest first (at most `limit`); test messages are in their
     /// integration's delivery log, not here.
     pub async fn events(&self, scope: &Scope, limit: u32) -> Result<Vec<Event>> {
+        scope.require(Permission::Read)?;
         Ok(self
             .inner()
             .store
@@ -488,6 +490,7 @@ impl Services {
         scope: &Scope,
         id: &cairn_model::IntegrationId,
     ) -> Result<Delivery> {
+        scope.require(Permission::Operate)?;
         let integration = self.get_integration(scope, id).await?;
         let deliverer = self
             .inner()

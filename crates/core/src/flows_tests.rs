@@ -35,7 +35,7 @@ pub(crate) async fn fixture_with(deadline: Duration) -> Fixture {
         .notifier(notifier.clone())
         .snapshot_deadline(deadline)
         .build();
-    let scope = services.start().await.unwrap();
+    let scope = crate::Scope::trusted(services.start().await.unwrap());
     Fixture {
         services,
         store,
@@ -303,7 +303,7 @@ async fn without_an_engine_backups_are_unavailable_not_faked() {
         Arc::new(ManualClock::at("2026-01-01T00:00:00Z")),
         SiteConfig::default(),
     );
-    let scope = services.start().await.unwrap();
+    let scope = crate::Scope::trusted(services.start().await.unwrap());
     let id = cairn_model::ClusterId::parse("c1eut65o0aeu6ojco7a0").unwrap();
     let error = services.create_backup(&scope, &id, "x").await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unavailable);
@@ -788,7 +788,7 @@ mod scheduling {
             .engine(engine.clone())
             .notifier(notifier.clone())
             .build();
-        let scope = services.start().await.unwrap();
+        let scope = crate::Scope::trusted(services.start().await.unwrap());
         Sim {
             f: Fixture {
                 services,

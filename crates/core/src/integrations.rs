@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::services::{Scope, Services};
+use cairn_model::Permission;
 use cairn_model::{Delivery, Integration, IntegrationId, IntegrationRequest};
 
 impl Services {
@@ -28,8 +29,9 @@ impl Services {
         scope: &Scope,
         request: &IntegrationRequest,
     ) -> Result<Integration> {
+        scope.require(Permission::Operate)?;
         let description = Self::checked(request)?;
-        self.get_project(&scope.organization_id, &scope.project_id)
+        self.project_of(&scope.organization_id, &scope.project_id)
             .await?;
         let raw = self.inner().ids.next(self.inner().clock.as_ref());
         let integration = Integration {
@@ -47,6 +49,7 @@ impl Services {
     }
 
     pub async fn get_integration(&self, scope: &Scope, id: &IntegrationId) -> Result<Integration> {
+        scope.require(Permission::Read)?;
         self.inner()
             .store
             .integration(id)
@@ -56,6 +59,7 @@ impl Services {
     }
 
     pub async fn list_integrations(&self, scope: &Scope) -> Result<Vec<Integration>> {
+        scope.require(Permission::Read)?;
         self.inner().store.integrations(&scope.project_id).await
     }
 
@@ -67,6 +71,7 @@ impl Services {
         id: &IntegrationId,
         request: &IntegrationRequest,
     ) -> Result<Integration> {
+        scope.require(Permission::Operate)?;
         let mut integration = self.get_integration(scope, id).await?;
         integration.description = Self::checked(request)?;
         integration.source = request.source;
@@ -79,6 +84,7 @@ impl Services {
     }
 
     pub async fn delete_integration(&self, scope: &Scope, id: &IntegrationId) -> Result<()> {
+        scope.require(Permission::Operate)?;
         self.get_integration(scope, id).await?;
         let now = self.inner().clock.now();
         if self.inner().store.delete_integration(id, now).await? {
@@ -95,6 +101,7 @@ impl Services {
         id: &IntegrationId,
         limit: u32,
     ) -> Result<Vec<Delivery>> {
+        scope.require(Permission::Read)?;
         self.get_integration(scope, id).await?;
         self.inner().store.deliveries(id, limit).await
     }

@@ -7,6 +7,7 @@ use crate::lifecycle::{job_transition, run_transition, BackupEvent, JobEvent, Ru
 use crate::ports::Notification;
 use crate::retention::{plan_prune, PrunePlan};
 use crate::services::{Scope, Services};
+use cairn_model::Permission;
 use cairn_model::{
     check_job_request, Backup, BackupStatus, CreateJobRequest, HistoryId, HistoryItem,
     HistoryStatus, Job, JobId, JobStatus, JobType,
@@ -21,6 +22,7 @@ pub const HISTORY_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(90);
 
 impl Services {
     pub async fn create_job(&self, scope: &Scope, request: &CreateJobRequest) -> Result<Job> {
+        scope.require(Permission::Operate)?;
         let mut errors = check_job_request(request);
         let store = &self.inner().store;
         if store
@@ -56,6 +58,7 @@ impl Services {
     }
 
     pub async fn get_job(&self, scope: &Scope, id: &JobId) -> Result<Job> {
+        scope.require(Permission::Read)?;
         self.inner()
             .store
             .job(&scope.project_id, id)
@@ -64,11 +67,13 @@ impl Services {
     }
 
     pub async fn list_jobs(&self, scope: &Scope) -> Result<Vec<Job>> {
+        scope.require(Permission::Read)?;
         self.inner().store.jobs(&scope.project_id).await
     }
 
     /// A job's latest runs (at most [`HISTORY_SHOWN`]), oldest first.
     pub async fn job_history(&self, scope: &Scope, id: &JobId) -> Result<Vec<HistoryItem>> {
+        scope.require(Permission::Read)?;
         let job = self.get_job(scope, id).await?;
         let mut runs = self.inner().store.history(&job.id, HISTORY_SHOWN).await?;
         runs.reverse();
@@ -82,6 +87,7 @@ impl Services {
         scope: &Scope,
         job: Option<&JobId>,
     ) -> Result<Vec<HistoryItem>> {
+        scope.require(Permission::Read)?;
         if let Some(job) = job {
             self.get_job(scope, job).await?;
         }
@@ -100,6 +106,7 @@ impl Services {
     /// Pause, resume or delete. Deleting a job keeps its backups. A resumed job's schedule
     /// counts from now: runs that fell due while it was paused are not fired.
     pub async fn change_job(&self, scope: &Scope, id: &JobId, event: JobEvent) -> Result<Job> {
+        scope.require(Permission::Operate)?;
         let mut job = self.get_job(scope, id).await?;
         job.status =
             job_transition(job.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
@@ -117,6 +124,7 @@ impl Services {
     /// Runs the job once, now. A locked cluster makes the run fail at once, recorded in the
     /// job's history; the answer is the history item either way.
     pub async fn run_job_now(&self, scope: &Scope, id: &JobId) -> Result<HistoryItem> {
+        scope.require(Permission::Operate)?;
         let job = self.get_job(scope, id).await?;
         if job.status == JobStatus::Deleted {
             return Err(Error::Conflict(format!("job {} is deleted", job.id)));
@@ -254,6 +262,7 @@ impl Services {
 
     /// What pruning the job's backups now would delete (a dry run).
     pub async fn plan_job_retention(&self, scope: &Scope, id: &JobId) -> Result<PrunePlan> {
+        scope.require(Permission::Read)?;
         let job = self.get_job(scope, id).await?;
         self.plan_prune_now(&job).await
     }

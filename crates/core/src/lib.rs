@@ -21,6 +21,7 @@ pub mod recovery;
 pub mod restore_tests;
 pub mod retention;
 pub mod scheduler;
+pub mod scope;
 pub mod services;
 pub mod site;
 pub mod supervision;
@@ -30,7 +31,7 @@ pub mod verification;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
-pub use access::{AccessGrant, Credential, CredentialKind, Principal};
+pub use access::{AccessGrant, Credential, CredentialKind};
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use locks::{ClusterLock, LockKind, LockOutcome};
@@ -39,9 +40,12 @@ pub use ports::{
     JobStore, LogNotifier, Notification, Notifier, OutboxStore, ProgressSink, Renamable,
     SnapshotFacts, Store, TenancyStore, VerifiedFacts,
 };
-pub use services::{Scope, Services, ServicesBuilder};
+pub use scope::{Actor, Place, Principal, Scope};
+pub use services::{Services, ServicesBuilder};
 pub use site::{SeedPlan, SiteConfig};
 pub use tenancy::CreateNetworkRequest;
 
+#[cfg(test)]
+mod authorization_tests;
 #[cfg(test)]
 mod flows_tests;

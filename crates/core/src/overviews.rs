@@ -4,12 +4,14 @@
 use crate::error::Result;
 use crate::services::{Scope, Services};
 use cairn_model::schedule::Schedule;
+use cairn_model::Permission;
 use cairn_model::{ClusterId, ClusterOverview, Job, JobDetail, JobId, JobOverview, JobStatus};
 
 impl Services {
     /// A cluster with its nodes (probed now), its backups, its lock holder and the index its
     /// next backup's label will use.
     pub async fn cluster_overview(&self, scope: &Scope, id: &ClusterId) -> Result<ClusterOverview> {
+        scope.require(Permission::Read)?;
         let cluster = self.get_cluster(scope, id).await?;
         let store = &self.inner().store;
         let nodes = match self.engine() {
@@ -45,6 +47,7 @@ impl Services {
     /// Every job of the project with its cluster's name, next run and last run; deleted jobs
     /// last.
     pub async fn job_overviews(&self, scope: &Scope) -> Result<Vec<JobOverview>> {
+        scope.require(Permission::Read)?;
         let clusters = self.list_clusters(scope).await?;
         let mut last_runs = self.inner().store.last_runs(&scope.project_id).await?;
         let mut overviews = Vec::new();
@@ -58,6 +61,7 @@ impl Services {
 
     /// A job with its backups and latest runs ([`crate::jobs::HISTORY_ON_PAGE`]), newest first.
     pub async fn job_detail(&self, scope: &Scope, id: &JobId) -> Result<JobDetail> {
+        scope.require(Permission::Read)?;
         let job = self.get_job(scope, id).await?;
         let clusters = self.list_clusters(scope).await?;
         let history = self

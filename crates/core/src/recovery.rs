@@ -194,10 +194,11 @@ impl Services {
         }
         let reason = "Cairn stopped while this restore test ran".to_owned();
         self.end_run(&mut item, RunEvent::Failed, reason).await?;
-        let scope = crate::Scope {
-            organization_id: item.organization_id.clone(),
-            project_id: item.project_id.clone(),
-        };
+        let scope = crate::Scope::internal(
+            item.organization_id.clone(),
+            item.project_id.clone(),
+            "recovery",
+        );
         let leftovers = self.inner().store.clusters(&item.project_id).await?;
         for cluster in leftovers.into_iter().filter(|c| {
             c.source_backup_id.as_ref() == Some(backup)

@@ -194,10 +194,11 @@ impl Services {
         if let Some(due_at) = current {
             let item = self.new_run(job);
             if store.claim_run(due_at, &item).await? {
-                let scope = Scope {
-                    organization_id: job.organization_id.clone(),
-                    project_id: job.project_id.clone(),
-                };
+                let scope = Scope::internal(
+                    job.organization_id.clone(),
+                    job.project_id.clone(),
+                    "scheduler",
+                );
                 written.push(self.execute_run(&scope, job, item).await?);
             }
         }

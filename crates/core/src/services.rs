@@ -6,19 +6,15 @@ use crate::error::{Error, Result};
 use crate::ids::IdGenerator;
 use crate::ports::{Engine, LogNotifier, Notifier, Store};
 use crate::site::{SeedPlan, SeedState, SiteConfig};
+use cairn_model::Permission;
 use cairn_model::{BackupId, Cluster, Network, OrganizationId, Progress, ProjectId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-/// The project a request acts in. Every use case takes one, so resources of other projects
-/// are simply not found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope {
-    pub organization_id: OrganizationId,
-    pub project_id: ProjectId,
-}
+pub use crate::scope::Scope;
+use crate::scope::{Place, Principal};
 
 #[derive(Clone)]
 pub struct Services {
@@ -205,7 +201,7 @@ impl Services {
     /// First start and every start after: announces this instance, settles what dead
     /// instances left unfinished, then creates what the site's defaults lack (organization,
     /// project, a network per region), never changing what exists. Returns the default scope.
-    pub async fn start(&self) -> Result<Scope> {
+    pub async fn start(&self) -> Result<Place> {
         self.heartbeat().await?;
         self.recover().await?;
         self.seed().await
@@ -213,7 +209,7 @@ impl Services {
 
     /// Creates what the site's defaults lack and returns the default scope; no heartbeat, no
     /// recovery (for tools like `cairn user create` that run beside a server).
-    pub async fn seed(&self) -> Result<Scope> {
+    pub async fn seed(&self) -> Result<Place> {
         let plan = self.plan_seed().await?;
         if !plan.is_empty() {
             tracing::info!(
@@ -248,7 +244,7 @@ impl Services {
     }
 
     /// The oldest organization's oldest project: where the console acts by default.
-    pub async fn default_scope(&self) -> Result<Scope> {
+    pub async fn default_scope(&self) -> Result<Place> {
         let store = &self.inner.store;
         let organization = store
             .organizations()
@@ -264,17 +260,41 @@ impl Services {
             .ok_or_else(|| {
                 Error::Unavailable(format!("organization {} has no project", organization.id))
             })?;
-        Ok(Scope {
+        Ok(Place {
             organization_id: organization.id,
             project_id: project.id,
         })
     }
 
+    /// A person's scope in a project: the only way a request gets one. The project must be
+    /// the organization's; a project the person has no role in is not found (its existence
+    /// is not revealed), a role too weak for `need` is forbidden. Each use case still asks
+    /// its scope for the right it needs.
+    pub async fn authorize(
+        &self,
+        principal: &Principal,
+        organization: &OrganizationId,
+        project: &ProjectId,
+        need: cairn_model::Permission,
+    ) -> Result<Scope> {
+        let role = principal.role_in(organization, project);
+        crate::scope::allowed(role, project, need)?;
+        let place = Place {
+            organization_id: organization.clone(),
+            project_id: project.clone(),
+        };
+        // Grants name real projects, but an organization-wide grant covers any id: check.
+        self.project_of(organization, project).await?;
+        Ok(Scope::person(place, Arc::new(principal.clone())))
+    }
+
     pub async fn list_networks(&self, scope: &Scope) -> Result<Vec<Network>> {
+        scope.require(Permission::Read)?;
         self.inner.store.networks(&scope.project_id).await
     }
 
     pub async fn list_clusters(&self, scope: &Scope) -> Result<Vec<Cluster>> {
+        scope.require(Permission::Read)?;
         self.inner.store.clusters(&scope.project_id).await
     }
 }
@@ -295,7 +315,7 @@ mod tests {
     #[tokio::test]
     async fn first_start_seeds_the_default_project_with_a_network_per_region() {
         let services = services(Arc::new(InMemoryStore::default()));
-        let scope = services.start().await.unwrap();
+        let scope = Scope::trusted(services.start().await.unwrap());
         let networks = services.list_networks(&scope).await.unwrap();
         let regions: Vec<_> = networks.iter().map(|n| n.region.as_str()).collect();
         assert_eq!(regions, ["local-1", "local-2"]);
@@ -309,7 +329,8 @@ mod tests {
         let again = services(store.clone());
         assert!(again.plan_seed().await.unwrap().is_empty());
         assert_eq!(again.start().await.unwrap(), first);
-        assert_eq!(again.list_networks(&first).await.unwrap().len(), 2);
+        let scope = Scope::trusted(first);
+        assert_eq!(again.list_networks(&scope).await.unwrap().len(), 2);
     }
 
     #[tokio::test]
@@ -317,10 +338,10 @@ mod tests {
         let store = Arc::new(InMemoryStore::default());
         let services = services(store);
         services.start().await.unwrap();
-        let stranger = Scope {
+        let stranger = Scope::trusted(Place {
             organization_id: OrganizationId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
             project_id: ProjectId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
-        };
+        });
         assert!(services.list_networks(&stranger).await.unwrap().is_empty());
     }
 

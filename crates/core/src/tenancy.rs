@@ -4,9 +4,10 @@
 use crate::backups::invalid;
 use crate::error::{Error, Result};
 use crate::ports::Renamable;
-use crate::services::{Scope, Services};
+use crate::scope::{Actor, Place, Scope};
+use crate::services::Services;
 use cairn_model::{
-    Network, NetworkId, NetworkStatus, Organization, OrganizationId, Project, ProjectId,
+    Network, NetworkId, NetworkStatus, Organization, OrganizationId, Permission, Project, ProjectId,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,11 +35,22 @@ pub struct CreateNetworkRequest {
 }
 
 impl Services {
-    pub async fn list_organizations(&self) -> Result<Vec<Organization>> {
-        self.inner().store.organizations().await
+    /// The organizations the actor has some role in.
+    pub async fn list_organizations(&self, by: &Actor) -> Result<Vec<Organization>> {
+        let mut organizations = self.inner().store.organizations().await?;
+        organizations.retain(|o| by.sees_organization(&o.id));
+        Ok(organizations)
     }
 
-    pub async fn get_organization(&self, id: &OrganizationId) -> Result<Organization> {
+    /// An organization the actor has some role in (others are not found).
+    pub async fn get_organization(&self, by: &Actor, id: &OrganizationId) -> Result<Organization> {
+        if !by.sees_organization(id) {
+            return Err(Error::not_found("organization", id));
+        }
+        self.organization(id).await
+    }
+
+    pub(crate) async fn organization(&self, id: &OrganizationId) -> Result<Organization> {
         self.inner()
             .store
             .organizations()
@@ -48,12 +60,10 @@ impl Services {
             .ok_or_else(|| Error::not_found("organization", id))
     }
 
-    /// Creates an organization; with a creator, they are its admin from the same write.
-    pub async fn create_organization(
-        &self,
-        name: &str,
-        creator: Option<&cairn_model::UserId>,
-    ) -> Result<Organization> {
+    /// Creates an organization (for admins of a whole organization); a person creating one
+    /// is its admin from the same write.
+    pub async fn create_organization(&self, by: &Actor, name: &str) -> Result<Organization> {
+        by.require_organization_maker()?;
         cairn_model::check_text("name", name, cairn_model::MAX_NAME_LEN)
             .map_err(|message| invalid("name", message))?;
         let name = name.trim();
@@ -63,9 +73,10 @@ impl Services {
             name: name.to_owned(),
             created: raw.time(),
         };
-        let grants: Vec<cairn_model::Grant> = creator
-            .map(|user| cairn_model::Grant {
-                user_id: user.clone(),
+        let grants: Vec<cairn_model::Grant> = by
+            .person()
+            .map(|person| cairn_model::Grant {
+                user_id: person.user.id.clone(),
                 organization_id: organization.id.clone(),
                 project_id: None,
                 role: cairn_model::Role::Admin,
@@ -81,9 +92,10 @@ impl Services {
         Ok(organization)
     }
 
-    /// Deletes an organization that has no projects.
-    pub async fn delete_organization(&self, id: &OrganizationId) -> Result<()> {
-        self.get_organization(id).await?;
+    /// Deletes an organization that has no projects (organization admin).
+    pub async fn delete_organization(&self, by: &Actor, id: &OrganizationId) -> Result<()> {
+        by.require_organization_admin(id)?;
+        self.organization(id).await?;
         let projects = self.inner().store.projects(id).await?;
         if !projects.is_empty() {
             return Err(Error::Conflict(format!(
@@ -95,7 +107,15 @@ impl Services {
         self.inner().store.delete_organization(id).await
     }
 
-    pub async fn get_project(
+    /// The scope's project.
+    pub async fn get_project(&self, scope: &Scope) -> Result<Project> {
+        scope.require(Permission::Read)?;
+        self.project_of(&scope.organization_id, &scope.project_id)
+            .await
+    }
+
+    /// A project, checked to be the organization's.
+    pub(crate) async fn project_of(
         &self,
         organization: &OrganizationId,
         id: &ProjectId,
@@ -109,15 +129,15 @@ impl Services {
             .ok_or_else(|| Error::not_found("project", id))
     }
 
-    /// Deletes a project that holds nothing alive (no networks, clusters, backups or jobs).
-    /// The project the console works in cannot be deleted.
-    pub async fn delete_project(
-        &self,
-        organization: &OrganizationId,
-        id: &ProjectId,
-        console: &Scope,
-    ) -> Result<()> {
-        let project = self.get_project(organization, id).await?;
+    /// Deletes a project that holds nothing alive (no networks, clusters, backups or jobs);
+    /// for organization admins. The project the console works in cannot be deleted.
+    pub async fn delete_project(&self, by: &Actor, place: &Place, console: &Place) -> Result<()> {
+        let (organization, id) = (&place.organization_id, &place.project_id);
+        if by.role_in(organization, id).is_none() {
+            return Err(Error::not_found("project", id));
+        }
+        by.require_organization_admin(organization)?;
+        let project = self.project_of(organization, id).await?;
         if &console.project_id == id {
             return Err(Error::Conflict(format!(
                 "project {id} is where this console works and cannot be deleted"
@@ -141,28 +161,30 @@ impl Services {
         store.delete_project(id).await
     }
 
-    pub async fn list_projects(&self, organization: &OrganizationId) -> Result<Vec<Project>> {
-        self.inner().store.projects(organization).await
+    /// The organization's projects the actor has a role in.
+    pub async fn list_projects(
+        &self,
+        by: &Actor,
+        organization: &OrganizationId,
+    ) -> Result<Vec<Project>> {
+        self.get_organization(by, organization).await?;
+        let mut projects = self.inner().store.projects(organization).await?;
+        projects.retain(|p| by.role_in(organization, &p.id).is_some());
+        Ok(projects)
     }
 
+    /// Creates a project (organization admin).
     pub async fn create_project(
         &self,
+        by: &Actor,
         organization: &OrganizationId,
         name: &str,
     ) -> Result<Project> {
+        by.require_organization_admin(organization)?;
         cairn_model::check_text("name", name, cairn_model::MAX_NAME_LEN)
             .map_err(|message| invalid("name", message))?;
         let name = name.trim();
-        let known = self
-            .inner()
-            .store
-            .organizations()
-            .await?
-            .iter()
-            .any(|o| &o.id == organization);
-        if !known {
-            return Err(Error::not_found("organization", organization));
-        }
+        self.organization(organization).await?;
         let raw = self.inner().ids.next(self.inner().clock.as_ref());
         let project = Project {
             id: ProjectId::from_raw(raw),
@@ -174,7 +196,14 @@ impl Services {
         Ok(project)
     }
 
-    pub async fn rename_organization(&self, id: &OrganizationId, name: &str) -> Result<()> {
+    /// Renames an organization (organization admin).
+    pub async fn rename_organization(
+        &self,
+        by: &Actor,
+        id: &OrganizationId,
+        name: &str,
+    ) -> Result<()> {
+        by.require_organization_admin(id)?;
         self.rename(
             Renamable::OrganizationName,
             "organization",
@@ -185,15 +214,19 @@ impl Services {
         .await
     }
 
-    pub async fn rename_project(
-        &self,
-        organization: &OrganizationId,
-        id: &ProjectId,
-        name: &str,
-    ) -> Result<()> {
-        self.get_project(organization, id).await?;
-        self.rename(Renamable::ProjectName, "project", id.as_str(), "name", name)
-            .await
+    /// Renames the scope's project (project admin).
+    pub async fn rename_project(&self, scope: &Scope, name: &str) -> Result<()> {
+        scope.require(Permission::Administer)?;
+        self.project_of(&scope.organization_id, &scope.project_id)
+            .await?;
+        self.rename(
+            Renamable::ProjectName,
+            "project",
+            scope.project_id.as_str(),
+            "name",
+            name,
+        )
+        .await
     }
 
     pub async fn describe_network(
@@ -202,6 +235,7 @@ impl Services {
         id: &NetworkId,
         description: &str,
     ) -> Result<()> {
+        scope.require(Permission::Operate)?;
         self.get_network(scope, id).await?;
         self.rename(
             Renamable::NetworkDescription,
@@ -236,6 +270,7 @@ impl Services {
     }
 
     pub async fn get_network(&self, scope: &Scope, id: &NetworkId) -> Result<Network> {
+        scope.require(Permission::Read)?;
         self.inner()
             .store
             .network(&scope.project_id, id)
@@ -248,6 +283,7 @@ impl Services {
         scope: &Scope,
         request: &CreateNetworkRequest,
     ) -> Result<Network> {
+        scope.require(Permission::Operate)?;
         let site = self.site();
         let mut errors = BTreeMap::new();
         if request.provider != site.provider {
@@ -294,6 +330,7 @@ impl Services {
 
     /// Deletes a network no cluster uses (soft: it stays readable by id).
     pub async fn delete_network(&self, scope: &Scope, id: &NetworkId) -> Result<Network> {
+        scope.require(Permission::Operate)?;
         let mut network = self.get_network(scope, id).await?;
         if network.status == NetworkStatus::Deleted {
             return Err(Error::Conflict(format!("network {id} is already deleted")));
@@ -406,10 +443,28 @@ mod tests {
     #[tokio::test]
     async fn an_organization_is_deleted_only_once_its_projects_are_gone() {
         let f = fixture().await;
-        let org = f.services.create_organization("Acme", None).await.unwrap();
-        assert_eq!(f.services.get_organization(&org.id).await.unwrap(), org);
-        let project = f.services.create_project(&org.id, "Prod").await.unwrap();
-        let error = f.services.delete_organization(&org.id).await.unwrap_err();
+        let org = f
+            .services
+            .create_organization(f.scope.actor(), "Acme")
+            .await
+            .unwrap();
+        assert_eq!(
+            f.services
+                .get_organization(f.scope.actor(), &org.id)
+                .await
+                .unwrap(),
+            org
+        );
+        let project = f
+            .services
+            .create_project(f.scope.actor(), &org.id, "Prod")
+            .await
+            .unwrap();
+        let error = f
+            .services
+            .delete_organization(f.scope.actor(), &org.id)
+            .await
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             format!(
@@ -418,13 +473,23 @@ mod tests {
             )
         );
         f.services
-            .delete_project(&org.id, &project.id, &f.scope)
+            .delete_project(
+                f.scope.actor(),
+                &Place {
+                    organization_id: org.id.clone(),
+                    project_id: project.id.clone(),
+                },
+                &f.scope.place(),
+            )
             .await
             .unwrap();
-        f.services.delete_organization(&org.id).await.unwrap();
+        f.services
+            .delete_organization(f.scope.actor(), &org.id)
+            .await
+            .unwrap();
         assert_eq!(
             f.services
-                .get_organization(&org.id)
+                .get_organization(f.scope.actor(), &org.id)
                 .await
                 .unwrap_err()
                 .kind(),
@@ -438,7 +503,14 @@ mod tests {
         let org = &f.scope.organization_id;
         let error = f
             .services
-            .delete_project(org, &f.scope.project_id, &f.scope)
+            .delete_project(
+                f.scope.actor(),
+                &Place {
+                    organization_id: (org).clone(),
+                    project_id: f.scope.project_id.clone(),
+                },
+                &f.scope.place(),
+            )
             .await
             .unwrap_err();
         assert!(
@@ -448,11 +520,15 @@ mod tests {
             "{error}"
         );
 
-        let spare = f.services.create_project(org, "Spare").await.unwrap();
-        let scope = Scope {
+        let spare = f
+            .services
+            .create_project(f.scope.actor(), org, "Spare")
+            .await
+            .unwrap();
+        let scope = Scope::trusted(Place {
             organization_id: org.clone(),
             project_id: spare.id.clone(),
-        };
+        });
         let network = f
             .services
             .create_network(&scope, &request("local-1"))
@@ -460,7 +536,14 @@ mod tests {
             .unwrap();
         let error = f
             .services
-            .delete_project(org, &spare.id, &f.scope)
+            .delete_project(
+                f.scope.actor(),
+                &Place {
+                    organization_id: (org).clone(),
+                    project_id: spare.id.clone(),
+                },
+                &f.scope.place(),
+            )
             .await
             .unwrap_err();
         assert_eq!(
@@ -475,22 +558,25 @@ mod tests {
             .await
             .unwrap();
         f.services
-            .delete_project(org, &spare.id, &f.scope)
+            .delete_project(
+                f.scope.actor(),
+                &Place {
+                    organization_id: (org).clone(),
+                    project_id: spare.id.clone(),
+                },
+                &f.scope.place(),
+            )
             .await
             .unwrap();
         assert!(!f
             .services
-            .list_projects(org)
+            .list_projects(f.scope.actor(), org)
             .await
             .unwrap()
             .iter()
             .any(|p| p.id == spare.id));
         assert_eq!(
-            f.services
-                .get_project(org, &spare.id)
-                .await
-                .unwrap_err()
-                .kind(),
+            f.services.get_project(&scope).await.unwrap_err().kind(),
             crate::ErrorKind::NotFound
         );
     }
@@ -500,13 +586,13 @@ mod tests {
         let f = fixture().await;
         let project = f
             .services
-            .create_project(&f.scope.organization_id, " Staging ")
+            .create_project(f.scope.actor(), &f.scope.organization_id, " Staging ")
             .await
             .unwrap();
         assert_eq!(project.name, "Staging");
         assert_eq!(
             f.services
-                .list_projects(&f.scope.organization_id)
+                .list_projects(f.scope.actor(), &f.scope.organization_id)
                 .await
                 .unwrap()
                 .len(),
@@ -514,7 +600,7 @@ mod tests {
         );
         assert_eq!(
             f.services
-                .create_project(&f.scope.organization_id, " ")
+                .create_project(f.scope.actor(), &f.scope.organization_id, " ")
                 .await
                 .unwrap_err()
                 .kind(),
@@ -523,7 +609,7 @@ mod tests {
         let stranger = OrganizationId::parse("c1ev3l5o0aeu6ojco7b0").unwrap();
         assert_eq!(
             f.services
-                .create_project(&stranger, "x")
+                .create_project(f.scope.actor(), &stranger, "x")
                 .await
                 .unwrap_err()
                 .kind(),
@@ -541,25 +627,27 @@ mod tests {
             other => panic!("expected a field error, got {other:?}"),
         };
         let organization = &f.scope.organization_id;
-        let project = &f.scope.project_id;
         let network = f.services.list_networks(&f.scope).await.unwrap()[0]
             .id
             .clone();
 
         let name_limit = "a name has at most 128 characters";
-        let refused = f.services.create_organization(&too_long, None).await;
+        let refused = f
+            .services
+            .create_organization(f.scope.actor(), &too_long)
+            .await;
         assert_eq!(field(refused.unwrap_err(), "name"), name_limit);
         let refused = f
             .services
-            .rename_organization(organization, &too_long)
+            .rename_organization(f.scope.actor(), organization, &too_long)
             .await;
-        assert_eq!(field(refused.unwrap_err(), "name"), name_limit);
-        let refused = f.services.create_project(organization, &too_long).await;
         assert_eq!(field(refused.unwrap_err(), "name"), name_limit);
         let refused = f
             .services
-            .rename_project(organization, project, &too_long)
+            .create_project(f.scope.actor(), organization, &too_long)
             .await;
+        assert_eq!(field(refused.unwrap_err(), "name"), name_limit);
+        let refused = f.services.rename_project(&f.scope, &too_long).await;
         assert_eq!(field(refused.unwrap_err(), "name"), name_limit);
 
         let description_limit = "a description has at most 128 characters";
@@ -581,13 +669,10 @@ mod tests {
 
         // At the limit each is accepted, and nothing refused was stored.
         f.services
-            .rename_organization(organization, &longest)
+            .rename_organization(f.scope.actor(), organization, &longest)
             .await
             .unwrap();
-        f.services
-            .rename_project(organization, project, &longest)
-            .await
-            .unwrap();
+        f.services.rename_project(&f.scope, &longest).await.unwrap();
         f.services
             .describe_network(&f.scope, &network, &format!(" {longest} "))
             .await

@@ -5,12 +5,14 @@
 use crate::error::{Error, Result};
 use crate::ports::Notification;
 use crate::services::{Scope, Services};
+use cairn_model::Permission;
 use cairn_model::{Backup, BackupId, BackupStatus, Verification};
 
 impl Services {
     /// Starts verifying an available backup; answers at once with the backup as it is. A
     /// verification of the same backup already running is a conflict.
     pub async fn verify_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
+        scope.require(Permission::Operate)?;
         let backup = self.get_backup(scope, id).await?;
         if backup.status != BackupStatus::Available {
             return Err(Error::Conflict(format!(
@@ -66,6 +68,7 @@ impl Services {
 
     /// Whether a verification of the project's backup runs on this instance now.
     pub async fn is_verifying(&self, scope: &Scope, id: &BackupId) -> Result<bool> {
+        scope.require(Permission::Read)?;
         self.get_backup(scope, id).await?;
         Ok(self
             .inner()

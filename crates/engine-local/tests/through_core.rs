@@ -77,7 +77,7 @@ async fn site() -> Site {
     )
     .engine(Arc::new(engine))
     .build();
-    let scope = services.start().await.unwrap();
+    let scope = cairn_core::Scope::trusted(services.start().await.unwrap());
     Site {
         services,
         scope,

@@ -8,7 +8,6 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use cairn_core::access::check_organization_admin;
 use cairn_model::{
     Backup, BackupId, BackupStatus, ClusterId, ClusterStatus, CreateClusterRequest,
     CreateJobRequest, InstanceType, JobId, JobStatus, JobType, NetworkId, NetworkStatus,
@@ -69,12 +68,13 @@ fn organization_id(text: &str) -> Result<OrganizationId, cairn_core::Error> {
 }
 
 /// Organizations hold clusters that run on this machine: making one is for admins of a
-/// whole organization, who become admin of the new one too.
+/// whole organization, who become admin of the new one too (the core's rule).
 pub async fn create_organization(caller: Caller, body: JsonBody<NameRequest>) -> Created {
-    cairn_core::access::check_can_create_organizations(&caller.principal)?;
+    // The core decides; asked first so that a refused caller's body is never read.
+    caller.actor().require_organization_maker()?;
     let organization = caller
         .services()
-        .create_organization(&body.read()?.name, Some(&caller.principal.user.id))
+        .create_organization(&caller.actor(), &body.read()?.name)
         .await?;
     created(organization.id)
 }
@@ -82,26 +82,19 @@ pub async fn create_organization(caller: Caller, body: JsonBody<NameRequest>) ->
 pub async fn list_organizations(caller: Caller) -> Answer {
     let organizations: Vec<Value> = caller
         .services()
-        .list_organizations()
+        .list_organizations(&caller.actor())
         .await?
         .iter()
-        .filter(|o| caller.principal.sees_organization(&o.id))
         .map(wire::organization)
         .collect();
     Ok(Json(json!({ "organizations": organizations })))
 }
 
-/// An organization the caller has some role in (others are not found).
-async fn visible_organization(caller: &Caller, org: &str) -> ApiResult<cairn_model::Organization> {
-    let id = organization_id(org)?;
-    if !caller.principal.sees_organization(&id) {
-        return Err(cairn_core::Error::not_found("organization", org).into());
-    }
-    Ok(caller.services().get_organization(&id).await?)
-}
-
 pub async fn get_organization(caller: Caller, Path(org): Path<String>) -> Answer {
-    let organization = visible_organization(&caller, &org).await?;
+    let organization = caller
+        .services()
+        .get_organization(&caller.actor(), &organization_id(&org)?)
+        .await?;
     Ok(Json(
         json!({ "organization": wire::organization(&organization) }),
     ))
@@ -112,21 +105,20 @@ pub async fn update_organization(
     Path(org): Path<String>,
     body: JsonBody<NameRequest>,
 ) -> Answer {
-    let organization = visible_organization(&caller, &org).await?;
-    check_organization_admin(&caller.principal, &organization.id)?;
+    caller
+        .actor()
+        .require_organization_admin(&organization_id(&org)?)?;
     caller
         .services()
-        .rename_organization(&organization.id, &body.read()?.name)
+        .rename_organization(&caller.actor(), &organization_id(&org)?, &body.read()?.name)
         .await?;
     done()
 }
 
 pub async fn delete_organization(caller: Caller, Path(org): Path<String>) -> Answer {
-    let organization = visible_organization(&caller, &org).await?;
-    check_organization_admin(&caller.principal, &organization.id)?;
     caller
         .services()
-        .delete_organization(&organization.id)
+        .delete_organization(&caller.actor(), &organization_id(&org)?)
         .await?;
     done()
 }
@@ -136,35 +128,27 @@ pub async fn create_project(
     Path(org): Path<String>,
     body: JsonBody<NameRequest>,
 ) -> Created {
-    let organization = visible_organization(&caller, &org).await?;
-    check_organization_admin(&caller.principal, &organization.id)?;
+    caller
+        .actor()
+        .require_organization_admin(&organization_id(&org)?)?;
     let project = caller
         .services()
-        .create_project(&organization.id, &body.read()?.name)
+        .create_project(&caller.actor(), &organization_id(&org)?, &body.read()?.name)
         .await?;
     created(project.id)
 }
 
 pub async fn list_projects(caller: Caller, Path(org): Path<String>) -> Answer {
-    let organization = visible_organization(&caller, &org).await?;
-    let projects: Vec<_> = caller
+    let projects = caller
         .services()
-        .list_projects(&organization.id)
-        .await?
-        .into_iter()
-        .filter(|p| {
-            cairn_model::role_in(&caller.principal.grants, &organization.id, &p.id).is_some()
-        })
-        .collect();
+        .list_projects(&caller.actor(), &organization_id(&org)?)
+        .await?;
     Ok(Json(json!({ "projects": projects })))
 }
 
 pub async fn get_project(caller: Caller, Path((org, project)): Path<(String, String)>) -> Answer {
     let scope = caller.scope(&org, &project, Read).await?;
-    let project = caller
-        .services()
-        .get_project(&scope.organization_id, &scope.project_id)
-        .await?;
+    let project = caller.services().get_project(&scope).await?;
     Ok(Json(json!({ "project": project })))
 }
 
@@ -176,11 +160,7 @@ pub async fn update_project(
     let scope = caller.scope(&org, &project, Administer).await?;
     caller
         .services()
-        .rename_project(
-            &scope.organization_id,
-            &scope.project_id,
-            &body.read()?.name,
-        )
+        .rename_project(&scope, &body.read()?.name)
         .await?;
     done()
 }
@@ -189,15 +169,13 @@ pub async fn delete_project(
     caller: Caller,
     Path((org, project)): Path<(String, String)>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
-    check_organization_admin(&caller.principal, &scope.organization_id)?;
+    let place = cairn_core::Place {
+        organization_id: organization_id(&org)?,
+        project_id: id("project", &project, ProjectId::parse)?,
+    };
     caller
         .services()
-        .delete_project(
-            &scope.organization_id,
-            &scope.project_id,
-            &caller.console.scope,
-        )
+        .delete_project(&caller.actor(), &place, &caller.console.place)
         .await?;
     done()
 }
@@ -273,7 +251,6 @@ pub async fn create_cluster(
     body: JsonBody<CreateClusterRequest>,
 ) -> Created {
     let scope = caller.scope(&org, &project, Operate).await?;
-    cairn_core::access::check_restore_source(&caller.principal, &scope, body.read()?)?;
     let cluster = caller
         .services()
         .create_cluster(&scope, body.read()?)
@@ -589,8 +566,8 @@ pub async fn list_backup_storage(
     caller: Caller,
     Path((org, project)): Path<(String, String)>,
 ) -> Answer {
-    caller.scope(&org, &project, Read).await?;
-    let repositories = caller.services().backup_storage().await?;
+    let scope = caller.scope(&org, &project, Read).await?;
+    let repositories = caller.services().backup_storage(&scope).await?;
     Ok(Json(json!({ "repositories": repositories })))
 }
 

@@ -104,6 +104,11 @@ impl Caller {
         &self.console.services
     }
 
+    /// Who calls, as the core records and checks them.
+    fn actor(&self) -> cairn_core::Actor {
+        cairn_core::Actor::Person(std::sync::Arc::new(self.principal.clone()))
+    }
+
     /// The organization and project of the path, checked to exist together and the caller's
     /// role there to allow `need`. A project the caller has no role in is a 404, like any
     /// id of another project.
@@ -112,18 +117,10 @@ impl Caller {
             .map_err(|_| cairn_core::Error::not_found("organization", org))?;
         let project_id = ProjectId::parse(project)
             .map_err(|_| cairn_core::Error::not_found("project", project))?;
-        let scope = Scope {
-            organization_id,
-            project_id,
-        };
-        if self.principal.role(&scope).is_none() {
-            return Err(cairn_core::Error::not_found("project", project).into());
-        }
-        self.services()
-            .get_project(&scope.organization_id, &scope.project_id)
-            .await?;
-        cairn_core::access::check(&self.principal, &scope, need)?;
-        Ok(scope)
+        Ok(self
+            .services()
+            .authorize(&self.principal, &organization_id, &project_id, need)
+            .await?)
     }
 }
 

@@ -58,7 +58,7 @@ async fn api() -> Api {
         crate::server::sinks::SinkDeliverer::new().unwrap(),
     ))
     .build();
-    let scope = services.start().await.unwrap();
+    let scope = cairn_core::Scope::trusted(services.start().await.unwrap());
     let network = services.list_networks(&scope).await.unwrap()[0].id.clone();
     let cluster = services
         .create_cluster(&scope, &cairn_core::testkit::cluster_request(network))
@@ -81,7 +81,7 @@ async fn api() -> Api {
         .unwrap();
     let token = access_token(&services, "ops@example.com").await;
     let viewer = access_token(&services, "viewer@example.com").await;
-    let app = router(Console::new(services.clone(), scope.clone()));
+    let app = router(Console::new(services.clone(), scope.place()));
     Api {
         app,
         services,
@@ -258,7 +258,7 @@ async fn another_projects_backup_and_unknown_ids_are_404() {
     let id = created["id"].as_str().unwrap();
     let other = api
         .services
-        .create_project(&api.scope.organization_id, "other")
+        .create_project(api.scope.actor(), &api.scope.organization_id, "other")
         .await
         .unwrap();
     let elsewhere = format!(
@@ -541,16 +541,24 @@ async fn everything_in_a_project_the_caller_has_no_role_in_is_404() {
         .user_by_email("other@example.com")
         .await
         .unwrap();
-    let org = api
+    let theirs = api
         .services
-        .create_organization("theirs", Some(&other.id))
+        .create_organization(api.scope.actor(), "theirs")
         .await
-        .unwrap()
-        .id
-        .to_string();
+        .unwrap();
+    api.services
+        .grant(&cairn_model::Grant {
+            user_id: other.id.clone(),
+            organization_id: theirs.id.clone(),
+            project_id: None,
+            role: Role::Admin,
+        })
+        .await
+        .unwrap();
+    let org = theirs.id.to_string();
     let project = api
         .services
-        .create_project(&cairn_model::OrganizationId::parse(&org).unwrap(), "theirs")
+        .create_project(api.scope.actor(), &theirs.id, "theirs")
         .await
         .unwrap()
         .id
@@ -1165,7 +1173,7 @@ async fn an_expired_api_token_is_answered_invalid_grant_saying_it_has_expired() 
     let services = Services::builder(Arc::new(store), clock.clone(), SiteConfig::default())
         .engine(Arc::new(FakeEngine::default()))
         .build();
-    let scope = services.start().await.unwrap();
+    let scope = cairn_core::Scope::trusted(services.start().await.unwrap());
     let admin = services
         .create_first_admin("ops@example.com", PASSWORD)
         .await
@@ -1174,7 +1182,7 @@ async fn an_expired_api_token_is_answered_invalid_grant_saying_it_has_expired() 
         .create_api_token(&admin.id, "CI", Some(chrono::Duration::days(30)))
         .await
         .unwrap();
-    let app = router(Console::new(services.clone(), scope));
+    let app = router(Console::new(services.clone(), scope.place()));
     let (status, _, body) = exchange_from(&app, "192.0.2.1:4000", &refresh).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     clock.advance(chrono::Duration::days(30));

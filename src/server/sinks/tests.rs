@@ -66,7 +66,7 @@ async fn world(clock: Arc<dyn Clock>) -> World {
         .engine(engine.clone())
         .deliverer(Arc::new(SinkDeliverer::new().unwrap()))
         .build();
-    let scope = services.start().await.unwrap();
+    let scope = cairn_core::Scope::trusted(services.start().await.unwrap());
     let network = services.list_networks(&scope).await.unwrap()[0].id.clone();
     let cluster = services
         .create_cluster(&scope, &cairn_core::testkit::cluster_request(network))

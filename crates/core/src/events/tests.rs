@@ -54,7 +54,7 @@ async fn world() -> World {
         .engine(engine.clone())
         .deliverer(deliverer.clone())
         .build();
-    let scope = services.start().await.unwrap();
+    let scope = crate::Scope::trusted(services.start().await.unwrap());
     World {
         services,
         store,

@@ -53,7 +53,7 @@ async fn instance(db: &dyn Database, engine: &Arc<FakeEngine>) -> (Services, Sco
     )
     .engine(engine.clone())
     .build();
-    let scope = services.start().await.unwrap();
+    let scope = Scope::trusted(services.start().await.unwrap());
     (services, scope)
 }
 
@@ -85,7 +85,7 @@ async fn instance_on_clock(
     let services = Services::builder(db.open().await, clock.clone(), SiteConfig::default())
         .engine(engine.clone())
         .build();
-    let scope = services.start().await.unwrap();
+    let scope = Scope::trusted(services.start().await.unwrap());
     (services, scope)
 }
 

@@ -2,7 +2,7 @@
 
 use super::{instance, services, Database};
 use crate::testkit::FakeEngine;
-use crate::{ErrorKind, Scope, SiteConfig};
+use crate::{ErrorKind, Place, Scope, SiteConfig};
 use cairn_model::{OrganizationId, ProjectId};
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ pub async fn first_start_seeds_networks_that_read_back_exactly(db: &dyn Database
     let services = services(store.clone(), SiteConfig::default());
     let plan = services.plan_seed().await.unwrap();
     store.apply_seed(&plan).await.unwrap();
-    let scope = services.default_scope().await.unwrap();
+    let scope = Scope::trusted(services.default_scope().await.unwrap());
     assert_eq!(
         Some(&scope.project_id),
         plan.project.as_ref().map(|p| &p.id)
@@ -40,7 +40,8 @@ pub async fn a_restart_on_the_same_database_seeds_nothing_more(db: &dyn Database
     let again = services(db.open().await, SiteConfig::default());
     assert!(again.plan_seed().await.unwrap().is_empty());
     assert_eq!(again.start().await.unwrap(), first);
-    assert_eq!(again.list_networks(&first).await.unwrap().len(), 2);
+    let scope = Scope::trusted(first);
+    assert_eq!(again.list_networks(&scope).await.unwrap().len(), 2);
 }
 
 pub async fn a_region_added_later_gets_its_network_in_the_same_project(db: &dyn Database) {
@@ -53,7 +54,7 @@ pub async fn a_region_added_later_gets_its_network_in_the_same_project(db: &dyn 
     let services = services(db.open().await, grown);
     assert_eq!(services.start().await.unwrap(), first);
     let regions: Vec<_> = services
-        .list_networks(&first)
+        .list_networks(&Scope::trusted(first))
         .await
         .unwrap()
         .into_iter()
@@ -65,10 +66,10 @@ pub async fn a_region_added_later_gets_its_network_in_the_same_project(db: &dyn 
 pub async fn resources_of_another_project_are_not_found(db: &dyn Database) {
     let services = services(db.open().await, SiteConfig::default());
     services.start().await.unwrap();
-    let stranger = Scope {
+    let stranger = Scope::trusted(Place {
         organization_id: OrganizationId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
         project_id: ProjectId::parse("c1ev3l5o0aeu6ojco7b0").unwrap(),
-    };
+    });
     assert!(services.list_networks(&stranger).await.unwrap().is_empty());
     assert!(services.list_clusters(&stranger).await.unwrap().is_empty());
 }
@@ -90,7 +91,7 @@ pub async fn networks_and_projects_are_created_and_an_unused_network_deleted(db:
         .await
         .unwrap();
     let project = services
-        .create_project(&scope.organization_id, "Staging")
+        .create_project(scope.actor(), &scope.organization_id, "Staging")
         .await
         .unwrap();
 
@@ -100,7 +101,7 @@ pub async fn networks_and_projects_are_created_and_an_unused_network_deleted(db:
         network
     );
     assert!(again
-        .list_projects(&scope.organization_id)
+        .list_projects(scope.actor(), &scope.organization_id)
         .await
         .unwrap()
         .contains(&project));
@@ -115,12 +116,13 @@ pub async fn networks_and_projects_are_created_and_an_unused_network_deleted(db:
 pub async fn organizations_and_projects_are_deleted_once_unused(db: &dyn Database) {
     let engine = Arc::new(FakeEngine::default());
     let (services, scope) = instance(db, &engine).await;
-    let org = services.create_organization("Acme", None).await.unwrap();
-    let project = services.create_project(&org.id, "Prod").await.unwrap();
-    let project_scope = Scope {
+    let by = scope.actor();
+    let org = services.create_organization(by, "Acme").await.unwrap();
+    let project = services.create_project(by, &org.id, "Prod").await.unwrap();
+    let project_scope = Scope::trusted(Place {
         organization_id: org.id.clone(),
         project_id: project.id.clone(),
-    };
+    });
     let network = services
         .create_network(
             &project_scope,
@@ -136,7 +138,7 @@ pub async fn organizations_and_projects_are_deleted_once_unused(db: &dyn Databas
         .unwrap();
     assert_eq!(
         services
-            .delete_organization(&org.id)
+            .delete_organization(by, &org.id)
             .await
             .unwrap_err()
             .kind(),
@@ -147,24 +149,20 @@ pub async fn organizations_and_projects_are_deleted_once_unused(db: &dyn Databas
         .await
         .unwrap();
     services
-        .delete_project(&org.id, &project.id, &scope)
+        .delete_project(by, &project_scope.place(), &scope.place())
         .await
         .unwrap();
-    services.delete_organization(&org.id).await.unwrap();
+    services.delete_organization(by, &org.id).await.unwrap();
 
     let (again, _) = instance(db, &engine).await;
     assert!(!again
-        .list_organizations()
+        .list_organizations(by)
         .await
         .unwrap()
         .iter()
         .any(|o| o.id == org.id));
     assert_eq!(
-        again
-            .get_project(&org.id, &project.id)
-            .await
-            .unwrap_err()
-            .kind(),
+        again.get_project(&project_scope).await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
     assert_eq!(
