@@ -92,8 +92,8 @@ impl From<cairn_core::Error> for ConsoleError {
             ErrorKind::Forbidden => ConsoleErrorKind::Forbidden,
         };
         match error {
-            Error::Internal(detail) => {
-                tracing::error!(error.detail = %detail, "internal error while serving the console");
+            Error::Internal { message, source } => {
+                tracing::error!(error.detail = %message, error.source = ?source, "internal error while serving the console");
                 Self::internal("Something went wrong on the server; its log has the details.")
             }
             Error::Invalid(fields) => Self {

@@ -271,7 +271,7 @@ pub async fn set_up(
             let (field, message) = fields.into_iter().next().unwrap_or_default();
             back(&field, &message)
         }
-        Err(cairn_core::Error::Conflict(_)) => Redirect::to("/login").into_response(),
+        Err(cairn_core::Error::Conflict { .. }) => Redirect::to("/login").into_response(),
         Err(cairn_core::Error::Unavailable(_)) => Redirect::to(&format!(
             "/setup?email={}&busy=1",
             crate::components::url_encode(form.email.trim())

@@ -230,7 +230,7 @@ fn normalize_email(email: &str) -> Result<String> {
     if plausible {
         Ok(email)
     } else {
-        Err(crate::backups::invalid(
+        Err(Error::invalid(
             "email",
             "an email address like ops@example.com is required",
         ))
@@ -238,7 +238,7 @@ fn normalize_email(email: &str) -> Result<String> {
 }
 
 fn check_password(password: &str) -> Result<()> {
-    password_rule(password).map_err(|message| crate::backups::invalid("password", message))
+    password_rule(password).map_err(|message| Error::invalid("password", message))
 }
 
 /// What every password must be, on creation and on every change.
@@ -366,9 +366,7 @@ impl Services {
             .insert_user(&user, &hash, &[grant], only_first)
             .await?;
         if !inserted {
-            return Err(Error::Conflict(
-                "Cairn is already set up: sign in instead".into(),
-            ));
+            return Err(Error::conflict("Cairn is already set up: sign in instead"));
         }
         Ok(user)
     }

@@ -13,12 +13,8 @@ use cairn_model::{group_backups, GroupedBackups};
 use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, HistoryItem, ProjectId,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-pub(crate) fn invalid(field: &str, message: impl ToString) -> Error {
-    Error::Invalid(BTreeMap::from([(field.to_owned(), message.to_string())]))
-}
 
 impl Services {
     /// Starts a one-off backup of a cluster, labelled from `label` (a template). Answers at
@@ -45,7 +41,7 @@ impl Services {
     ) -> Result<Backup> {
         let job = run.as_ref().map(|item| item.job_id.clone());
         let job = job.as_ref();
-        let template = LabelTemplate::parse(label).map_err(|e| invalid("description", e))?;
+        let template = LabelTemplate::parse(label).map_err(|e| Error::invalid("description", e))?;
         let engine = self.engine()?;
         let store = &self.inner().store;
         let cluster = self.get_cluster(scope, cluster_id).await?;
@@ -60,14 +56,14 @@ impl Services {
             owner: self.inner().instance.clone(),
         };
         if let LockOutcome::HeldBy(holder) = store.acquire_lock(&lock).await? {
-            return Err(Error::Conflict(holder.to_string()));
+            return Err(Error::conflict(holder.to_string()));
         }
         // From here on the lock is ours: release it on every way out. The cluster is read
         // again under the lock, so no change can slip in between the check and the backup.
         let recorded = async {
             let current = self.get_cluster(scope, cluster_id).await?;
             if current.status != ClusterStatus::Available {
-                return Err(Error::Conflict(format!(
+                return Err(Error::conflict(format!(
                     "cluster {} is {}: only an available cluster can be backed up",
                     current.id,
                     current.status.as_str()
@@ -213,8 +209,7 @@ impl Services {
         run: Option<HistoryItem>,
     ) -> Result<()> {
         let reason = failure.as_ref().map(|(_, sentence)| sentence.clone());
-        backup.status =
-            backup_transition(backup.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
+        backup.status = backup_transition(backup.status, event).map_err(Error::conflict_from)?;
         if let Some(facts) = facts {
             backup.bytes_stored = Some(facts.bytes_stored);
             backup.bytes_new = Some(facts.bytes_new);
@@ -386,12 +381,12 @@ impl Services {
         let mut backup = self.get_backup(scope, id).await?;
         let store = &self.inner().store;
         if let Some(cluster) = self.being_restored().await?.get(id) {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "backup {id} is being restored into cluster {cluster}; delete it once that cluster is available"
             )));
         }
         backup.status = backup_transition(backup.status, BackupEvent::DeleteRequested)
-            .map_err(|e| Error::Conflict(e.to_string()))?;
+            .map_err(Error::conflict_from)?;
         {
             let _writing = self.writing_backups();
             store.update_backup(&backup).await?;

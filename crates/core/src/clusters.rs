@@ -1,7 +1,6 @@
 //! Clusters: create (and restore, which is a create from a backup), provisioned in the
 //! background by the engine: `provisioning → available | defunct`.
 
-use crate::backups::invalid;
 use crate::error::{Error, Result};
 use crate::lifecycle::{cluster_transition, ClusterEvent};
 use crate::locks::{ClusterLock, LockKind, LockOutcome};
@@ -96,7 +95,7 @@ impl Services {
             owner: self.inner().instance.clone(),
         };
         if let LockOutcome::HeldBy(holder) = store.acquire_lock(&lock).await? {
-            return Err(Error::Conflict(holder.to_string()));
+            return Err(Error::conflict(holder.to_string()));
         }
         tracing::info!(cluster.id = %cluster.id, restore.from = ?cluster.source_backup_id, "provisioning cluster");
 
@@ -143,7 +142,7 @@ impl Services {
         let backup = store.backup(&project, id).await?;
         if let Some(b) = &backup {
             if b.status == BackupStatus::Deleting {
-                return Err(Error::Conflict(format!(
+                return Err(Error::conflict(format!(
                     "backup {id} is being deleted and cannot be restored"
                 )));
             }
@@ -160,8 +159,7 @@ impl Services {
             Ok(_) => ClusterEvent::Provisioned,
             Err(_) => ClusterEvent::ProvisioningFailed,
         };
-        cluster.status = cluster_transition(cluster.status, event)
-            .map_err(|e| Error::Conflict(e.to_string()))?;
+        cluster.status = cluster_transition(cluster.status, event).map_err(Error::conflict_from)?;
         let mut patch = ClusterPatch::status(cluster.status);
         match outcome {
             Ok(addresses) => {
@@ -240,7 +238,7 @@ impl Services {
             .find(|d| d.name == cluster.disk_type)
             .map_or(u32::MAX, |d| d.max_size_gb);
         if disk_size_gb <= cluster.disk_size_gb {
-            return Err(invalid(
+            return Err(Error::invalid(
                 "diskSizeGb",
                 format!(
                     "must be larger than the current {} GB: disks only grow",
@@ -249,7 +247,7 @@ impl Services {
             ));
         }
         if disk_size_gb > max {
-            return Err(invalid(
+            return Err(Error::invalid(
                 "diskSizeGb",
                 format!("a {} disk is at most {max} GB", cluster.disk_type),
             ));
@@ -273,7 +271,7 @@ impl Services {
         scope.require(Permission::Operate)?;
         let cluster = self.get_cluster(scope, id).await?;
         if cluster.instance_type == instance_type {
-            return Err(invalid(
+            return Err(Error::invalid(
                 "instanceType",
                 format!("the cluster is already {}", instance_type.name()),
             ));
@@ -302,7 +300,7 @@ impl Services {
         let description = description.map(str::trim);
         if let Some(description) = description {
             cairn_model::check_cluster_description(description)
-                .map_err(|e| invalid("description", e))?;
+                .map_err(|e| Error::invalid("description", e))?;
         }
         let patch = ClusterPatch {
             description: description.map(str::to_owned),
@@ -316,7 +314,7 @@ impl Services {
                 current.status,
                 ClusterStatus::Deleting | ClusterStatus::Deleted
             ) {
-                return Err(Error::Conflict(format!("cluster {id} is being deleted")));
+                return Err(Error::conflict(format!("cluster {id} is being deleted")));
             }
             self.inner().store.patch_cluster(id, &patch).await?;
             self.get_cluster(scope, id).await
@@ -339,7 +337,7 @@ impl Services {
             owner: self.inner().instance.clone(),
         };
         match self.inner().store.acquire_lock(&lock).await? {
-            LockOutcome::HeldBy(holder) => Err(Error::Conflict(holder.to_string())),
+            LockOutcome::HeldBy(holder) => Err(Error::conflict(holder.to_string())),
             LockOutcome::Acquired => Ok(lock.holder_id),
         }
     }
@@ -360,7 +358,7 @@ impl Services {
             .find(|v| v.version == server_version || v.tag == server_version)
         else {
             let offered: Vec<_> = versions.iter().map(|v| v.version.as_str()).collect();
-            return Err(invalid(
+            return Err(Error::invalid(
                 "serverVersion",
                 format!(
                     "unknown server version '{server_version}': use {}",
@@ -369,7 +367,7 @@ impl Services {
             ));
         };
         if !cairn_model::restore::is_newer(&target.version, &cluster.server_version) {
-            return Err(invalid(
+            return Err(Error::invalid(
                 "serverVersion",
                 format!("must be newer than the current {}", cluster.server_version),
             ));
@@ -401,18 +399,18 @@ impl Services {
     ) -> Result<Cluster> {
         let engine = self.engine()?;
         // Refused at once when the status does not allow it, before the lock is even asked.
-        cluster_transition(cluster.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
+        cluster_transition(cluster.status, event).map_err(Error::conflict_from)?;
         let holder = self.take_lock(&cluster.id, kind).await?;
         let started = async {
             let mut cluster = self.get_cluster(scope, &cluster.id).await?;
             if change == ClusterChange::Delete && cluster.protected {
-                return Err(Error::Conflict(format!(
+                return Err(Error::conflict(format!(
                     "cluster {} is protected: turn protection off before deleting it",
                     cluster.id
                 )));
             }
-            cluster.status = cluster_transition(cluster.status, event)
-                .map_err(|e| Error::Conflict(e.to_string()))?;
+            cluster.status =
+                cluster_transition(cluster.status, event).map_err(Error::conflict_from)?;
             self.inner()
                 .store
                 .patch_cluster(&cluster.id, &ClusterPatch::status(cluster.status))
@@ -528,8 +526,8 @@ impl Services {
                 return Ok(());
             }
         }
-        cluster.status = cluster_transition(from, ClusterEvent::Interrupted)
-            .map_err(|e| Error::Conflict(e.to_string()))?;
+        cluster.status =
+            cluster_transition(from, ClusterEvent::Interrupted).map_err(Error::conflict_from)?;
         tracing::warn!(cluster.id = %cluster.id, from = from.as_str(), to = cluster.status.as_str(), "settled a cluster left mid-operation");
         self.inner()
             .store

@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The failure underneath one of ours, kept for logs (`{:#}`/`source()` chains).
+pub type Source = Box<dyn std::error::Error + Send + Sync>;
+
 /// What kind of failure, independent of where it happened: edges map this to a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -22,16 +25,25 @@ pub enum ErrorKind {
 pub enum Error {
     #[error("{what} {id} was not found")]
     NotFound { what: &'static str, id: String },
-    #[error("{0}")]
-    Conflict(String),
+    /// Refused by the resource's state (a lock, a status, protection).
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
     /// Field name → what is wrong with it; every broken rule at once.
     #[error("the request is not valid: {}", describe_fields(.0))]
     Invalid(BTreeMap<String, String>),
     #[error("{0}")]
     Unavailable(String),
     /// A failure of an adapter (database, disk). The message is for logs, not for users.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error: {message}")]
+    Internal {
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
     #[error("{0}")]
     Unauthenticated(String),
     #[error("{0}")]
@@ -42,10 +54,10 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::NotFound { .. } => ErrorKind::NotFound,
-            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Conflict { .. } => ErrorKind::Conflict,
             Error::Invalid(_) => ErrorKind::Invalid,
             Error::Unavailable(_) => ErrorKind::Unavailable,
-            Error::Internal(_) => ErrorKind::Internal,
+            Error::Internal { .. } => ErrorKind::Internal,
             Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::Forbidden(_) => ErrorKind::Forbidden,
         }
@@ -59,9 +71,41 @@ impl Error {
         }
     }
 
-    /// An adapter failure, keeping the cause's message for the log.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Error::Internal(cause.to_string())
+    /// Field name → what is wrong with it, for one field.
+    pub fn invalid(field: &str, message: impl ToString) -> Self {
+        Error::Invalid(BTreeMap::from([(field.to_owned(), message.to_string())]))
+    }
+
+    /// Refused by the resource's state, saying why.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::Conflict {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Refused by the resource's state, as `cause` says (kept as the source).
+    pub fn conflict_from(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Conflict {
+            message: cause.to_string(),
+            source: Some(Box::new(cause)),
+        }
+    }
+
+    /// An adapter failure, described for the log.
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Error::Internal {
+            message: message.to_string(),
+            source: None,
+        }
+    }
+
+    /// An adapter failure, keeping its cause as the source.
+    pub fn internal_from(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Internal {
+            message: cause.to_string(),
+            source: Some(Box::new(cause)),
+        }
     }
 }
 
@@ -76,6 +120,16 @@ fn describe_fields(fields: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_adapter_failure_keeps_its_cause_as_the_source() {
+        let cause = std::io::Error::other("disk full");
+        let error = Error::internal_from(cause);
+        assert_eq!(error.kind(), ErrorKind::Internal);
+        assert_eq!(error.to_string(), "internal error: disk full");
+        let source = std::error::Error::source(&error).expect("a source");
+        assert_eq!(source.to_string(), "disk full");
+    }
 
     #[test]
     fn an_invalid_error_names_every_field_in_its_message() {

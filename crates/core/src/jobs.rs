@@ -108,8 +108,7 @@ impl Services {
     pub async fn change_job(&self, scope: &Scope, id: &JobId, event: JobEvent) -> Result<Job> {
         scope.require(Permission::Operate)?;
         let mut job = self.get_job(scope, id).await?;
-        job.status =
-            job_transition(job.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
+        job.status = job_transition(job.status, event).map_err(Error::conflict_from)?;
         let store = &self.inner().store;
         if event == JobEvent::Resume {
             store
@@ -127,7 +126,7 @@ impl Services {
         scope.require(Permission::Operate)?;
         let job = self.get_job(scope, id).await?;
         if job.status == JobStatus::Deleted {
-            return Err(Error::Conflict(format!("job {} is deleted", job.id)));
+            return Err(Error::conflict(format!("job {} is deleted", job.id)));
         }
         self.run_job(scope, &job).await
     }
@@ -202,8 +201,7 @@ impl Services {
         event: RunEvent,
         details: String,
     ) -> Result<()> {
-        item.status =
-            run_transition(item.status, event).map_err(|e| Error::Conflict(e.to_string()))?;
+        item.status = run_transition(item.status, event).map_err(Error::conflict_from)?;
         item.details = details;
         item.end_time = Some(self.inner().clock.now());
         // Only a run still started is ended: one that recovery settled meanwhile keeps what
@@ -292,7 +290,7 @@ impl Services {
             tracing::info!(backup.id = %id, job.id = %job.id, %reason, "pruning backup");
             backup.status =
                 crate::lifecycle::backup_transition(backup.status, BackupEvent::DeleteRequested)
-                    .map_err(|e| Error::Conflict(e.to_string()))?;
+                    .map_err(Error::conflict_from)?;
             {
                 let _writing = self.writing_backups();
                 store.update_backup(&backup).await?;
@@ -331,7 +329,7 @@ impl Services {
         }
         backup.status =
             crate::lifecycle::backup_transition(backup.status, BackupEvent::DeleteFinished)
-                .map_err(|e| Error::Conflict(e.to_string()))?;
+                .map_err(Error::conflict_from)?;
         let _writing = self.writing_backups();
         self.inner().store.update_backup(&backup).await?;
         Ok(())

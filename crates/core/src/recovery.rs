@@ -220,7 +220,7 @@ impl Services {
     ) -> Result<Option<String>> {
         match self.take_lock(cluster, kind).await {
             Ok(holder) => Ok(Some(holder)),
-            Err(crate::Error::Conflict(_)) => Ok(None),
+            Err(crate::Error::Conflict { .. }) => Ok(None),
             Err(error) => Err(error),
         }
     }

@@ -1,7 +1,6 @@
 //! Projects and networks. A network can only be in one of the site's regions and under its
 //! provider (that is where the engine can run nodes); it is deleted only when no cluster uses it.
 
-use crate::backups::invalid;
 use crate::error::{Error, Result};
 use crate::ports::Renamable;
 use crate::scope::{Actor, Place, Scope};
@@ -65,7 +64,7 @@ impl Services {
     pub async fn create_organization(&self, by: &Actor, name: &str) -> Result<Organization> {
         by.require_organization_maker()?;
         cairn_model::check_text("name", name, cairn_model::MAX_NAME_LEN)
-            .map_err(|message| invalid("name", message))?;
+            .map_err(|message| Error::invalid("name", message))?;
         let name = name.trim();
         let raw = self.inner().ids.next(self.inner().clock.as_ref());
         let organization = Organization {
@@ -98,7 +97,7 @@ impl Services {
         self.organization(id).await?;
         let projects = self.inner().store.projects(id).await?;
         if !projects.is_empty() {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "organization {id} still has {}: delete {} first",
                 count(projects.len(), "project"),
                 if projects.len() == 1 { "it" } else { "them" }
@@ -139,7 +138,7 @@ impl Services {
         by.require_organization_admin(organization)?;
         let project = self.project_of(organization, id).await?;
         if &console.project_id == id {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "project {id} is where this console works and cannot be deleted"
             )));
         }
@@ -152,7 +151,7 @@ impl Services {
         ];
         let held: Vec<_> = held.into_iter().filter(|h| !h.starts_with("0 ")).collect();
         if !held.is_empty() {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "project {} still has {}: delete them first",
                 project.id,
                 held.join(", ")
@@ -182,7 +181,7 @@ impl Services {
     ) -> Result<Project> {
         by.require_organization_admin(organization)?;
         cairn_model::check_text("name", name, cairn_model::MAX_NAME_LEN)
-            .map_err(|message| invalid("name", message))?;
+            .map_err(|message| Error::invalid("name", message))?;
         let name = name.trim();
         self.organization(organization).await?;
         let raw = self.inner().ids.next(self.inner().clock.as_ref());
@@ -260,7 +259,8 @@ impl Services {
             Renamable::OrganizationName | Renamable::ProjectName => cairn_model::MAX_NAME_LEN,
             Renamable::NetworkDescription => cairn_model::text::MAX_DESCRIPTION_LEN,
         };
-        cairn_model::check_text(field, text, max).map_err(|message| invalid(field, message))?;
+        cairn_model::check_text(field, text, max)
+            .map_err(|message| Error::invalid(field, message))?;
         let text = text.trim();
         if self.inner().store.rename(what, id, text).await? {
             Ok(())
@@ -333,7 +333,7 @@ impl Services {
         scope.require(Permission::Operate)?;
         let mut network = self.get_network(scope, id).await?;
         if network.status == NetworkStatus::Deleted {
-            return Err(Error::Conflict(format!("network {id} is already deleted")));
+            return Err(Error::conflict(format!("network {id} is already deleted")));
         }
         let users: Vec<_> = self
             .inner()
@@ -345,7 +345,7 @@ impl Services {
             .map(|c| c.id.to_string())
             .collect();
         if !users.is_empty() {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "network {id} is used by cluster{} {}: delete {} first",
                 if users.len() == 1 { "" } else { "s" },
                 users.join(", "),

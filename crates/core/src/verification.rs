@@ -15,7 +15,7 @@ impl Services {
         scope.require(Permission::Operate)?;
         let backup = self.get_backup(scope, id).await?;
         if backup.status != BackupStatus::Available {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "backup {id} is {}: only an available backup can be verified",
                 backup.status.as_str()
             )));
@@ -28,7 +28,7 @@ impl Services {
             .expect("verifying set")
             .insert(id.clone())
         {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "backup {id} is being verified already"
             )));
         }

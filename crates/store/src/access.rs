@@ -268,7 +268,7 @@ where
 fn email_taken(error: sqlx::Error, email: &str) -> CoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
-            CoreError::Conflict(format!("a user with email {email} exists"))
+            CoreError::conflict(format!("a user with email {email} exists"))
         }
         _ => StoreError::from(error).into(),
     }

@@ -42,7 +42,7 @@ pub enum StoreError {
 
 impl From<StoreError> for CoreError {
     fn from(error: StoreError) -> Self {
-        CoreError::internal(error)
+        CoreError::internal_from(error)
     }
 }
 

@@ -524,7 +524,7 @@ impl Listings {
             }
         }
         let json = Bytes::from(make(list).map_err(|e| {
-            cairn_core::Error::Internal(format!("writing the list of backups: {e}"))
+            cairn_core::Error::internal(format!("writing the list of backups: {e}"))
         })?);
         let mut made = self.made.lock().expect("listings");
         if made.len() >= LISTINGS_HELD {

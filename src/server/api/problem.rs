@@ -40,8 +40,8 @@ impl From<cairn_core::Error> for ApiError {
         };
         let (detail, fields) = match error {
             Error::Invalid(fields) => ("Some fields are not valid.".to_owned(), fields),
-            Error::Internal(detail) => {
-                tracing::error!(error.detail = %detail, "internal error while serving the API");
+            Error::Internal { message, source } => {
+                tracing::error!(error.detail = %message, error.source = ?source, "internal error while serving the API");
                 (
                     "Something went wrong on the server; its log has the details.".to_owned(),
                     BTreeMap::new(),

@@ -26,7 +26,7 @@ impl AccessStore for InMemoryStore {
             return Ok(false);
         }
         if state.users.iter().any(|(u, _)| u.email == user.email) {
-            return Err(Error::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "a user with email {} exists",
                 user.email
             )));
