@@ -2,8 +2,8 @@
 //! (console, REST API) only turn a signed-in principal into a scope with
 //! `Services::authorize`; each use case asks its scope for the right it needs.
 
-use crate::flows_tests::{fixture, Fixture};
 use crate::lifecycle::JobEvent;
+use crate::testkit::{fixture, Fixture};
 use crate::{Actor, ErrorKind, Place, Principal, Result, Scope, Services};
 use cairn_model::{
     BackupId, ClusterId, CreateJobRequest, EventSource, InstanceType, IntegrationId,

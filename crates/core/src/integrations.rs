@@ -109,7 +109,7 @@ impl Services {
 
 #[cfg(test)]
 mod tests {
-    use crate::flows_tests::fixture;
+    use crate::testkit::fixture;
     use crate::Error;
     use cairn_model::{EventSource, IntegrationRequest, Sink};
 

@@ -176,7 +176,7 @@ fn longest_gap(schedule: &Schedule, from: DateTime<Utc>) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flows_tests::fixture;
+    use crate::testkit::fixture;
 
     #[test]
     fn a_histogram_counts_each_value_in_its_bucket_and_cumulates_for_prometheus() {

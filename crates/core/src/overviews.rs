@@ -112,8 +112,8 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flows_tests::fixture;
     use crate::lifecycle::JobEvent;
+    use crate::testkit::fixture;
     use crate::testkit::SnapshotBehaviour;
     use cairn_model::{CreateJobRequest, HistoryStatus, ScheduledBackupData};
 

@@ -308,7 +308,7 @@ impl Drop for AbortOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flows_tests::fixture;
+    use crate::testkit::fixture;
     use crate::testkit::SnapshotBehaviour;
     use crate::{Clock, ClusterStore, JobStore};
 

@@ -333,11 +333,11 @@ impl Drop for RunsHere {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flows_tests::fixture;
+    use crate::testkit::fixture;
     use crate::{BackupStore, ClusterStore, JobStore};
     use cairn_model::{ClusterContents, HistoryStatus};
 
-    async fn restore_test(f: &crate::flows_tests::Fixture, cluster: &ClusterId) -> Job {
+    async fn restore_test(f: &crate::testkit::Fixture, cluster: &ClusterId) -> Job {
         let request = CreateRestoreTestRequest {
             description: "Nightly restore test".into(),
             schedule: "0 3 * * *".into(),
@@ -452,7 +452,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_restore_test_past_its_deadline_fails_and_its_cluster_goes_once_provisioned() {
-        let f = crate::flows_tests::fixture_with(std::time::Duration::from_millis(50)).await;
+        let f = crate::testkit::fixture_with(std::time::Duration::from_millis(50)).await;
         let cluster = f.available_cluster().await;
         f.services
             .create_backup(&f.scope, &cluster.id, "slow")

@@ -109,8 +109,8 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flows_tests::fixture;
     use crate::ports::EngineError;
+    use crate::testkit::fixture;
 
     #[tokio::test]
     async fn a_probe_stores_each_clusters_health_when_it_changes_and_only_then() {

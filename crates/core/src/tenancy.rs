@@ -361,7 +361,7 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flows_tests::fixture;
+    use crate::testkit::fixture;
 
     fn request(region: &str) -> CreateNetworkRequest {
         CreateNetworkRequest {

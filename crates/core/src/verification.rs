@@ -133,7 +133,7 @@ impl Drop for Verifying {
 
 #[cfg(test)]
 mod tests {
-    use crate::flows_tests::fixture;
+    use crate::testkit::fixture;
     use crate::EngineError;
     use cairn_model::BackupStatus;
 

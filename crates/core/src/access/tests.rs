@@ -1,7 +1,7 @@
 //! Sign-in, tokens and roles, over the in-memory store and a manual clock.
 
 use super::*;
-use crate::flows_tests::fixture;
+use crate::testkit::fixture;
 use crate::{AccessStore, ErrorKind};
 
 const PASSWORD: &str = "correct horse battery";

@@ -14,6 +14,6 @@ mod notifier;
 
 pub use clock::ManualClock;
 pub use engine::{FakeEngine, Gate, SnapshotBehaviour};
-pub use fixtures::cluster_request;
+pub use fixtures::{cluster_request, fixture, fixture_with, Fixture};
 pub use memory::InMemoryStore;
 pub use notifier::RecordingNotifier;
