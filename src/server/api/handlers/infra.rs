@@ -1,14 +1,12 @@
 //! infra/v1: networks.
 
-use super::{created, done, id, Answer, Created};
+use super::{created, done, Answer, Created};
 use crate::server::api::problem::JsonBody;
-use crate::server::api::{wire, Caller};
-use axum::extract::Path;
+use crate::server::api::{wire, InProject, Operates, PathId, Reads};
 use axum::Json;
-use cairn_model::{NetworkId, NetworkStatus, Permission};
+use cairn_model::{NetworkId, NetworkStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use Permission::{Operate, Read};
 
 #[derive(Debug, Deserialize)]
 pub struct DescriptionRequest {
@@ -16,11 +14,9 @@ pub struct DescriptionRequest {
 }
 
 pub async fn create_network(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
     body: JsonBody<cairn_core::CreateNetworkRequest>,
 ) -> Created {
-    let scope = caller.scope(&org, &project, Operate).await?;
     let network = caller
         .services()
         .create_network(&scope, body.read()?)
@@ -28,8 +24,7 @@ pub async fn create_network(
     created(network.id)
 }
 
-pub async fn list_networks(caller: Caller, Path((org, project)): Path<(String, String)>) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
+pub async fn list_networks(InProject { caller, scope, .. }: InProject<Reads>) -> Answer {
     let networks: Vec<Value> = caller
         .services()
         .list_networks(&scope)
@@ -42,22 +37,18 @@ pub async fn list_networks(caller: Caller, Path((org, project)): Path<(String, S
 }
 
 pub async fn get_network(
-    caller: Caller,
-    Path((org, project, network)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Reads>,
+    PathId(id): PathId<NetworkId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
-    let id = id("network", &network, NetworkId::parse)?;
     let network = caller.services().get_network(&scope, &id).await?;
     Ok(Json(json!({ "network": wire::network(&network) })))
 }
 
 pub async fn update_network(
-    caller: Caller,
-    Path((org, project, network)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<NetworkId>,
     body: JsonBody<DescriptionRequest>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("network", &network, NetworkId::parse)?;
     caller
         .services()
         .describe_network(&scope, &id, &body.read()?.description)
@@ -66,11 +57,9 @@ pub async fn update_network(
 }
 
 pub async fn delete_network(
-    caller: Caller,
-    Path((org, project, network)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<NetworkId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("network", &network, NetworkId::parse)?;
     caller.services().delete_network(&scope, &id).await?;
     done()
 }

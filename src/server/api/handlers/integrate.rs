@@ -1,24 +1,16 @@
 //! integrate/v1: integrations.
 
-use super::{created, done, id, Answer, Created};
+use super::{created, done, Answer, Created};
 use crate::server::api::problem::JsonBody;
-use crate::server::api::Caller;
-use axum::extract::Path;
+use crate::server::api::{InProject, Operates, PathId, Reads};
 use axum::Json;
-use cairn_model::Permission;
+use cairn_model::IntegrationId;
 use serde_json::json;
-use Permission::{Operate, Read};
-
-fn integration_id(text: &str) -> Result<cairn_model::IntegrationId, cairn_core::Error> {
-    id("integration", text, cairn_model::IntegrationId::parse)
-}
 
 pub async fn create_integration(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
     body: JsonBody<cairn_model::IntegrationRequest>,
 ) -> Created {
-    let scope = caller.scope(&org, &project, Operate).await?;
     let integration = caller
         .services()
         .create_integration(&scope, body.read()?)
@@ -26,11 +18,7 @@ pub async fn create_integration(
     created(integration.id)
 }
 
-pub async fn list_integrations(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
-) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
+pub async fn list_integrations(InProject { caller, scope, .. }: InProject<Reads>) -> Answer {
     let integrations: Vec<_> = caller
         .services()
         .list_integrations(&scope)
@@ -42,22 +30,18 @@ pub async fn list_integrations(
 }
 
 pub async fn get_integration(
-    caller: Caller,
-    Path((org, project, integration)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Reads>,
+    PathId(id): PathId<IntegrationId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
-    let id = integration_id(&integration)?;
     let integration = caller.services().get_integration(&scope, &id).await?;
     Ok(Json(json!({ "integration": integration.view() })))
 }
 
 pub async fn update_integration(
-    caller: Caller,
-    Path((org, project, integration)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<IntegrationId>,
     body: JsonBody<cairn_model::IntegrationRequest>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = integration_id(&integration)?;
     caller
         .services()
         .update_integration(&scope, &id, body.read()?)
@@ -66,11 +50,9 @@ pub async fn update_integration(
 }
 
 pub async fn delete_integration(
-    caller: Caller,
-    Path((org, project, integration)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<IntegrationId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = integration_id(&integration)?;
     caller.services().delete_integration(&scope, &id).await?;
     done()
 }
@@ -78,11 +60,9 @@ pub async fn delete_integration(
 /// Sends a sample message now; a sink that refuses it is reported in the delivery (200), not
 /// as an API error: the call itself worked.
 pub async fn test_integration(
-    caller: Caller,
-    Path((org, project, integration)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<IntegrationId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = integration_id(&integration)?;
     let delivery = caller.services().test_integration(&scope, &id).await?;
     Ok(Json(json!({ "delivery": delivery })))
 }

@@ -1,29 +1,24 @@
 //! mesdb/v1: clusters, backups, their storage and verification.
 
-use super::{created, done, id, renamed, Answer, Created};
+use super::{created, done, renamed, Answer, Created};
 use crate::server::api::problem::{ApiError, ApiResult, JsonBody};
-use crate::server::api::{wire, Caller};
-use axum::extract::Path;
+use crate::server::api::{wire, InProject, Operates, PathId, Reads};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use cairn_model::{
     BackupId, BackupStatus, ClusterId, ClusterStatus, CreateClusterRequest, InstanceType,
-    Permission,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
-use Permission::{Operate, Read};
 
 // ---- clusters ----
 
 /// Creates a cluster; with `sourceBackupId` it is a restore of that backup.
 pub async fn create_cluster(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
     body: JsonBody<CreateClusterRequest>,
 ) -> Created {
-    let scope = caller.scope(&org, &project, Operate).await?;
     let cluster = caller
         .services()
         .create_cluster(&scope, body.read()?)
@@ -32,17 +27,14 @@ pub async fn create_cluster(
 }
 
 pub async fn get_cluster(
-    caller: Caller,
-    Path((org, project, cluster)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Reads>,
+    PathId(id): PathId<ClusterId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
-    let id = id("cluster", &cluster, ClusterId::parse)?;
     let cluster = caller.services().get_cluster(&scope, &id).await?;
     Ok(Json(json!({ "cluster": wire::cluster(&cluster) })))
 }
 
-pub async fn list_clusters(caller: Caller, Path((org, project)): Path<(String, String)>) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
+pub async fn list_clusters(InProject { caller, scope, .. }: InProject<Reads>) -> Answer {
     let clusters: Vec<Value> = caller
         .services()
         .list_clusters(&scope)
@@ -68,12 +60,10 @@ pub struct UpdateClusterRequest {
 }
 
 pub async fn update_cluster(
-    caller: Caller,
-    Path((org, project, cluster)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<ClusterId>,
     body: JsonBody<UpdateClusterRequest>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("cluster", &cluster, ClusterId::parse)?;
     caller
         .services()
         .update_cluster(
@@ -87,11 +77,9 @@ pub async fn update_cluster(
 }
 
 pub async fn delete_cluster(
-    caller: Caller,
-    Path((org, project, cluster)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<ClusterId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("cluster", &cluster, ClusterId::parse)?;
     caller.services().delete_cluster(&scope, &id).await?;
     done()
 }
@@ -142,12 +130,10 @@ impl ExpandDiskRequest {
 }
 
 pub async fn expand_disk(
-    caller: Caller,
-    Path((org, project, cluster)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<ClusterId>,
     body: JsonBody<ExpandDiskRequest>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("cluster", &cluster, ClusterId::parse)?;
     let request = body.read()?;
     let cluster = caller.services().get_cluster(&scope, &id).await?;
     if let Some(problem) = request.unsupported(&cluster) {
@@ -167,12 +153,10 @@ pub struct ResizeRequest {
 }
 
 pub async fn resize_cluster(
-    caller: Caller,
-    Path((org, project, cluster)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<ClusterId>,
     body: JsonBody<ResizeRequest>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("cluster", &cluster, ClusterId::parse)?;
     let target = &body.read()?.target_size;
     let instance_type: InstanceType = serde_json::from_value(json!(target)).map_err(|_| {
         ApiError::invalid(
@@ -195,12 +179,10 @@ pub struct UpgradeRequest {
 }
 
 pub async fn upgrade_cluster(
-    caller: Caller,
-    Path((org, project, cluster)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<ClusterId>,
     body: JsonBody<UpgradeRequest>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("cluster", &cluster, ClusterId::parse)?;
     caller
         .services()
         .upgrade_cluster(&scope, &id, body.read()?.target_tag.trim())
@@ -219,11 +201,9 @@ pub struct CreateBackupRequest {
 }
 
 pub async fn create_backup(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
     body: JsonBody<CreateBackupRequest>,
 ) -> Created {
-    let scope = caller.scope(&org, &project, Operate).await?;
     let request = body.read()?;
     let cluster_id = ClusterId::parse(request.source_cluster_id.trim())
         .map_err(|e| ApiError::invalid("sourceClusterId", e.to_string()))?;
@@ -235,20 +215,16 @@ pub async fn create_backup(
 }
 
 pub async fn get_backup(
-    caller: Caller,
-    Path((org, project, backup)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Reads>,
+    PathId(id): PathId<BackupId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
-    let id = id("backup", &backup, BackupId::parse)?;
     let backup = caller.services().get_backup(&scope, &id).await?;
     Ok(Json(json!({ "backup": backup })))
 }
 
 pub async fn list_backups(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
+    InProject { caller, scope, .. }: InProject<Reads>,
 ) -> ApiResult<axum::response::Response> {
-    let scope = caller.scope(&org, &project, Read).await?;
     let backups = caller.services().shared_backup_list(&scope).await?;
     let json = caller
         .console
@@ -271,30 +247,22 @@ pub async fn list_backups(
 }
 
 pub async fn delete_backup(
-    caller: Caller,
-    Path((org, project, backup)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<BackupId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("backup", &backup, BackupId::parse)?;
     caller.services().delete_backup(&scope, &id).await?;
     done()
 }
 
 pub async fn verify_backup(
-    caller: Caller,
-    Path((org, project, backup)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<BackupId>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("backup", &backup, BackupId::parse)?;
     let backup = caller.services().verify_backup(&scope, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "backup": backup }))))
 }
 
-pub async fn list_backup_storage(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
-) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
+pub async fn list_backup_storage(InProject { caller, scope, .. }: InProject<Reads>) -> Answer {
     let repositories = caller.services().backup_storage(&scope).await?;
     Ok(Json(json!({ "repositories": repositories })))
 }

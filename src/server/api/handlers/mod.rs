@@ -27,7 +27,8 @@ fn done() -> Answer {
     Ok(Json(json!({})))
 }
 
-/// An id of the path; one that cannot be an id names nothing, so it is not found.
+/// An id the request names (a query's, say); one that cannot be an id names nothing, so it is
+/// not found.
 fn id<T>(
     what: &'static str,
     text: &str,

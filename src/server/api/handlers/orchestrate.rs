@@ -2,13 +2,12 @@
 
 use super::{created, done, id, listed, Answer, Created};
 use crate::server::api::problem::{ApiError, ApiResult, JsonBody};
-use crate::server::api::Caller;
-use axum::extract::{Path, Query};
+use crate::server::api::{InProject, Operates, PathId, Reads};
+use axum::extract::Query;
 use axum::Json;
-use cairn_model::{CreateJobRequest, JobId, JobStatus, JobType, Permission};
+use cairn_model::{CreateJobRequest, JobId, JobStatus, JobType};
 use serde::Deserialize;
 use serde_json::json;
-use Permission::{Operate, Read};
 
 /// Kurrent's create-job body: the request plus `"type": "ScheduledBackup"`.
 #[derive(Debug, Deserialize)]
@@ -20,11 +19,9 @@ pub struct CreateJobBody {
 }
 
 pub async fn create_job(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
     body: JsonBody<CreateJobBody>,
 ) -> Created {
-    let scope = caller.scope(&org, &project, Operate).await?;
     let body = body.read()?;
     let job = match body.job_type.as_deref().unwrap_or("ScheduledBackup") {
         "ScheduledBackup" => caller.services().create_job(&scope, &body.request).await?,
@@ -57,11 +54,9 @@ pub struct JobsQuery {
 
 /// Scheduled backups only, unless asked: strict clients (`esc`) know no other job type.
 pub async fn list_jobs(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
+    InProject { caller, scope, .. }: InProject<Reads>,
     query: Result<Query<JobsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
     let query = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let wanted = match query.0.job_type.as_deref().unwrap_or("ScheduledBackup") {
         "ScheduledBackup" => Some(JobType::ScheduledBackup),
@@ -88,21 +83,17 @@ pub async fn list_jobs(
 }
 
 pub async fn get_job(
-    caller: Caller,
-    Path((org, project, job)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Reads>,
+    PathId(id): PathId<JobId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
-    let id = id("job", &job, JobId::parse)?;
     let job = caller.services().get_job(&scope, &id).await?;
     Ok(Json(json!({ "job": job })))
 }
 
 pub async fn delete_job(
-    caller: Caller,
-    Path((org, project, job)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<JobId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("job", &job, JobId::parse)?;
     caller
         .services()
         .change_job(&scope, &id, cairn_core::lifecycle::JobEvent::Delete)
@@ -111,11 +102,9 @@ pub async fn delete_job(
 }
 
 pub async fn run_job(
-    caller: Caller,
-    Path((org, project, job)): Path<(String, String, String)>,
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<JobId>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Operate).await?;
-    let id = id("job", &job, JobId::parse)?;
     let item = caller.services().run_job_now(&scope, &id).await?;
     Ok(Json(json!({ "historyId": item.id })))
 }
@@ -128,11 +117,9 @@ pub struct HistoryQuery {
 }
 
 pub async fn list_history(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
+    InProject { caller, scope, .. }: InProject<Reads>,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<axum::response::Response> {
-    let scope = caller.scope(&org, &project, Read).await?;
     let query = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let job = match query.0.job_id.as_deref().filter(|j| !j.is_empty()) {
         Some(job) => Some(id("job", job, JobId::parse)?),

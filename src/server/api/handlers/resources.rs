@@ -1,22 +1,16 @@
 //! resources/v1: organizations and projects.
 
-use super::{created, done, id, Answer, Created};
+use super::{created, done, Answer, Created};
 use crate::server::api::problem::JsonBody;
-use crate::server::api::{wire, Caller};
-use axum::extract::Path;
+use crate::server::api::{wire, Administers, Caller, InProject, PathId, Reads};
 use axum::Json;
-use cairn_model::{OrganizationId, Permission, ProjectId};
+use cairn_model::{OrganizationId, ProjectId};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use Permission::{Administer, Read};
 
 #[derive(Debug, Deserialize)]
 pub struct NameRequest {
     name: String,
-}
-
-fn organization_id(text: &str) -> Result<OrganizationId, cairn_core::Error> {
-    id("organization", text, OrganizationId::parse)
 }
 
 /// Organizations hold clusters that run on this machine: making one is for admins of a
@@ -42,10 +36,13 @@ pub async fn list_organizations(caller: Caller) -> Answer {
     Ok(Json(json!({ "organizations": organizations })))
 }
 
-pub async fn get_organization(caller: Caller, Path(org): Path<String>) -> Answer {
+pub async fn get_organization(
+    caller: Caller,
+    PathId(organization): PathId<OrganizationId>,
+) -> Answer {
     let organization = caller
         .services()
-        .get_organization(&caller.actor(), &organization_id(&org)?)
+        .get_organization(&caller.actor(), &organization)
         .await?;
     Ok(Json(
         json!({ "organization": wire::organization(&organization) }),
@@ -54,62 +51,58 @@ pub async fn get_organization(caller: Caller, Path(org): Path<String>) -> Answer
 
 pub async fn update_organization(
     caller: Caller,
-    Path(org): Path<String>,
+    PathId(organization): PathId<OrganizationId>,
     body: JsonBody<NameRequest>,
 ) -> Answer {
-    caller
-        .actor()
-        .require_organization_admin(&organization_id(&org)?)?;
+    caller.actor().require_organization_admin(&organization)?;
     caller
         .services()
-        .rename_organization(&caller.actor(), &organization_id(&org)?, &body.read()?.name)
+        .rename_organization(&caller.actor(), &organization, &body.read()?.name)
         .await?;
     done()
 }
 
-pub async fn delete_organization(caller: Caller, Path(org): Path<String>) -> Answer {
+pub async fn delete_organization(
+    caller: Caller,
+    PathId(organization): PathId<OrganizationId>,
+) -> Answer {
     caller
         .services()
-        .delete_organization(&caller.actor(), &organization_id(&org)?)
+        .delete_organization(&caller.actor(), &organization)
         .await?;
     done()
 }
 
 pub async fn create_project(
     caller: Caller,
-    Path(org): Path<String>,
+    PathId(organization): PathId<OrganizationId>,
     body: JsonBody<NameRequest>,
 ) -> Created {
-    caller
-        .actor()
-        .require_organization_admin(&organization_id(&org)?)?;
+    caller.actor().require_organization_admin(&organization)?;
     let project = caller
         .services()
-        .create_project(&caller.actor(), &organization_id(&org)?, &body.read()?.name)
+        .create_project(&caller.actor(), &organization, &body.read()?.name)
         .await?;
     created(project.id)
 }
 
-pub async fn list_projects(caller: Caller, Path(org): Path<String>) -> Answer {
+pub async fn list_projects(caller: Caller, PathId(organization): PathId<OrganizationId>) -> Answer {
     let projects = caller
         .services()
-        .list_projects(&caller.actor(), &organization_id(&org)?)
+        .list_projects(&caller.actor(), &organization)
         .await?;
     Ok(Json(json!({ "projects": projects })))
 }
 
-pub async fn get_project(caller: Caller, Path((org, project)): Path<(String, String)>) -> Answer {
-    let scope = caller.scope(&org, &project, Read).await?;
+pub async fn get_project(InProject { caller, scope, .. }: InProject<Reads>) -> Answer {
     let project = caller.services().get_project(&scope).await?;
     Ok(Json(json!({ "project": project })))
 }
 
 pub async fn update_project(
-    caller: Caller,
-    Path((org, project)): Path<(String, String)>,
+    InProject { caller, scope, .. }: InProject<Administers>,
     body: JsonBody<NameRequest>,
 ) -> Answer {
-    let scope = caller.scope(&org, &project, Administer).await?;
     caller
         .services()
         .rename_project(&scope, &body.read()?.name)
@@ -117,13 +110,15 @@ pub async fn update_project(
     done()
 }
 
+/// Not [`InProject`]: deleting is for organization admins, whom the core checks.
 pub async fn delete_project(
     caller: Caller,
-    Path((org, project)): Path<(String, String)>,
+    PathId(organization_id): PathId<OrganizationId>,
+    PathId(project_id): PathId<ProjectId>,
 ) -> Answer {
     let place = cairn_core::Place {
-        organization_id: organization_id(&org)?,
-        project_id: id("project", &project, ProjectId::parse)?,
+        organization_id,
+        project_id,
     };
     caller
         .services()
