@@ -5,7 +5,7 @@ use crate::server::api::problem::{ApiError, ApiResult, JsonBody};
 use crate::server::api::{InProject, Operates, PathId, Reads};
 use axum::extract::Query;
 use axum::Json;
-use cairn_model::{CreateJobRequest, JobId, JobStatus, JobType};
+use cairn_model::{CreateJobRequest, JobId, JobType};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -71,14 +71,7 @@ pub async fn list_jobs(
             ))
         }
     };
-    let jobs: Vec<_> = caller
-        .services()
-        .list_jobs(&scope)
-        .await?
-        .into_iter()
-        .filter(|j| j.status != JobStatus::Deleted)
-        .filter(|j| wanted.is_none_or(|t| j.job_type == t))
-        .collect();
+    let jobs = caller.services().list_jobs_of_type(&scope, wanted).await?;
     Ok(Json(json!({ "jobs": jobs })))
 }
 
