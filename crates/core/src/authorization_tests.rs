@@ -133,6 +133,7 @@ fn table() -> Vec<(&'static str, Need, Call)> {
         "verify_backup", Project(Operate), |s, scope, a, ids| s.verify_backup(&scope, &ids.backup);
         // orchestrate: jobs and history
         "list_jobs", Project(Read), |s, scope, a, ids| s.list_jobs(&scope);
+        "list_jobs_of_type", Project(Read), |s, scope, a, ids| s.list_jobs_of_type(&scope, None);
         "get_job", Project(Read), |s, scope, a, ids| s.get_job(&scope, &ids.job);
         "job_history", Project(Read), |s, scope, a, ids| s.job_history(&scope, &ids.job);
         "list_history", Project(Read), |s, scope, a, ids| s.list_history(&scope, None);

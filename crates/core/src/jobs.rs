@@ -71,6 +71,23 @@ impl Services {
         self.inner().store.jobs(&scope.project_id).await
     }
 
+    /// The project's jobs that are not deleted, of one type when given: what
+    /// `orchestrate jobs list` answers.
+    pub async fn list_jobs_of_type(
+        &self,
+        scope: &Scope,
+        job_type: Option<JobType>,
+    ) -> Result<Vec<Job>> {
+        scope.require(Permission::Read)?;
+        Ok(self
+            .list_jobs(scope)
+            .await?
+            .into_iter()
+            .filter(|j| j.status != JobStatus::Deleted)
+            .filter(|j| job_type.is_none_or(|t| j.job_type == t))
+            .collect())
+    }
+
     /// A job's latest runs (at most [`HISTORY_SHOWN`]), oldest first.
     pub async fn job_history(&self, scope: &Scope, id: &JobId) -> Result<Vec<HistoryItem>> {
         scope.require(Permission::Read)?;

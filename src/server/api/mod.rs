@@ -6,7 +6,8 @@
 //! The route table is [`operations::OPERATIONS`]: the router is built from it and so is the
 //! OpenAPI document served at `/openapi.json`, so the two cannot disagree. Every call needs
 //! `Authorization: Bearer <access token>` (from `POST /oauth/token`); handlers are thin:
-//! resolve the scope (checking the caller's role there), call one core use case, wrap.
+//! take the scope from the path with [`InProject`] (checking the caller's role there) and
+//! ids with [`PathId`], call one core use case, wrap.
 
 mod handlers;
 mod oauth;
@@ -17,7 +18,7 @@ mod wire;
 pub(crate) use handlers::Listings;
 
 use crate::server::Console;
-use axum::extract::{FromRef, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -25,6 +26,7 @@ use axum::Router;
 use cairn_core::{Principal, Scope};
 use cairn_model::{OrganizationId, Permission, ProjectId};
 use problem::{ApiError, ApiResult};
+use std::marker::PhantomData;
 
 /// The API's routes, over the console's services.
 pub fn router<S: Clone + Send + Sync + 'static>(console: Console) -> Router<S> {
@@ -122,6 +124,121 @@ impl Caller {
             .authorize(&self.principal, &organization_id, &project_id, need)
             .await?)
     }
+}
+
+/// What a call needs of the caller's role in the path's project.
+pub trait Need: Send + Sync + 'static {
+    const PERMISSION: Permission;
+}
+
+/// Seeing the project's resources.
+pub struct Reads;
+/// Creating, changing and deleting them.
+pub struct Operates;
+/// Changing the project itself.
+pub struct Administers;
+
+impl Need for Reads {
+    const PERMISSION: Permission = Permission::Read;
+}
+
+impl Need for Operates {
+    const PERMISSION: Permission = Permission::Operate;
+}
+
+impl Need for Administers {
+    const PERMISSION: Permission = Permission::Administer;
+}
+
+/// A call in the project of its path (`{organizationId}`, `{projectId}`): who calls, and the
+/// scope, the caller's role there checked to allow what `N` names. It is taken from the
+/// request's head, before the body: a refused caller (401, 403, 404) learns nothing from a
+/// body's validation.
+pub struct InProject<N: Need> {
+    pub caller: Caller,
+    pub scope: Scope,
+    need: PhantomData<N>,
+}
+
+impl<N: Need, S: Send + Sync> FromRequestParts<S> for InProject<N>
+where
+    Console: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = <Caller as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let organization = path_parameter(parts, "organizationId").await?;
+        let project = path_parameter(parts, "projectId").await?;
+        let scope = caller.scope(&organization, &project, N::PERMISSION).await?;
+        Ok(InProject {
+            caller,
+            scope,
+            need: PhantomData,
+        })
+    }
+}
+
+/// An id of the path, found by its type: `PathId<BackupId>` is the `{backupId}`. One that
+/// cannot be an id names nothing, so it is not found.
+pub struct PathId<T>(pub T);
+
+/// An id that paths name: its parameter, and what a "not found" calls it.
+pub trait InPath: Sized + Send + 'static {
+    const PARAMETER: &'static str;
+    const WHAT: &'static str;
+    fn parse(text: &str) -> Result<Self, cairn_model::IdError>;
+}
+
+macro_rules! in_path {
+    ($($id:ident: $parameter:literal, $what:literal;)*) => {$(
+        impl InPath for cairn_model::$id {
+            const PARAMETER: &'static str = $parameter;
+            const WHAT: &'static str = $what;
+            fn parse(text: &str) -> Result<Self, cairn_model::IdError> {
+                cairn_model::$id::parse(text)
+            }
+        }
+    )*};
+}
+
+in_path! {
+    OrganizationId: "organizationId", "organization";
+    ProjectId: "projectId", "project";
+    NetworkId: "networkId", "network";
+    ClusterId: "clusterId", "cluster";
+    BackupId: "backupId", "backup";
+    JobId: "jobId", "job";
+    IntegrationId: "integrationId", "integration";
+}
+
+impl<T: InPath, S: Send + Sync> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let text = path_parameter(parts, T::PARAMETER).await?;
+        let id = T::parse(&text).map_err(|_| cairn_core::Error::not_found(T::WHAT, &text))?;
+        Ok(PathId(id))
+    }
+}
+
+/// A parameter of the matched path, percent-decoded. A path that does not decode to text
+/// names nothing: not found, a ProblemDetails like every answer (axum's is plain text).
+async fn path_parameter(parts: &mut Parts, name: &str) -> ApiResult<String> {
+    let Ok(parameters) =
+        <RawPathParams as FromRequestParts<()>>::from_request_parts(parts, &()).await
+    else {
+        return Err(cairn_core::Error::not_found("path", parts.uri.path()).into());
+    };
+    parameters
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+        .ok_or_else(|| {
+            ApiError::from(cairn_core::Error::internal(format!(
+                "the route has no {{{name}}}"
+            )))
+        })
 }
 
 #[cfg(test)]

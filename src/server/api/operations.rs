@@ -1,17 +1,19 @@
 //! The API's route table. The router is built from it and so is the OpenAPI document, so
 //! each documented operation is served and each served route is documented.
 
-use super::handlers as h;
+use super::handlers::{infra, integrate, mesdb, orchestrate, resources};
 use crate::server::Console;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use serde_json::{json, Map, Value};
 
 /// One API call.
 pub struct Operation {
-    /// The OpenAPI `operationId`, and the key of its handler.
+    /// The OpenAPI `operationId`.
     pub id: &'static str,
-    pub method: &'static str,
+    pub method: Method,
     pub path: &'static str,
+    /// Its handler, on a method: `|m| on(m, handler)` (see [`handler`]).
+    pub route: fn(MethodFilter) -> MethodRouter<Console>,
     pub summary: &'static str,
     /// The request body's schema (in `schemas.json`), if it takes one.
     pub body: Option<&'static str>,
@@ -21,16 +23,50 @@ pub struct Operation {
     pub query: &'static [(&'static str, &'static str)],
 }
 
+/// An HTTP method an operation is served on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    /// Lowercase, as OpenAPI names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "get",
+            Method::Post => "post",
+            Method::Put => "put",
+            Method::Delete => "delete",
+        }
+    }
+
+    pub fn filter(self) -> MethodFilter {
+        match self {
+            Method::Get => MethodFilter::GET,
+            Method::Post => MethodFilter::POST,
+            Method::Put => MethodFilter::PUT,
+            Method::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// `op!(id, Method, path, handler, summary, body, status => answer[, query: [(name, meaning), …]])`:
+/// one row of the table.
 macro_rules! op {
-    ($id:literal, $method:literal, $path:expr, $summary:literal, $body:expr, $status:literal => $answer:literal) => {
+    ($id:literal, $method:ident, $path:expr, $handler:path, $summary:literal, $body:expr,
+     $status:literal => $answer:literal $(, query: [$(($name:literal, $meaning:literal)),* $(,)?])?) => {
         Operation {
             id: $id,
-            method: $method,
+            method: Method::$method,
             path: $path,
+            route: |method| on(method, $handler),
             summary: $summary,
             body: $body,
             answer: ($status, $answer),
-            query: &[],
+            query: &[$($(($name, $meaning)),*)?],
         }
     };
 }
@@ -68,123 +104,54 @@ const INTEGRATION_TEST: &str = "/integrate/v1/organizations/{organizationId}/pro
 const HISTORY: &str = "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/history";
 
 pub const OPERATIONS: &[Operation] = &[
-    op!("createOrganization", "post", RES, "Create an organization (you become its admin)", Some("NameRequest"), 201 => "IdResponse"),
-    op!("listOrganizations", "get", RES, "Organizations you have a role in", None, 200 => "OrganizationList"),
-    op!("getOrganization", "get", RES_ONE, "One organization", None, 200 => "OrganizationResponse"),
-    op!("updateOrganization", "put", RES_ONE, "Rename an organization (organization admin)", Some("NameRequest"), 200 => "Empty"),
-    op!("deleteOrganization", "delete", RES_ONE, "Delete an organization without projects (organization admin)", None, 200 => "Empty"),
-    op!("createProject", "post", PROJECTS, "Create a project (organization admin)", Some("NameRequest"), 201 => "IdResponse"),
-    op!("listProjects", "get", PROJECTS, "Projects you have a role in", None, 200 => "ProjectList"),
-    op!("getProject", "get", PROJECT, "One project", None, 200 => "ProjectResponse"),
-    op!("updateProject", "put", PROJECT, "Rename a project (project admin)", Some("NameRequest"), 200 => "Empty"),
-    op!("deleteProject", "delete", PROJECT, "Delete an empty project (organization admin)", None, 200 => "Empty"),
-    op!("createNetwork", "post", NETWORKS, "Create a network in one of the site's regions", Some("CreateNetworkRequest"), 201 => "IdResponse"),
-    op!("listNetworks", "get", NETWORKS, "Networks of the project", None, 200 => "NetworkList"),
-    op!("getNetwork", "get", NETWORK, "One network", None, 200 => "NetworkResponse"),
-    op!("updateNetwork", "put", NETWORK, "Change a network's description", Some("DescriptionRequest"), 200 => "Empty"),
-    op!("deleteNetwork", "delete", NETWORK, "Delete a network no cluster uses", None, 200 => "Empty"),
-    op!("createCluster", "post", CLUSTERS, "Create a cluster; with sourceBackupId, restore a backup into it", Some("CreateClusterRequest"), 201 => "IdResponse"),
-    op!("listClusters", "get", CLUSTERS, "Clusters of the project (deleted ones leave the list)", None, 200 => "ClusterList"),
-    op!("getCluster", "get", CLUSTER, "One cluster (deleted ones too)", None, 200 => "ClusterResponse"),
-    op!("updateCluster", "put", CLUSTER, "Change a cluster's description or deletion protection", Some("UpdateClusterRequest"), 200 => "Empty"),
-    op!("deleteCluster", "delete", CLUSTER, "Delete a cluster (refused when protected or locked)", None, 200 => "Empty"),
-    op!("expandClusterDisk", "put", EXPAND, "Grow a cluster's disk", Some("ExpandDiskRequest"), 200 => "Empty"),
-    op!("resizeCluster", "put", RESIZE, "Change a cluster's instance type", Some("ResizeRequest"), 200 => "IdResponse"),
-    op!("upgradeCluster", "put", UPGRADE, "Move a cluster to a newer server version", Some("UpgradeRequest"), 200 => "IdResponse"),
-    op!("createBackup", "post", BACKUPS, "Back up a cluster now; description is a label template", Some("CreateBackupRequest"), 201 => "IdResponse"),
-    op!("listBackups", "get", BACKUPS, "Backups of the project (deleted ones leave the list)", None, 200 => "BackupList"),
-    op!("getBackup", "get", BACKUP, "One backup (deleted ones too)", None, 200 => "BackupResponse"),
-    op!("deleteBackup", "delete", BACKUP, "Delete a backup and its snapshot", None, 200 => "Empty"),
-    op!("verifyBackup", "post", VERIFY, "Read every chunk of an available backup back and check every hash, in the background; the result appears as the backup's verification", None, 202 => "BackupResponse"),
-    op!("listBackupStorage", "get", STORAGE, "Where each region keeps its backups, and whether they are encrypted", None, 200 => "RepositoryList"),
-    op!("createJob", "post", JOBS, "Schedule backups of a cluster, or restore tests of its backups", Some("CreateJobRequest"), 201 => "IdResponse"),
-    Operation {
-        id: "listJobs",
-        method: "get",
-        path: JOBS,
-        summary:
-            "Jobs of the project: scheduled backups (what Kurrent Cloud lists), or of another type",
-        body: None,
-        answer: (200, "JobList"),
-        query: &[(
-            "type",
-            "ScheduledBackup (the default), ScheduledRestoreTest, or all",
-        )],
-    },
-    op!("getJob", "get", JOB, "One job", None, 200 => "JobResponse"),
-    op!("deleteJob", "delete", JOB, "Delete a job (its backups stay)", None, 200 => "Empty"),
-    op!("runJob", "post", RUN, "Run a job now", None, 200 => "RunResponse"),
-    op!("createIntegration", "post", INTEGRATIONS, "Send notifications or issues to a webhook, Slack or e-mail", Some("IntegrationRequest"), 201 => "IdResponse"),
-    op!("listIntegrations", "get", INTEGRATIONS, "Integrations of the project (secrets masked)", None, 200 => "IntegrationList"),
-    op!("getIntegration", "get", INTEGRATION, "One integration (secrets masked)", None, 200 => "IntegrationResponse"),
-    op!("updateIntegration", "put", INTEGRATION, "Replace an integration's description, source and sink", Some("IntegrationRequest"), 200 => "Empty"),
-    op!("deleteIntegration", "delete", INTEGRATION, "Delete an integration; its queued messages are not sent", None, 200 => "Empty"),
-    op!("testIntegration", "post", INTEGRATION_TEST, "Send a sample message now and say how it went", None, 200 => "TestResponse"),
-    Operation {
-        id: "listHistory",
-        method: "get",
-        path: HISTORY,
-        summary: "Runs of the project's jobs, newest first",
-        body: None,
-        answer: (200, "HistoryList"),
-        query: &[("jobId", "Only the runs of this job")],
-    },
+    op!("createOrganization", Post, RES, resources::create_organization, "Create an organization (you become its admin)", Some("NameRequest"), 201 => "IdResponse"),
+    op!("listOrganizations", Get, RES, resources::list_organizations, "Organizations you have a role in", None, 200 => "OrganizationList"),
+    op!("getOrganization", Get, RES_ONE, resources::get_organization, "One organization", None, 200 => "OrganizationResponse"),
+    op!("updateOrganization", Put, RES_ONE, resources::update_organization, "Rename an organization (organization admin)", Some("NameRequest"), 200 => "Empty"),
+    op!("deleteOrganization", Delete, RES_ONE, resources::delete_organization, "Delete an organization without projects (organization admin)", None, 200 => "Empty"),
+    op!("createProject", Post, PROJECTS, resources::create_project, "Create a project (organization admin)", Some("NameRequest"), 201 => "IdResponse"),
+    op!("listProjects", Get, PROJECTS, resources::list_projects, "Projects you have a role in", None, 200 => "ProjectList"),
+    op!("getProject", Get, PROJECT, resources::get_project, "One project", None, 200 => "ProjectResponse"),
+    op!("updateProject", Put, PROJECT, resources::update_project, "Rename a project (project admin)", Some("NameRequest"), 200 => "Empty"),
+    op!("deleteProject", Delete, PROJECT, resources::delete_project, "Delete an empty project (organization admin)", None, 200 => "Empty"),
+    op!("createNetwork", Post, NETWORKS, infra::create_network, "Create a network in one of the site's regions", Some("CreateNetworkRequest"), 201 => "IdResponse"),
+    op!("listNetworks", Get, NETWORKS, infra::list_networks, "Networks of the project", None, 200 => "NetworkList"),
+    op!("getNetwork", Get, NETWORK, infra::get_network, "One network", None, 200 => "NetworkResponse"),
+    op!("updateNetwork", Put, NETWORK, infra::update_network, "Change a network's description", Some("DescriptionRequest"), 200 => "Empty"),
+    op!("deleteNetwork", Delete, NETWORK, infra::delete_network, "Delete a network no cluster uses", None, 200 => "Empty"),
+    op!("createCluster", Post, CLUSTERS, mesdb::create_cluster, "Create a cluster; with sourceBackupId, restore a backup into it", Some("CreateClusterRequest"), 201 => "IdResponse"),
+    op!("listClusters", Get, CLUSTERS, mesdb::list_clusters, "Clusters of the project (deleted ones leave the list)", None, 200 => "ClusterList"),
+    op!("getCluster", Get, CLUSTER, mesdb::get_cluster, "One cluster (deleted ones too)", None, 200 => "ClusterResponse"),
+    op!("updateCluster", Put, CLUSTER, mesdb::update_cluster, "Change a cluster's description or deletion protection", Some("UpdateClusterRequest"), 200 => "Empty"),
+    op!("deleteCluster", Delete, CLUSTER, mesdb::delete_cluster, "Delete a cluster (refused when protected or locked)", None, 200 => "Empty"),
+    op!("expandClusterDisk", Put, EXPAND, mesdb::expand_disk, "Grow a cluster's disk", Some("ExpandDiskRequest"), 200 => "Empty"),
+    op!("resizeCluster", Put, RESIZE, mesdb::resize_cluster, "Change a cluster's instance type", Some("ResizeRequest"), 200 => "IdResponse"),
+    op!("upgradeCluster", Put, UPGRADE, mesdb::upgrade_cluster, "Move a cluster to a newer server version", Some("UpgradeRequest"), 200 => "IdResponse"),
+    op!("createBackup", Post, BACKUPS, mesdb::create_backup, "Back up a cluster now; description is a label template", Some("CreateBackupRequest"), 201 => "IdResponse"),
+    op!("listBackups", Get, BACKUPS, mesdb::list_backups, "Backups of the project (deleted ones leave the list)", None, 200 => "BackupList"),
+    op!("getBackup", Get, BACKUP, mesdb::get_backup, "One backup (deleted ones too)", None, 200 => "BackupResponse"),
+    op!("deleteBackup", Delete, BACKUP, mesdb::delete_backup, "Delete a backup and its snapshot", None, 200 => "Empty"),
+    op!("verifyBackup", Post, VERIFY, mesdb::verify_backup, "Read every chunk of an available backup back and check every hash, in the background; the result appears as the backup's verification", None, 202 => "BackupResponse"),
+    op!("listBackupStorage", Get, STORAGE, mesdb::list_backup_storage, "Where each region keeps its backups, and whether they are encrypted", None, 200 => "RepositoryList"),
+    op!("createJob", Post, JOBS, orchestrate::create_job, "Schedule backups of a cluster, or restore tests of its backups", Some("CreateJobRequest"), 201 => "IdResponse"),
+    op!("listJobs", Get, JOBS, orchestrate::list_jobs, "Jobs of the project: scheduled backups (what Kurrent Cloud lists), or of another type", None, 200 => "JobList",
+        query: [("type", "ScheduledBackup (the default), ScheduledRestoreTest, or all")]),
+    op!("getJob", Get, JOB, orchestrate::get_job, "One job", None, 200 => "JobResponse"),
+    op!("deleteJob", Delete, JOB, orchestrate::delete_job, "Delete a job (its backups stay)", None, 200 => "Empty"),
+    op!("runJob", Post, RUN, orchestrate::run_job, "Run a job now", None, 200 => "RunResponse"),
+    op!("createIntegration", Post, INTEGRATIONS, integrate::create_integration, "Send notifications or issues to a webhook, Slack or e-mail", Some("IntegrationRequest"), 201 => "IdResponse"),
+    op!("listIntegrations", Get, INTEGRATIONS, integrate::list_integrations, "Integrations of the project (secrets masked)", None, 200 => "IntegrationList"),
+    op!("getIntegration", Get, INTEGRATION, integrate::get_integration, "One integration (secrets masked)", None, 200 => "IntegrationResponse"),
+    op!("updateIntegration", Put, INTEGRATION, integrate::update_integration, "Replace an integration's description, source and sink", Some("IntegrationRequest"), 200 => "Empty"),
+    op!("deleteIntegration", Delete, INTEGRATION, integrate::delete_integration, "Delete an integration; its queued messages are not sent", None, 200 => "Empty"),
+    op!("testIntegration", Post, INTEGRATION_TEST, integrate::test_integration, "Send a sample message now and say how it went", None, 200 => "TestResponse"),
+    op!("listHistory", Get, HISTORY, orchestrate::list_history, "Runs of the project's jobs, newest first", None, 200 => "HistoryList",
+        query: [("jobId", "Only the runs of this job")]),
 ];
 
-/// The handler of an operation, on its method. Panics on an operation without one: the
-/// router is built at start, so a table entry without a handler never reaches users.
+/// The handler of an operation, on its method.
 pub fn handler(operation: &Operation) -> MethodRouter<Console> {
-    let method = match operation.method {
-        "get" => MethodFilter::GET,
-        "post" => MethodFilter::POST,
-        "put" => MethodFilter::PUT,
-        "delete" => MethodFilter::DELETE,
-        other => panic!("operation {}: unknown method {other}", operation.id),
-    };
-    match operation.id {
-        "createOrganization" => on(method, h::create_organization),
-        "listOrganizations" => on(method, h::list_organizations),
-        "getOrganization" => on(method, h::get_organization),
-        "updateOrganization" => on(method, h::update_organization),
-        "deleteOrganization" => on(method, h::delete_organization),
-        "createProject" => on(method, h::create_project),
-        "listProjects" => on(method, h::list_projects),
-        "getProject" => on(method, h::get_project),
-        "updateProject" => on(method, h::update_project),
-        "deleteProject" => on(method, h::delete_project),
-        "createNetwork" => on(method, h::create_network),
-        "listNetworks" => on(method, h::list_networks),
-        "getNetwork" => on(method, h::get_network),
-        "updateNetwork" => on(method, h::update_network),
-        "deleteNetwork" => on(method, h::delete_network),
-        "createCluster" => on(method, h::create_cluster),
-        "listClusters" => on(method, h::list_clusters),
-        "getCluster" => on(method, h::get_cluster),
-        "updateCluster" => on(method, h::update_cluster),
-        "deleteCluster" => on(method, h::delete_cluster),
-        "expandClusterDisk" => on(method, h::expand_disk),
-        "resizeCluster" => on(method, h::resize_cluster),
-        "upgradeCluster" => on(method, h::upgrade_cluster),
-        "createBackup" => on(method, h::create_backup),
-        "listBackups" => on(method, h::list_backups),
-        "getBackup" => on(method, h::get_backup),
-        "deleteBackup" => on(method, h::delete_backup),
-        "verifyBackup" => on(method, h::verify_backup),
-        "listBackupStorage" => on(method, h::list_backup_storage),
-        "createJob" => on(method, h::create_job),
-        "listJobs" => on(method, h::list_jobs),
-        "getJob" => on(method, h::get_job),
-        "deleteJob" => on(method, h::delete_job),
-        "runJob" => on(method, h::run_job),
-        "listHistory" => on(method, h::list_history),
-        "createIntegration" => on(method, h::create_integration),
-        "listIntegrations" => on(method, h::list_integrations),
-        "getIntegration" => on(method, h::get_integration),
-        "updateIntegration" => on(method, h::update_integration),
-        "deleteIntegration" => on(method, h::delete_integration),
-        "testIntegration" => on(method, h::test_integration),
-        other => panic!("operation {other} has no handler"),
-    }
+    (operation.route)(operation.method.filter())
 }
 
 /// Path parameters named in a path template, in order.
@@ -232,7 +199,7 @@ pub fn document() -> Value {
             "404".into(),
             problem("Not found (or in a project you have no role in)"),
         );
-        if operation.method != "get" {
+        if operation.method != Method::Get {
             responses.insert(
                 "409".into(),
                 problem("Conflicts with the resource's state (a lock, protection)"),
@@ -254,7 +221,7 @@ pub fn document() -> Value {
             .or_insert_with(|| json!({}))
             .as_object_mut()
             .expect("a path item is an object")
-            .insert(operation.method.to_owned(), entry);
+            .insert(operation.method.as_str().to_owned(), entry);
     }
     json!({
         "openapi": "3.0.3",

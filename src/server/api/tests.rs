@@ -394,7 +394,7 @@ fn fill(path: &str, ids: &[(&str, &str)]) -> String {
 }
 
 fn method(operation: &operations::Operation) -> String {
-    operation.method.to_uppercase()
+    operation.method.as_str().to_uppercase()
 }
 
 #[tokio::test]
@@ -495,7 +495,7 @@ async fn a_viewer_reads_and_every_write_is_403_naming_the_role_needed() {
                 Some(json!({})),
             )
             .await;
-        if operation.method == "get" {
+        if operation.method == operations::Method::Get {
             assert_eq!(status, StatusCode::OK, "{} {path}: {problem}", operation.id);
         } else {
             assert_eq!(

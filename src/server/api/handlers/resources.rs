@@ -1,0 +1,128 @@
+//! resources/v1: organizations and projects.
+
+use super::{created, done, Answer, Created};
+use crate::server::api::problem::JsonBody;
+use crate::server::api::{wire, Administers, Caller, InProject, PathId, Reads};
+use axum::Json;
+use cairn_model::{OrganizationId, ProjectId};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Debug, Deserialize)]
+pub struct NameRequest {
+    name: String,
+}
+
+/// Organizations hold clusters that run on this machine: making one is for admins of a
+/// whole organization, who become admin of the new one too (the core's rule).
+pub async fn create_organization(caller: Caller, body: JsonBody<NameRequest>) -> Created {
+    // The core decides; asked first so that a refused caller's body is never read.
+    caller.actor().require_organization_maker()?;
+    let organization = caller
+        .services()
+        .create_organization(&caller.actor(), &body.read()?.name)
+        .await?;
+    created(organization.id)
+}
+
+pub async fn list_organizations(caller: Caller) -> Answer {
+    let organizations: Vec<Value> = caller
+        .services()
+        .list_organizations(&caller.actor())
+        .await?
+        .iter()
+        .map(wire::organization)
+        .collect();
+    Ok(Json(json!({ "organizations": organizations })))
+}
+
+pub async fn get_organization(
+    caller: Caller,
+    PathId(organization): PathId<OrganizationId>,
+) -> Answer {
+    let organization = caller
+        .services()
+        .get_organization(&caller.actor(), &organization)
+        .await?;
+    Ok(Json(
+        json!({ "organization": wire::organization(&organization) }),
+    ))
+}
+
+pub async fn update_organization(
+    caller: Caller,
+    PathId(organization): PathId<OrganizationId>,
+    body: JsonBody<NameRequest>,
+) -> Answer {
+    caller.actor().require_organization_admin(&organization)?;
+    caller
+        .services()
+        .rename_organization(&caller.actor(), &organization, &body.read()?.name)
+        .await?;
+    done()
+}
+
+pub async fn delete_organization(
+    caller: Caller,
+    PathId(organization): PathId<OrganizationId>,
+) -> Answer {
+    caller
+        .services()
+        .delete_organization(&caller.actor(), &organization)
+        .await?;
+    done()
+}
+
+pub async fn create_project(
+    caller: Caller,
+    PathId(organization): PathId<OrganizationId>,
+    body: JsonBody<NameRequest>,
+) -> Created {
+    caller.actor().require_organization_admin(&organization)?;
+    let project = caller
+        .services()
+        .create_project(&caller.actor(), &organization, &body.read()?.name)
+        .await?;
+    created(project.id)
+}
+
+pub async fn list_projects(caller: Caller, PathId(organization): PathId<OrganizationId>) -> Answer {
+    let projects = caller
+        .services()
+        .list_projects(&caller.actor(), &organization)
+        .await?;
+    Ok(Json(json!({ "projects": projects })))
+}
+
+pub async fn get_project(InProject { caller, scope, .. }: InProject<Reads>) -> Answer {
+    let project = caller.services().get_project(&scope).await?;
+    Ok(Json(json!({ "project": project })))
+}
+
+pub async fn update_project(
+    InProject { caller, scope, .. }: InProject<Administers>,
+    body: JsonBody<NameRequest>,
+) -> Answer {
+    caller
+        .services()
+        .rename_project(&scope, &body.read()?.name)
+        .await?;
+    done()
+}
+
+/// Not [`InProject`]: deleting is for organization admins, whom the core checks.
+pub async fn delete_project(
+    caller: Caller,
+    PathId(organization_id): PathId<OrganizationId>,
+    PathId(project_id): PathId<ProjectId>,
+) -> Answer {
+    let place = cairn_core::Place {
+        organization_id,
+        project_id,
+    };
+    caller
+        .services()
+        .delete_project(&caller.actor(), &place, &caller.console.place)
+        .await?;
+    done()
+}
