@@ -1,5 +1,7 @@
+use crate::components::PageHeader;
 use crate::error::ConsoleError;
 use leptos::prelude::*;
+use std::sync::Arc;
 
 /// What a list shows when it has nothing in it: what will appear here, and how.
 #[component]
@@ -26,4 +28,45 @@ pub fn ErrorPanel(error: ConsoleError) -> impl IntoView {
 #[component]
 pub fn Loading(what: &'static str) -> impl IntoView {
     view! { <p class="text-sm text-slate-500" aria-live="polite">{format!("Loading {what}…")}</p> }
+}
+
+/// What a server function loads, once it has: `children` draws the value (`let:value`), and a
+/// failure is said in the error panel instead. While loading, "Loading `what`…" (nothing
+/// without `what`). `title`: the page's title above the error panel, for a page that has no
+/// header of its own until it has loaded.
+#[component]
+pub fn Loaded<T, F, V>(
+    resource: Resource<Result<T, ConsoleError>>,
+    #[prop(optional)] what: Option<&'static str>,
+    #[prop(optional)] title: Option<&'static str>,
+    children: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let children = Arc::new(children);
+    let fallback = move || match what {
+        Some(what) => view! { <Loading what /> }.into_any(),
+        None => ().into_any(),
+    };
+    view! {
+        <Suspense fallback>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match (resource.await, title) {
+                        (Ok(value), _) => children(value).into_any(),
+                        (Err(error), Some(title)) => view! {
+                            <PageHeader title description="" />
+                            <ErrorPanel error />
+                        }
+                        .into_any(),
+                        (Err(error), None) => view! { <ErrorPanel error /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
 }

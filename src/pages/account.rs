@@ -3,9 +3,7 @@
 //! cookie; they work without JavaScript like every other form.
 
 use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
-use crate::components::{
-    Confirm, EmptyState, ErrorPanel, Failure, Field, FormError, Loading, PageHeader, Time,
-};
+use crate::components::{Confirm, DataTable, Failure, Field, FormError, Loaded, PageHeader, Time};
 use crate::server_fns::{
     account_facts, list_api_tokens, take_new_token, ChangePassword, CreateApiToken,
     EndOtherSessions, ListedToken, RevokeApiToken,
@@ -156,35 +154,16 @@ pub fn TokensPage() -> impl IntoView {
             </ActionForm>
         </section>
         <FormError message=revoke_failure.message() />
-        <Suspense fallback=|| view! { <Loading what="tokens" /> }>
-            {move || Suspend::new(async move {
-                match tokens.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <EmptyState title="No tokens yet" message="Create one above; its secret is shown once." />
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-                            <table class="min-w-full divide-y divide-slate-200 text-sm">
-                                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                                    <tr>
-                                        <th scope="col" class="px-4 py-3">"Description"</th>
-                                        <th scope="col" class="px-4 py-3">"Created"</th>
-                                        <th scope="col" class="px-4 py-3">"Last used"</th>
-                                        <th scope="col" class="px-4 py-3">"Expires"</th>
-                                        <th scope="col" class="px-4 py-3">"Status"</th>
-                                        <th scope="col" class="px-4 py-3"><span class="sr-only">"Actions"</span></th>
-                                    </tr>
-                                </thead>
-                                <tbody class="divide-y divide-slate-100">
-                                    {list.into_iter().map(|listed| view! { <TokenRow listed revoke /> }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=tokens what="tokens" let:list>
+            <DataTable
+                headers=&["Description", "Created", "Last used", "Expires", "Status"]
+                actions=true
+                empty_title="No tokens yet"
+                empty_message="Create one above; its secret is shown once."
+                rows=list
+                row=move |listed| view! { <TokenRow listed revoke /> }
+            />
+        </Loaded>
     }
 }
 
@@ -290,29 +269,24 @@ pub fn AccountPage() -> impl IntoView {
         <section class="mb-8 max-w-2xl rounded-lg border border-slate-200 bg-white p-6 shadow-sm" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading" class="mb-1 text-lg font-semibold">"Sessions"</h2>
             <FormError message=end_failure.message() />
-            <Suspense fallback=|| view! { <Loading what="sessions" /> }>
-                {move || Suspend::new(async move {
-                    match facts.await {
-                        Ok(facts) => {
-                            let others = facts.other_sessions;
-                            let text = match others {
-                                0 => format!("{} is signed in here only.", facts.email),
-                                1 => format!("{} is signed in here and in 1 other place.", facts.email),
-                                n => format!("{} is signed in here and in {n} other places.", facts.email),
-                            };
-                            view! {
-                                <p class="mb-4 text-sm text-slate-700" data-testid="other-sessions">{text}</p>
-                                <ActionForm action=end_others>
-                                    <button type="submit" class=SECONDARY disabled=others == 0>
-                                        "Sign out everywhere else"
-                                    </button>
-                                </ActionForm>
-                            }.into_any()
-                        }
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+            <Loaded resource=facts what="sessions" let:facts>
+                {
+                    let others = facts.other_sessions;
+                    let text = match others {
+                        0 => format!("{} is signed in here only.", facts.email),
+                        1 => format!("{} is signed in here and in 1 other place.", facts.email),
+                        n => format!("{} is signed in here and in {n} other places.", facts.email),
+                    };
+                    view! {
+                        <p class="mb-4 text-sm text-slate-700" data-testid="other-sessions">{text}</p>
+                        <ActionForm action=end_others>
+                            <button type="submit" class=SECONDARY disabled=others == 0>
+                                "Sign out everywhere else"
+                            </button>
+                        </ActionForm>
                     }
-                })}
-            </Suspense>
+                }
+            </Loaded>
         </section>
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::components::form::{DANGER, LINK};
 use crate::components::{
-    human_bytes, Confirm, Detail, EmptyState, ErrorPanel, Failure, FormError, Loading, PageHeader,
-    StatusBadge, Time,
+    human_bytes, Confirm, Detail, EmptyState, Failure, FormError, Loaded, PageHeader, StatusBadge,
+    Table, Time,
 };
 use crate::server_fns::{
     backup_storage, get_backup, is_verifying, list_backups, DeleteBackup, VerifyBackup,
@@ -29,21 +29,9 @@ pub fn BackupsPage() -> impl IntoView {
         <FormError message=failure.message() />
         <WhereBackupsAreKept />
         <div data-live="backups">
-        <Suspense fallback=|| view! { <Loading what="backups" /> }>
-            {move || Suspend::new(async move {
-                match backups.await {
-                    Ok(grouped) if grouped.jobs.is_empty() && grouped.one_off.is_empty() => view! {
-                        <EmptyState
-                            title="No backups yet"
-                            message="Backups appear here once a cluster has been backed up, one-off or on a schedule."
-                        />
-                    }
-                    .into_any(),
-                    Ok(grouped) => view! { <BackupTable grouped expanded delete /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=backups what="backups" let:grouped>
+            <BackupTable grouped expanded delete />
+        </Loaded>
         </div>
     }
 }
@@ -54,14 +42,9 @@ pub fn BackupsPage() -> impl IntoView {
 fn WhereBackupsAreKept() -> impl IntoView {
     let storage = Resource::new(|| (), |_| backup_storage());
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match storage.await {
-                    Ok(places) => view! { <StorageFacts places /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=storage let:places>
+            <StorageFacts places />
+        </Loaded>
     }
 }
 
@@ -143,6 +126,15 @@ fn BackupTable(
     expanded: Memo<Option<String>>,
     delete: ServerAction<DeleteBackup>,
 ) -> impl IntoView {
+    if grouped.jobs.is_empty() && grouped.one_off.is_empty() {
+        return view! {
+            <EmptyState
+                title="No backups yet"
+                message="Backups appear here once a cluster has been backed up, one-off or on a schedule."
+            />
+        }
+        .into_any();
+    }
     let groups = grouped
         .jobs
         .into_iter()
@@ -189,26 +181,16 @@ fn BackupTable(
         .map(|b| view! { <BackupRow backup=b delete /> })
         .collect_view();
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-            <table class="min-w-full text-sm">
-                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                    <tr>
-                        <th scope="col" class="px-4 py-3">"Description"</th>
-                        <th scope="col" class="px-4 py-3">"Status"</th>
-                        <th scope="col" class="px-4 py-3">"Created"</th>
-                        <th scope="col" class="px-4 py-3">"Size"</th>
-                        <th scope="col" class="px-4 py-3">"New"</th>
-                        <th scope="col" class="px-4 py-3">"Source cluster"</th>
-                        <th scope="col" class="px-4 py-3">"Provider"</th>
-                        <th scope="col" class="px-4 py-3">"Version"</th>
-                        <th scope="col" class="px-4 py-3"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                {groups}
-                <tbody class="divide-y divide-slate-100">{one_off}</tbody>
-            </table>
-        </div>
+        <Table
+            headers=&["Description", "Status", "Created", "Size", "New", "Source cluster", "Provider", "Version"]
+            actions=true
+            grouped=true
+        >
+            {groups}
+            <tbody class="divide-y divide-slate-100">{one_off}</tbody>
+        </Table>
     }
+    .into_any()
 }
 
 /// Why a backup cannot be restored now, if it cannot.
@@ -316,11 +298,10 @@ pub fn BackupPage() -> impl IntoView {
     let verify = ServerAction::<VerifyBackup>::new();
     let backup = Resource::new(
         move || (id(), verify.version().get()),
-        |(id, _)| get_backup(id),
-    );
-    let verifying = Resource::new(
-        move || (id(), verify.version().get()),
-        |(id, _)| is_verifying(id),
+        |(id, _)| async move {
+            let verifying = is_verifying(id.clone()).await.unwrap_or(false);
+            get_backup(id).await.map(|backup| (backup, verifying))
+        },
     );
     let failure = Failure::new(move || {
         delete
@@ -330,70 +311,60 @@ pub fn BackupPage() -> impl IntoView {
             .or_else(|| verify.value().get().and_then(Result::err))
     });
     view! {
-        <Suspense fallback=|| view! { <Loading what="the backup" /> }>
-            {move || Suspend::new(async move {
-                let verifying = verifying.await.unwrap_or(false);
-                match backup.await {
-                    Ok(b) => {
-                        let for_actions = b.clone();
-                        let (verified, damaged) = verification_words(b.verification.as_ref(), verifying);
-                        let can_verify = b.status == BackupStatus::Available && !verifying;
-                        let id_value = b.id.to_string();
-                        let detail = |term: &'static str, value: String| view! { <Detail term>{value}</Detail> };
-                        view! {
-                            <div data-live="backup">
-                            <PageHeader title=b.description.clone() description=format!("Backup of {}.", b.source_cluster_description)>
-                                {can_verify.then(|| view! {
-                                    <span class="mr-3 inline-block">
-                                        <ActionForm action=verify>
-                                            <input type="hidden" name="id" value=id_value.clone() />
-                                            <button type="submit" class=LINK title="Read every chunk back and check every hash">"Verify"</button>
-                                        </ActionForm>
-                                    </span>
-                                })}
-                                <BackupActions backup=for_actions delete />
-                            </PageHeader>
-                            <FormError message=failure.message() />
-                            <section class="max-w-3xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
-                                <dl class="divide-y divide-slate-100">
-                                    {detail("Backup ID", b.id.to_string())}
-                                    <Detail term="Status"><div data-testid="backup-status">
-                                            <StatusBadge status=b.status.as_str().to_owned() />
-                                            {b.failure_reason.clone().map(|r| view! { <p class="mt-1 text-red-700">{r}</p> })}
-                                        </div></Detail>
-                                    <Detail term="Created"><div><Time time=b.created /></div></Detail>
-                                    <Detail term="Verification"><div data-testid="backup-verification" class=if damaged { "text-red-700" } else { "" }>{verified}</div></Detail>
-                                    {b.contents.map(|c| detail("Events at backup time", format!("{} events, up to position {}", c.event_count, c.last_position)))}
-                                    {detail("Available nodes", b.available_node_count.to_string())}
-                                    {detail("Size", b.bytes_stored.map(human_bytes).unwrap_or_else(|| "—".into()))}
-                                    {detail("New in the repository", b.bytes_new.map(human_bytes).unwrap_or_else(|| "—".into()))}
-                                    {detail("Files", b.file_count.map(|n| n.to_string()).unwrap_or_else(|| "—".into()))}
-                                    {detail("Minimum disk to restore into", format!("{} GB", b.size_gb))}
-                                    {detail("Server version", format!("{} ({})", b.server_version, b.server_version_tag))}
-                                    {detail("Provider / region", format!("{} / {}", b.provider, b.region))}
-                                    <Detail term="Source cluster"><div>
-                                            <a href=format!("/clusters/{}", b.source_cluster_id) class=LINK>{b.source_cluster_description.clone()}</a>
-                                        </div></Detail>
-                                    <Detail term="Initiated by"><div>
-                                            {match b.linked_resource.clone() {
-                                                Some(job) => view! { <a href=format!("/jobs/{job}") class=LINK>{format!("job {job}")}</a> }.into_any(),
-                                                None => view! { <span>"a person (one-off)"</span> }.into_any(),
-                                            }}
-                                        </div></Detail>
-                                    {b.checksum.clone().map(|c| detail("Snapshot", c))}
-                                </dl>
-                            </section>
-                            </div>
-                        }
-                        .into_any()
-                    }
-                    Err(error) => view! {
-                        <PageHeader title="Backup" description="" />
-                        <ErrorPanel error />
-                    }
-                    .into_any(),
+        <Loaded resource=backup what="the backup" title="Backup" let:found>
+            {
+                let (b, verifying) = found;
+                let for_actions = b.clone();
+                let (verified, damaged) = verification_words(b.verification.as_ref(), verifying);
+                let can_verify = b.status == BackupStatus::Available && !verifying;
+                let id_value = b.id.to_string();
+                let detail = |term: &'static str, value: String| view! { <Detail term>{value}</Detail> };
+                view! {
+                    <div data-live="backup">
+                    <PageHeader title=b.description.clone() description=format!("Backup of {}.", b.source_cluster_description)>
+                        {can_verify.then(|| view! {
+                            <span class="mr-3 inline-block">
+                                <ActionForm action=verify>
+                                    <input type="hidden" name="id" value=id_value.clone() />
+                                    <button type="submit" class=LINK title="Read every chunk back and check every hash">"Verify"</button>
+                                </ActionForm>
+                            </span>
+                        })}
+                        <BackupActions backup=for_actions delete />
+                    </PageHeader>
+                    <FormError message=failure.message() />
+                    <section class="max-w-3xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+                        <dl class="divide-y divide-slate-100">
+                            {detail("Backup ID", b.id.to_string())}
+                            <Detail term="Status"><div data-testid="backup-status">
+                                    <StatusBadge status=b.status.as_str().to_owned() />
+                                    {b.failure_reason.clone().map(|r| view! { <p class="mt-1 text-red-700">{r}</p> })}
+                                </div></Detail>
+                            <Detail term="Created"><div><Time time=b.created /></div></Detail>
+                            <Detail term="Verification"><div data-testid="backup-verification" class=if damaged { "text-red-700" } else { "" }>{verified}</div></Detail>
+                            {b.contents.map(|c| detail("Events at backup time", format!("{} events, up to position {}", c.event_count, c.last_position)))}
+                            {detail("Available nodes", b.available_node_count.to_string())}
+                            {detail("Size", b.bytes_stored.map(human_bytes).unwrap_or_else(|| "—".into()))}
+                            {detail("New in the repository", b.bytes_new.map(human_bytes).unwrap_or_else(|| "—".into()))}
+                            {detail("Files", b.file_count.map(|n| n.to_string()).unwrap_or_else(|| "—".into()))}
+                            {detail("Minimum disk to restore into", format!("{} GB", b.size_gb))}
+                            {detail("Server version", format!("{} ({})", b.server_version, b.server_version_tag))}
+                            {detail("Provider / region", format!("{} / {}", b.provider, b.region))}
+                            <Detail term="Source cluster"><div>
+                                    <a href=format!("/clusters/{}", b.source_cluster_id) class=LINK>{b.source_cluster_description.clone()}</a>
+                                </div></Detail>
+                            <Detail term="Initiated by"><div>
+                                    {match b.linked_resource.clone() {
+                                        Some(job) => view! { <a href=format!("/jobs/{job}") class=LINK>{format!("job {job}")}</a> }.into_any(),
+                                        None => view! { <span>"a person (one-off)"</span> }.into_any(),
+                                    }}
+                                </div></Detail>
+                            {b.checksum.clone().map(|c| detail("Snapshot", c))}
+                        </dl>
+                    </section>
+                    </div>
                 }
-            })}
-        </Suspense>
+            }
+        </Loaded>
     }
 }

@@ -2,8 +2,7 @@
 
 use crate::components::form::{DANGER, PRIMARY};
 use crate::components::{
-    BackupList, Confirm, Detail, ErrorPanel, Failure, FormError, Loading, PageHeader, StatusBadge,
-    Time,
+    BackupList, Confirm, Detail, Failure, FormError, Loaded, PageHeader, StatusBadge, Time,
 };
 use crate::server_fns::{get_cluster_overview, DeleteCluster};
 use cairn_model::{ClusterOverview, ClusterStatus};
@@ -18,18 +17,9 @@ pub fn ClusterPage() -> impl IntoView {
     let delete = ServerAction::<DeleteCluster>::new();
     let failure = Failure::new(move || delete.value().get().and_then(Result::err));
     view! {
-        <Suspense fallback=|| view! { <Loading what="the cluster" /> }>
-            {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(overview) => view! { <Overview overview delete failure /> }.into_any(),
-                    Err(error) => view! {
-                        <PageHeader title="Cluster" description="" />
-                        <ErrorPanel error />
-                    }
-                    .into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=overview what="the cluster" title="Cluster" let:overview>
+            <Overview overview delete failure />
+        </Loaded>
     }
 }
 

@@ -2,7 +2,7 @@
 //! rules' limits). Every rule the server finds broken is shown next to its field, all at once.
 
 use crate::components::form::{INPUT, PRIMARY, SECONDARY};
-use crate::components::{wire, ErrorPanel, Failure, Field, FormError, Loading, PageHeader};
+use crate::components::{wire, Failure, Field, FormError, Loaded, PageHeader};
 use crate::server_fns::{get_backup, list_networks, CreateCluster};
 use cairn_model::restore::is_newer;
 use cairn_model::{
@@ -45,14 +45,9 @@ pub fn ClusterNewPage() -> impl IntoView {
             title="Create cluster"
             description="A new event-store cluster on this site's machines. It is provisioning until every node answers."
         />
-        <Suspense fallback=|| view! { <Loading what="networks" /> }>
-            {move || Suspend::new(async move {
-                match networks.await {
-                    Ok(networks) => view! { <ClusterForm networks prefill=Prefill::default() source=None /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=networks what="networks" let:networks>
+            <ClusterForm networks prefill=Prefill::default() source=None />
+        </Loaded>
     }
 }
 
@@ -67,34 +62,25 @@ pub fn RestorePage() -> impl IntoView {
         Ok::<_, crate::error::ConsoleError>((backup, networks))
     });
     view! {
-        <Suspense fallback=|| view! { <Loading what="the backup" /> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok((backup, networks)) => {
-                        let prefill = Prefill {
-                            description: format!("{} (restored)", backup.source_cluster_description),
-                            region: Some(backup.region.clone()),
-                            disk_size_gb: backup.size_gb,
-                            server_version: backup.server_version.clone(),
-                            ..Prefill::default()
-                        };
-                        view! {
-                            <PageHeader
-                                title=format!("Restore {}", backup.description)
-                                description="A new cluster from this backup, in the backup's provider and region. The source cluster is left as it is."
-                            />
-                            <ClusterForm networks prefill source=Some(backup) />
-                        }
-                        .into_any()
-                    }
-                    Err(error) => view! {
-                        <PageHeader title="Restore" description="" />
-                        <ErrorPanel error />
-                    }
-                    .into_any(),
+        <Loaded resource=data what="the backup" title="Restore" let:found>
+            {
+                let (backup, networks) = found;
+                let prefill = Prefill {
+                    description: format!("{} (restored)", backup.source_cluster_description),
+                    region: Some(backup.region.clone()),
+                    disk_size_gb: backup.size_gb,
+                    server_version: backup.server_version.clone(),
+                    ..Prefill::default()
+                };
+                view! {
+                    <PageHeader
+                        title=format!("Restore {}", backup.description)
+                        description="A new cluster from this backup, in the backup's provider and region. The source cluster is left as it is."
+                    />
+                    <ClusterForm networks prefill source=Some(backup) />
                 }
-            })}
-        </Suspense>
+            }
+        </Loaded>
     }
 }
 

@@ -1,5 +1,5 @@
 use crate::components::form::{LINK, PRIMARY};
-use crate::components::{EmptyState, ErrorPanel, Loading, PageHeader, StatusBadge, Time};
+use crate::components::{DataTable, Loaded, PageHeader, StatusBadge, Time};
 use crate::pages::backup_dialog::{BackupDialog, DialogStep};
 use crate::server_fns::{get_cluster_overview, list_clusters, CreateBackup, CreateJob};
 use cairn_model::label::DEFAULT_LABEL;
@@ -18,21 +18,16 @@ pub fn ClustersPage() -> impl IntoView {
             <a href="/clusters/new" class=PRIMARY>"Create cluster"</a>
         </PageHeader>
         <div data-live="clusters">
-        <Suspense fallback=|| view! { <Loading what="clusters" /> }>
-            {move || Suspend::new(async move {
-                match clusters.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <EmptyState
-                            title="No clusters yet"
-                            message="Clusters you create, or restore from a backup, appear here with their health and their backups."
-                        />
-                    }
-                    .into_any(),
-                    Ok(list) => view! { <ClusterTable clusters=list /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=clusters what="clusters" let:list>
+            <DataTable
+                headers=&["Name", "Cluster ID", "Provider", "Region", "Type", "Version", "Status", "Created"]
+                actions=true
+                empty_title="No clusters yet"
+                empty_message="Clusters you create, or restore from a backup, appear here with their health and their backups."
+                rows=list
+                row=|cluster| view! { <ClusterRow cluster /> }
+            />
+        </Loaded>
         </div>
     }
 }
@@ -60,90 +55,55 @@ pub fn ClusterBackupRoute(step: DialogStep) -> impl IntoView {
     let overview = Resource::new(move || id.clone(), get_cluster_overview);
     view! {
         <ClustersPage />
-        <Suspense fallback=|| ()>
-            {move || {
-                let (label, backup_error, job_error) = (label.clone(), backup_error.clone(), job_error.clone());
-                Suspend::new(async move {
-                    match overview.await {
-                        Ok(overview) => view! {
-                            <BackupDialog
-                                cluster=overview.cluster
-                                index=overview.next_backup_index
-                                step
-                                label
-                                close_href="/clusters".to_owned()
-                                backup_error
-                                job_error
-                            />
-                        }
-                        .into_any(),
-                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+        <Loaded resource=overview let:overview>
+            <BackupDialog
+                cluster=overview.cluster
+                index=overview.next_backup_index
+                step
+                label=label.clone()
+                close_href="/clusters".to_owned()
+                backup_error=backup_error.clone()
+                job_error=job_error.clone()
+            />
+        </Loaded>
     }
 }
 
 #[component]
-fn ClusterTable(clusters: Vec<Cluster>) -> impl IntoView {
-    let rows = clusters
-        .into_iter()
-        .map(|c| {
-            let id = c.id.to_string();
-            let href = format!("/clusters/{id}");
-            let backup_href = format!("/clusters/{id}/backup");
-            let can_back_up = c.status == cairn_model::ClusterStatus::Available;
-            view! {
-                <tr data-testid="cluster-row" data-id=id.clone()>
-                    <td class="px-4 py-3 font-medium text-slate-900">
-                        <a href=href class=LINK>{c.description}</a>
-                    </td>
-                    <td class="px-4 py-3 font-mono text-xs text-slate-600">{id.clone()}</td>
-                    <td class="px-4 py-3">{c.provider}</td>
-                    <td class="px-4 py-3">{c.region}</td>
-                    <td class="px-4 py-3">{c.instance_type.name()}</td>
-                    <td class="px-4 py-3">{c.server_version}</td>
-                    <td class="px-4 py-3 whitespace-nowrap">
-                        <StatusBadge status=c.status.as_str().to_owned() />
-                        " "
-                        <StatusBadge status=c.health.as_str().to_owned() />
-                    </td>
-                    <td class="px-4 py-3 text-slate-600"><Time time=c.created /></td>
-                    <td class="px-4 py-3 text-right">
-                        {if can_back_up {
-                            view! { <a href=backup_href class=LINK>"Back up"</a> }.into_any()
-                        } else {
-                            view! {
-                                <span class="text-slate-400" title="Only an available cluster can be backed up">
-                                    "Back up"
-                                </span>
-                            }
-                            .into_any()
-                        }}
-                    </td>
-                </tr>
-            }
-        })
-        .collect_view();
+fn ClusterRow(cluster: Cluster) -> impl IntoView {
+    let c = cluster;
+    let id = c.id.to_string();
+    let href = format!("/clusters/{id}");
+    let backup_href = format!("/clusters/{id}/backup");
+    let can_back_up = c.status == cairn_model::ClusterStatus::Available;
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-            <table class="min-w-full divide-y divide-slate-200 text-sm">
-                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                    <tr>
-                        <th scope="col" class="px-4 py-3">"Name"</th>
-                        <th scope="col" class="px-4 py-3">"Cluster ID"</th>
-                        <th scope="col" class="px-4 py-3">"Provider"</th>
-                        <th scope="col" class="px-4 py-3">"Region"</th>
-                        <th scope="col" class="px-4 py-3">"Type"</th>
-                        <th scope="col" class="px-4 py-3">"Version"</th>
-                        <th scope="col" class="px-4 py-3">"Status"</th>
-                        <th scope="col" class="px-4 py-3">"Created"</th>
-                        <th scope="col" class="px-4 py-3"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">{rows}</tbody>
-            </table>
-        </div>
+        <tr data-testid="cluster-row" data-id=id.clone()>
+            <td class="px-4 py-3 font-medium text-slate-900">
+                <a href=href class=LINK>{c.description}</a>
+            </td>
+            <td class="px-4 py-3 font-mono text-xs text-slate-600">{id.clone()}</td>
+            <td class="px-4 py-3">{c.provider}</td>
+            <td class="px-4 py-3">{c.region}</td>
+            <td class="px-4 py-3">{c.instance_type.name()}</td>
+            <td class="px-4 py-3">{c.server_version}</td>
+            <td class="px-4 py-3 whitespace-nowrap">
+                <StatusBadge status=c.status.as_str().to_owned() />
+                " "
+                <StatusBadge status=c.health.as_str().to_owned() />
+            </td>
+            <td class="px-4 py-3 text-slate-600"><Time time=c.created /></td>
+            <td class="px-4 py-3 text-right">
+                {if can_back_up {
+                    view! { <a href=backup_href class=LINK>"Back up"</a> }.into_any()
+                } else {
+                    view! {
+                        <span class="text-slate-400" title="Only an available cluster can be backed up">
+                            "Back up"
+                        </span>
+                    }
+                    .into_any()
+                }}
+            </td>
+        </tr>
     }
 }

@@ -3,8 +3,7 @@
 
 use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
-    Confirm, Detail, EmptyState, ErrorPanel, Failure, Field, FormError, Loading, PageHeader,
-    StatusBadge, Time,
+    Confirm, DataTable, Detail, Failure, Field, FormError, Loaded, PageHeader, StatusBadge, Time,
 };
 use crate::server_fns::{
     get_integration, list_events, list_integrations, CreateIntegration, DeleteIntegration,
@@ -45,40 +44,22 @@ pub fn IntegrationsPage() -> impl IntoView {
             description="Where Cairn tells people: notifications when a backup, a deletion, a restore or a scheduled run fails; issues when a job's backups are overdue or a cluster is unhealthy, and again when that clears."
         />
         <div data-live="integrations" class="mb-8">
-        <Suspense fallback=|| view! { <Loading what="integrations" /> }>
-            {move || Suspend::new(async move {
-                match integrations.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <EmptyState title="No integrations yet" message="Add one below: a webhook, a Slack channel or an e-mail address." />
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-                            <table class="min-w-full divide-y divide-slate-200 text-sm">
-                                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                                    <tr>
-                                        <th scope="col" class="px-4 py-3">"Description"</th>
-                                        <th scope="col" class="px-4 py-3">"Sends"</th>
-                                        <th scope="col" class="px-4 py-3">"To"</th>
-                                        <th scope="col" class="px-4 py-3">"Created"</th>
-                                    </tr>
-                                </thead>
-                                <tbody class="divide-y divide-slate-100">
-                                    {list.into_iter().map(|i| view! {
-                                        <tr>
-                                            <td class="px-4 py-3"><a class=LINK href=format!("/integrations/{}", i.id)>{i.description.clone()}</a></td>
-                                            <td class="px-4 py-3">{i.source.as_str()}</td>
-                                            <td class="px-4 py-3 break-all">{sink_words(&i.data)}</td>
-                                            <td class="px-4 py-3"><Time time=i.created /></td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+        <Loaded resource=integrations what="integrations" let:list>
+            <DataTable
+                headers=&["Description", "Sends", "To", "Created"]
+                empty_title="No integrations yet"
+                empty_message="Add one below: a webhook, a Slack channel or an e-mail address."
+                rows=list
+                row=|i: IntegrationView| view! {
+                    <tr>
+                        <td class="px-4 py-3"><a class=LINK href=format!("/integrations/{}", i.id)>{i.description.clone()}</a></td>
+                        <td class="px-4 py-3">{i.source.as_str()}</td>
+                        <td class="px-4 py-3 break-all">{sink_words(&i.data)}</td>
+                        <td class="px-4 py-3"><Time time=i.created /></td>
+                    </tr>
                 }
-            })}
-        </Suspense>
+            />
+        </Loaded>
         </div>
         <section class="max-w-2xl rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
             <h2 class="mb-4 text-lg font-semibold">"Add an integration"</h2>
@@ -171,14 +152,9 @@ pub fn IntegrationPage() -> impl IntoView {
     view! {
         <FormError message=test_failure.message() />
         <FormError message=delete_failure.message() />
-        <Suspense fallback=|| view! { <Loading what="the integration" /> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok((integration, log)) => view! { <IntegrationDetail integration log test delete /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=data what="the integration" let:found>
+            <IntegrationDetail integration=found.0 log=found.1 test delete />
+        </Loaded>
     }
 }
 
@@ -251,41 +227,27 @@ fn IntegrationDetail(
         </dl>
         <h2 class="mb-3 text-lg font-semibold">"Delivery log"</h2>
         <div data-live="deliveries">
-        {if log.is_empty() {
-            view! { <EmptyState title="Nothing sent yet" message="Messages appear here as they are sent, with each retry and its error." /> }.into_any()
-        } else {
-            view! {
-                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-                    <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="delivery-log">
-                        <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                            <tr>
-                                <th scope="col" class="px-4 py-3">"Message"</th>
-                                <th scope="col" class="px-4 py-3">"Status"</th>
-                                <th scope="col" class="px-4 py-3">"Tries"</th>
-                                <th scope="col" class="px-4 py-3">"Queued"</th>
-                                <th scope="col" class="px-4 py-3">"Last error / next try"</th>
-                            </tr>
-                        </thead>
-                        <tbody class="divide-y divide-slate-100">
-                            {log.into_iter().map(|d| view! {
-                                <tr>
-                                    <td class="px-4 py-3">{d.summary.clone()}</td>
-                                    <td class="px-4 py-3"><StatusBadge status=delivery_status(d.status).to_owned() /></td>
-                                    <td class="px-4 py-3">{d.attempts}</td>
-                                    <td class="px-4 py-3"><Time time=d.created /></td>
-                                    <td class="px-4 py-3 text-slate-600">
-                                        {d.last_error.clone().unwrap_or_default()}
-                                        {d.next_attempt.filter(|_| d.status == DeliveryStatus::Pending).map(|time| view! {
-                                            <span class="block text-xs">"next try " <Time time /></span>
-                                        })}
-                                    </td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-            }.into_any()
-        }}
+        <DataTable
+            headers=&["Message", "Status", "Tries", "Queued", "Last error / next try"]
+            testid="delivery-log"
+            empty_title="Nothing sent yet"
+            empty_message="Messages appear here as they are sent, with each retry and its error."
+            rows=log
+            row=|d: Delivery| view! {
+                <tr>
+                    <td class="px-4 py-3">{d.summary.clone()}</td>
+                    <td class="px-4 py-3"><StatusBadge status=delivery_status(d.status).to_owned() /></td>
+                    <td class="px-4 py-3">{d.attempts}</td>
+                    <td class="px-4 py-3"><Time time=d.created /></td>
+                    <td class="px-4 py-3 text-slate-600">
+                        {d.last_error.clone().unwrap_or_default()}
+                        {d.next_attempt.filter(|_| d.status == DeliveryStatus::Pending).map(|time| view! {
+                            <span class="block text-xs">"next try " <Time time /></span>
+                        })}
+                    </td>
+                </tr>
+            }
+        />
         </div>
     }
 }
@@ -307,49 +269,31 @@ pub fn EventsPage() -> impl IntoView {
             description="Issues (open while their condition holds) and notifications (failures), newest first. Integrations send them on."
         />
         <div data-live="events">
-        <Suspense fallback=|| view! { <Loading what="events" /> }>
-            {move || Suspend::new(async move {
-                match events.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <EmptyState title="Nothing has happened yet" message="Failures and issues appear here when they happen." />
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-                            <table class="min-w-full divide-y divide-slate-200 text-sm">
-                                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                                    <tr>
-                                        <th scope="col" class="px-4 py-3">"What"</th>
-                                        <th scope="col" class="px-4 py-3">"State"</th>
-                                        <th scope="col" class="px-4 py-3">"Details"</th>
-                                        <th scope="col" class="px-4 py-3">"When"</th>
-                                    </tr>
-                                </thead>
-                                <tbody class="divide-y divide-slate-100">
-                                    {list.into_iter().map(|e| {
-                                        let state = event_state(&e);
-                                        let tone = if state == "open" { "failed" } else if state == "closed" { "succeeded" } else { "deleted" };
-                                        view! {
-                                            <tr>
-                                                <td class="px-4 py-3 font-medium">{e.subject.clone()}
-                                                    <span class="block text-xs font-normal text-slate-500">{e.category.clone()}</span>
-                                                </td>
-                                                <td class="px-4 py-3"><StatusBadge status=tone.to_owned() /><span class="sr-only">{state.clone()}</span>
-                                                    <span class="ml-1 text-xs text-slate-600">{state.clone()}</span></td>
-                                                <td class="px-4 py-3 text-slate-700">{e.message.clone()}</td>
-                                                <td class="px-4 py-3"><Time time=e.created />
-                                                    {e.closed.map(|time| view! { <span class="block text-xs text-slate-500">"closed " <Time time /></span> })}
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+        <Loaded resource=events what="events" let:list>
+            <DataTable
+                headers=&["What", "State", "Details", "When"]
+                empty_title="Nothing has happened yet"
+                empty_message="Failures and issues appear here when they happen."
+                rows=list
+                row=|e: Event| {
+                    let state = event_state(&e);
+                    let tone = if state == "open" { "failed" } else if state == "closed" { "succeeded" } else { "deleted" };
+                    view! {
+                        <tr>
+                            <td class="px-4 py-3 font-medium">{e.subject.clone()}
+                                <span class="block text-xs font-normal text-slate-500">{e.category.clone()}</span>
+                            </td>
+                            <td class="px-4 py-3"><StatusBadge status=tone.to_owned() /><span class="sr-only">{state.clone()}</span>
+                                <span class="ml-1 text-xs text-slate-600">{state.clone()}</span></td>
+                            <td class="px-4 py-3 text-slate-700">{e.message.clone()}</td>
+                            <td class="px-4 py-3"><Time time=e.created />
+                                {e.closed.map(|time| view! { <span class="block text-xs text-slate-500">"closed " <Time time /></span> })}
+                            </td>
+                        </tr>
+                    }
                 }
-            })}
-        </Suspense>
+            />
+        </Loaded>
         </div>
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
-    BackupList, Confirm, Detail, EmptyState, ErrorPanel, Failure, FormError, Loading, PageHeader,
-    StatusBadge, Time,
+    BackupList, Confirm, DataTable, Detail, Failure, FormError, Loaded, PageHeader, StatusBadge,
+    Time,
 };
 use crate::server_fns::{
     get_job_detail, list_clusters, list_jobs, ChangeJob, CreateRestoreTest, RunJob,
@@ -56,43 +56,16 @@ pub fn JobsPage() -> impl IntoView {
         <FormError message=change_failure.message() />
         <NewRestoreTest />
         <div data-live="jobs">
-        <Suspense fallback=|| view! { <Loading what="jobs" /> }>
-            {move || Suspend::new(async move {
-                match jobs.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <EmptyState
-                            title="No scheduled backups yet"
-                            message="Create one from a cluster's row on the Clusters page: Back up, then Create backup schedule."
-                        />
-                    }
-                    .into_any(),
-                    Ok(list) => view! {
-                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-                            <table class="min-w-full divide-y divide-slate-200 text-sm">
-                                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                                    <tr>
-                                        <th scope="col" class="px-4 py-3">"Description"</th>
-                                        <th scope="col" class="px-4 py-3">"Type"</th>
-                                        <th scope="col" class="px-4 py-3">"Job ID"</th>
-                                        <th scope="col" class="px-4 py-3">"Schedule"</th>
-                                        <th scope="col" class="px-4 py-3">"Status"</th>
-                                        <th scope="col" class="px-4 py-3">"Source cluster"</th>
-                                        <th scope="col" class="px-4 py-3">"Next run"</th>
-                                        <th scope="col" class="px-4 py-3">"Last run"</th>
-                                        <th scope="col" class="px-4 py-3"><span class="sr-only">"Actions"</span></th>
-                                    </tr>
-                                </thead>
-                                <tbody class="divide-y divide-slate-100">
-                                    {list.into_iter().map(|job| view! { <JobRow job run change /> }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }
-                    .into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=jobs what="jobs" let:list>
+            <DataTable
+                headers=&["Description", "Type", "Job ID", "Schedule", "Status", "Source cluster", "Next run", "Last run"]
+                actions=true
+                empty_title="No scheduled backups yet"
+                empty_message="Create one from a cluster's row on the Clusters page: Back up, then Create backup schedule."
+                rows=list
+                row=move |job| view! { <JobRow job run change /> }
+            />
+        </Loaded>
         </div>
     }
 }
@@ -267,18 +240,9 @@ pub fn JobPage() -> impl IntoView {
         <FormError message=run_failure.message() />
         <FormError message=change_failure.message() />
         <div data-live="job">
-        <Suspense fallback=|| view! { <Loading what="the job" /> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(detail) => view! { <JobView detail tab run change /> }.into_any(),
-                    Err(error) => view! {
-                        <PageHeader title="Job" description="" />
-                        <ErrorPanel error />
-                    }
-                    .into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=detail what="the job" title="Job" let:detail>
+            <JobView detail tab run change />
+        </Loaded>
         </div>
     }
 }

@@ -1,4 +1,4 @@
-use crate::components::{format_utc, ErrorPanel, Loading, PageHeader, StatusBadge};
+use crate::components::{format_utc, Loaded, PageHeader, StatusBadge, Table};
 use crate::server_fns::list_networks;
 use cairn_model::Network;
 use leptos::prelude::*;
@@ -11,14 +11,9 @@ pub fn NetworksPage() -> impl IntoView {
             title="Networks"
             description="Where clusters live. A cluster takes its network's provider and region, and a backup can only be restored into a network of the same provider and region."
         />
-        <Suspense fallback=|| view! { <Loading what="networks" /> }>
-            {move || Suspend::new(async move {
-                match networks.await {
-                    Ok(list) => view! { <NetworkTable networks=list /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=networks what="networks" let:list>
+            <NetworkTable networks=list />
+        </Loaded>
     }
 }
 
@@ -65,28 +60,13 @@ pub fn NetworkTable(networks: Vec<Network>) -> impl IntoView {
                 }}
             </p>
         </div>
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-            <table class="min-w-full divide-y divide-slate-200 text-sm">
-                <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
-                    <tr>
-                        <th scope="col" class="px-4 py-3">"Description"</th>
-                        <th scope="col" class="px-4 py-3">"Network ID"</th>
-                        <th scope="col" class="px-4 py-3">"Provider"</th>
-                        <th scope="col" class="px-4 py-3">"Region"</th>
-                        <th scope="col" class="px-4 py-3">"Access"</th>
-                        <th scope="col" class="px-4 py-3">"Status"</th>
-                        <th scope="col" class="px-4 py-3">"Created"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
-                    <For
-                        each=move || matching.get()
-                        key=|network| network.id.clone()
-                        children=|network| view! { <NetworkRow network /> }
-                    />
-                </tbody>
-            </table>
-        </div>
+        <Table headers=&["Description", "Network ID", "Provider", "Region", "Access", "Status", "Created"]>
+            <For
+                each=move || matching.get()
+                key=|network| network.id.clone()
+                children=|network| view! { <NetworkRow network /> }
+            />
+        </Table>
     }
 }
 
