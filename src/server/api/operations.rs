@@ -97,6 +97,10 @@ const JOB: &str =
     "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/jobs/{jobId}";
 const RUN: &str =
     "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/jobs/{jobId}/run";
+const PAUSE: &str =
+    "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/jobs/{jobId}/pause";
+const RESUME: &str =
+    "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/jobs/{jobId}/resume";
 const INTEGRATIONS: &str =
     "/integrate/v1/organizations/{organizationId}/projects/{projectId}/integrations";
 const INTEGRATION: &str = "/integrate/v1/organizations/{organizationId}/projects/{projectId}/integrations/{integrationId}";
@@ -139,6 +143,8 @@ pub const OPERATIONS: &[Operation] = &[
     op!("getJob", Get, JOB, orchestrate::get_job, "One job", None, 200 => "JobResponse"),
     op!("deleteJob", Delete, JOB, orchestrate::delete_job, "Delete a job (its backups stay)", None, 200 => "Empty"),
     op!("runJob", Post, RUN, orchestrate::run_job, "Run a job now", None, 200 => "RunResponse"),
+    op!("pauseJob", Post, PAUSE, orchestrate::pause_job, "Pause a job: no runs until it is resumed", None, 200 => "JobResponse"),
+    op!("resumeJob", Post, RESUME, orchestrate::resume_job, "Resume a paused job; runs missed while paused are not made up", None, 200 => "JobResponse"),
     op!("createIntegration", Post, INTEGRATIONS, integrate::create_integration, "Send notifications or issues to a webhook, Slack or e-mail", Some("IntegrationRequest"), 201 => "IdResponse"),
     op!("listIntegrations", Get, INTEGRATIONS, integrate::list_integrations, "Integrations of the project (secrets masked)", None, 200 => "IntegrationList"),
     op!("getIntegration", Get, INTEGRATION, integrate::get_integration, "One integration (secrets masked)", None, 200 => "IntegrationResponse"),

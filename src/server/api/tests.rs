@@ -828,6 +828,15 @@ async fn a_job_is_created_run_and_its_history_listed_then_deleted() {
     let (_, all, _) = api.call("GET", &history, None).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 1);
 
+    let (status, paused, _) = api.call("POST", &format!("{jobs}/{id}/pause"), None).await;
+    assert_eq!(status, StatusCode::OK, "{paused}");
+    assert_eq!(paused["job"]["status"], "paused");
+    let (status, again, _) = api.call("POST", &format!("{jobs}/{id}/pause"), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "pausing twice: {again}");
+    let (status, resumed, _) = api.call("POST", &format!("{jobs}/{id}/resume"), None).await;
+    assert_eq!(status, StatusCode::OK, "{resumed}");
+    assert_eq!(resumed["job"]["status"], "running");
+
     assert_eq!(
         api.call("DELETE", &format!("{jobs}/{id}"), None).await.0,
         StatusCode::OK

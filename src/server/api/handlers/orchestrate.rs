@@ -5,6 +5,7 @@ use crate::server::api::problem::{ApiError, ApiResult, JsonBody};
 use crate::server::api::{InProject, Operates, PathId, Reads};
 use axum::extract::Query;
 use axum::Json;
+use cairn_core::lifecycle::JobEvent;
 use cairn_model::{CreateJobRequest, JobId, JobType};
 use serde::Deserialize;
 use serde_json::json;
@@ -100,6 +101,22 @@ pub async fn run_job(
 ) -> Answer {
     let item = caller.services().run_job_now(&scope, &id).await?;
     Ok(Json(json!({ "historyId": item.id })))
+}
+
+pub async fn pause_job(
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<JobId>,
+) -> Answer {
+    let job = caller.services().change_job(&scope, &id, JobEvent::Pause).await?;
+    Ok(Json(json!({ "job": job })))
+}
+
+pub async fn resume_job(
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<JobId>,
+) -> Answer {
+    let job = caller.services().change_job(&scope, &id, JobEvent::Resume).await?;
+    Ok(Json(json!({ "job": job })))
 }
 
 #[derive(Debug, Deserialize)]
