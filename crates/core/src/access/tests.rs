@@ -3,6 +3,7 @@
 use super::*;
 use crate::testkit::fixture;
 use crate::{AccessStore, ErrorKind};
+use argon2::password_hash::PasswordHash;
 
 const PASSWORD: &str = "correct horse battery";
 

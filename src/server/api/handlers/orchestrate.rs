@@ -107,7 +107,10 @@ pub async fn pause_job(
     InProject { caller, scope, .. }: InProject<Operates>,
     PathId(id): PathId<JobId>,
 ) -> Answer {
-    let job = caller.services().change_job(&scope, &id, JobEvent::Pause).await?;
+    let job = caller
+        .services()
+        .change_job(&scope, &id, JobEvent::Pause)
+        .await?;
     Ok(Json(json!({ "job": job })))
 }
 
@@ -115,7 +118,10 @@ pub async fn resume_job(
     InProject { caller, scope, .. }: InProject<Operates>,
     PathId(id): PathId<JobId>,
 ) -> Answer {
-    let job = caller.services().change_job(&scope, &id, JobEvent::Resume).await?;
+    let job = caller
+        .services()
+        .change_job(&scope, &id, JobEvent::Resume)
+        .await?;
     Ok(Json(json!({ "job": job })))
 }
 
