@@ -6,18 +6,30 @@
 //! ROOT/<region>/clusters/<cluster id>/node-N/       a node's volume
 //! ROOT/<region>/snapshots/                          the region's snapshot repository
 //! ```
+//!
+//! Here: the engine, where clusters live, and the `Engine` port itself; `repositories` opens
+//! and creates the regions' repositories, `clusters` asks running nodes, `snapshots` finds a
+//! backup's snapshot and collects what deleted ones leave.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::ports::{ClusterChange, Engine, EngineError, ProgressSink, SnapshotFacts};
 use cairn_model::{Backup, Cluster, ClusterAddresses, ClusterHealth, NodeState, Progress};
-use cairn_snapshot::{InitOptions, OpenOptions, Repository};
+use cairn_snapshot::Repository;
 
 use crate::cluster::{ClusterLayout, Clusters, Health, Launcher};
 use crate::volume::{snapshot_live_volume, LiveSnapshot};
+
+mod clusters;
+mod repositories;
+mod snapshots;
+
+use clusters::{addresses, set_quota, stats};
+pub use repositories::{RepositoryCheck, RepositoryPlace, RepositorySettings};
+use snapshots::{clean_restored_volume, find_snapshot, Collection};
 
 /// Chunk files of 256 MiB, as KurrentDB's.
 const CHUNK_SIZE: u64 = 256 << 20;
@@ -32,92 +44,6 @@ pub struct LocalEngine {
     /// When each region was last collected, and whether a deletion since wants it again.
     collections: std::sync::Mutex<HashMap<String, Collection>>,
 }
-
-/// Where each region's snapshot repository is kept and how it is opened.
-#[derive(Debug, Clone, Default)]
-pub struct RepositorySettings {
-    /// Regions whose repository is somewhere else than `ROOT/<region>/snapshots`.
-    pub places: HashMap<String, RepositoryPlace>,
-    /// The key file encrypted repositories are opened with.
-    pub key_file: Option<PathBuf>,
-    /// Whether new repositories are encrypted with that key (made on first use, mode 0600).
-    pub encrypt_new: bool,
-}
-
-/// A repository somewhere: `file:///path`, a plain path, or `s3://bucket/prefix` with how to
-/// reach the S3-compatible service.
-#[derive(Debug, Clone, Default)]
-pub struct RepositoryPlace {
-    pub url: String,
-    pub s3: cairn_snapshot::S3Settings,
-}
-
-impl RepositoryPlace {
-    fn storage(
-        &self,
-    ) -> Result<std::sync::Arc<dyn cairn_snapshot::Storage>, cairn_snapshot::Error> {
-        Ok(if self.url.starts_with("s3://") {
-            std::sync::Arc::new(cairn_snapshot::ObjectStorage::s3(&self.url, &self.s3)?)
-        } else {
-            std::sync::Arc::new(cairn_snapshot::ObjectStorage::create(&self.url)?)
-        })
-    }
-
-    /// Where it is, as people read it: credentials are never in it (an endpoint written
-    /// `https://user:secret@host` shows as `https://host`).
-    pub fn describe(&self) -> String {
-        match (&self.s3.endpoint, self.url.starts_with("s3://")) {
-            (Some(endpoint), true) => format!("{} at {}", self.url, without_userinfo(endpoint)),
-            _ => self.url.clone(),
-        }
-    }
-}
-
-/// `scheme://user:secret@host/…` without `user:secret@`.
-fn without_userinfo(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-        None => url.to_owned(),
-    }
-}
-
-/// What opening the regions' repositories found (see `LocalEngine::check_repositories`).
-#[derive(Debug, Default)]
-pub struct RepositoryCheck {
-    pub ready: Vec<cairn_model::RepositoryFacts>,
-    /// Regions with no repository at their place yet.
-    pub missing: Vec<String>,
-    /// Regions whose storage did not answer, with why.
-    pub unreachable: Vec<(String, String)>,
-}
-
-/// Why a repository could not be opened: its key (stop), or its storage (try again later).
-enum OpenFailure {
-    Key(EngineError),
-    Unreachable(EngineError),
-}
-
-impl OpenFailure {
-    fn error(self) -> EngineError {
-        match self {
-            OpenFailure::Key(error) | OpenFailure::Unreachable(error) => error,
-        }
-    }
-}
-
-/// A region's garbage collection: at most one a minute, however many backups are deleted.
-#[derive(Debug, Clone, Copy, Default)]
-struct Collection {
-    last: Option<Instant>,
-    wanted: bool,
-}
-
-/// Deletions within this long of a collection wait for the next maintenance pass.
-const COLLECT_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 
 fn failed(context: &str, error: impl std::fmt::Display) -> EngineError {
     EngineError::Failed(format!("{context}: {error}"))
@@ -175,251 +101,6 @@ impl LocalEngine {
         std::fs::write(&partial, text)
             .and_then(|()| std::fs::rename(&partial, &path))
             .map_err(|e| failed(&path.display().to_string(), e))
-    }
-
-    /// Where the region's repository is.
-    pub fn repository_place(&self, region: &str) -> RepositoryPlace {
-        self.repository_settings
-            .places
-            .get(region)
-            .cloned()
-            .unwrap_or_else(|| RepositoryPlace {
-                url: self
-                    .root
-                    .join(region)
-                    .join("snapshots")
-                    .display()
-                    .to_string(),
-                s3: Default::default(),
-            })
-    }
-
-    fn open_options(&self) -> OpenOptions {
-        OpenOptions {
-            key_file: self.repository_settings.key_file.clone(),
-            ..OpenOptions::default()
-        }
-    }
-
-    /// The region's repository if it exists already (`None` when there is none yet), opened
-    /// with the configured key. A wrong or missing key is an error saying which.
-    async fn open_existing(&self, region: &str) -> Result<Option<Repository>, OpenFailure> {
-        let place = self.repository_place(region);
-        let context = format!(
-            "the snapshot repository of region {region} ({})",
-            place.describe()
-        );
-        let storage = place
-            .storage()
-            .map_err(|e| OpenFailure::Unreachable(failed(&context, e)))?;
-        match Repository::open(storage, self.open_options()).await {
-            Ok(repository) => Ok(Some(repository)),
-            Err(cairn_snapshot::Error::NotARepository(_)) => Ok(None),
-            Err(cairn_snapshot::Error::BadKeyFile { path, reason }) if !path.exists() => {
-                Err(OpenFailure::Key(EngineError::Failed(format!(
-                    "{context} is encrypted, and its key file {} is missing ({reason}): put back \
-                     the copy you kept elsewhere; without it these backups cannot be read",
-                    path.display()
-                ))))
-            }
-            Err(
-                error @ (cairn_snapshot::Error::BadKeyFile { .. }
-                | cairn_snapshot::Error::WrongKey(_)
-                | cairn_snapshot::Error::KeyRequired),
-            ) => Err(OpenFailure::Key(failed(&context, error))),
-            Err(error) => Err(OpenFailure::Unreachable(failed(&context, error))),
-        }
-    }
-
-    /// The region's repository, created on first use (encrypted when a key file is set). The
-    /// map of open ones is not held while storage is reached: a slow region holds up no other.
-    async fn repository(&self, region: &str) -> Result<Repository, EngineError> {
-        if let Some(repository) = self.repositories.lock().await.get(region) {
-            return Ok(repository.clone());
-        }
-        let repository = match self
-            .open_existing(region)
-            .await
-            .map_err(OpenFailure::error)?
-        {
-            Some(repository) => repository,
-            None => self.create(region).await?,
-        };
-        let mut open = self.repositories.lock().await;
-        Ok(open.entry(region.to_owned()).or_insert(repository).clone())
-    }
-
-    async fn create(&self, region: &str) -> Result<Repository, EngineError> {
-        let place = self.repository_place(region);
-        let settings = &self.repository_settings;
-        let init = InitOptions {
-            key_file: settings.key_file.clone().filter(|_| settings.encrypt_new),
-            ..InitOptions::default()
-        };
-        let context = format!("creating the snapshot repository at {}", place.describe());
-        let storage = place.storage().map_err(|e| failed(&context, e))?;
-        Repository::init(storage, init, self.open_options())
-            .await
-            .map_err(|e| failed(&context, e))
-    }
-
-    /// Opens every region's existing repository, creating none. A wrong or missing key is an
-    /// error (found before anything new could be made with a new key); storage that does not
-    /// answer is reported, and that region's repository is opened when first used.
-    pub async fn check_repositories(
-        &self,
-        regions: &[String],
-    ) -> Result<RepositoryCheck, EngineError> {
-        let mut check = RepositoryCheck::default();
-        for region in regions {
-            match self.open_existing(region).await {
-                Ok(Some(repository)) => {
-                    check.ready.push(self.facts_of(region, &repository));
-                    self.repositories
-                        .lock()
-                        .await
-                        .insert(region.clone(), repository);
-                }
-                Ok(None) => check.missing.push(region.clone()),
-                Err(OpenFailure::Key(error)) => return Err(error),
-                Err(OpenFailure::Unreachable(error)) => {
-                    check.unreachable.push((region.clone(), error.to_string()))
-                }
-            }
-        }
-        Ok(check)
-    }
-
-    /// Creates the repositories of `regions` (which have none yet).
-    pub async fn create_repositories(
-        &self,
-        regions: &[String],
-    ) -> Result<Vec<cairn_model::RepositoryFacts>, EngineError> {
-        let mut facts = Vec::new();
-        for region in regions {
-            let repository = self.repository(region).await?;
-            facts.push(self.facts_of(region, &repository));
-        }
-        Ok(facts)
-    }
-
-    fn facts_of(&self, region: &str, repository: &Repository) -> cairn_model::RepositoryFacts {
-        let encryption = repository.config().encryption.as_ref();
-        cairn_model::RepositoryFacts {
-            region: region.to_owned(),
-            location: self.repository_place(region).describe(),
-            encrypted: encryption.is_some(),
-            key_fingerprint: encryption.map(|e| e.key_id.clone()),
-            key_file: encryption.and(
-                self.repository_settings
-                    .key_file
-                    .as_ref()
-                    .map(|p| p.display().to_string()),
-            ),
-            problem: None,
-        }
-    }
-
-    /// Frees what no snapshot of the region needs any more: deleted backups' data, and what a
-    /// backup cut short left (packs written before Cairn was killed, say). Waits briefly for
-    /// running backups; when they take longer, the next deletion collects it.
-    pub async fn collect_garbage(&self, region: &str) -> Result<(), EngineError> {
-        let repository = self
-            .repository(region)
-            .await?
-            .with_lock_wait(Duration::from_secs(5));
-        self.collections.lock().expect("not poisoned").insert(
-            region.to_owned(),
-            Collection {
-                last: Some(Instant::now()),
-                wanted: false,
-            },
-        );
-        match repository.gc().await {
-            Ok(report) => {
-                tracing::info!(region, ?report, "snapshot repository collected");
-                Ok(())
-            }
-            Err(cairn_snapshot::Error::Locked(holder)) => {
-                tracing::info!(region, %holder, "garbage collection put off: the repository is in use");
-                self.want_collection(region);
-                Ok(())
-            }
-            Err(error) => {
-                self.want_collection(region);
-                Err(failed("collecting the snapshot repository", error))
-            }
-        }
-    }
-
-    fn want_collection(&self, region: &str) {
-        let mut collections = self.collections.lock().expect("not poisoned");
-        collections.entry(region.to_owned()).or_default().wanted = true;
-    }
-
-    /// Collects the region now unless it was collected within the last minute; then the next
-    /// maintenance pass does. So deleting a thousand backups runs a handful of collections,
-    /// not a thousand.
-    async fn collect_soon(&self, region: &str) -> Result<(), EngineError> {
-        let recent = {
-            let collections = self.collections.lock().expect("not poisoned");
-            collections
-                .get(region)
-                .and_then(|c| c.last)
-                .is_some_and(|last| last.elapsed() < COLLECT_AT_MOST_EVERY)
-        };
-        if recent {
-            self.want_collection(region);
-            Ok(())
-        } else {
-            self.collect_garbage(region).await
-        }
-    }
-
-    /// Regions whose collection was put off and is due now.
-    fn collections_due(&self) -> Vec<String> {
-        let collections = self.collections.lock().expect("not poisoned");
-        collections
-            .iter()
-            .filter(|(_, c)| {
-                c.wanted && c.last.is_none_or(|l| l.elapsed() >= COLLECT_AT_MOST_EVERY)
-            })
-            .map(|(region, _)| region.clone())
-            .collect()
-    }
-
-    /// The cluster's health from real probes, with the reason when it is not `Ok`.
-    pub async fn probe(&self, cluster: &Cluster) -> Result<Health, EngineError> {
-        Ok(self.clusters.health(&self.layout(cluster)?).await)
-    }
-
-    /// Starts whatever node of any known cluster is not running (after a Cairn restart, say).
-    pub async fn ensure_running(&self, cluster: &Cluster) -> Result<(), EngineError> {
-        let layout = self.layout(cluster)?;
-        self.clusters
-            .ensure_running(&layout)
-            .await
-            .map(|_| ())
-            .map_err(|e| failed("starting nodes", e))
-    }
-
-    /// Where the cluster's nodes listen.
-    pub fn addresses(&self, cluster: &Cluster) -> Result<Vec<String>, EngineError> {
-        Ok(self
-            .layout(cluster)?
-            .nodes
-            .iter()
-            .map(|n| n.address())
-            .collect())
-    }
-}
-
-fn addresses(layout: &ClusterLayout) -> ClusterAddresses {
-    let leader = format!("http://{}", layout.leader().address());
-    ClusterAddresses {
-        tcp: layout.nodes.iter().map(|n| n.address()).collect(),
-        grpc: leader.clone(),
-        ui: leader,
     }
 }
 
@@ -667,86 +348,6 @@ impl Engine for LocalEngine {
             }
         }
     }
-}
-
-/// The snapshot of a backup: the one it names, or else the newest carrying its id as label.
-async fn find_snapshot(
-    repository: &Repository,
-    backup: &Backup,
-) -> Result<cairn_snapshot::Hash32, EngineError> {
-    if let Some(id) = backup
-        .checksum
-        .as_deref()
-        .and_then(cairn_snapshot::Hash32::parse)
-    {
-        return Ok(id);
-    }
-    let found = repository
-        .find_by_label(backup.id.as_str())
-        .await
-        .map_err(|e| failed("snapshot repository", e))?;
-    found.last().map(|s| s.id).ok_or_else(|| {
-        EngineError::Failed(format!(
-            "no snapshot of backup {} in region {}",
-            backup.id, backup.region
-        ))
-    })
-}
-
-/// A restored volume carries its source's pid file and lock file: neither means anything here.
-fn clean_restored_volume(volume: &Path) {
-    let _ = std::fs::remove_file(volume.join(crate::node::PID_FILE));
-    let _ = std::fs::remove_file(volume.join("node.log"));
-}
-
-/// The leader's events before `up_to` (all of them without it) and where they end.
-async fn stats(
-    layout: &ClusterLayout,
-    up_to: Option<u64>,
-) -> Result<cairn_model::ClusterContents, EngineError> {
-    let query = up_to.map(|p| format!("?upTo={p}")).unwrap_or_default();
-    let url = format!("http://{}/stats{query}", layout.leader().address());
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("a plain HTTP client builds");
-    let answer: serde_json::Value = client
-        .get(&url)
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| failed("reading the cluster's contents", e))?
-        .json()
-        .await
-        .map_err(|e| failed("reading the cluster's contents", e))?;
-    let number = |key: &str| {
-        answer[key].as_u64().ok_or_else(|| {
-            failed(
-                "reading the cluster's contents",
-                format!("no {key} in {answer}"),
-            )
-        })
-    };
-    Ok(cairn_model::ClusterContents {
-        event_count: number("eventCount")?,
-        last_position: number("lastPosition")?,
-    })
-}
-
-async fn set_quota(layout: &ClusterLayout) -> Result<(), EngineError> {
-    let client = reqwest::Client::new();
-    for node in &layout.nodes {
-        let response = client
-            .put(format!("http://{}/quota", node.address()))
-            .json(&serde_json::json!({ "bytes": layout.quota_bytes }))
-            .send()
-            .await
-            .map_err(|e| failed("raising the disk quota", e))?;
-        if !response.status().is_success() {
-            return Err(failed("raising the disk quota", response.status()));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
+use super::repositories::without_userinfo;
 use super::*;
 
 #[test]

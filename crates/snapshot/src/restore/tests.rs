@@ -1,5 +1,5 @@
 use super::*;
-use crate::format::Stamp;
+use crate::format::{Entry, Stamp};
 
 fn entry(path: &str, kind: EntryKind) -> Entry {
     Entry {
