@@ -364,9 +364,10 @@ impl Services {
     ) -> tokio::task::JoinHandle<()> {
         let services = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = services.try_delivery(deliverer.as_ref(), delivery).await {
-                tracing::error!(%error, "could not record a delivery's outcome");
-            }
+            logged!(
+                services.try_delivery(deliverer.as_ref(), delivery).await,
+                "could not record a delivery's outcome"
+            );
             drop(slot);
         })
     }
@@ -441,9 +442,10 @@ impl Services {
         tokio::pin!(shutdown);
         let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(SENDING_AT_ONCE));
         loop {
-            if let Err(error) = self.dispatch_into(&slots).await {
-                tracing::error!(%error, "could not send due deliveries");
-            }
+            logged!(
+                self.dispatch_into(&slots).await,
+                "could not send due deliveries"
+            );
             tokio::select! {
                 _ = &mut shutdown => return,
                 _ = self.inner().deliveries_due.notified() => {}
@@ -464,17 +466,14 @@ impl Services {
         tokio::pin!(shutdown);
         let mut pruned_at: Option<std::time::Instant> = None;
         loop {
-            if let Err(error) = self.review_issues().await {
-                tracing::error!(%error, "could not review issues");
-            }
+            logged!(self.review_issues().await, "could not review issues");
             if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 pruned_at = Some(std::time::Instant::now());
-                if let Err(error) = self.prune_events().await {
-                    tracing::error!(%error, "could not prune old events");
-                }
-                if let Err(error) = self.prune_history().await {
-                    tracing::error!(%error, "could not prune old job history");
-                }
+                logged!(self.prune_events().await, "could not prune old events");
+                logged!(
+                    self.prune_history().await,
+                    "could not prune old job history"
+                );
             }
             tokio::select! {
                 _ = &mut shutdown => return,

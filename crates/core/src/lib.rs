@@ -2,6 +2,16 @@
 //! the REST API and the scheduler all call. It talks to the world only through ports
 //! ([`Store`], [`Clock`]); adapters are chosen at run time. No web, no SQL here.
 
+/// Logs the failure of one step of a background loop, which goes on:
+/// `logged!(self.prune_events().await, "could not prune old events")`.
+macro_rules! logged {
+    ($result:expr, $($message:tt)+) => {
+        if let Err(error) = $result {
+            tracing::error!(%error, $($message)+);
+        }
+    };
+}
+
 pub mod access;
 pub mod backups;
 pub mod clock;

@@ -25,6 +25,26 @@ impl fmt::Display for IllegalTransition {
 
 impl std::error::Error for IllegalTransition {}
 
+/// An enum of the events that move one machine, each with the words for it in "… cannot
+/// <words>" (its `Display`).
+macro_rules! event_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$doc:meta])* $event:ident => $words:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$doc])* $event,)+
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    $($name::$event => $words,)+
+                })
+            }
+        }
+    };
+}
+
 fn illegal<S: fmt::Debug, E: fmt::Display>(
     machine: &'static str,
     from: S,
@@ -39,30 +59,16 @@ fn illegal<S: fmt::Debug, E: fmt::Display>(
 
 // ---- backups ----
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackupEvent {
-    SnapshotSucceeded,
-    SnapshotFailed,
+event_enum!(BackupEvent {
+    SnapshotSucceeded => "finish its snapshot",
+    SnapshotFailed => "fail its snapshot",
     /// The snapshot did not finish before its deadline.
-    DeadlinePassed,
+    DeadlinePassed => "pass its deadline",
     /// Cairn stopped while the operation ran; found on start-up.
-    Interrupted,
-    DeleteRequested,
-    DeleteFinished,
-}
-
-impl fmt::Display for BackupEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BackupEvent::SnapshotSucceeded => "finish its snapshot",
-            BackupEvent::SnapshotFailed => "fail its snapshot",
-            BackupEvent::DeadlinePassed => "pass its deadline",
-            BackupEvent::Interrupted => "be settled after a restart",
-            BackupEvent::DeleteRequested => "be deleted",
-            BackupEvent::DeleteFinished => "finish deleting",
-        })
-    }
-}
+    Interrupted => "be settled after a restart",
+    DeleteRequested => "be deleted",
+    DeleteFinished => "finish deleting",
+});
 
 pub fn backup_transition(
     from: BackupStatus,
@@ -81,35 +87,18 @@ pub fn backup_transition(
 
 // ---- clusters ----
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClusterEvent {
-    Provisioned,
-    ProvisioningFailed,
-    ExpandDisk,
-    Resize,
-    Upgrade,
+event_enum!(ClusterEvent {
+    Provisioned => "finish provisioning",
+    ProvisioningFailed => "fail provisioning",
+    ExpandDisk => "expand its disk",
+    Resize => "be resized",
+    Upgrade => "be upgraded",
     /// A disk expansion, resize or upgrade finished.
-    ChangeFinished,
-    DeleteRequested,
-    DeleteFinished,
-    Interrupted,
-}
-
-impl fmt::Display for ClusterEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ClusterEvent::Provisioned => "finish provisioning",
-            ClusterEvent::ProvisioningFailed => "fail provisioning",
-            ClusterEvent::ExpandDisk => "expand its disk",
-            ClusterEvent::Resize => "be resized",
-            ClusterEvent::Upgrade => "be upgraded",
-            ClusterEvent::ChangeFinished => "finish a change",
-            ClusterEvent::DeleteRequested => "be deleted",
-            ClusterEvent::DeleteFinished => "finish deleting",
-            ClusterEvent::Interrupted => "be settled after a restart",
-        })
-    }
-}
+    ChangeFinished => "finish a change",
+    DeleteRequested => "be deleted",
+    DeleteFinished => "finish deleting",
+    Interrupted => "be settled after a restart",
+});
 
 /// Kurrent Cloud's `restarting`, `stopping` and `starting` are wire values Cairn never enters
 /// yet, so they have no moves; everything Cairn does enter has a way out.
@@ -136,22 +125,11 @@ pub fn cluster_transition(
 
 // ---- jobs ----
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobEvent {
-    Pause,
-    Resume,
-    Delete,
-}
-
-impl fmt::Display for JobEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            JobEvent::Pause => "be paused",
-            JobEvent::Resume => "be resumed",
-            JobEvent::Delete => "be deleted",
-        })
-    }
-}
+event_enum!(JobEvent {
+    Pause => "be paused",
+    Resume => "be resumed",
+    Delete => "be deleted",
+});
 
 pub fn job_transition(from: JobStatus, event: JobEvent) -> Result<JobStatus, IllegalTransition> {
     use JobEvent as E;
@@ -166,20 +144,10 @@ pub fn job_transition(from: JobStatus, event: JobEvent) -> Result<JobStatus, Ill
 
 // ---- job runs ----
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunEvent {
-    Succeeded,
-    Failed,
-}
-
-impl fmt::Display for RunEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RunEvent::Succeeded => "succeed",
-            RunEvent::Failed => "fail",
-        })
-    }
-}
+event_enum!(RunEvent {
+    Succeeded => "succeed",
+    Failed => "fail",
+});
 
 pub fn run_transition(
     from: HistoryStatus,

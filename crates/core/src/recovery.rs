@@ -269,9 +269,10 @@ impl Services {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(HEARTBEAT).await;
-                    if let Err(error) = services.heartbeat().await {
-                        tracing::error!(%error, "could not record this instance's heartbeat");
-                    }
+                    logged!(
+                        services.heartbeat().await,
+                        "could not record this instance's heartbeat"
+                    );
                 }
             })
         };
@@ -281,12 +282,14 @@ impl Services {
                 _ = &mut shutdown => return,
                 _ = tokio::time::sleep(HEARTBEAT) => {}
             }
-            if let Err(error) = self.recover().await {
-                tracing::error!(%error, "could not settle dead instances' work");
-            }
-            if let Err(error) = self.prune_credentials().await {
-                tracing::error!(%error, "could not prune spent credentials");
-            }
+            logged!(
+                self.recover().await,
+                "could not settle dead instances' work"
+            );
+            logged!(
+                self.prune_credentials().await,
+                "could not prune spent credentials"
+            );
             if let Some(engine) = &self.inner().engine {
                 if let Err(error) = engine.maintain().await {
                     tracing::warn!(%error, "engine housekeeping failed; retried on the next beat");

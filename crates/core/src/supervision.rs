@@ -88,16 +88,10 @@ impl Services {
     /// what is not healthy.
     pub async fn run_supervision(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        if let Err(error) = self.resume_clusters().await {
-            tracing::error!(%error, "could not resume clusters");
-        }
+        logged!(self.resume_clusters().await, "could not resume clusters");
         loop {
-            if let Err(error) = self.probe_clusters().await {
-                tracing::error!(%error, "could not probe clusters");
-            }
-            if let Err(error) = self.heal_clusters().await {
-                tracing::error!(%error, "could not heal clusters");
-            }
+            logged!(self.probe_clusters().await, "could not probe clusters");
+            logged!(self.heal_clusters().await, "could not heal clusters");
             tokio::select! {
                 _ = &mut shutdown => return,
                 _ = tokio::time::sleep(PROBE_EVERY) => {}

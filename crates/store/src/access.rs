@@ -12,13 +12,7 @@ use chrono::{DateTime, Utc};
 #[async_trait]
 impl AccessStore for SqlStore {
     async fn count_users(&self) -> CoreResult<u64> {
-        let n: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users"
-        )
-        .fetch_one(p)
-        .await
-        .db()?);
-        Ok(u64::try_from(n).unwrap_or_default())
+        self.count("SELECT COUNT(*) FROM users", &[]).await
     }
 
     async fn insert_user(
@@ -59,35 +53,25 @@ impl AccessStore for SqlStore {
 
     async fn user_by_email(&self, email: &str) -> CoreResult<Option<(User, String)>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
-        let row: Option<UserRow> = self.fetch_optional(&sql, &[email]).await?;
-        row.map(UserRow::into_model).transpose()
+        self.one::<UserRow, _>(&sql, &[email]).await
     }
 
     async fn user(&self, id: &UserId) -> CoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row: Option<UserRow> = self.fetch_optional(&sql, &[id.as_str()]).await?;
-        Ok(row
-            .map(UserRow::into_model)
-            .transpose()?
-            .map(|(user, _)| user))
+        let user = self.one::<UserRow, _>(&sql, &[id.as_str()]).await?;
+        Ok(user.map(|(user, _)| user))
     }
 
     async fn grants(&self, user: &UserId) -> CoreResult<Vec<Grant>> {
-        let rows: Vec<GrantRow> = self
-            .fetch_all(
-                "SELECT user_id, organization_id, project_id, role FROM grants WHERE user_id = $1",
-                &[user.as_str()],
-            )
-            .await?;
-        rows.into_iter().map(GrantRow::into_model).collect()
+        self.all::<GrantRow, _>(
+            "SELECT user_id, organization_id, project_id, role FROM grants WHERE user_id = $1",
+            &[user.as_str()],
+        )
+        .await
     }
 
     async fn put_grant(&self, grant: &Grant) -> CoreResult<()> {
-        on_pool!(&self.pool, |p| put_grant_query(grant)
-            .execute(p)
-            .await
-            .db()?
-            .rows_affected());
+        run!(self, put_grant_query(grant));
         Ok(())
     }
 
@@ -96,28 +80,26 @@ impl AccessStore for SqlStore {
             "INSERT INTO credentials ({CREDENTIAL_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
-        on_pool!(&self.pool, |p| sqlx::query(&sql)
-            .bind(c.id.as_str())
-            .bind(c.kind.as_str())
-            .bind(c.user_id.as_str())
-            .bind(&c.hash)
-            .bind(&c.description)
-            .bind(c.parent.as_ref().map(|p| p.as_str().to_owned()))
-            .bind(c.created)
-            .bind(c.expires)
-            .bind(c.last_used)
-            .bind(c.revoked)
-            .execute(p)
-            .await
-            .db()?
-            .rows_affected());
+        execute!(
+            self,
+            &sql,
+            c.id.as_str(),
+            c.kind.as_str(),
+            c.user_id.as_str(),
+            &c.hash,
+            &c.description,
+            c.parent.as_ref().map(|p| p.as_str().to_owned()),
+            c.created,
+            c.expires,
+            c.last_used,
+            c.revoked,
+        );
         Ok(())
     }
 
     async fn credential(&self, hash: &str) -> CoreResult<Option<Credential>> {
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE hash = $1");
-        let row: Option<CredentialRow> = self.fetch_optional(&sql, &[hash]).await?;
-        row.map(CredentialRow::into_model).transpose()
+        self.one::<CredentialRow, _>(&sql, &[hash]).await
     }
 
     async fn credentials(
@@ -129,10 +111,8 @@ impl AccessStore for SqlStore {
             "SELECT {CREDENTIAL_COLUMNS} FROM credentials
              WHERE user_id = $1 AND kind = $2 ORDER BY created, id"
         );
-        let rows: Vec<CredentialRow> = self
-            .fetch_all(&sql, &[user.as_str(), kind.as_str()])
-            .await?;
-        rows.into_iter().map(CredentialRow::into_model).collect()
+        self.all::<CredentialRow, _>(&sql, &[user.as_str(), kind.as_str()])
+            .await
     }
 
     async fn revoke_credential(
@@ -141,45 +121,32 @@ impl AccessStore for SqlStore {
         id: &TokenId,
         at: DateTime<Utc>,
     ) -> CoreResult<bool> {
-        let revoked = on_pool!(&self.pool, |p| sqlx::query(
+        let revoked = execute!(
+            self,
             "UPDATE credentials SET revoked = $3
-             WHERE revoked IS NULL AND user_id = $1 AND (id = $2 OR parent_id = $2)"
-        )
-        .bind(user.as_str())
-        .bind(id.as_str())
-        .bind(at)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
+             WHERE revoked IS NULL AND user_id = $1 AND (id = $2 OR parent_id = $2)",
+            user.as_str(),
+            id.as_str(),
+            at,
+        );
         if revoked > 0 {
             return Ok(true);
         }
         // Already revoked is still "found"; another user's id is not.
-        let exists: Option<CredentialRow> = self
-            .fetch_optional(
-                &format!(
-                    "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE user_id = $1 AND id = $2"
-                ),
-                &[user.as_str(), id.as_str()],
-            )
-            .await?;
-        Ok(exists.is_some())
+        let sql =
+            format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE user_id = $1 AND id = $2");
+        let exists: Vec<CredentialRow> =
+            self.fetch_all(&sql, &[user.as_str(), id.as_str()]).await?;
+        Ok(!exists.is_empty())
     }
 
     async fn prune_credentials(&self, before: DateTime<Utc>) -> CoreResult<u64> {
-        let pruned = on_pool!(&self.pool, |p| {
-            sqlx::query(
+        Ok(execute!(
+            self,
             "DELETE FROM credentials WHERE kind <> 'refresh'
-                 AND ((expires IS NOT NULL AND expires <= $1) OR (revoked IS NOT NULL AND revoked <= $1))"
-        )
-        .bind(before)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected()
-        });
-        Ok(pruned)
+                 AND ((expires IS NOT NULL AND expires <= $1) OR (revoked IS NOT NULL AND revoked <= $1))",
+            before,
+        ))
     }
 
     async fn set_password_hash(
@@ -222,27 +189,12 @@ impl AccessStore for SqlStore {
         at: DateTime<Utc>,
     ) -> CoreResult<u64> {
         let keep = keep.map_or("", |id| id.as_str());
-        let ended = on_pool!(&self.pool, |p| sqlx::query(END_SESSIONS)
-            .bind(user.as_str())
-            .bind(keep)
-            .bind(at)
-            .execute(p)
-            .await
-            .db()?
-            .rows_affected());
-        Ok(ended)
+        Ok(execute!(self, END_SESSIONS, user.as_str(), keep, at))
     }
 
     async fn touch_credential(&self, id: &TokenId, at: DateTime<Utc>) -> CoreResult<()> {
-        on_pool!(&self.pool, |p| sqlx::query(
-            "UPDATE credentials SET last_used = $2 WHERE id = $1"
-        )
-        .bind(id.as_str())
-        .bind(at)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
+        let sql = "UPDATE credentials SET last_used = $2 WHERE id = $1";
+        execute!(self, sql, id.as_str(), at);
         Ok(())
     }
 }

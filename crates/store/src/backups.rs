@@ -1,10 +1,26 @@
 //! Backups and their verifications ([`BackupStore`]).
 
 use crate::rows::{BackupRow, LastBackupRow, BACKUP_COLUMNS};
-use crate::{found, Db, SqlStore, StoreError};
+use crate::{found, to_json, Db, SqlStore, StoreError};
 use async_trait::async_trait;
-use cairn_core::{BackupStore, Error as CoreError, Result as CoreResult};
+use cairn_core::{BackupStore, Result as CoreResult};
 use cairn_model::{Backup, BackupId, BackupStatus, ClusterId, JobId, ProjectId};
+
+/// Binds what a backup's end settles, in `BACKUP_COLUMNS` order: its sizes, checksum, failure,
+/// end and contents.
+macro_rules! bind_outcome {
+    ($query:expr, $b:expr) => {
+        $query
+            .bind($b.bytes_stored.map(to_i64))
+            .bind($b.bytes_new.map(to_i64))
+            .bind($b.file_count.map(to_i64))
+            .bind($b.checksum.as_deref())
+            .bind($b.failure_reason.as_deref())
+            .bind($b.finished)
+            .bind($b.contents.map(|c| to_i64(c.event_count)))
+            .bind($b.contents.map(|c| to_i64(c.last_position)))
+    };
+}
 
 #[async_trait]
 impl BackupStore for SqlStore {
@@ -42,14 +58,8 @@ impl BackupStore for SqlStore {
     }
 
     async fn count_backups_of_cluster(&self, cluster: &ClusterId) -> CoreResult<u64> {
-        let n: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM backups WHERE source_cluster_id = $1"
-        )
-        .bind(cluster.as_str())
-        .fetch_one(p)
-        .await
-        .db()?);
-        Ok(u64::try_from(n).unwrap_or_default())
+        let sql = "SELECT COUNT(*) FROM backups WHERE source_cluster_id = $1";
+        self.count(sql, &[cluster.as_str()]).await
     }
 
     async fn insert_backup(&self, b: &Backup) -> CoreResult<()> {
@@ -58,49 +68,36 @@ impl BackupStore for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                      $18, $19, $20, $21, $22, $23)"
         );
-        let verification = b
-            .verification
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(CoreError::internal)?;
-        on_pool!(&self.pool, |p| sqlx::query(&sql)
-            .bind(b.id.as_str())
-            .bind(b.project_id.as_str())
-            .bind(&b.description)
-            .bind(b.source_cluster_id.as_str())
-            .bind(&b.source_cluster_description)
-            .bind(&b.provider)
-            .bind(&b.region)
-            .bind(&b.server_version)
-            .bind(&b.server_version_tag)
-            .bind(i64::from(b.size_gb))
-            .bind(i64::from(b.available_node_count))
-            .bind(b.status.as_str())
-            .bind(b.created)
-            .bind(b.linked_resource.as_ref().map(|id| id.as_str()))
-            .bind(b.bytes_stored.map(to_i64))
-            .bind(b.bytes_new.map(to_i64))
-            .bind(b.file_count.map(to_i64))
-            .bind(b.checksum.as_deref())
-            .bind(b.failure_reason.as_deref())
-            .bind(b.finished)
-            .bind(b.contents.map(|c| to_i64(c.event_count)))
-            .bind(b.contents.map(|c| to_i64(c.last_position)))
+        let verification = b.verification.as_ref().map(to_json).transpose()?;
+        run!(
+            self,
+            bind_outcome!(
+                sqlx::query(&sql)
+                    .bind(b.id.as_str())
+                    .bind(b.project_id.as_str())
+                    .bind(&b.description)
+                    .bind(b.source_cluster_id.as_str())
+                    .bind(&b.source_cluster_description)
+                    .bind(&b.provider)
+                    .bind(&b.region)
+                    .bind(&b.server_version)
+                    .bind(&b.server_version_tag)
+                    .bind(i64::from(b.size_gb))
+                    .bind(i64::from(b.available_node_count))
+                    .bind(b.status.as_str())
+                    .bind(b.created)
+                    .bind(b.linked_resource.as_ref().map(|id| id.as_str())),
+                b
+            )
             .bind(verification.as_deref())
-            .execute(p)
-            .await
-            .db()?
-            .rows_affected());
+        );
         Ok(())
     }
 
     async fn backup(&self, project: &ProjectId, id: &BackupId) -> CoreResult<Option<Backup>> {
         let sql = format!("SELECT {BACKUP_COLUMNS} FROM backups WHERE project_id = $1 AND id = $2");
-        let row: Option<BackupRow> = self
-            .fetch_optional(&sql, &[project.as_str(), id.as_str()])
-            .await?;
-        row.map(BackupRow::into_model).transpose()
+        self.one::<BackupRow, _>(&sql, &[project.as_str(), id.as_str()])
+            .await
     }
 
     async fn backups(&self, project: &ProjectId) -> CoreResult<Vec<Backup>> {
@@ -108,40 +105,33 @@ impl BackupStore for SqlStore {
             "SELECT {BACKUP_COLUMNS} FROM backups
              WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
         );
-        let rows: Vec<BackupRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
-        rows.into_iter().map(BackupRow::into_model).collect()
+        self.all::<BackupRow, _>(&sql, &[project.as_str()]).await
     }
 
     async fn backups_with_status(&self, status: BackupStatus) -> CoreResult<Vec<Backup>> {
         let sql =
             format!("SELECT {BACKUP_COLUMNS} FROM backups WHERE status = $1 ORDER BY created, id");
-        let rows: Vec<BackupRow> = self.fetch_all(&sql, &[status.as_str()]).await?;
-        rows.into_iter().map(BackupRow::into_model).collect()
+        self.all::<BackupRow, _>(&sql, &[status.as_str()]).await
     }
 
     async fn update_backup(&self, b: &Backup) -> CoreResult<()> {
-        let updated = on_pool!(&self.pool, |p| sqlx::query(
-            "UPDATE backups SET description = $2, available_node_count = $3, status = $4,
-                    bytes_stored = $5, bytes_new = $6, file_count = $7, checksum = $8,
-                    failure_reason = $9, finished = $10, event_count = $11, last_position = $12
-             WHERE id = $1"
-        )
-        .bind(b.id.as_str())
-        .bind(&b.description)
-        .bind(i64::from(b.available_node_count))
-        .bind(b.status.as_str())
-        .bind(b.bytes_stored.map(to_i64))
-        .bind(b.bytes_new.map(to_i64))
-        .bind(b.file_count.map(to_i64))
-        .bind(b.checksum.as_deref())
-        .bind(b.failure_reason.as_deref())
-        .bind(b.finished)
-        .bind(b.contents.map(|c| to_i64(c.event_count)))
-        .bind(b.contents.map(|c| to_i64(c.last_position)))
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
+        let updated = run!(
+            self,
+            bind_outcome!(
+                sqlx::query(
+                    "UPDATE backups SET description = $2, available_node_count = $3, status = $4,
+                            bytes_stored = $5, bytes_new = $6, file_count = $7, checksum = $8,
+                            failure_reason = $9, finished = $10, event_count = $11,
+                            last_position = $12
+                     WHERE id = $1"
+                )
+                .bind(b.id.as_str())
+                .bind(&b.description)
+                .bind(i64::from(b.available_node_count))
+                .bind(b.status.as_str()),
+                b
+            )
+        );
         found(updated, "backup", b.id.as_str())
     }
 
@@ -150,17 +140,9 @@ impl BackupStore for SqlStore {
         id: &BackupId,
         verification: &cairn_model::Verification,
     ) -> CoreResult<bool> {
-        let json = serde_json::to_string(verification).map_err(CoreError::internal)?;
-        let updated = on_pool!(&self.pool, |p| sqlx::query(
-            "UPDATE backups SET verification = $2 WHERE id = $1"
-        )
-        .bind(id.as_str())
-        .bind(&json)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
-        Ok(updated == 1)
+        let json = to_json(verification)?;
+        let sql = "UPDATE backups SET verification = $2 WHERE id = $1";
+        Ok(execute!(self, sql, id.as_str(), &json) == 1)
     }
 
     async fn job_backups(&self, job: &JobId) -> CoreResult<Vec<Backup>> {
@@ -168,8 +150,7 @@ impl BackupStore for SqlStore {
             "SELECT {BACKUP_COLUMNS} FROM backups
              WHERE linked_resource = $1 AND status <> 'deleted' ORDER BY created, id"
         );
-        let rows: Vec<BackupRow> = self.fetch_all(&sql, &[job.as_str()]).await?;
-        rows.into_iter().map(BackupRow::into_model).collect()
+        self.all::<BackupRow, _>(&sql, &[job.as_str()]).await
     }
 }
 

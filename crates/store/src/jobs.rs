@@ -32,31 +32,28 @@ impl JobStore for SqlStore {
             "INSERT INTO jobs ({JOB_COLUMNS}, schedule_from)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
         );
-        on_pool!(&self.pool, |p| sqlx::query(&sql)
-            .bind(j.id.as_str())
-            .bind(j.organization_id.as_str())
-            .bind(j.project_id.as_str())
-            .bind(&j.description)
-            .bind(&j.schedule)
-            .bind(wire_text(&j.status))
-            .bind(wire_text(&j.job_type))
-            .bind(j.data.cluster_id.as_str())
-            .bind(&j.data.description)
-            .bind(i64::from(j.data.max_backup_count))
-            .bind(j.created)
-            .execute(p)
-            .await
-            .db()?
-            .rows_affected());
+        execute!(
+            self,
+            &sql,
+            j.id.as_str(),
+            j.organization_id.as_str(),
+            j.project_id.as_str(),
+            &j.description,
+            &j.schedule,
+            wire_text(&j.status),
+            wire_text(&j.job_type),
+            j.data.cluster_id.as_str(),
+            &j.data.description,
+            i64::from(j.data.max_backup_count),
+            j.created,
+        );
         Ok(())
     }
 
     async fn job(&self, project: &ProjectId, id: &JobId) -> CoreResult<Option<Job>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = $1 AND id = $2");
-        let row: Option<JobRow> = self
-            .fetch_optional(&sql, &[project.as_str(), id.as_str()])
-            .await?;
-        row.map(JobRow::into_model).transpose()
+        self.one::<JobRow, _>(&sql, &[project.as_str(), id.as_str()])
+            .await
     }
 
     async fn jobs(&self, project: &ProjectId) -> CoreResult<Vec<Job>> {
@@ -64,21 +61,13 @@ impl JobStore for SqlStore {
             "SELECT {JOB_COLUMNS} FROM jobs
              WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
         );
-        let rows: Vec<JobRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
-        rows.into_iter().map(JobRow::into_model).collect()
+        self.all::<JobRow, _>(&sql, &[project.as_str()]).await
     }
 
     async fn update_job(&self, j: &Job) -> CoreResult<()> {
         // Jobs are immutable but for their status (as in Kurrent Cloud's API).
-        let updated = on_pool!(&self.pool, |p| sqlx::query(
-            "UPDATE jobs SET status = $2 WHERE id = $1"
-        )
-        .bind(j.id.as_str())
-        .bind(wire_text(&j.status))
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
+        let sql = "UPDATE jobs SET status = $2 WHERE id = $1";
+        let updated = execute!(self, sql, j.id.as_str(), wire_text(&j.status));
         found(updated, "job", j.id.as_str())
     }
 
@@ -86,30 +75,12 @@ impl JobStore for SqlStore {
         let sql = format!(
             "INSERT INTO job_history ({HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         );
-        on_pool!(&self.pool, |p| bind_history!(sqlx::query(&sql), h)
-            .execute(p)
-            .await
-            .db()?
-            .rows_affected());
+        run!(self, bind_history!(sqlx::query(&sql), h));
         Ok(())
     }
 
     async fn update_history(&self, h: &HistoryItem) -> CoreResult<()> {
-        let updated = on_pool!(&self.pool, |p| {
-            sqlx::query(
-            "UPDATE job_history SET status = $2, details = $3, linked_resource = $4, end_time = $5
-             WHERE id = $1"
-        )
-        .bind(h.id.as_str())
-        .bind(wire_text(&h.status))
-        .bind(&h.details)
-        .bind(h.linked_resource.as_ref().map(|id| id.as_str()))
-        .bind(h.end_time)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected()
-        });
+        let updated = self.end_run(END_RUN, h).await?;
         found(updated, "history item", h.id.as_str())
     }
 
@@ -118,8 +89,7 @@ impl JobStore for SqlStore {
             "SELECT {HISTORY_COLUMNS} FROM job_history WHERE job_id = $1
              ORDER BY start_time DESC, id DESC LIMIT {limit}"
         );
-        let rows: Vec<HistoryRow> = self.fetch_all(&sql, &[job.as_str()]).await?;
-        rows.into_iter().map(HistoryRow::into_model).collect()
+        self.all::<HistoryRow, _>(&sql, &[job.as_str()]).await
     }
 
     async fn project_history(
@@ -136,8 +106,7 @@ impl JobStore for SqlStore {
             "SELECT {HISTORY_COLUMNS} FROM job_history WHERE project_id = $1 {filter}
              ORDER BY start_time DESC, id DESC LIMIT {limit}"
         );
-        let rows: Vec<HistoryRow> = self.fetch_all(&sql, &binds).await?;
-        rows.into_iter().map(HistoryRow::into_model).collect()
+        self.all::<HistoryRow, _>(&sql, &binds).await
     }
 
     async fn last_runs(
@@ -150,10 +119,11 @@ impl JobStore for SqlStore {
                          ORDER BY h.start_time DESC, h.id DESC LIMIT 1)
                  FROM jobs j WHERE j.project_id = $1)"
         );
-        let rows: Vec<HistoryRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
-        rows.into_iter()
-            .map(|row| row.into_model().map(|item| (item.job_id.clone(), item)))
-            .collect()
+        let items = self.all::<HistoryRow, _>(&sql, &[project.as_str()]).await?;
+        Ok(items
+            .into_iter()
+            .map(|item| (item.job_id.clone(), item))
+            .collect())
     }
 
     async fn run_of_backup(
@@ -165,35 +135,18 @@ impl JobStore for SqlStore {
             "SELECT {HISTORY_COLUMNS} FROM job_history WHERE linked_resource = $1 AND job_id = $2
              ORDER BY start_time DESC, id DESC LIMIT 1"
         );
-        let row: Option<HistoryRow> = self
-            .fetch_optional(&sql, &[backup.as_str(), job.as_str()])
-            .await?;
-        row.map(HistoryRow::into_model).transpose()
+        self.one::<HistoryRow, _>(&sql, &[backup.as_str(), job.as_str()])
+            .await
     }
 
     async fn end_run_if_started(&self, h: &HistoryItem) -> CoreResult<bool> {
-        let updated = on_pool!(&self.pool, |p| {
-            sqlx::query(
-            "UPDATE job_history SET status = $2, details = $3, linked_resource = $4, end_time = $5
-             WHERE id = $1 AND status = 'started'"
-        )
-        .bind(h.id.as_str())
-        .bind(wire_text(&h.status))
-        .bind(&h.details)
-        .bind(h.linked_resource.as_ref().map(|id| id.as_str()))
-        .bind(h.end_time)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected()
-        });
-        Ok(updated == 1)
+        let sql = format!("{END_RUN} AND status = 'started'");
+        Ok(self.end_run(&sql, h).await? == 1)
     }
 
     async fn started_runs(&self) -> CoreResult<Vec<HistoryItem>> {
         let sql = format!("SELECT {HISTORY_COLUMNS} FROM job_history WHERE status = 'started'");
-        let rows: Vec<HistoryRow> = self.fetch_all(&sql, &[]).await?;
-        rows.into_iter().map(HistoryRow::into_model).collect()
+        self.all::<HistoryRow, _>(&sql, &[]).await
     }
 
     async fn prune_history(&self, before: DateTime<Utc>) -> CoreResult<u64> {
@@ -206,23 +159,9 @@ impl JobStore for SqlStore {
                AND h.id NOT IN (SELECT r.history_id FROM job_runs r
                                 WHERE r.due_at = (SELECT MAX(n.due_at) FROM job_runs n
                                                   WHERE n.job_id = r.job_id))";
-        let pruned = on_pool!(&self.pool, |p| {
-            let mut tx = p.begin().await.db()?;
-            sqlx::query(&format!("DELETE FROM job_runs WHERE history_id IN ({OLD})"))
-                .bind(before)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            let pruned = sqlx::query(&format!("DELETE FROM job_history WHERE id IN ({OLD})"))
-                .bind(before)
-                .execute(&mut *tx)
-                .await
-                .db()?
-                .rows_affected();
-            tx.commit().await.db()?;
-            pruned
-        });
-        Ok(pruned)
+        let claims = format!("DELETE FROM job_runs WHERE history_id IN ({OLD})");
+        let runs = format!("DELETE FROM job_history WHERE id IN ({OLD})");
+        self.prune(&[claims.as_str(), runs.as_str()], before).await
     }
 
     async fn scheduled_jobs(&self) -> CoreResult<Vec<(Job, DateTime<Utc>)>> {
@@ -231,20 +170,12 @@ impl JobStore for SqlStore {
                     (SELECT MAX(r.due_at) FROM job_runs r WHERE r.job_id = jobs.id) AS last_due
              FROM jobs WHERE status = 'running' ORDER BY created, id"
         );
-        let rows: Vec<ScheduledJobRow> = self.fetch_all(&sql, &[]).await?;
-        rows.into_iter().map(ScheduledJobRow::into_model).collect()
+        self.all::<ScheduledJobRow, _>(&sql, &[]).await
     }
 
     async fn set_schedule_from(&self, job: &JobId, from: DateTime<Utc>) -> CoreResult<()> {
-        let updated = on_pool!(&self.pool, |p| sqlx::query(
-            "UPDATE jobs SET schedule_from = $2 WHERE id = $1"
-        )
-        .bind(job.as_str())
-        .bind(from)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
+        let sql = "UPDATE jobs SET schedule_from = $2 WHERE id = $1";
+        let updated = execute!(self, sql, job.as_str(), from);
         found(updated, "job", job.as_str())
     }
 
@@ -297,5 +228,24 @@ impl JobStore for SqlStore {
                 Ok((job, row.last))
             })
             .collect()
+    }
+}
+
+/// Ends the run `$1` as the history item says; `AND …` after it narrows which runs.
+const END_RUN: &str = "UPDATE job_history
+     SET status = $2, details = $3, linked_resource = $4, end_time = $5 WHERE id = $1";
+
+impl SqlStore {
+    /// Runs [`END_RUN`] (or a narrower `sql`) for `h`; how many runs it ended.
+    async fn end_run(&self, sql: &str, h: &HistoryItem) -> CoreResult<u64> {
+        Ok(execute!(
+            self,
+            sql,
+            h.id.as_str(),
+            wire_text(&h.status),
+            &h.details,
+            h.linked_resource.as_ref().map(|id| id.as_str()),
+            h.end_time,
+        ))
     }
 }

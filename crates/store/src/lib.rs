@@ -9,6 +9,7 @@
 mod rows;
 
 use cairn_core::{Error as CoreError, Result as CoreResult};
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -72,6 +73,51 @@ macro_rules! on_pool {
     };
 }
 
+/// Runs a statement built with its binds (`sqlx::query(…).bind(…)`) on whichever pool is
+/// open; its value is how many rows the statement changed.
+macro_rules! run {
+    ($store:expr, $query:expr) => {
+        on_pool!(&$store.pool, |p| $query
+            .execute(p)
+            .await
+            .db()?
+            .rows_affected())
+    };
+}
+
+/// [`run!`] for `$sql` with the `$arg`s bound to `$1`, `$2`, … in order.
+macro_rules! execute {
+    ($store:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        run!($store, sqlx::query($sql)$(.bind($arg))*)
+    };
+}
+
+/// Runs `$query` on whichever pool is open, the text `$binds` (ids, statuses) bound in order,
+/// and fetches with `$fetch` (`fetch_all`, `fetch_optional`, `fetch_one`).
+macro_rules! read {
+    ($store:expr, $query:expr, $binds:expr, $fetch:ident) => {
+        on_pool!(&$store.pool, |p| {
+            let mut query = $query;
+            for value in $binds {
+                query = query.bind(*value);
+            }
+            query.$fetch(p).await
+        })
+    };
+}
+
+/// A row type both drivers can decode.
+trait Row: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> {}
+
+impl<R> Row for R where R: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>
+{}
+
+/// A row and its checked conversion into `M`, what the core works with (in `rows`); a row that
+/// does not convert is reported as corrupt.
+trait IntoModel<M>: Row {
+    fn into_model(self) -> CoreResult<M>;
+}
+
 // One `impl` of a core store trait per aggregate; each uses `on_pool!`, so they come after it.
 mod access;
 mod backups;
@@ -96,7 +142,7 @@ impl SqlStore {
             url: shown.clone(),
             source,
         };
-        let pool = if url.starts_with("sqlite:") {
+        let (pool, migrations) = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(open_error)?
                 .create_if_missing(true)
@@ -108,11 +154,7 @@ impl SqlStore {
                 .connect_with(options)
                 .await
                 .map_err(open_error)?;
-            sqlx::migrate!("./migrations/sqlite")
-                .run(&pool)
-                .await
-                .map_err(migrate_error)?;
-            Pool::Sqlite(pool)
+            (Pool::Sqlite(pool), sqlx::migrate!("./migrations/sqlite"))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
@@ -120,42 +162,56 @@ impl SqlStore {
                 .connect(url)
                 .await
                 .map_err(open_error)?;
-            sqlx::migrate!("./migrations/postgres")
-                .run(&pool)
-                .await
-                .map_err(migrate_error)?;
-            Pool::Postgres(pool)
+            (
+                Pool::Postgres(pool),
+                sqlx::migrate!("./migrations/postgres"),
+            )
         } else {
             return Err(StoreError::UnsupportedUrl(shown));
         };
+        on_pool!(&pool, |p| migrations.run(p).await).map_err(migrate_error)?;
         Ok(Self { pool })
     }
 
     /// Runs a read whose parameters are all text (ids, statuses) and decodes every row.
-    async fn fetch_all<R>(&self, sql: &str, binds: &[&str]) -> Result<Vec<R>, StoreError>
-    where
-        R: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
-    {
-        Ok(on_pool!(&self.pool, |p| {
-            let mut query = sqlx::query_as::<_, R>(sql);
-            for value in binds {
-                query = query.bind(*value);
-            }
-            query.fetch_all(p).await?
-        }))
+    async fn fetch_all<R: Row>(&self, sql: &str, binds: &[&str]) -> Result<Vec<R>, StoreError> {
+        Ok(read!(self, sqlx::query_as::<_, R>(sql), binds, fetch_all)?)
     }
 
-    /// Like [`SqlStore::fetch_all`], for at most one row.
-    async fn fetch_optional<R>(&self, sql: &str, binds: &[&str]) -> Result<Option<R>, StoreError>
-    where
-        R: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
-    {
+    /// [`SqlStore::fetch_all`], every row converted into its model.
+    async fn all<R: IntoModel<M>, M>(&self, sql: &str, binds: &[&str]) -> CoreResult<Vec<M>> {
+        let rows: Vec<R> = self.fetch_all(sql, binds).await?;
+        rows.into_iter().map(R::into_model).collect()
+    }
+
+    /// A read of at most one row (by its key, or `LIMIT 1`), converted into its model.
+    async fn one<R: IntoModel<M>, M>(&self, sql: &str, binds: &[&str]) -> CoreResult<Option<M>> {
+        let row = read!(self, sqlx::query_as::<_, R>(sql), binds, fetch_optional).db()?;
+        row.map(R::into_model).transpose()
+    }
+
+    /// Runs a `SELECT COUNT(*)` whose parameters are all text.
+    async fn count(&self, sql: &str, binds: &[&str]) -> CoreResult<u64> {
+        let n: i64 = read!(self, sqlx::query_scalar::<_, i64>(sql), binds, fetch_one).db()?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    /// Runs `statements` in order in one transaction, each with `$1` bound to `before`; how many
+    /// rows the last one deleted (those before it delete what refers to them).
+    async fn prune(&self, statements: &[&str], before: DateTime<Utc>) -> CoreResult<u64> {
         Ok(on_pool!(&self.pool, |p| {
-            let mut query = sqlx::query_as::<_, R>(sql);
-            for value in binds {
-                query = query.bind(*value);
+            let mut tx = p.begin().await.db()?;
+            let mut pruned = 0;
+            for &sql in statements {
+                pruned = sqlx::query(sql)
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?
+                    .rows_affected();
             }
-            query.fetch_optional(p).await?
+            tx.commit().await.db()?;
+            pruned
         }))
     }
 
@@ -177,6 +233,11 @@ fn found(rows: u64, what: &'static str, id: &str) -> CoreResult<()> {
         });
     }
     Ok(())
+}
+
+/// `value` as JSON text, for a column that holds it.
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> CoreResult<String> {
+    serde_json::to_string(value).map_err(CoreError::internal)
 }
 
 /// Hides the password of a URL so it can be logged or shown in an error.

@@ -4,9 +4,9 @@ use crate::rows::{
     wire_text, DeliveryRow, EventRow, IntegrationRow, DELIVERY_COLUMNS, EVENT_COLUMNS,
     INTEGRATION_COLUMNS,
 };
-use crate::{Db, SqlStore, StoreError};
+use crate::{to_json, Db, IntoModel, SqlStore, StoreError};
 use async_trait::async_trait;
-use cairn_core::{Error as CoreError, OutboxStore, Result as CoreResult};
+use cairn_core::{OutboxStore, Result as CoreResult};
 use cairn_model::{Delivery, Event, EventId, Integration, IntegrationId, ProjectId};
 use chrono::{DateTime, Utc};
 
@@ -46,44 +46,59 @@ macro_rules! bind_delivery {
     };
 }
 
+/// Inserts each of `$deliveries` with `$sql` ([`insert_delivery_sql`]) on `$tx`.
+macro_rules! insert_deliveries {
+    ($tx:expr, $sql:expr, $deliveries:expr) => {
+        for d in $deliveries {
+            bind_delivery!(sqlx::query($sql), d)
+                .execute($tx)
+                .await
+                .db()?;
+        }
+    };
+}
+
+fn insert_delivery_sql() -> String {
+    format!(
+        "INSERT INTO deliveries ({DELIVERY_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    )
+}
+
 #[async_trait]
 impl OutboxStore for SqlStore {
     async fn count_pending_deliveries(&self) -> CoreResult<u64> {
-        let n: i64 = on_pool!(&self.pool, |p| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"
+        self.count(
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'",
+            &[],
         )
-        .fetch_one(p)
         .await
-        .db()?);
-        Ok(u64::try_from(n).unwrap_or_default())
     }
 
     async fn insert_integration(&self, i: &Integration) -> CoreResult<()> {
-        let sink = serde_json::to_string(&i.sink).map_err(CoreError::internal)?;
+        let sink = to_json(&i.sink)?;
         let sql = format!(
             "INSERT INTO integrations ({INTEGRATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
-        on_pool!(&self.pool, |p| sqlx::query(&sql)
-            .bind(i.id.as_str())
-            .bind(i.organization_id.as_str())
-            .bind(i.project_id.as_str())
-            .bind(&i.description)
-            .bind(i.source.as_str())
-            .bind(&sink)
-            .bind(i.created)
-            .bind(i.updated)
-            .execute(p)
-            .await
-            .db()?
-            .rows_affected());
+        execute!(
+            self,
+            &sql,
+            i.id.as_str(),
+            i.organization_id.as_str(),
+            i.project_id.as_str(),
+            &i.description,
+            i.source.as_str(),
+            &sink,
+            i.created,
+            i.updated,
+        );
         Ok(())
     }
 
     async fn integration(&self, id: &IntegrationId) -> CoreResult<Option<Integration>> {
         let sql =
             format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = $1 AND NOT deleted");
-        let row: Option<IntegrationRow> = self.fetch_optional(&sql, &[id.as_str()]).await?;
-        row.map(IntegrationRow::into_model).transpose()
+        self.one::<IntegrationRow, _>(&sql, &[id.as_str()]).await
     }
 
     async fn integrations(&self, project: &ProjectId) -> CoreResult<Vec<Integration>> {
@@ -91,25 +106,22 @@ impl OutboxStore for SqlStore {
             "SELECT {INTEGRATION_COLUMNS} FROM integrations
              WHERE project_id = $1 AND NOT deleted ORDER BY created, id"
         );
-        let rows: Vec<IntegrationRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
-        rows.into_iter().map(IntegrationRow::into_model).collect()
+        self.all::<IntegrationRow, _>(&sql, &[project.as_str()])
+            .await
     }
 
     async fn update_integration(&self, i: &Integration) -> CoreResult<bool> {
-        let sink = serde_json::to_string(&i.sink).map_err(CoreError::internal)?;
-        let updated = on_pool!(&self.pool, |p| sqlx::query(
+        let sink = to_json(&i.sink)?;
+        let updated = execute!(
+            self,
             "UPDATE integrations SET description = $2, source = $3, sink = $4, updated = $5
-             WHERE id = $1 AND NOT deleted"
-        )
-        .bind(i.id.as_str())
-        .bind(&i.description)
-        .bind(i.source.as_str())
-        .bind(&sink)
-        .bind(i.updated)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
+             WHERE id = $1 AND NOT deleted",
+            i.id.as_str(),
+            &i.description,
+            i.source.as_str(),
+            &sink,
+            i.updated,
+        );
         Ok(updated == 1)
     }
 
@@ -146,10 +158,7 @@ impl OutboxStore for SqlStore {
         let sql = format!(
             "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         );
-        let delivery_sql = format!(
-            "INSERT INTO deliveries ({DELIVERY_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        );
+        let delivery_sql = insert_delivery_sql();
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.db()?;
             let inserted = bind_event!(sqlx::query(&sql), e).execute(&mut *tx).await;
@@ -162,12 +171,7 @@ impl OutboxStore for SqlStore {
                 }
                 Err(error) => return Err(StoreError::from(error).into()),
             }
-            for d in deliveries {
-                bind_delivery!(sqlx::query(&delivery_sql), d)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
-            }
+            insert_deliveries!(&mut *tx, &delivery_sql, deliveries);
             tx.commit().await.db()?;
         });
         Ok(())
@@ -179,10 +183,7 @@ impl OutboxStore for SqlStore {
         at: DateTime<Utc>,
         deliveries: &[Delivery],
     ) -> CoreResult<bool> {
-        let delivery_sql = format!(
-            "INSERT INTO deliveries ({DELIVERY_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        );
+        let delivery_sql = insert_delivery_sql();
         let closed = on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.db()?;
             let closed = sqlx::query(
@@ -195,12 +196,7 @@ impl OutboxStore for SqlStore {
             .db()?
             .rows_affected();
             if closed == 1 {
-                for d in deliveries {
-                    bind_delivery!(sqlx::query(&delivery_sql), d)
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                }
+                insert_deliveries!(&mut *tx, &delivery_sql, deliveries);
             }
             tx.commit().await.db()?;
             closed
@@ -215,8 +211,7 @@ impl OutboxStore for SqlStore {
 
     async fn event(&self, id: &EventId) -> CoreResult<Option<Event>> {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
-        let row: Option<EventRow> = self.fetch_optional(&sql, &[id.as_str()]).await?;
-        row.map(EventRow::into_model).transpose()
+        self.one::<EventRow, _>(&sql, &[id.as_str()]).await
     }
 
     async fn events(&self, project: &ProjectId, limit: u32) -> CoreResult<Vec<Event>> {
@@ -224,16 +219,14 @@ impl OutboxStore for SqlStore {
             "SELECT {EVENT_COLUMNS} FROM events WHERE project_id = $1
              ORDER BY created DESC, id DESC LIMIT {limit}"
         );
-        let rows: Vec<EventRow> = self.fetch_all(&sql, &[project.as_str()]).await?;
-        rows.into_iter().map(EventRow::into_model).collect()
+        self.all::<EventRow, _>(&sql, &[project.as_str()]).await
     }
 
     async fn open_issues(&self) -> CoreResult<Vec<Event>> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE status = 'open' ORDER BY created, id"
         );
-        let rows: Vec<EventRow> = self.fetch_all(&sql, &[]).await?;
-        rows.into_iter().map(EventRow::into_model).collect()
+        self.all::<EventRow, _>(&sql, &[]).await
     }
 
     async fn claim_deliveries(
@@ -262,21 +255,18 @@ impl OutboxStore for SqlStore {
     }
 
     async fn finish_delivery(&self, d: &Delivery) -> CoreResult<()> {
-        on_pool!(&self.pool, |p| sqlx::query(
+        execute!(
+            self,
             "UPDATE deliveries SET status = $2, attempts = $3, next_attempt = $4, last_error = $5,
                     delivered = $6
-             WHERE id = $1"
-        )
-        .bind(d.id.as_str())
-        .bind(wire_text(&d.status))
-        .bind(i64::from(d.attempts))
-        .bind(d.next_attempt)
-        .bind(d.last_error.as_deref())
-        .bind(d.delivered)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
+             WHERE id = $1",
+            d.id.as_str(),
+            wire_text(&d.status),
+            i64::from(d.attempts),
+            d.next_attempt,
+            d.last_error.as_deref(),
+            d.delivered,
+        );
         Ok(())
     }
 
@@ -289,30 +279,16 @@ impl OutboxStore for SqlStore {
             "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE integration_id = $1
              ORDER BY created DESC, id DESC LIMIT {limit}"
         );
-        let rows: Vec<DeliveryRow> = self.fetch_all(&sql, &[integration.as_str()]).await?;
-        rows.into_iter().map(DeliveryRow::into_model).collect()
+        self.all::<DeliveryRow, _>(&sql, &[integration.as_str()])
+            .await
     }
 
     async fn prune_events(&self, before: DateTime<Utc>) -> CoreResult<u64> {
-        let pruned = on_pool!(&self.pool, |p| {
-            let mut tx = p.begin().await.db()?;
-            sqlx::query("DELETE FROM deliveries WHERE status <> 'pending' AND created < $1")
-                .bind(before)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            let pruned = sqlx::query(
-                "DELETE FROM events WHERE created < $1 AND (status IS NULL OR status <> 'open')
-                   AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)",
-            )
-            .bind(before)
-            .execute(&mut *tx)
-            .await
-            .db()?
-            .rows_affected();
-            tx.commit().await.db()?;
-            pruned
-        });
-        Ok(pruned)
+        let statements = [
+            "DELETE FROM deliveries WHERE status <> 'pending' AND created < $1",
+            "DELETE FROM events WHERE created < $1 AND (status IS NULL OR status <> 'open')
+               AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id)",
+        ];
+        self.prune(&statements, before).await
     }
 }

@@ -1,7 +1,7 @@
 //! Rows as the database holds them, and their checked conversion into model types.
 //! A row that does not convert is reported as corrupt, naming the table and the value.
 
-use crate::StoreError;
+use crate::{IntoModel, StoreError};
 use cairn_core::{ClusterLock, Credential, CredentialKind, LockKind, Result as CoreResult};
 use cairn_model::{
     Backup, BackupId, Cluster, ClusterId, Delivery, DeliveryId, Event, EventId, Grant, HistoryId,
@@ -32,8 +32,8 @@ pub(crate) struct OrganizationRow {
     created: DateTime<Utc>,
 }
 
-impl OrganizationRow {
-    pub(crate) fn into_model(self) -> CoreResult<Organization> {
+impl IntoModel<Organization> for OrganizationRow {
+    fn into_model(self) -> CoreResult<Organization> {
         Ok(Organization {
             id: id("organizations", &self.id, OrganizationId::parse)?,
             name: self.name,
@@ -50,8 +50,8 @@ pub(crate) struct ProjectRow {
     created: DateTime<Utc>,
 }
 
-impl ProjectRow {
-    pub(crate) fn into_model(self) -> CoreResult<Project> {
+impl IntoModel<Project> for ProjectRow {
+    fn into_model(self) -> CoreResult<Project> {
         Ok(Project {
             id: id("projects", &self.id, ProjectId::parse)?,
             organization_id: id("projects", &self.organization_id, OrganizationId::parse)?,
@@ -60,6 +60,9 @@ impl ProjectRow {
         })
     }
 }
+
+pub(crate) const NETWORK_COLUMNS: &str =
+    "id, project_id, provider, region, description, public_access, cidr_block, status, created";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct NetworkRow {
@@ -74,8 +77,8 @@ pub(crate) struct NetworkRow {
     created: DateTime<Utc>,
 }
 
-impl NetworkRow {
-    pub(crate) fn into_model(self) -> CoreResult<Network> {
+impl IntoModel<Network> for NetworkRow {
+    fn into_model(self) -> CoreResult<Network> {
         let status = NetworkStatus::parse(&self.status)
             .ok_or_else(|| StoreError::Corrupt(format!("networks: status '{}'", self.status)))?;
         Ok(Network {
@@ -116,8 +119,8 @@ pub(crate) struct ClusterRow {
     addresses: String,
 }
 
-impl ClusterRow {
-    pub(crate) fn into_model(self) -> CoreResult<Cluster> {
+impl IntoModel<Cluster> for ClusterRow {
+    fn into_model(self) -> CoreResult<Cluster> {
         const T: &str = "clusters";
         let disk_size_gb = count(T, "disk_size_gb", self.disk_size_gb)?;
         let addresses = serde_json::from_str(&self.addresses)
@@ -171,8 +174,8 @@ pub(crate) struct LockRow {
     owner: String,
 }
 
-impl LockRow {
-    pub(crate) fn into_model(self) -> CoreResult<ClusterLock> {
+impl IntoModel<ClusterLock> for LockRow {
+    fn into_model(self) -> CoreResult<ClusterLock> {
         const T: &str = "cluster_locks";
         Ok(ClusterLock {
             cluster_id: id(T, &self.cluster_id, ClusterId::parse)?,
@@ -226,8 +229,8 @@ fn count<T: TryFrom<i64>>(table: &str, column: &str, value: i64) -> CoreResult<T
     T::try_from(value).map_err(|_| StoreError::Corrupt(format!("{table}: {column} {value}")).into())
 }
 
-impl BackupRow {
-    pub(crate) fn into_model(self) -> CoreResult<Backup> {
+impl IntoModel<Backup> for BackupRow {
+    fn into_model(self) -> CoreResult<Backup> {
         const T: &str = "backups";
         let optional = |column: &str, value: Option<i64>| -> CoreResult<Option<u64>> {
             value.map(|v| count(T, column, v)).transpose()
@@ -298,8 +301,8 @@ pub(crate) struct JobRow {
     created: DateTime<Utc>,
 }
 
-impl JobRow {
-    pub(crate) fn into_model(self) -> CoreResult<Job> {
+impl IntoModel<Job> for JobRow {
+    fn into_model(self) -> CoreResult<Job> {
         const T: &str = "jobs";
         Ok(Job {
             id: id(T, &self.id, JobId::parse)?,
@@ -335,8 +338,8 @@ pub(crate) struct HistoryRow {
     end_time: Option<DateTime<Utc>>,
 }
 
-impl HistoryRow {
-    pub(crate) fn into_model(self) -> CoreResult<HistoryItem> {
+impl IntoModel<HistoryItem> for HistoryRow {
+    fn into_model(self) -> CoreResult<HistoryItem> {
         const T: &str = "job_history";
         Ok(HistoryItem {
             id: id(T, &self.id, HistoryId::parse)?,
@@ -365,9 +368,9 @@ pub(crate) struct ScheduledJobRow {
     last_due: Option<DateTime<Utc>>,
 }
 
-impl ScheduledJobRow {
-    pub(crate) fn into_model(self) -> CoreResult<(Job, DateTime<Utc>)> {
-        let job = self.job.into_model()?;
+impl IntoModel<(Job, DateTime<Utc>)> for ScheduledJobRow {
+    fn into_model(self) -> CoreResult<(Job, DateTime<Utc>)> {
+        let job: Job = self.job.into_model()?;
         let from = [self.schedule_from, self.last_due]
             .into_iter()
             .flatten()
@@ -387,9 +390,9 @@ pub(crate) struct UserRow {
     created: DateTime<Utc>,
 }
 
-impl UserRow {
+impl IntoModel<(User, String)> for UserRow {
     /// The user, and their password hash.
-    pub(crate) fn into_model(self) -> CoreResult<(User, String)> {
+    fn into_model(self) -> CoreResult<(User, String)> {
         let user = User {
             id: id("users", &self.id, UserId::parse)?,
             email: self.email,
@@ -407,8 +410,8 @@ pub(crate) struct GrantRow {
     role: String,
 }
 
-impl GrantRow {
-    pub(crate) fn into_model(self) -> CoreResult<Grant> {
+impl IntoModel<Grant> for GrantRow {
+    fn into_model(self) -> CoreResult<Grant> {
         const T: &str = "grants";
         let project_id = match self.project_id.as_str() {
             "" => None,
@@ -440,8 +443,8 @@ pub(crate) struct CredentialRow {
     revoked: Option<DateTime<Utc>>,
 }
 
-impl CredentialRow {
-    pub(crate) fn into_model(self) -> CoreResult<Credential> {
+impl IntoModel<Credential> for CredentialRow {
+    fn into_model(self) -> CoreResult<Credential> {
         const T: &str = "credentials";
         let kind = CredentialKind::parse(&self.kind)
             .ok_or_else(|| StoreError::Corrupt(format!("{T}: kind '{}'", self.kind)))?;
@@ -478,8 +481,8 @@ pub(crate) struct IntegrationRow {
     updated: DateTime<Utc>,
 }
 
-impl IntegrationRow {
-    pub(crate) fn into_model(self) -> CoreResult<Integration> {
+impl IntoModel<Integration> for IntegrationRow {
+    fn into_model(self) -> CoreResult<Integration> {
         const T: &str = "integrations";
         Ok(Integration {
             id: id(T, &self.id, IntegrationId::parse)?,
@@ -513,8 +516,8 @@ pub(crate) struct EventRow {
     closed: Option<DateTime<Utc>>,
 }
 
-impl EventRow {
-    pub(crate) fn into_model(self) -> CoreResult<Event> {
+impl IntoModel<Event> for EventRow {
+    fn into_model(self) -> CoreResult<Event> {
         const T: &str = "events";
         Ok(Event {
             id: id(T, &self.id, EventId::parse)?,
@@ -550,8 +553,8 @@ pub(crate) struct DeliveryRow {
     delivered: Option<DateTime<Utc>>,
 }
 
-impl DeliveryRow {
-    pub(crate) fn into_model(self) -> CoreResult<Delivery> {
+impl IntoModel<Delivery> for DeliveryRow {
+    fn into_model(self) -> CoreResult<Delivery> {
         const T: &str = "deliveries";
         Ok(Delivery {
             id: id(T, &self.id, DeliveryId::parse)?,

@@ -1,31 +1,62 @@
 //! Organizations, projects and networks ([`TenancyStore`]).
 
 use crate::access::put_grant_query;
-use crate::rows::{NetworkRow, OrganizationRow, ProjectRow};
+use crate::rows::{NetworkRow, OrganizationRow, ProjectRow, NETWORK_COLUMNS};
 use crate::{found, Db, SqlStore};
 use async_trait::async_trait;
 use cairn_core::{Renamable, Result as CoreResult, SeedPlan, TenancyStore};
 use cairn_model::{Grant, Network, NetworkId, Organization, OrganizationId, Project, ProjectId};
 
+/// The insert of an organization, a project or a network (`insert!(project pr)`), for a pool
+/// or a transaction.
+macro_rules! insert {
+    (organization $o:expr) => {
+        sqlx::query("INSERT INTO organizations (id, name, created) VALUES ($1, $2, $3)")
+            .bind($o.id.as_str())
+            .bind(&$o.name)
+            .bind($o.created)
+    };
+    (project $pr:expr) => {
+        sqlx::query(
+            "INSERT INTO projects (id, organization_id, name, created) VALUES ($1, $2, $3, $4)",
+        )
+        .bind($pr.id.as_str())
+        .bind($pr.organization_id.as_str())
+        .bind(&$pr.name)
+        .bind($pr.created)
+    };
+    (network $n:expr) => {
+        sqlx::query(
+            "INSERT INTO networks (id, project_id, provider, region, description, public_access,
+                                   cidr_block, status, created)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind($n.id.as_str())
+        .bind($n.project_id.as_str())
+        .bind(&$n.provider)
+        .bind(&$n.region)
+        .bind(&$n.description)
+        .bind($n.public_access)
+        .bind($n.cidr_block.as_deref())
+        .bind($n.status.as_str())
+        .bind($n.created)
+    };
+}
+
 #[async_trait]
 impl TenancyStore for SqlStore {
     async fn organizations(&self) -> CoreResult<Vec<Organization>> {
-        let rows: Vec<OrganizationRow> = self
-            .fetch_all("SELECT id, name, created FROM organizations WHERE NOT deleted ORDER BY created, id", &[])
-            .await?;
-        rows.into_iter().map(OrganizationRow::into_model).collect()
+        self.all::<OrganizationRow, _>(
+            "SELECT id, name, created FROM organizations WHERE NOT deleted ORDER BY created, id",
+            &[],
+        )
+        .await
     }
 
     async fn insert_organization(&self, o: &Organization, grants: &[Grant]) -> CoreResult<()> {
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.db()?;
-            sqlx::query("INSERT INTO organizations (id, name, created) VALUES ($1, $2, $3)")
-                .bind(o.id.as_str())
-                .bind(&o.name)
-                .bind(o.created)
-                .execute(&mut *tx)
-                .await
-                .db()?;
+            insert!(organization o).execute(&mut *tx).await.db()?;
             for grant in grants {
                 put_grant_query(grant).execute(&mut *tx).await.db()?;
             }
@@ -35,95 +66,45 @@ impl TenancyStore for SqlStore {
     }
 
     async fn delete_organization(&self, id: &OrganizationId) -> CoreResult<()> {
-        let updated = on_pool!(&self.pool, |p| sqlx::query(
-            "UPDATE organizations SET deleted = TRUE WHERE id = $1"
-        )
-        .bind(id.as_str())
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
-        found(updated, "organization", id.as_str())
+        let sql = "UPDATE organizations SET deleted = TRUE WHERE id = $1";
+        let deleted = execute!(self, sql, id.as_str());
+        found(deleted, "organization", id.as_str())
     }
 
     async fn projects(&self, organization: &OrganizationId) -> CoreResult<Vec<Project>> {
-        let rows: Vec<ProjectRow> = self
-            .fetch_all(
-                "SELECT id, organization_id, name, created FROM projects
+        self.all::<ProjectRow, _>(
+            "SELECT id, organization_id, name, created FROM projects
              WHERE organization_id = $1 AND NOT deleted ORDER BY created, id",
-                &[organization.as_str()],
-            )
-            .await?;
-        rows.into_iter().map(ProjectRow::into_model).collect()
+            &[organization.as_str()],
+        )
+        .await
     }
 
     async fn delete_project(&self, id: &ProjectId) -> CoreResult<()> {
-        let updated = on_pool!(&self.pool, |p| sqlx::query(
-            "UPDATE projects SET deleted = TRUE WHERE id = $1"
-        )
-        .bind(id.as_str())
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
-        found(updated, "project", id.as_str())
+        let sql = "UPDATE projects SET deleted = TRUE WHERE id = $1";
+        let deleted = execute!(self, sql, id.as_str());
+        found(deleted, "project", id.as_str())
     }
 
     async fn networks(&self, project: &ProjectId) -> CoreResult<Vec<Network>> {
-        let rows: Vec<NetworkRow> = self
-            .fetch_all(
-                "SELECT id, project_id, provider, region, description, public_access, cidr_block,
-                    status, created
-             FROM networks WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id",
-                &[project.as_str()],
-            )
-            .await?;
-        rows.into_iter().map(NetworkRow::into_model).collect()
+        let sql = format!(
+            "SELECT {NETWORK_COLUMNS} FROM networks
+             WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
+        );
+        self.all::<NetworkRow, _>(&sql, &[project.as_str()]).await
     }
 
     async fn apply_seed(&self, plan: &SeedPlan) -> CoreResult<()> {
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.db()?;
             if let Some(o) = &plan.organization {
-                sqlx::query("INSERT INTO organizations (id, name, created) VALUES ($1, $2, $3)")
-                    .bind(o.id.as_str())
-                    .bind(&o.name)
-                    .bind(o.created)
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
+                insert!(organization o).execute(&mut *tx).await.db()?;
             }
             if let Some(pr) = &plan.project {
-                sqlx::query(
-                    "INSERT INTO projects (id, organization_id, name, created)
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(pr.id.as_str())
-                .bind(pr.organization_id.as_str())
-                .bind(&pr.name)
-                .bind(pr.created)
-                .execute(&mut *tx)
-                .await
-                .db()?;
+                insert!(project pr).execute(&mut *tx).await.db()?;
             }
             for n in &plan.networks {
-                sqlx::query(
-                    "INSERT INTO networks (id, project_id, provider, region, description,
-                                           public_access, cidr_block, status, created)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(n.id.as_str())
-                .bind(n.project_id.as_str())
-                .bind(&n.provider)
-                .bind(&n.region)
-                .bind(&n.description)
-                .bind(n.public_access)
-                .bind(n.cidr_block.as_deref())
-                .bind(n.status.as_str())
-                .bind(n.created)
-                .execute(&mut *tx)
-                .await
-                .db()?;
+                insert!(network n).execute(&mut *tx).await.db()?;
             }
             tx.commit().await.db()?;
         });
@@ -131,70 +112,33 @@ impl TenancyStore for SqlStore {
     }
 
     async fn insert_project(&self, pr: &Project) -> CoreResult<()> {
-        on_pool!(&self.pool, |p| sqlx::query(
-            "INSERT INTO projects (id, organization_id, name, created) VALUES ($1, $2, $3, $4)"
-        )
-        .bind(pr.id.as_str())
-        .bind(pr.organization_id.as_str())
-        .bind(&pr.name)
-        .bind(pr.created)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
+        run!(self, insert!(project pr));
         Ok(())
     }
 
     async fn network(&self, project: &ProjectId, id: &NetworkId) -> CoreResult<Option<Network>> {
-        let row: Option<NetworkRow> = self
-            .fetch_optional(
-                "SELECT id, project_id, provider, region, description, public_access, cidr_block,
-                    status, created
-             FROM networks WHERE project_id = $1 AND id = $2",
-                &[project.as_str(), id.as_str()],
-            )
-            .await?;
-        row.map(NetworkRow::into_model).transpose()
+        let sql =
+            format!("SELECT {NETWORK_COLUMNS} FROM networks WHERE project_id = $1 AND id = $2");
+        self.one::<NetworkRow, _>(&sql, &[project.as_str(), id.as_str()])
+            .await
     }
 
     async fn insert_network(&self, n: &Network) -> CoreResult<()> {
-        on_pool!(&self.pool, |p| sqlx::query(
-            "INSERT INTO networks (id, project_id, provider, region, description, public_access,
-                                   cidr_block, status, created)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        )
-        .bind(n.id.as_str())
-        .bind(n.project_id.as_str())
-        .bind(&n.provider)
-        .bind(&n.region)
-        .bind(&n.description)
-        .bind(n.public_access)
-        .bind(n.cidr_block.as_deref())
-        .bind(n.status.as_str())
-        .bind(n.created)
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected());
+        run!(self, insert!(network n));
         Ok(())
     }
 
     async fn update_network(&self, n: &Network) -> CoreResult<()> {
-        let updated = on_pool!(&self.pool, |p| {
-            sqlx::query(
+        let updated = execute!(
+            self,
             "UPDATE networks SET description = $2, public_access = $3, cidr_block = $4, status = $5
-             WHERE id = $1"
-        )
-        .bind(n.id.as_str())
-        .bind(&n.description)
-        .bind(n.public_access)
-        .bind(n.cidr_block.as_deref())
-        .bind(n.status.as_str())
-        .execute(p)
-        .await
-        .db()?
-        .rows_affected()
-        });
+             WHERE id = $1",
+            n.id.as_str(),
+            &n.description,
+            n.public_access,
+            n.cidr_block.as_deref(),
+            n.status.as_str(),
+        );
         found(updated, "network", n.id.as_str())
     }
 
@@ -202,14 +146,7 @@ impl TenancyStore for SqlStore {
         // Table and column come from a closed list, never from input.
         let (table, column) = table_and_column(field);
         let sql = format!("UPDATE {table} SET {column} = $2 WHERE id = $1");
-        let updated = on_pool!(&self.pool, |p| sqlx::query(&sql)
-            .bind(id)
-            .bind(text)
-            .execute(p)
-            .await
-            .db()?
-            .rows_affected());
-        Ok(updated == 1)
+        Ok(execute!(self, &sql, id, text) == 1)
     }
 }
 
