@@ -7,9 +7,18 @@ use leptos::prelude::*;
 pub struct Failure(Memo<Option<ConsoleError>>, &'static [&'static str]);
 
 impl Failure {
-    /// From the action's last value (`action.value().get().and_then(Result::err)`).
+    /// From wherever the last error comes from (a server action's: [`Failure::of`]).
     pub fn new(last_error: impl Fn() -> Option<ConsoleError> + Send + Sync + 'static) -> Self {
         Failure(Memo::new(move |_| last_error()), &[])
+    }
+
+    /// The error of a server action's last submission.
+    pub fn of<S>(action: ServerAction<S>) -> Self
+    where
+        S: leptos::server_fn::ServerFn<Error = ConsoleError> + Clone + Send + Sync + 'static,
+        S::Output: Clone + Send + Sync + 'static,
+    {
+        Failure::new(move || action.value().get().and_then(Result::err))
     }
 
     /// The fields the form shows errors beside; any other field's error goes in the sentence

@@ -121,8 +121,8 @@ pub fn TokensPage() -> impl IntoView {
         |_| list_api_tokens(),
     );
     let new_token = Resource::new(|| (), |_| take_new_token());
-    let create_failure = Failure::new(move || create.value().get().and_then(Result::err));
-    let revoke_failure = Failure::new(move || revoke.value().get().and_then(Result::err));
+    let create_failure = Failure::of(create);
+    let revoke_failure = Failure::of(revoke);
     view! {
         <PageHeader
             title="API tokens"
@@ -234,9 +234,9 @@ pub fn AccountPage() -> impl IntoView {
         move || (change.version().get(), end_others.version().get()),
         |_| account_facts(),
     );
-    let change_failure = Failure::new(move || change.value().get().and_then(Result::err))
-        .showing(&["currentPassword", "newPassword", "repeatPassword"]);
-    let end_failure = Failure::new(move || end_others.value().get().and_then(Result::err));
+    let change_failure =
+        Failure::of(change).showing(&["currentPassword", "newPassword", "repeatPassword"]);
+    let end_failure = Failure::of(end_others);
     view! {
         <PageHeader title="Account" description="Your password and where you are signed in.">
             <a href="/account/tokens" class=LINK>"API tokens"</a>

@@ -18,7 +18,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 pub fn BackupsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteBackup>::new();
     let backups = Resource::new(move || delete.version().get(), |_| list_backups());
-    let failure = Failure::new(move || delete.value().get().and_then(Result::err));
+    let failure = Failure::of(delete);
     let query = use_query_map();
     let expanded = Memo::new(move |_| query.read().get("expand"));
     view! {

@@ -15,7 +15,7 @@ pub fn ClusterPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let overview = Resource::new(id, get_cluster_overview);
     let delete = ServerAction::<DeleteCluster>::new();
-    let failure = Failure::new(move || delete.value().get().and_then(Result::err));
+    let failure = Failure::of(delete);
     view! {
         <Loaded resource=overview what="the cluster" title="Cluster" let:overview>
             <Overview overview delete failure />

@@ -87,7 +87,7 @@ pub fn RestorePage() -> impl IntoView {
 #[component]
 fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>) -> impl IntoView {
     let create = ServerAction::<CreateCluster>::new();
-    let failure = Failure::new(move || create.value().get().and_then(Result::err)).showing(&[
+    let failure = Failure::of(create).showing(&[
         "description",
         "networkId",
         "topology",

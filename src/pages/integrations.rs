@@ -37,7 +37,7 @@ fn delivery_status(status: DeliveryStatus) -> &'static str {
 pub fn IntegrationsPage() -> impl IntoView {
     let create = ServerAction::<CreateIntegration>::new();
     let integrations = Resource::new(move || create.version().get(), |_| list_integrations());
-    let failure = Failure::new(move || create.value().get().and_then(Result::err));
+    let failure = Failure::of(create);
     view! {
         <PageHeader
             title="Integrations"
@@ -147,8 +147,8 @@ pub fn IntegrationPage() -> impl IntoView {
         move || (id(), test.version().get()),
         |(id, _)| get_integration(id),
     );
-    let test_failure = Failure::new(move || test.value().get().and_then(Result::err));
-    let delete_failure = Failure::new(move || delete.value().get().and_then(Result::err));
+    let test_failure = Failure::of(test);
+    let delete_failure = Failure::of(delete);
     view! {
         <FormError message=test_failure.message() />
         <FormError message=delete_failure.message() />

@@ -45,8 +45,8 @@ pub fn JobsPage() -> impl IntoView {
         move || (run.version().get(), change.version().get()),
         |_| list_jobs(),
     );
-    let run_failure = Failure::new(move || run.value().get().and_then(Result::err));
-    let change_failure = Failure::new(move || change.value().get().and_then(Result::err));
+    let run_failure = Failure::of(run);
+    let change_failure = Failure::of(change);
     view! {
         <PageHeader
             title="Jobs"
@@ -76,7 +76,7 @@ pub fn JobsPage() -> impl IntoView {
 fn NewRestoreTest() -> impl IntoView {
     let create = ServerAction::<CreateRestoreTest>::new();
     let clusters = Resource::new(|| (), |_| list_clusters());
-    let failure = Failure::new(move || create.value().get().and_then(Result::err));
+    let failure = Failure::of(create);
     view! {
         <details class="mb-4 rounded-lg border border-slate-200 bg-white p-3 text-sm shadow-sm" data-testid="new-restore-test">
             <summary class="cursor-pointer font-medium text-slate-900">"Schedule restore tests"</summary>
@@ -234,8 +234,8 @@ pub fn JobPage() -> impl IntoView {
         move || (id(), run.version().get(), change.version().get()),
         |(id, _, _)| get_job_detail(id),
     );
-    let run_failure = Failure::new(move || run.value().get().and_then(Result::err));
-    let change_failure = Failure::new(move || change.value().get().and_then(Result::err));
+    let run_failure = Failure::of(run);
+    let change_failure = Failure::of(change);
     view! {
         <FormError message=run_failure.message() />
         <FormError message=change_failure.message() />

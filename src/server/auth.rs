@@ -288,7 +288,7 @@ pub async fn set_up(
 }
 
 /// Compares without stopping at the first difference.
-fn same_secret(given: &str, expected: &str) -> bool {
+pub(crate) fn same_secret(given: &str, expected: &str) -> bool {
     given.len() == expected.len()
         && given
             .bytes()

@@ -72,12 +72,14 @@ impl fmt::Debug for Config {
             .field("repositories", &self.repositories)
             .field("repository_key", &self.repository_key)
             .field("encrypt_repositories", &self.encrypt_repositories)
-            .field(
-                "metrics_token",
-                &self.metrics_token.as_ref().map(|_| "••••"),
-            )
+            .field("metrics_token", &masked(&self.metrics_token))
             .finish()
     }
+}
+
+/// A secret as `Debug` shows it: whether there is one, never what it is.
+fn masked(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| "••••")
 }
 
 /// A region's snapshot repository: `file:///path`, a path, or `s3://bucket/prefix` with how to
@@ -98,10 +100,7 @@ impl fmt::Debug for Repository {
             .field("endpoint", &self.endpoint)
             .field("s3_region", &self.s3_region)
             .field("access_key_id", &self.access_key_id)
-            .field(
-                "secret_access_key",
-                &self.secret_access_key.as_ref().map(|_| "••••"),
-            )
+            .field("secret_access_key", &masked(&self.secret_access_key))
             .finish()
     }
 }
@@ -200,30 +199,29 @@ impl Config {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let from_file = |key: &str| format!("{file_name}: {key}");
+        // A setting from the environment (which wins) or the file, with where it came from.
+        let given = |name: &'static str, key: &str| (name, var(name), from_file(key));
 
         let data_dir = match (env_data_dir, file.data_dir) {
             (Some(dir), _) => dir,
             (None, Some(dir)) => dir,
             (None, None) => default_data_dir()?,
         };
-        if data_dir.is_relative() {
-            return Err(ConfigError {
-                source: DATA_DIR.into(),
-                message: format!("'{}' must be an absolute path", data_dir.display()),
-            });
-        }
+        let data_dir = absolute(DATA_DIR, data_dir)?;
 
-        let database_url = match (var(DATABASE_URL), file.database_url) {
-            (Some(url), _) => check_database_url(DATABASE_URL, url)?,
-            (None, Some(url)) => check_database_url(&from_file("database_url"), &url)?,
-            (None, None) => format!("sqlite://{}", data_dir.join("cairn.db").display()),
-        };
+        let database_url = setting(
+            given(DATABASE_URL, "database_url"),
+            file.database_url.as_deref(),
+            check_database_url,
+        )?
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("cairn.db").display()));
 
-        let site_addr = match (var(SITE_ADDR), file.site_addr) {
-            (Some(addr), _) => parse_addr(SITE_ADDR, addr)?,
-            (None, Some(addr)) => parse_addr(&from_file("site_addr"), &addr)?,
-            (None, None) => SocketAddr::from(([127, 0, 0, 1], 3000)),
-        };
+        let site_addr = setting(
+            given(SITE_ADDR, "site_addr"),
+            file.site_addr.as_deref(),
+            parse_addr,
+        )?
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
 
         let site_root = var(SITE_ROOT)
             .map(PathBuf::from)
@@ -231,11 +229,12 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("target/site"));
 
         let defaults = SiteConfig::default();
-        let provider = match (var(PROVIDER), file.provider) {
-            (Some(p), _) => check_name(PROVIDER, p)?,
-            (None, Some(p)) => check_name(&from_file("provider"), &p)?,
-            (None, None) => defaults.provider,
-        };
+        let provider = setting(
+            given(PROVIDER, "provider"),
+            file.provider.as_deref(),
+            check_name,
+        )?
+        .unwrap_or(defaults.provider);
         let regions = match (var(REGIONS), file.regions) {
             (Some(list), _) => check_regions(REGIONS, list.split(',').map(str::trim))?,
             (None, Some(list)) => {
@@ -244,11 +243,12 @@ impl Config {
             (None, None) => defaults.regions,
         };
 
-        let snapshot_read_limit = match (var(SNAPSHOT_READ_LIMIT), file.snapshot_read_limit) {
-            (Some(text), _) => parse_rate(SNAPSHOT_READ_LIMIT, text)?,
-            (None, Some(text)) => parse_rate(&from_file("snapshot_read_limit"), &text)?,
-            (None, None) => None,
-        };
+        let snapshot_read_limit = setting(
+            given(SNAPSHOT_READ_LIMIT, "snapshot_read_limit"),
+            file.snapshot_read_limit.as_deref(),
+            parse_rate,
+        )?
+        .flatten();
 
         let first_admin = match (var(ADMIN_EMAIL), env.get(ADMIN_PASSWORD)) {
             (Some(email), Some(password)) if !password.is_empty() => {
@@ -279,11 +279,11 @@ impl Config {
         };
         let mut repositories = HashMap::new();
         // One base for every region (each in its own folder or prefix), then per region.
-        let base = match (var(REPOSITORY_URL), &file.repository_url) {
-            (Some(url), _) => Some(check_repository_url(REPOSITORY_URL, url)?),
-            (None, Some(url)) => Some(check_repository_url(&from_file("repository_url"), url)?),
-            (None, None) => None,
-        };
+        let base = setting(
+            given(REPOSITORY_URL, "repository_url"),
+            file.repository_url.as_deref(),
+            check_repository_url,
+        )?;
         if let Some(base) = base {
             for region in &regions {
                 let url = format!("{}/{region}", base.trim_end_matches('/'));
@@ -326,17 +326,13 @@ impl Config {
             (None, Some(path)) => path,
             (None, None) => data_dir.join("repository.key"),
         };
-        if repository_key.is_relative() {
-            return Err(ConfigError {
-                source: REPOSITORY_KEY.into(),
-                message: format!("'{}' must be an absolute path", repository_key.display()),
-            });
-        }
-        let encrypt_repositories = match (var(REPOSITORY_ENCRYPTION), file.repository_encryption) {
-            (Some(text), _) => parse_switch(REPOSITORY_ENCRYPTION, text)?,
-            (None, Some(text)) => parse_switch(&from_file("repository_encryption"), &text)?,
-            (None, None) => true,
-        };
+        let repository_key = absolute(REPOSITORY_KEY, repository_key)?;
+        let encrypt_repositories = setting(
+            given(REPOSITORY_ENCRYPTION, "repository_encryption"),
+            file.repository_encryption.as_deref(),
+            parse_switch,
+        )?
+        .unwrap_or(true);
         let metrics_token = var(METRICS_TOKEN).map(str::to_owned);
 
         Ok(Config {
@@ -359,6 +355,31 @@ impl Config {
             },
         })
     }
+}
+
+/// A setting given in the environment (`name`, which wins) or in the file (`key`), read by
+/// `check` under the name of where it was given; `None` where neither gives it.
+fn setting<T>(
+    (name, in_env, key): (&str, Option<&str>, String),
+    in_file: Option<&str>,
+    check: impl FnOnce(&str, &str) -> Result<T, ConfigError>,
+) -> Result<Option<T>, ConfigError> {
+    match (in_env, in_file) {
+        (Some(text), _) => check(name, text).map(Some),
+        (None, Some(text)) => check(&key, text).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A path that must not depend on the folder Cairn was started in.
+fn absolute(source: &str, path: PathBuf) -> Result<PathBuf, ConfigError> {
+    if path.is_relative() {
+        return Err(ConfigError {
+            source: source.into(),
+            message: format!("'{}' must be an absolute path", path.display()),
+        });
+    }
+    Ok(path)
 }
 
 fn read_file(path: &Path, must_exist: bool) -> Result<FileConfig, ConfigError> {

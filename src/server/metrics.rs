@@ -117,14 +117,7 @@ fn may_read(peer: Option<SocketAddr>, headers: &HeaderMap, token: Option<&str>) 
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        return given.is_some_and(|given| {
-            given.len() == token.len()
-                && given
-                    .bytes()
-                    .zip(token.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        });
+        return given.is_some_and(|given| super::auth::same_secret(given, token));
     }
     let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
         .iter()
@@ -148,6 +141,40 @@ fn escape(value: &str) -> String {
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A family, then a series for each `(labels, value)` (written without braces where there are
+/// no labels).
+fn series<V: std::fmt::Display>(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    all: impl IntoIterator<Item = (String, V)>,
+) {
+    family(out, name, kind, help);
+    for (labels, value) in all {
+        let _ = if labels.is_empty() {
+            writeln!(out, "{name} {value}")
+        } else {
+            writeln!(out, "{name}{{{labels}}} {value}")
+        };
+    }
+}
+
+/// Counts by one label: a series for each of its `values`, 0 where none was counted.
+fn by_label(
+    label: &str,
+    values: &[&'static str],
+    counts: &BTreeMap<&'static str, u64>,
+) -> Vec<(String, u64)> {
+    values
+        .iter()
+        .map(|value| {
+            let n = counts.get(value).copied().unwrap_or(0);
+            (format!("{label}=\"{value}\""), n)
+        })
+        .collect()
 }
 
 fn histogram(out: &mut String, name: &str, labels: &str, histogram: &Histogram) {
@@ -177,87 +204,61 @@ fn histogram(out: &mut String, name: &str, labels: &str, histogram: &Histogram) 
 pub fn render(report: &MetricsReport, http: &HttpMetrics) -> String {
     let mut out = String::new();
     let c = &report.counters;
-    family(
+    let clusters = &report.clusters;
+    let cluster = |success: &cairn_core::ports::BackupSuccess| {
+        format!(
+            "cluster_id=\"{}\",project_id=\"{}\"",
+            success.cluster_id, success.project_id
+        )
+    };
+    series(
         &mut out,
         "cairn_backup_last_success_timestamp_seconds",
         "gauge",
         "When each cluster's newest successful backup was taken (Unix time)",
+        clusters.iter().map(|s| (cluster(s), s.created.timestamp())),
     );
-    let labels = |c: &cairn_core::ports::BackupSuccess| {
-        format!(
-            "cluster_id=\"{}\",project_id=\"{}\"",
-            c.cluster_id, c.project_id
-        )
-    };
-    for cluster in &report.clusters {
-        let _ = writeln!(
-            out,
-            "cairn_backup_last_success_timestamp_seconds{{{}}} {}",
-            labels(cluster),
-            cluster.created.timestamp()
-        );
-    }
-    family(
+    series(
         &mut out,
         "cairn_backup_last_duration_seconds",
         "gauge",
         "How long each cluster's newest successful backup took",
+        clusters.iter().filter_map(|s| {
+            let seconds = (s.finished? - s.created).num_milliseconds() as f64 / 1000.0;
+            Some((cluster(s), seconds))
+        }),
     );
-    for cluster in &report.clusters {
-        if let Some(finished) = cluster.finished {
-            let seconds = (finished - cluster.created).num_milliseconds() as f64 / 1000.0;
-            let _ = writeln!(
-                out,
-                "cairn_backup_last_duration_seconds{{{}}} {seconds}",
-                labels(cluster)
-            );
-        }
-    }
-    family(
+    series(
         &mut out,
         "cairn_backup_last_stored_bytes",
         "gauge",
         "Bytes each cluster's newest successful backup stored",
+        clusters
+            .iter()
+            .filter_map(|s| Some((cluster(s), s.bytes_stored?))),
     );
-    for cluster in &report.clusters {
-        if let Some(bytes) = cluster.bytes_stored {
-            let _ = writeln!(
-                out,
-                "cairn_backup_last_stored_bytes{{{}}} {bytes}",
-                labels(cluster)
-            );
-        }
-    }
-    family(
+    series(
         &mut out,
         "cairn_backups_total",
         "counter",
         "Backups that ended since this instance started, by outcome",
+        by_label("outcome", &["available", "defunct"], &c.backups),
     );
-    for outcome in ["available", "defunct"] {
-        let n = c.backups.get(outcome).copied().unwrap_or(0);
-        let _ = writeln!(out, "cairn_backups_total{{outcome=\"{outcome}\"}} {n}");
-    }
-    family(
-        &mut out,
-        "cairn_backup_failures_total",
-        "counter",
-        "Backups that failed, and scheduled runs refused at once, by reason",
-    );
-    for reason in [
+    let reasons = [
         "unhealthy",
         "failed",
         "deadline",
         "interrupted",
         "locked",
         "refused",
-    ] {
-        let n = c.backup_failures.get(reason).copied().unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "cairn_backup_failures_total{{reason=\"{reason}\"}} {n}"
-        );
-    }
+    ];
+    series(
+        &mut out,
+        "cairn_backup_failures_total",
+        "counter",
+        "Backups that failed, and scheduled runs refused at once, by reason",
+        by_label("reason", &reasons, &c.backup_failures),
+    );
     family(
         &mut out,
         "cairn_backup_duration_seconds",
@@ -270,78 +271,59 @@ pub fn render(report: &MetricsReport, http: &HttpMetrics) -> String {
         "",
         &c.backup_seconds,
     );
-    family(
+    series(
         &mut out,
         "cairn_backup_stored_bytes_total",
         "counter",
         "Bytes successful backups stored (after compression)",
+        [(String::new(), c.stored_bytes)],
     );
-    let _ = writeln!(out, "cairn_backup_stored_bytes_total {}", c.stored_bytes);
-    family(
+    series(
         &mut out,
         "cairn_backup_new_bytes_total",
         "counter",
         "Bytes successful backups added to their repository (the rest was there already)",
+        [(String::new(), c.new_bytes)],
     );
-    let _ = writeln!(out, "cairn_backup_new_bytes_total {}", c.new_bytes);
-    family(
+    series(
         &mut out,
         "cairn_job_runs_total",
         "counter",
         "Job runs that ended, by outcome",
+        by_label("outcome", &["succeeded", "failed"], &c.job_runs),
     );
-    for outcome in ["succeeded", "failed"] {
-        let n = c.job_runs.get(outcome).copied().unwrap_or(0);
-        let _ = writeln!(out, "cairn_job_runs_total{{outcome=\"{outcome}\"}} {n}");
-    }
-    family(&mut out, "cairn_job_last_success_timestamp_seconds", "gauge",
-        "When each running job last succeeded, or when its schedule began if it has not yet (Unix time)");
-    for job in &report.jobs {
-        let _ = writeln!(
-            out,
-            "cairn_job_last_success_timestamp_seconds{{job_id=\"{}\",project_id=\"{}\",type=\"{}\"}} {}",
-            job.job_id, job.project_id, job.job_type.as_str(), job.last_success.timestamp()
-        );
-    }
-    family(
+    let job = |job: &cairn_core::metrics::JobPulse| {
+        format!(
+            "job_id=\"{}\",project_id=\"{}\",type=\"{}\"",
+            job.job_id,
+            job.project_id,
+            job.job_type.as_str()
+        )
+    };
+    series(&mut out, "cairn_job_last_success_timestamp_seconds",
+        "gauge",
+        "When each running job last succeeded, or when its schedule began if it has not yet (Unix time)",
+        report.jobs.iter().map(|j| (job(j), j.last_success.timestamp())));
+    series(
         &mut out,
         "cairn_job_interval_seconds",
         "gauge",
         "The longest time between two runs of each running job's schedule",
+        report.jobs.iter().map(|j| (job(j), j.interval_seconds)),
     );
-    for job in &report.jobs {
-        let _ = writeln!(
-            out,
-            "cairn_job_interval_seconds{{job_id=\"{}\",project_id=\"{}\",type=\"{}\"}} {}",
-            job.job_id,
-            job.project_id,
-            job.job_type.as_str(),
-            job.interval_seconds
-        );
-    }
-    family(
+    series(
         &mut out,
         "cairn_verifications_total",
         "counter",
         "Backup verifications that ended, by outcome",
+        by_label("outcome", &["ok", "damaged"], &c.verifications),
     );
-    for outcome in ["ok", "damaged"] {
-        let n = c.verifications.get(outcome).copied().unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "cairn_verifications_total{{outcome=\"{outcome}\"}} {n}"
-        );
-    }
-    family(
+    series(
         &mut out,
         "cairn_deliveries_pending",
         "gauge",
         "Notifications waiting to be sent to integrations",
-    );
-    let _ = writeln!(
-        out,
-        "cairn_deliveries_pending {}",
-        report.pending_deliveries
+        [(String::new(), report.pending_deliveries)],
     );
     family(
         &mut out,
@@ -358,19 +340,23 @@ pub fn render(report: &MetricsReport, http: &HttpMetrics) -> String {
             latency,
         );
     }
-    family(
+    series(
         &mut out,
         "cairn_http_requests_total",
         "counter",
         "Requests answered, by method, route and status class",
+        http.answers
+            .lock()
+            .expect("answers")
+            .iter()
+            .map(|((method, route, class), n)| {
+                let labels = format!(
+                    "method=\"{method}\",route=\"{}\",status=\"{class}\"",
+                    escape(route)
+                );
+                (labels, *n)
+            }),
     );
-    for ((method, route, class), n) in http.answers.lock().expect("answers").iter() {
-        let _ = writeln!(
-            out,
-            "cairn_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{class}\"}} {n}",
-            escape(route)
-        );
-    }
     out
 }
 

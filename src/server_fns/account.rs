@@ -125,10 +125,10 @@ pub async fn revoke_api_token(id: String) -> Result<(), ConsoleError> {
         .services
         .revoke_api_token(&principal()?.user.id, &id)
         .await?;
-    leptos_axum::redirect(&crate::components::with_notice(
+    super::go_with_notice(
         "/account/tokens",
         "Token revoked: it and every access token made from it stop working now.",
-    ));
+    );
     Ok(())
 }
 
@@ -215,10 +215,10 @@ pub async fn change_password(
         Err(_) => Throttle::at(door, |d| d.not_judged(&account, Instant::now())),
     }
     changed?;
-    leptos_axum::redirect(&crate::components::with_notice(
+    super::go_with_notice(
         "/account",
         "Password changed. Every other session of yours was signed out.",
-    ));
+    );
     Ok(())
 }
 
@@ -236,6 +236,6 @@ pub async fn end_other_sessions() -> Result<u64, ConsoleError> {
         1 => "Signed out 1 other session.".to_owned(),
         n => format!("Signed out {n} other sessions."),
     };
-    leptos_axum::redirect(&crate::components::with_notice("/account", &notice));
+    super::go_with_notice("/account", &notice);
     Ok(ended)
 }

@@ -1,7 +1,7 @@
-#[cfg(feature = "ssr")]
-use crate::components::with_notice;
 use crate::error::ConsoleError;
 use cairn_model::{Backup, GroupedBackups, RepositoryFacts};
+#[cfg(feature = "ssr")]
+use cairn_model::{BackupId, ClusterId, Permission};
 use leptos::prelude::*;
 
 /// Starts a one-off backup of a cluster (`description` is a label template) and goes to the
@@ -11,44 +11,43 @@ pub async fn create_backup(
     cluster_id: String,
     description: String,
 ) -> Result<Backup, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
-    let cluster_id = super::parse_id("clusterId", &cluster_id, cairn_model::ClusterId::parse)?;
+    let (console, scope) = crate::server::authorized(Permission::Operate).await?;
+    let cluster_id = super::parse_id("clusterId", &cluster_id, ClusterId::parse)?;
     let backup = console
         .services
         .create_backup(&scope, &cluster_id, &description)
         .await?;
-    leptos_axum::redirect(&with_notice(
+    super::go_with_notice(
         "/backups",
         &format!("Backup “{}” started.", backup.description),
-    ));
+    );
     Ok(backup)
 }
 
 /// One backup, with its progress while it is being created.
 #[server(endpoint = "backups/get")]
 pub async fn get_backup(id: String) -> Result<Backup, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
-    let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
+    let (console, scope, id) = super::authorized_id(Permission::Read, &id, BackupId::parse).await?;
     Ok(console.services.get_backup(&scope, &id).await?)
 }
 
 /// Every backup: jobs' backups grouped by job, one-off backups after.
 #[server(endpoint = "backups/list")]
 pub async fn list_backups() -> Result<GroupedBackups, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
+    let (console, scope) = crate::server::authorized(Permission::Read).await?;
     Ok(console.services.list_backups_grouped(&scope).await?)
 }
 
 /// Deletes a backup and its snapshot (refused while it is being created or restored).
 #[server(endpoint = "backups/delete")]
 pub async fn delete_backup(id: String) -> Result<Backup, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
-    let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
+    let (console, scope, id) =
+        super::authorized_id(Permission::Operate, &id, BackupId::parse).await?;
     let backup = console.services.delete_backup(&scope, &id).await?;
-    leptos_axum::redirect(&with_notice(
+    super::go_with_notice(
         "/backups",
         &format!("Backup “{}” is being deleted.", backup.description),
-    ));
+    );
     Ok(backup)
 }
 
@@ -56,27 +55,26 @@ pub async fn delete_backup(id: String) -> Result<Backup, ConsoleError> {
 /// its page, where the result shows once it is done.
 #[server(endpoint = "backups/verify")]
 pub async fn verify_backup(id: String) -> Result<Backup, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
-    let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
+    let (console, scope, id) =
+        super::authorized_id(Permission::Operate, &id, BackupId::parse).await?;
     let backup = console.services.verify_backup(&scope, &id).await?;
-    leptos_axum::redirect(&with_notice(
+    super::go_with_notice(
         &format!("/backups/{id}"),
         &format!("Verification of “{}” started.", backup.description),
-    ));
+    );
     Ok(backup)
 }
 
 /// Whether a backup's verification runs now.
 #[server(endpoint = "backups/verifying")]
 pub async fn is_verifying(id: String) -> Result<bool, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
-    let id = super::parse_id("id", &id, cairn_model::BackupId::parse)?;
+    let (console, scope, id) = super::authorized_id(Permission::Read, &id, BackupId::parse).await?;
     Ok(console.services.is_verifying(&scope, &id).await?)
 }
 
 /// Where each region keeps its backups, and whether they are encrypted.
 #[server(endpoint = "backups/storage")]
 pub async fn backup_storage() -> Result<Vec<RepositoryFacts>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
+    let (console, scope) = crate::server::authorized(Permission::Read).await?;
     Ok(console.services.backup_storage(&scope).await?)
 }

@@ -1,9 +1,9 @@
 //! Integrations (where failures and issues are sent) and the events page.
 
-#[cfg(feature = "ssr")]
-use crate::components::with_notice;
 use crate::error::ConsoleError;
 use cairn_model::{Delivery, Event, EventSource, IntegrationView, Sink};
+#[cfg(feature = "ssr")]
+use cairn_model::{IntegrationId, Permission};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -90,7 +90,7 @@ impl IntegrationForm {
 
 #[server(endpoint = "integrations/list")]
 pub async fn list_integrations() -> Result<Vec<IntegrationView>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
+    let (console, scope) = crate::server::authorized(Permission::Read).await?;
     Ok(console
         .services
         .list_integrations(&scope)
@@ -103,8 +103,8 @@ pub async fn list_integrations() -> Result<Vec<IntegrationView>, ConsoleError> {
 /// An integration and its delivery log (newest first).
 #[server(endpoint = "integrations/get")]
 pub async fn get_integration(id: String) -> Result<(IntegrationView, Vec<Delivery>), ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
-    let id = super::parse_id("id", &id, cairn_model::IntegrationId::parse)?;
+    let (console, scope, id) =
+        super::authorized_id(Permission::Read, &id, IntegrationId::parse).await?;
     let integration = console.services.get_integration(&scope, &id).await?;
     let log = console
         .services
@@ -115,27 +115,27 @@ pub async fn get_integration(id: String) -> Result<(IntegrationView, Vec<Deliver
 
 #[server(endpoint = "integrations/create")]
 pub async fn create_integration(form: IntegrationForm) -> Result<IntegrationView, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
+    let (console, scope) = crate::server::authorized(Permission::Operate).await?;
     let request = form.request()?;
     let integration = console
         .services
         .create_integration(&scope, &request)
         .await?;
-    leptos_axum::redirect(&with_notice(
+    super::go_with_notice(
         &format!("/integrations/{}", integration.id),
         &format!(
             "Integration “{}” created: send a test to check it.",
             integration.description
         ),
-    ));
+    );
     Ok(integration.view())
 }
 
 /// Sends a sample message now; the notice says how it went.
 #[server(endpoint = "integrations/test")]
 pub async fn test_integration(id: String) -> Result<Delivery, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
-    let id = super::parse_id("id", &id, cairn_model::IntegrationId::parse)?;
+    let (console, scope, id) =
+        super::authorized_id(Permission::Operate, &id, IntegrationId::parse).await?;
     let delivery = console.services.test_integration(&scope, &id).await?;
     let notice = match &delivery.last_error {
         None => "Test message delivered.".to_owned(),
@@ -147,19 +147,19 @@ pub async fn test_integration(id: String) -> Result<Delivery, ConsoleError> {
 
 #[server(endpoint = "integrations/delete")]
 pub async fn delete_integration(id: String) -> Result<(), ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
-    let id = super::parse_id("id", &id, cairn_model::IntegrationId::parse)?;
+    let (console, scope, id) =
+        super::authorized_id(Permission::Operate, &id, IntegrationId::parse).await?;
     console.services.delete_integration(&scope, &id).await?;
-    leptos_axum::redirect(&with_notice(
+    super::go_with_notice(
         "/integrations",
         "Integration deleted; messages still queued for it are not sent.",
-    ));
+    );
     Ok(())
 }
 
 /// The project's issues and notifications, newest first.
 #[server(endpoint = "events/list")]
 pub async fn list_events() -> Result<Vec<Event>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
+    let (console, scope) = crate::server::authorized(Permission::Read).await?;
     Ok(console.services.events(&scope, 200).await?)
 }

@@ -1,21 +1,20 @@
-#[cfg(feature = "ssr")]
-use crate::components::with_notice;
 use crate::error::ConsoleError;
+#[cfg(feature = "ssr")]
+use cairn_model::{ClusterId, JobId, Permission};
 use cairn_model::{HistoryItem, Job, JobDetail, JobOverview};
 use leptos::prelude::*;
 
 /// Every job with its cluster, next run and last run.
 #[server(endpoint = "jobs/list")]
 pub async fn list_jobs() -> Result<Vec<JobOverview>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
+    let (console, scope) = crate::server::authorized(Permission::Read).await?;
     Ok(console.services.job_overviews(&scope).await?)
 }
 
 /// A job with its backups and runs.
 #[server(endpoint = "jobs/detail")]
 pub async fn get_job_detail(id: String) -> Result<JobDetail, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Read).await?;
-    let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
+    let (console, scope, id) = super::authorized_id(Permission::Read, &id, JobId::parse).await?;
     Ok(console.services.job_detail(&scope, &id).await?)
 }
 
@@ -23,13 +22,13 @@ pub async fn get_job_detail(id: String) -> Result<JobDetail, ConsoleError> {
 /// given, else "every `every` `unit` at `minute` past". Every wrong field is named at once.
 #[server(endpoint = "jobs/create")]
 pub async fn create_job(form: super::JobForm) -> Result<Job, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
+    let (console, scope) = crate::server::authorized(Permission::Operate).await?;
     let request = form.request()?;
     let job = console.services.create_job(&scope, &request).await?;
-    leptos_axum::redirect(&with_notice(
+    super::go_with_notice(
         &format!("/jobs/{}", job.id),
         &format!("Schedule “{}” created.", job.description),
-    ));
+    );
     Ok(job)
 }
 
@@ -41,8 +40,8 @@ pub async fn create_restore_test(
     cluster_id: String,
     schedule: String,
 ) -> Result<Job, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
-    let cluster_id = super::parse_id("clusterId", &cluster_id, cairn_model::ClusterId::parse)?;
+    let (console, scope) = crate::server::authorized(Permission::Operate).await?;
+    let cluster_id = super::parse_id("clusterId", &cluster_id, ClusterId::parse)?;
     let request = cairn_core::restore_tests::CreateRestoreTestRequest {
         description,
         schedule,
@@ -52,18 +51,17 @@ pub async fn create_restore_test(
         .services
         .create_restore_test(&scope, &request)
         .await?;
-    leptos_axum::redirect(&with_notice(
+    super::go_with_notice(
         &format!("/jobs/{}", job.id),
         &format!("Restore test “{}” scheduled.", job.description),
-    ));
+    );
     Ok(job)
 }
 
 /// Runs a job now (its history shows the run).
 #[server(endpoint = "jobs/run")]
 pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
-    let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
+    let (console, scope, id) = super::authorized_id(Permission::Operate, &id, JobId::parse).await?;
     let run = console.services.run_job_now(&scope, &id).await?;
     super::back_with_notice(
         &format!("/jobs/{}?tab=history", run.job_id),
@@ -77,8 +75,7 @@ pub async fn run_job(id: String) -> Result<HistoryItem, ConsoleError> {
 #[server(endpoint = "jobs/change")]
 pub async fn change_job(id: String, action: String) -> Result<Job, ConsoleError> {
     use cairn_core::lifecycle::JobEvent;
-    let (console, scope) = crate::server::authorized(cairn_model::Permission::Operate).await?;
-    let id = super::parse_id("id", &id, cairn_model::JobId::parse)?;
+    let (console, scope, id) = super::authorized_id(Permission::Operate, &id, JobId::parse).await?;
     let event = match action.as_str() {
         "pause" => JobEvent::Pause,
         "resume" => JobEvent::Resume,

@@ -37,6 +37,25 @@ use cairn_model::schedule::Schedule;
 use cairn_model::{CreateJobRequest, ScheduledBackupData};
 use std::collections::BTreeMap;
 
+/// [`crate::server::authorized`], then the `id` the call names (read by [`parse_id`]): a
+/// caller who may not is refused before their input is judged.
+#[cfg(feature = "ssr")]
+async fn authorized_id<T, E: std::fmt::Display>(
+    need: cairn_model::Permission,
+    id: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<(crate::server::Console, cairn_core::Scope, T), ConsoleError> {
+    let (console, scope) = crate::server::authorized(need).await?;
+    let id = parse_id("id", id, parse)?;
+    Ok((console, scope, id))
+}
+
+/// Sends a plain form on to `path` once it is done, with a notice.
+#[cfg(feature = "ssr")]
+fn go_with_notice(path: &str, notice: &str) {
+    leptos_axum::redirect(&crate::components::with_notice(path, notice));
+}
+
 /// Sends a plain form back to the page it came from (or `fallback`), with a notice (a server
 /// function left alone would go back without one).
 #[cfg(feature = "ssr")]
@@ -52,7 +71,7 @@ async fn back_with_notice(fallback: &str, notice: &str) {
         })
         .unwrap_or_default();
     let back = back_path(&referer).unwrap_or_else(|| fallback.to_owned());
-    leptos_axum::redirect(&crate::components::with_notice(&back, notice));
+    go_with_notice(&back, notice);
 }
 
 /// The local path (and query, without old notices and errors) of a Referer; `None` when it is

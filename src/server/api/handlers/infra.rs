@@ -1,6 +1,6 @@
 //! infra/v1: networks.
 
-use super::{created, done, Answer, Created};
+use super::{by_id, created, done, Answer, Created};
 use crate::server::api::problem::JsonBody;
 use crate::server::api::{wire, InProject, Operates, PathId, Reads};
 use axum::Json;
@@ -36,13 +36,7 @@ pub async fn list_networks(InProject { caller, scope, .. }: InProject<Reads>) ->
     Ok(Json(json!({ "networks": networks })))
 }
 
-pub async fn get_network(
-    InProject { caller, scope, .. }: InProject<Reads>,
-    PathId(id): PathId<NetworkId>,
-) -> Answer {
-    let network = caller.services().get_network(&scope, &id).await?;
-    Ok(Json(json!({ "network": wire::network(&network) })))
-}
+by_id!(get_network: Reads, NetworkId => get_network() => "network" as wire::network);
 
 pub async fn update_network(
     InProject { caller, scope, .. }: InProject<Operates>,
@@ -56,10 +50,4 @@ pub async fn update_network(
     done()
 }
 
-pub async fn delete_network(
-    InProject { caller, scope, .. }: InProject<Operates>,
-    PathId(id): PathId<NetworkId>,
-) -> Answer {
-    caller.services().delete_network(&scope, &id).await?;
-    done()
-}
+by_id!(delete_network: Operates, NetworkId => delete_network() => {});

@@ -1,6 +1,6 @@
 //! integrate/v1: integrations.
 
-use super::{created, done, Answer, Created};
+use super::{by_id, created, done, Answer, Created};
 use crate::server::api::problem::JsonBody;
 use crate::server::api::{InProject, Operates, PathId, Reads};
 use axum::Json;
@@ -29,12 +29,9 @@ pub async fn list_integrations(InProject { caller, scope, .. }: InProject<Reads>
     Ok(Json(json!({ "integrations": integrations })))
 }
 
-pub async fn get_integration(
-    InProject { caller, scope, .. }: InProject<Reads>,
-    PathId(id): PathId<IntegrationId>,
-) -> Answer {
-    let integration = caller.services().get_integration(&scope, &id).await?;
-    Ok(Json(json!({ "integration": integration.view() })))
+by_id! {
+    get_integration: Reads, IntegrationId => get_integration()
+        => "integration" as cairn_model::Integration::view
 }
 
 pub async fn update_integration(
@@ -49,20 +46,10 @@ pub async fn update_integration(
     done()
 }
 
-pub async fn delete_integration(
-    InProject { caller, scope, .. }: InProject<Operates>,
-    PathId(id): PathId<IntegrationId>,
-) -> Answer {
-    caller.services().delete_integration(&scope, &id).await?;
-    done()
-}
+by_id!(delete_integration: Operates, IntegrationId => delete_integration() => {});
 
-/// Sends a sample message now; a sink that refuses it is reported in the delivery (200), not
-/// as an API error: the call itself worked.
-pub async fn test_integration(
-    InProject { caller, scope, .. }: InProject<Operates>,
-    PathId(id): PathId<IntegrationId>,
-) -> Answer {
-    let delivery = caller.services().test_integration(&scope, &id).await?;
-    Ok(Json(json!({ "delivery": delivery })))
+by_id! {
+    /// Sends a sample message now; a sink that refuses it is reported in the delivery (200),
+    /// not as an API error: the call itself worked.
+    test_integration: Operates, IntegrationId => test_integration() => "delivery"
 }

@@ -1,6 +1,6 @@
 //! mesdb/v1: clusters, backups, their storage and verification.
 
-use super::{created, done, renamed, Answer, Created};
+use super::{by_id, created, done, renamed, Answer, Created};
 use crate::server::api::problem::{ApiError, ApiResult, JsonBody};
 use crate::server::api::{wire, InProject, Operates, PathId, Reads};
 use axum::http::StatusCode;
@@ -26,13 +26,7 @@ pub async fn create_cluster(
     created(cluster.id)
 }
 
-pub async fn get_cluster(
-    InProject { caller, scope, .. }: InProject<Reads>,
-    PathId(id): PathId<ClusterId>,
-) -> Answer {
-    let cluster = caller.services().get_cluster(&scope, &id).await?;
-    Ok(Json(json!({ "cluster": wire::cluster(&cluster) })))
-}
+by_id!(get_cluster: Reads, ClusterId => get_cluster() => "cluster" as wire::cluster);
 
 pub async fn list_clusters(InProject { caller, scope, .. }: InProject<Reads>) -> Answer {
     let clusters: Vec<Value> = caller
@@ -76,13 +70,7 @@ pub async fn update_cluster(
     done()
 }
 
-pub async fn delete_cluster(
-    InProject { caller, scope, .. }: InProject<Operates>,
-    PathId(id): PathId<ClusterId>,
-) -> Answer {
-    caller.services().delete_cluster(&scope, &id).await?;
-    done()
-}
+by_id!(delete_cluster: Operates, ClusterId => delete_cluster() => {});
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -214,13 +202,7 @@ pub async fn create_backup(
     created(backup.id)
 }
 
-pub async fn get_backup(
-    InProject { caller, scope, .. }: InProject<Reads>,
-    PathId(id): PathId<BackupId>,
-) -> Answer {
-    let backup = caller.services().get_backup(&scope, &id).await?;
-    Ok(Json(json!({ "backup": backup })))
-}
+by_id!(get_backup: Reads, BackupId => get_backup() => "backup");
 
 pub async fn list_backups(
     InProject { caller, scope, .. }: InProject<Reads>,
@@ -246,13 +228,7 @@ pub async fn list_backups(
         .into_response())
 }
 
-pub async fn delete_backup(
-    InProject { caller, scope, .. }: InProject<Operates>,
-    PathId(id): PathId<BackupId>,
-) -> Answer {
-    caller.services().delete_backup(&scope, &id).await?;
-    done()
-}
+by_id!(delete_backup: Operates, BackupId => delete_backup() => {});
 
 pub async fn verify_backup(
     InProject { caller, scope, .. }: InProject<Operates>,

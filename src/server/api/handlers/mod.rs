@@ -27,6 +27,50 @@ fn done() -> Answer {
     Ok(Json(json!({})))
 }
 
+/// `{"<key>": value}`: one thing, wrapped as the API wraps it.
+fn wrapped(key: &str, value: impl serde::Serialize) -> Answer {
+    Ok(Json(json!({ key: value })))
+}
+
+/// A handler that is the edge and nothing more: the project's scope ([`InProject`], with the
+/// role `$need` names), the path's id ([`PathId`]), one core call on them (and any further
+/// arguments), and its answer: `{}`, or what it gave under `key` (as `wire` writes it, where
+/// the API's form is another).
+///
+/// `by_id!(get_network: Reads, NetworkId => get_network() => "network" as wire::network);`
+macro_rules! by_id {
+    (
+        $(#[$doc:meta])* $name:ident: $need:ty, $Id:ty => $call:ident($($arg:expr),*) => {}
+    ) => {
+        by_id!(@handler $(#[$doc])* $name: $need, $Id => $call($($arg),*)
+            => |()| $crate::server::api::handlers::done());
+    };
+    (
+        $(#[$doc:meta])* $name:ident: $need:ty, $Id:ty => $call:ident($($arg:expr),*)
+            => $key:literal $(as $wire:path)?
+    ) => {
+        by_id!(@handler $(#[$doc])* $name: $need, $Id => $call($($arg),*) => |answer| {
+            $(let answer = $wire(&answer);)?
+            $crate::server::api::handlers::wrapped($key, answer)
+        });
+    };
+    (
+        @handler $(#[$doc:meta])* $name:ident: $need:ty, $Id:ty => $call:ident($($arg:expr),*)
+            => |$answer:pat_param| $body:expr
+    ) => {
+        $(#[$doc])*
+        pub async fn $name(
+            $crate::server::api::InProject { caller, scope, .. }:
+                $crate::server::api::InProject<$need>,
+            $crate::server::api::PathId(id): $crate::server::api::PathId<$Id>,
+        ) -> $crate::server::api::handlers::Answer {
+            let $answer = caller.services().$call(&scope, &id $(, $arg)*).await?;
+            $body
+        }
+    };
+}
+pub(crate) use by_id;
+
 /// An id the request names (a query's, say); one that cannot be an id names nothing, so it is
 /// not found.
 fn id<T>(

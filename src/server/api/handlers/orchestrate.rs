@@ -1,6 +1,6 @@
 //! orchestrate/v1: jobs and their history.
 
-use super::{created, done, id, listed, Answer, Created};
+use super::{by_id, created, id, listed, Answer, Created};
 use crate::server::api::problem::{ApiError, ApiResult, JsonBody};
 use crate::server::api::{InProject, Operates, PathId, Reads};
 use axum::extract::Query;
@@ -76,24 +76,9 @@ pub async fn list_jobs(
     Ok(Json(json!({ "jobs": jobs })))
 }
 
-pub async fn get_job(
-    InProject { caller, scope, .. }: InProject<Reads>,
-    PathId(id): PathId<JobId>,
-) -> Answer {
-    let job = caller.services().get_job(&scope, &id).await?;
-    Ok(Json(json!({ "job": job })))
-}
+by_id!(get_job: Reads, JobId => get_job() => "job");
 
-pub async fn delete_job(
-    InProject { caller, scope, .. }: InProject<Operates>,
-    PathId(id): PathId<JobId>,
-) -> Answer {
-    caller
-        .services()
-        .change_job(&scope, &id, cairn_core::lifecycle::JobEvent::Delete)
-        .await?;
-    done()
-}
+by_id!(delete_job: Operates, JobId => change_job(JobEvent::Delete) => {});
 
 pub async fn run_job(
     InProject { caller, scope, .. }: InProject<Operates>,
@@ -103,27 +88,9 @@ pub async fn run_job(
     Ok(Json(json!({ "historyId": item.id })))
 }
 
-pub async fn pause_job(
-    InProject { caller, scope, .. }: InProject<Operates>,
-    PathId(id): PathId<JobId>,
-) -> Answer {
-    let job = caller
-        .services()
-        .change_job(&scope, &id, JobEvent::Pause)
-        .await?;
-    Ok(Json(json!({ "job": job })))
-}
+by_id!(pause_job: Operates, JobId => change_job(JobEvent::Pause) => "job");
 
-pub async fn resume_job(
-    InProject { caller, scope, .. }: InProject<Operates>,
-    PathId(id): PathId<JobId>,
-) -> Answer {
-    let job = caller
-        .services()
-        .change_job(&scope, &id, JobEvent::Resume)
-        .await?;
-    Ok(Json(json!({ "job": job })))
-}
+by_id!(resume_job: Operates, JobId => change_job(JobEvent::Resume) => "job");
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
