@@ -36,7 +36,7 @@ pub async fn who_am_i() -> Result<SignedIn, ConsoleError> {
     let console = crate::server::console()?;
     let principal = principal()?;
     Ok(SignedIn {
-        email: principal.user.email.clone(),
+        email: principal.user().email.clone(),
         role: principal
             .role_in(&console.place.organization_id, &console.place.project_id)
             .map(|r| r.as_str().to_owned()),
@@ -53,7 +53,7 @@ pub struct ListedToken {
 #[server(endpoint = "account/tokens")]
 pub async fn list_api_tokens() -> Result<Vec<ListedToken>, ConsoleError> {
     let console = crate::server::console()?;
-    let tokens = console.services.api_tokens(&principal()?.user.id).await?;
+    let tokens = console.services.api_tokens(&principal()?.user().id).await?;
     let now = chrono::Utc::now();
     Ok(tokens
         .into_iter()
@@ -76,7 +76,7 @@ pub async fn create_api_token(
         .map_err(|message| ConsoleError::invalid("expiresIn", message))?;
     let (token, secret) = console
         .services
-        .create_api_token(&principal()?.user.id, &description, lifetime)
+        .create_api_token(&principal()?.user().id, &description, lifetime)
         .await?;
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         let cookie = format!(
@@ -123,7 +123,7 @@ pub async fn revoke_api_token(id: String) -> Result<(), ConsoleError> {
     let id = super::parse_id("id", &id, cairn_model::TokenId::parse)?;
     console
         .services
-        .revoke_api_token(&principal()?.user.id, &id)
+        .revoke_api_token(&principal()?.user().id, &id)
         .await?;
     super::go_with_notice(
         "/account/tokens",
@@ -158,9 +158,9 @@ pub async fn account_facts() -> Result<AccountView, ConsoleError> {
     Ok(AccountView {
         other_sessions: console
             .services
-            .other_sessions(&principal.user.id, &session)
+            .other_sessions(&principal.user().id, &session)
             .await?,
-        email: principal.user.email,
+        email: principal.user().email.clone(),
     })
 }
 
@@ -187,7 +187,7 @@ pub async fn change_password(
     let address = leptos_axum::extract::<ClientAddress>()
         .await
         .map_err(|e| ConsoleError::internal(e.to_string()))?;
-    let account = throttle::email_key(&principal.user.email);
+    let account = throttle::email_key(&principal.user().email);
     let door = &console.throttle.login;
     if let Err(refused) = Throttle::at(door, |d| {
         d.enter(&address.0, Some(&account), Instant::now())
@@ -201,7 +201,7 @@ pub async fn change_password(
     let changed = console
         .services
         .change_password(
-            &principal.user.id,
+            &principal.user().id,
             &current_password,
             &new_password,
             Some(&session),
@@ -229,7 +229,7 @@ pub async fn end_other_sessions() -> Result<u64, ConsoleError> {
     let session = this_session().await?;
     let ended = console
         .services
-        .end_other_sessions(&principal()?.user.id, &session)
+        .end_other_sessions(&principal()?.user().id, &session)
         .await?;
     let notice = match ended {
         0 => "There were no other sessions to sign out.".to_owned(),

@@ -120,6 +120,7 @@ fn table() -> Vec<(&'static str, Need, Call)> {
         "get_cluster", Project(Read), |s, scope, a, ids| s.get_cluster(&scope, &ids.cluster);
         "cluster_overview", Project(Read), |s, scope, a, ids| s.cluster_overview(&scope, &ids.cluster);
         "list_backups", Project(Read), |s, scope, a, ids| s.list_backups(&scope);
+        "shared_backup_list", Project(Read), |s, scope, a, ids| s.shared_backup_list(&scope);
         "list_backups_grouped", Project(Read), |s, scope, a, ids| s.list_backups_grouped(&scope);
         "get_backup", Project(Read), |s, scope, a, ids| s.get_backup(&scope, &ids.backup);
         "backup_storage", Project(Read), |s, scope, a, ids| s.backup_storage(&scope);
@@ -141,6 +142,9 @@ fn table() -> Vec<(&'static str, Need, Call)> {
         "job_detail", Project(Read), |s, scope, a, ids| s.job_detail(&scope, &ids.job);
         "plan_job_retention", Project(Read), |s, scope, a, ids| s.plan_job_retention(&scope, &ids.job);
         "create_job", Project(Operate), |s, scope, a, ids| s.create_job(&scope, &job_request(&ids.cluster));
+        "create_restore_test", Project(Operate), |s, scope, a, ids| s.create_restore_test(&scope, &crate::restore_tests::CreateRestoreTestRequest {
+            description: "proof".into(), schedule: "0 3 * * *".into(), cluster_id: ids.cluster.clone(),
+        });
         "run_job_now", Project(Operate), |s, scope, a, ids| s.run_job_now(&scope, &ids.job);
         "change_job", Project(Operate), |s, scope, a, ids| s.change_job(&scope, &ids.job, JobEvent::Pause);
         // integrate: integrations and events
@@ -338,7 +342,8 @@ async fn a_restore_from_another_project_needs_a_role_there() {
         )
         .await
         .unwrap();
-    // An operator of the other project only, restoring this project's backup there.
+    // An operator of the other project and a viewer of this one, restoring this project's
+    // backup there: reading is not enough to copy the data out.
     let mut operator = person(
         &ids,
         Held {
@@ -374,5 +379,29 @@ async fn a_restore_from_another_project_needs_a_role_there() {
         .create_cluster(&there, &request)
         .await
         .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+    assert_eq!(error.kind(), ErrorKind::NotFound, "no role here: {error}");
+
+    for (role, expected) in [
+        (Role::Viewer, Some(ErrorKind::Forbidden)),
+        (Role::Operator, None),
+    ] {
+        let mut both = operator.clone();
+        both.grants.push(cairn_model::Grant {
+            project_id: Some(ids.project.clone()),
+            role,
+            ..operator.grants[0].clone()
+        });
+        let there = f
+            .services
+            .authorize(&both, &ids.organization, &other.id, Permission::Operate)
+            .await
+            .unwrap();
+        let outcome = f.services.create_cluster(&there, &request).await;
+        f.services.settle().await;
+        assert_eq!(
+            outcome.err().map(|e| e.kind()),
+            expected,
+            "{role:?} at the source"
+        );
+    }
 }

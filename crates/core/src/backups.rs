@@ -262,7 +262,7 @@ impl Services {
 
     /// The organization and project of a backup (through its source cluster, which stays
     /// readable after deletion).
-    pub(crate) async fn scope_of_backup(&self, backup: &Backup) -> Option<Scope> {
+    pub(crate) async fn scope_of_backup(&self, backup: &Backup) -> Option<crate::scope::Place> {
         let cluster = self
             .inner()
             .store
@@ -270,11 +270,10 @@ impl Services {
             .await
             .ok()
             .flatten()?;
-        Some(Scope::internal(
-            cluster.organization_id,
-            cluster.project_id,
-            "backups",
-        ))
+        Some(crate::scope::Place {
+            organization_id: cluster.organization_id,
+            project_id: cluster.project_id,
+        })
     }
 
     /// Releases a lock we hold; a failure is logged (the next start releases it).

@@ -126,10 +126,10 @@ impl Services {
             .source_backup_project_id
             .clone()
             .unwrap_or_else(|| scope.project_id.clone());
-        // Restoring a backup of another project reads that project: the actor needs a role
-        // there (one they have none in is not found).
+        // Restoring a backup of another project copies its data out: the actor must be able
+        // to operate there too (a project they have no role in is not found).
         if project != scope.project_id {
-            scope.elsewhere(&project, Permission::Read)?;
+            scope.elsewhere(&project, Permission::Operate)?;
         }
         let in_organization = store
             .projects(&scope.organization_id)
@@ -443,11 +443,10 @@ impl Services {
                 Err(error) => {
                     services
                         .raise(Notification {
-                            scope: Some(Scope::internal(
-                                changed.organization_id.clone(),
-                                changed.project_id.clone(),
-                                "clusters",
-                            )),
+                            scope: Some(crate::scope::Place {
+                                organization_id: changed.organization_id.clone(),
+                                project_id: changed.project_id.clone(),
+                            }),
                             category: "cluster-change-failed",
                             subject: format!("Change to cluster {} failed", changed.description),
                             message: format!(
@@ -502,11 +501,10 @@ impl Services {
             ),
         };
         self.raise(Notification {
-            scope: Some(Scope::internal(
-                cluster.organization_id.clone(),
-                cluster.project_id.clone(),
-                "clusters",
-            )),
+            scope: Some(crate::scope::Place {
+                organization_id: cluster.organization_id.clone(),
+                project_id: cluster.project_id.clone(),
+            }),
             category,
             subject,
             message: format!("Cluster {}{made} is defunct: {reason}", cluster.id),

@@ -201,7 +201,7 @@ impl Services {
             self.end_run(&mut item, RunEvent::Failed, error.to_string())
                 .await?;
             self.raise(Notification {
-                scope: Some(scope.clone()),
+                scope: Some(scope.place()),
                 category: "scheduled-run-failed",
                 subject: format!("Scheduled backup “{}” did not run", job.description),
                 message: format!("Run {} of job {} failed at once: {error}", item.id, job.id),

@@ -32,6 +32,8 @@ impl Services {
         scope: &Scope,
         request: &CreateRestoreTestRequest,
     ) -> Result<Job> {
+        // Its runs make clusters with Cairn's own rights: only who may make them may ask.
+        scope.require(cairn_model::Permission::Operate)?;
         let mut errors = cairn_model::FieldErrors::new();
         let description = request.description.trim();
         if description.is_empty() {
@@ -296,7 +298,7 @@ impl Services {
         reason: &str,
     ) {
         self.raise(Notification {
-            scope: Some(scope.clone()),
+            scope: Some(scope.place()),
             category: "restore-test-failed",
             subject: format!("Restore test “{}” failed", job.description),
             message: format!("Run {} of restore test {} failed: {reason}", run.id, job.id),

@@ -9,14 +9,23 @@ use crate::error::{Error, Result};
 use cairn_model::{Grant, OrganizationId, Permission, ProjectId, Role, User};
 use std::sync::Arc;
 
-/// Who is asking, and the roles they have.
+/// Who is asking, and the roles they have. Made only by the core (from a session or an access
+/// token, `Services::session_principal` / `access_principal`), so no edge can make one up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub user: User,
-    pub grants: Vec<Grant>,
+    pub(crate) user: User,
+    pub(crate) grants: Vec<Grant>,
 }
 
 impl Principal {
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
+    }
+
     /// The strongest role in an organization's every project (an organization-wide grant).
     pub(crate) fn organization_role(&self, organization: &OrganizationId) -> Option<Role> {
         self.grants

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     /// The project it belongs to (its integrations are told); `None` only in tests of the
-    /// notifier itself.
-    pub scope: Option<crate::services::Scope>,
+    /// notifier itself. A place, not a scope: a notifier gets no right to act there.
+    pub scope: Option<crate::scope::Place>,
     /// What sort: `backup-failed`, `backup-deletion-failed`, `restore-failed`,
     /// `provisioning-failed`, `cluster-change-failed`, `scheduled-run-failed`.
     pub category: &'static str,

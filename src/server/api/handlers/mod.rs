@@ -43,7 +43,7 @@ macro_rules! by_id {
         $(#[$doc:meta])* $name:ident: $need:ty, $Id:ty => $call:ident($($arg:expr),*) => {}
     ) => {
         by_id!(@handler $(#[$doc])* $name: $need, $Id => $call($($arg),*)
-            => |()| $crate::server::api::handlers::done());
+            => |_| $crate::server::api::handlers::done());
     };
     (
         $(#[$doc:meta])* $name:ident: $need:ty, $Id:ty => $call:ident($($arg:expr),*)

@@ -16,7 +16,8 @@ pub struct NameRequest {
 /// Organizations hold clusters that run on this machine: making one is for admins of a
 /// whole organization, who become admin of the new one too (the core's rule).
 pub async fn create_organization(caller: Caller, body: JsonBody<NameRequest>) -> Created {
-    // The core decides; asked first so that a refused caller's body is never read.
+    // The core decides; asked first so that a refused caller hears 403, not what is wrong
+    // with its body.
     caller.actor().require_organization_maker()?;
     let organization = caller
         .services()
