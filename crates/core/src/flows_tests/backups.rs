@@ -376,3 +376,44 @@ async fn a_failed_provisioning_leaves_a_defunct_cluster_and_a_notification() {
     );
     assert!(f.notifier.sent()[0].message.contains("no free port"));
 }
+
+#[tokio::test]
+async fn a_list_read_while_a_backup_is_being_written_is_not_kept_once_the_write_returns() {
+    let f = fixture().await;
+    let cluster = f.available_cluster().await;
+    f.engine.snapshots(SnapshotBehaviour::Hold);
+    // A reader reads the (empty) list and is slow to answer…
+    let (read, answer) = f.store.pause_next_backups();
+    let reader = tokio::spawn({
+        let (services, scope) = (f.services.clone(), f.scope.clone());
+        async move { services.list_backups(&scope).await.unwrap() }
+    });
+    read.await.unwrap();
+    // …meanwhile a backup is written, and the reader answers before the writer returns.
+    let (written, finish) = f.store.pause_next_insert_backup();
+    let writer = tokio::spawn({
+        let (services, scope, id) = (f.services.clone(), f.scope.clone(), cluster.id.clone());
+        async move {
+            services
+                .create_backup(&scope, &id, "{cluster}")
+                .await
+                .unwrap()
+        }
+    });
+    written.await.unwrap();
+    answer.send(()).unwrap();
+    assert!(
+        reader.await.unwrap().is_empty(),
+        "the reader saw the list before the write"
+    );
+    finish.send(()).unwrap();
+    let backup = writer.await.unwrap();
+    // Whoever wrote reads it back at once: the reader's old list was not kept.
+    let listed = f.services.list_backups(&f.scope).await.unwrap();
+    assert!(
+        listed.iter().any(|b| b.id == backup.id),
+        "a backup created through this instance is missing from its list: {listed:?}"
+    );
+    f.engine.release_snapshots();
+    f.services.settle().await;
+}

@@ -44,15 +44,18 @@ impl BackupStore for InMemoryStore {
     }
 
     async fn insert_backup(&self, backup: &Backup) -> Result<()> {
-        let mut state = self.state.lock().unwrap();
-        let i = state.backups.insert(backup.id.clone(), backup.clone());
-        *state
-            .backups_by_cluster
-            .entry(backup.source_cluster_id.clone())
-            .or_default() += 1;
-        if let Some(job) = &backup.linked_resource {
-            state.backups_by_job.entry(job.clone()).or_default().push(i);
+        {
+            let mut state = self.state.lock().unwrap();
+            let i = state.backups.insert(backup.id.clone(), backup.clone());
+            *state
+                .backups_by_cluster
+                .entry(backup.source_cluster_id.clone())
+                .or_default() += 1;
+            if let Some(job) = &backup.linked_resource {
+                state.backups_by_job.entry(job.clone()).or_default().push(i);
+            }
         }
+        self.insert_backup_pause.here().await;
         Ok(())
     }
 
@@ -66,14 +69,18 @@ impl BackupStore for InMemoryStore {
     }
 
     async fn backups(&self, project: &ProjectId) -> Result<Vec<Backup>> {
-        let state = self.state.lock().unwrap();
-        Ok(state
+        let read: Vec<Backup> = self
+            .state
+            .lock()
+            .unwrap()
             .backups
             .rows
             .iter()
             .filter(|b| &b.project_id == project && b.status != BackupStatus::Deleted)
             .cloned()
-            .collect())
+            .collect();
+        self.backups_pause.here().await;
+        Ok(read)
     }
 
     async fn backups_with_status(&self, status: BackupStatus) -> Result<Vec<Backup>> {

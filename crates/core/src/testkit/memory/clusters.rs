@@ -49,11 +49,7 @@ impl ClusterStore for InMemoryStore {
     }
 
     async fn clusters_with_status(&self, status: ClusterStatus) -> Result<Vec<Cluster>> {
-        let pause = self.pause.lock().unwrap().take();
-        if let Some((arrived, resume)) = pause {
-            let _ = arrived.send(());
-            let _ = resume.await;
-        }
+        self.clusters_pause.here().await;
         let state = self.state.lock().unwrap();
         Ok(state
             .clusters

@@ -26,19 +26,51 @@ mod tenancy;
 #[derive(Default)]
 pub struct InMemoryStore {
     state: Mutex<State>,
-    /// A pause of the next `clusters_with_status`: told when reached, waits to be resumed.
-    pause: Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>,
+    /// A pause of the next `clusters_with_status`, before it reads.
+    clusters_pause: Pause,
+    /// A pause of the next `backups`, after it read and before it answers.
+    backups_pause: Pause,
+    /// A pause of the next `insert_backup`, after it wrote and before it answers.
+    insert_backup_pause: Pause,
+}
+
+/// A one-time stop inside a store call: the receiver `arm` gives hears when the call got
+/// there, and the call goes on once the sender is used (or dropped). For tests of what
+/// happens between two steps of someone else.
+#[derive(Default)]
+struct Pause(Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>);
+
+impl Pause {
+    fn arm(&self) -> (oneshot::Receiver<()>, oneshot::Sender<()>) {
+        let (arrived_tx, arrived_rx) = oneshot::channel();
+        let (resume_tx, resume_rx) = oneshot::channel();
+        *self.0.lock().unwrap() = Some((arrived_tx, resume_rx));
+        (arrived_rx, resume_tx)
+    }
+
+    async fn here(&self) {
+        let armed = self.0.lock().unwrap().take();
+        if let Some((arrived, resume)) = armed {
+            let _ = arrived.send(());
+            let _ = resume.await;
+        }
+    }
 }
 
 impl InMemoryStore {
-    /// Makes the next `clusters_with_status` stop before it reads: the first receiver hears
-    /// when it got there, and it goes on once the sender is used (or dropped). For tests of
-    /// what happens between two reads of someone else.
+    /// Makes the next `clusters_with_status` stop before it reads (see [`Pause`]).
     pub fn pause_next_clusters_with_status(&self) -> (oneshot::Receiver<()>, oneshot::Sender<()>) {
-        let (arrived_tx, arrived_rx) = oneshot::channel();
-        let (resume_tx, resume_rx) = oneshot::channel();
-        *self.pause.lock().unwrap() = Some((arrived_tx, resume_rx));
-        (arrived_rx, resume_tx)
+        self.clusters_pause.arm()
+    }
+
+    /// Makes the next `backups` stop after it read, before it answers (see [`Pause`]).
+    pub fn pause_next_backups(&self) -> (oneshot::Receiver<()>, oneshot::Sender<()>) {
+        self.backups_pause.arm()
+    }
+
+    /// Makes the next `insert_backup` stop after it wrote, before it answers (see [`Pause`]).
+    pub fn pause_next_insert_backup(&self) -> (oneshot::Receiver<()>, oneshot::Sender<()>) {
+        self.insert_backup_pause.arm()
     }
 }
 
