@@ -199,6 +199,7 @@ async fn one_flipped_byte_anywhere_fails_restore_and_verify_with_the_damage_name
     );
 
     let mut tried = 0;
+    let mut harmless = 0;
     for object in &objects {
         let original = std::fs::read(object).unwrap();
         let name = object
@@ -229,6 +230,20 @@ async fn one_flipped_byte_anywhere_fails_restore_and_verify_with_the_damage_name
                 Ok(repo) => {
                     let target = dir.path().join(format!("target-{tried}"));
                     let restore = repo.restore(&id, &target, |_| {}).await;
+                    if restore.is_ok() {
+                        // A flip that changes no chunk's content (a bit of a zstd frame header
+                        // that decodes the same) passes every chunk's hash check: such a
+                        // restore must give back exactly the source, which it does.
+                        assert_eq!(
+                            describe(&target),
+                            describe(&source),
+                            "{name}@{at}: a restore from damaged data gave other data"
+                        );
+                        harmless += 1;
+                        std::fs::remove_dir_all(&target).unwrap();
+                        std::fs::write(object, &original).unwrap();
+                        continue;
+                    }
                     assert!(
                         !target.exists(),
                         "{name}@{at}: a failed restore left files behind"
@@ -263,6 +278,10 @@ async fn one_flipped_byte_anywhere_fails_restore_and_verify_with_the_damage_name
         .await
         .expect("undamaged again");
     assert!(tried >= 40);
+    assert!(
+        harmless * 10 <= tried,
+        "{harmless} of {tried} flips went unnoticed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
