@@ -347,8 +347,9 @@ pub async fn stop_node(node: &NodeLayout) -> Result<(), String> {
     Err(format!("node {pid} did not stop, even when killed"))
 }
 
-/// Whether no process holds the volume's lock (which a node holds while it runs).
-fn volume_is_free(volume: &Path) -> bool {
+/// Whether no process holds the volume's lock (which a node holds while it runs). A pid file
+/// alone proves nothing: its process may be gone and the pid given to another.
+pub fn volume_is_free(volume: &Path) -> bool {
     use std::os::fd::AsRawFd;
     let Ok(file) = std::fs::OpenOptions::new()
         .write(true)

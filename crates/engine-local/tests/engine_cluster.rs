@@ -32,11 +32,7 @@ struct Cleanup<'a>(&'a ClusterLayout);
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         for node in &self.0.nodes {
-            if let Ok(pid) = std::fs::read_to_string(node.volume.join("node.pid")) {
-                let _ = std::process::Command::new("kill")
-                    .args(["-9", pid.trim()])
-                    .status();
-            }
+            common::kill_node(&node.volume);
         }
     }
 }

@@ -27,18 +27,15 @@ struct Site {
 
 impl Drop for Site {
     fn drop(&mut self) {
-        for pid in node_pids(self.dir.path()) {
-            // SAFETY: a plain signal to a process this test started.
-            unsafe {
-                libc::kill(pid, libc::SIGCONT);
-                libc::kill(pid, libc::SIGKILL);
-            }
+        for volume in node_volumes(self.dir.path()) {
+            common::kill_node(&volume);
         }
     }
 }
 
-fn node_pids(root: &Path) -> Vec<i32> {
-    let mut pids = Vec::new();
+/// Every directory under `root` that holds a node's pid file.
+fn node_volumes(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut volumes = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
@@ -46,16 +43,11 @@ fn node_pids(root: &Path) -> Vec<i32> {
             if path.is_dir() {
                 stack.push(path);
             } else if path.file_name().is_some_and(|n| n == "node.pid") {
-                if let Some(pid) = std::fs::read_to_string(&path)
-                    .ok()
-                    .and_then(|t| t.trim().parse().ok())
-                {
-                    pids.push(pid);
-                }
+                volumes.push(dir.clone());
             }
         }
     }
-    pids
+    volumes
 }
 
 async fn site() -> Site {

@@ -119,3 +119,22 @@ pub fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// Kills the node running on `volume`, if one still does. A pid file outlives its node and
+/// pids wrap around (32768 on CI machines), so a bare `kill` of a stale pid may hit another
+/// test's node.
+pub fn kill_node(volume: &std::path::Path) {
+    if cairn_engine_local::cluster::volume_is_free(volume) {
+        return;
+    }
+    if let Some(pid) = std::fs::read_to_string(volume.join("node.pid"))
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+    {
+        // SAFETY: a plain signal to the process that holds this test's volume lock.
+        unsafe {
+            libc::kill(pid, libc::SIGCONT);
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
