@@ -13,10 +13,10 @@ use passwords::password_matches;
 pub use passwords::Hashing;
 use passwords::DUMMY_HASH;
 use passwords::{check_password, hash_password, password_rule, verify_password};
-pub(crate) use tokens::{access_checks, AccessChecks};
 pub use tokens::{parse_lifetime, ACCESS_CHECK_KEPT};
 
 use crate::error::{Error, Result};
+pub use crate::ports::{Credential, CredentialKind};
 use crate::scope::Principal;
 use crate::services::Services;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -35,32 +35,7 @@ pub const MAX_API_TOKEN_LIFETIME: Duration = Duration::days(366);
 /// How long a sign-in waits for a turn at password hashing before it is refused.
 pub const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// What a stored credential is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialKind {
-    /// A signed-in browser (cookie).
-    Session,
-    /// An API token: long-lived, exchanged for access tokens, revoked in the console.
-    Refresh,
-    /// A short-lived bearer token for API calls, made from a refresh token.
-    Access,
-}
-
 impl CredentialKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CredentialKind::Session => "session",
-            CredentialKind::Refresh => "refresh",
-            CredentialKind::Access => "access",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Session, Self::Refresh, Self::Access]
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-    }
-
     /// Secrets say what they are (and secret scanners can find them).
     fn prefix(self) -> &'static str {
         match self {
@@ -69,23 +44,6 @@ impl CredentialKind {
             CredentialKind::Access => "cairn_at_",
         }
     }
-}
-
-/// A credential as stored: never the secret, only its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credential {
-    pub id: TokenId,
-    pub kind: CredentialKind,
-    pub user_id: UserId,
-    /// BLAKE3 of the secret, hex.
-    pub hash: String,
-    pub description: String,
-    /// The refresh token an access token was made from: revoking it revokes them too.
-    pub parent: Option<TokenId>,
-    pub created: DateTime<Utc>,
-    pub expires: Option<DateTime<Utc>>,
-    pub last_used: Option<DateTime<Utc>>,
-    pub revoked: Option<DateTime<Utc>>,
 }
 
 impl Credential {

@@ -7,7 +7,9 @@
 //! for a sink: a slow or dead one never holds up a backup.
 
 use crate::error::{Error, Result};
+use crate::ports::summary;
 use crate::ports::Notification;
+pub use crate::ports::{Deliverer, Outgoing};
 use crate::services::{Scope, Services};
 use cairn_model::schedule::Schedule;
 use cairn_model::Permission;
@@ -40,31 +42,6 @@ pub fn backoff(attempts: u32) -> Duration {
     Duration::seconds(seconds.min(300))
 }
 
-/// What a sink is given to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    pub delivery_id: DeliveryId,
-    pub event: Event,
-    /// For issues: whether this message says it opened or closed.
-    pub announces: Option<IssueStatus>,
-}
-
-impl Outgoing {
-    /// The one-line subject every sink shows.
-    pub fn subject(&self) -> String {
-        summary(&self.event.subject, self.announces)
-    }
-}
-
-/// An event's subject as a message says it: issues say whether they opened or closed.
-fn summary(subject: &str, announces: Option<IssueStatus>) -> String {
-    match announces {
-        Some(IssueStatus::Closed) => format!("Resolved: {subject}"),
-        Some(IssueStatus::Open) => format!("Issue: {subject}"),
-        None => subject.to_owned(),
-    }
-}
-
 /// One try, cut off after [`DELIVERY_TIMEOUT`].
 async fn send_once(
     deliverer: &dyn Deliverer,
@@ -75,17 +52,6 @@ async fn send_once(
         Ok(result) => result,
         Err(_) => Err(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())),
     }
-}
-
-/// Sends a message to an integration's sink. Adapters (HTTP, SMTP) live outside the core.
-#[async_trait::async_trait]
-pub trait Deliverer: Send + Sync + 'static {
-    /// `Err` says why in words for the delivery log ("the webhook answered 500").
-    async fn deliver(
-        &self,
-        integration: &Integration,
-        message: &Outgoing,
-    ) -> std::result::Result<(), String>;
 }
 
 impl Services {

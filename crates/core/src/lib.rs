@@ -18,6 +18,7 @@ pub mod clock;
 pub mod clusters;
 pub mod error;
 pub mod events;
+mod held;
 pub mod ids;
 pub mod integrations;
 pub mod jobs;

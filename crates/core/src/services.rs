@@ -34,24 +34,24 @@ pub(crate) struct Inner {
     /// Progress of the snapshots this instance is taking.
     pub(crate) progress: Mutex<HashMap<BackupId, Progress>>,
     /// Recent lists of backups (see `Services::list_backups`).
-    pub(crate) backup_lists: crate::backups::BackupLists,
+    pub(crate) backup_lists: crate::held::BackupLists,
     /// Recent access-token checks (see `Services::access_principal`).
-    pub(crate) access_checks: crate::access::AccessChecks,
+    pub(crate) access_checks: crate::held::AccessChecks,
     /// What monitoring counts (see `metrics.rs`).
-    pub(crate) metrics: crate::metrics::MetricsState,
+    pub(crate) metrics: crate::held::MetricsState,
     /// Restore-test runs this instance is running now.
     pub(crate) restore_tests: Mutex<std::collections::HashSet<cairn_model::HistoryId>>,
     /// Backups this instance is verifying now.
     pub(crate) verifying: Mutex<std::collections::HashSet<BackupId>>,
     /// Wakes the scheduler when jobs change.
     pub(crate) wake: tokio::sync::Notify,
-    pub(crate) agenda: Mutex<crate::scheduler::Agenda>,
+    pub(crate) agenda: Mutex<crate::held::Agenda>,
     /// This instance's id: the owner of the locks it takes.
     pub(crate) instance: String,
     /// The instance this one replaces, known to be dead (see [`ServicesBuilder::replaces`]).
     pub(crate) predecessor: Option<String>,
     /// Sends messages to integrations; without one, deliveries wait in the outbox.
-    pub(crate) deliverer: Option<Arc<dyn crate::events::Deliverer>>,
+    pub(crate) deliverer: Option<Arc<dyn crate::ports::Deliverer>>,
     /// Wakes the dispatcher when events with deliveries are recorded.
     pub(crate) deliveries_due: tokio::sync::Notify,
 }
@@ -65,12 +65,12 @@ pub struct ServicesBuilder {
     notifier: Arc<dyn Notifier>,
     snapshot_deadline: Duration,
     predecessor: Option<String>,
-    deliverer: Option<Arc<dyn crate::events::Deliverer>>,
+    deliverer: Option<Arc<dyn crate::ports::Deliverer>>,
 }
 
 impl ServicesBuilder {
     /// What sends messages to integrations (webhooks, Slack, e-mail).
-    pub fn deliverer(mut self, deliverer: Arc<dyn crate::events::Deliverer>) -> Self {
+    pub fn deliverer(mut self, deliverer: Arc<dyn crate::ports::Deliverer>) -> Self {
         self.deliverer = Some(deliverer);
         self
     }
@@ -118,7 +118,7 @@ impl ServicesBuilder {
                 verifying: Mutex::new(Default::default()),
                 restore_tests: Mutex::new(Default::default()),
                 metrics: Default::default(),
-                access_checks: crate::access::access_checks(),
+                access_checks: crate::held::access_checks(),
                 backup_lists: Default::default(),
                 wake: tokio::sync::Notify::new(),
                 agenda: Mutex::new(Default::default()),

@@ -47,16 +47,6 @@ pub(super) fn lifetime_rule(lifetime: Duration) -> std::result::Result<(), Strin
 
 /// How long an access token's check is answered from memory.
 pub const ACCESS_CHECK_KEPT: Duration = Duration::seconds(5);
-/// At most this many checks are kept (a flood of tokens must not grow it without end).
-pub(super) const ACCESS_CHECKS_HELD: usize = 10_000;
-
-/// Recent answers of [`Services::access_principal`], by the token's hash.
-pub(crate) type AccessChecks = crate::kept::Kept<String, Principal>;
-
-pub(crate) fn access_checks() -> AccessChecks {
-    AccessChecks::new(ACCESS_CHECKS_HELD)
-}
-
 impl Services {
     /// The user of an API access token (`Authorization: Bearer …`).
     /// Who an access token speaks for. The token itself is checked on every call (a revoked

@@ -1,10 +1,53 @@
 //! Users, what they may do where (grants), and the credentials they sign in with.
 
-use crate::access::{Credential, CredentialKind};
 use crate::error::Result;
 use async_trait::async_trait;
 use cairn_model::{Grant, TokenId, User, UserId};
 use chrono::{DateTime, Utc};
+
+/// What a stored credential is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A signed-in browser (cookie).
+    Session,
+    /// An API token: long-lived, exchanged for access tokens, revoked in the console.
+    Refresh,
+    /// A short-lived bearer token for API calls, made from a refresh token.
+    Access,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Session => "session",
+            CredentialKind::Refresh => "refresh",
+            CredentialKind::Access => "access",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Session, Self::Refresh, Self::Access]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// A credential as stored: never the secret, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub id: TokenId,
+    pub kind: CredentialKind,
+    pub user_id: UserId,
+    /// BLAKE3 of the secret, hex.
+    pub hash: String,
+    pub description: String,
+    /// The refresh token an access token was made from: revoking it revokes them too.
+    pub parent: Option<TokenId>,
+    pub created: DateTime<Utc>,
+    pub expires: Option<DateTime<Utc>>,
+    pub last_used: Option<DateTime<Utc>>,
+    pub revoked: Option<DateTime<Utc>>,
+}
 
 /// Users, grants, passwords, sessions and tokens.
 #[async_trait]

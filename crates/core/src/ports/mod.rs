@@ -11,15 +11,18 @@
 mod access;
 mod backups;
 mod clusters;
+mod deliverer;
 mod engine;
 mod jobs;
 mod notifier;
 mod outbox;
 mod tenancy;
 
-pub use access::AccessStore;
+pub use access::{AccessStore, Credential, CredentialKind};
 pub use backups::{BackupStore, BackupSuccess};
 pub use clusters::{ClusterPatch, ClusterStore};
+pub(crate) use deliverer::summary;
+pub use deliverer::{Deliverer, Outgoing};
 pub use engine::{ClusterChange, Engine, EngineError, ProgressSink, SnapshotFacts, VerifiedFacts};
 pub use jobs::JobStore;
 pub use notifier::{LogNotifier, Notification, Notifier};
