@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::Result;
 use crate::format::{id_from_key, pack_key, Hash32, INDEX, LOCKS};
-use crate::gc::{canonical_locations, list_packs};
+use crate::repo::{canonical_locations, list_packs};
 use crate::repo::{LoadedIndex, Repository};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

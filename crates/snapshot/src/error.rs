@@ -1,6 +1,5 @@
+use std::fmt;
 use std::path::PathBuf;
-
-use crate::storage::StorageError;
 
 /// Everything that can go wrong in a repository, each naming what it is about.
 #[derive(Debug, thiserror::Error)]
@@ -71,5 +70,35 @@ impl Error {
             object: object.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// A failed storage operation, with the object it was about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{op} {key}: {kind}")]
+pub struct StorageError {
+    pub op: &'static str,
+    pub key: String,
+    pub kind: StorageErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageErrorKind {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Other(String),
+}
+
+impl StorageError {
+    pub fn other(op: &'static str, key: &str, message: impl fmt::Display) -> Self {
+        Self {
+            op,
+            key: key.to_owned(),
+            kind: StorageErrorKind::Other(message.to_string()),
+        }
+    }
+    pub fn is_not_found(&self) -> bool {
+        self.kind == StorageErrorKind::NotFound
     }
 }

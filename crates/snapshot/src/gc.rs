@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::format::{id_from_key, pack_key, ChunkId, Hash32, IndexObject, Location, PackId, PACKS};
-use crate::repo::{LoadedIndex, Repository};
+use crate::format::{pack_key, ChunkId, Hash32, IndexObject, Location, PackId};
+use crate::repo::{canonical_locations, list_packs, Repository};
 
 /// Packs with less than this fraction of live bytes are rewritten.
 const REPACK_BELOW_LIVE_FRACTION: f64 = 0.5;
@@ -60,34 +60,6 @@ pub struct GcReport {
     pub reclaimed_bytes: u64,
     /// Uploads a killed writer left half-written, removed.
     pub partial_uploads: u64,
-}
-
-/// For each chunk, the copy that counts: the first, in index-id order, whose pack exists and
-/// is long enough. Everyone who computes it gets the same answer.
-pub(crate) fn canonical_locations(
-    index: &LoadedIndex,
-    packs: &HashMap<PackId, u64>,
-) -> HashMap<ChunkId, Location> {
-    let mut canonical = HashMap::new();
-    for (_, object) in &index.objects {
-        for (chunk, location) in &object.entries {
-            let fits = packs
-                .get(&location.pack)
-                .is_some_and(|size| location.offset as u64 + location.stored_len as u64 <= *size);
-            if fits {
-                canonical.entry(*chunk).or_insert(*location);
-            }
-        }
-    }
-    canonical
-}
-
-pub(crate) async fn list_packs(repo: &Repository) -> Result<HashMap<PackId, u64>> {
-    let listed = repo.storage.list(PACKS).await?;
-    Ok(listed
-        .into_iter()
-        .filter_map(|l| Some((id_from_key(&l.key)?, l.size)))
-        .collect())
 }
 
 impl Repository {

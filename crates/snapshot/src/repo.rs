@@ -12,8 +12,8 @@ use crate::crypto::{Codec, Key};
 use crate::error::{Error, Result};
 use crate::format::{
     id_from_key, index_key, snapshot_key, ChunkId, ChunkerParams, EncryptionConfig, Hash32,
-    IndexObject, Location, Manifest, RepoConfig, SnapshotStats, CONFIG_KEY, FORMAT_VERSION, INDEX,
-    SNAPSHOTS,
+    IndexObject, Location, Manifest, PackId, RepoConfig, SnapshotStats, CONFIG_KEY, FORMAT_VERSION,
+    INDEX, PACKS, SNAPSHOTS,
 };
 use crate::lock::{self, LockGuard, LockRequest, LockSettings};
 use crate::storage::{ObjectStorage, Storage};
@@ -467,8 +467,8 @@ impl Repository {
     /// trusted: a backup stores that chunk again, a restore reports it lost.
     pub(crate) async fn usable_locations(&self) -> Result<HashMap<ChunkId, Location>> {
         let index = self.load_index().await?;
-        let packs = crate::gc::list_packs(self).await?;
-        Ok(crate::gc::canonical_locations(&index, &packs))
+        let packs = list_packs(self).await?;
+        Ok(canonical_locations(&index, &packs))
     }
 
     pub(crate) fn decode_index(&self, id: &Hash32, bytes: &[u8]) -> Result<IndexObject> {
@@ -498,4 +498,32 @@ impl Repository {
     pub(crate) fn threads(&self) -> usize {
         self.options.threads.max(1)
     }
+}
+
+/// For each chunk, the copy that counts: the first, in index-id order, whose pack exists and
+/// is long enough. Everyone who computes it gets the same answer.
+pub(crate) fn canonical_locations(
+    index: &LoadedIndex,
+    packs: &HashMap<PackId, u64>,
+) -> HashMap<ChunkId, Location> {
+    let mut canonical = HashMap::new();
+    for (_, object) in &index.objects {
+        for (chunk, location) in &object.entries {
+            let fits = packs
+                .get(&location.pack)
+                .is_some_and(|size| location.offset as u64 + location.stored_len as u64 <= *size);
+            if fits {
+                canonical.entry(*chunk).or_insert(*location);
+            }
+        }
+    }
+    canonical
+}
+
+pub(crate) async fn list_packs(repo: &Repository) -> Result<HashMap<PackId, u64>> {
+    let listed = repo.storage.list(PACKS).await?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|l| Some((id_from_key(&l.key)?, l.size)))
+        .collect())
 }

@@ -13,36 +13,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::error::Error;
-
-/// A failed storage operation, with the object it was about.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{op} {key}: {kind}")]
-pub struct StorageError {
-    pub op: &'static str,
-    pub key: String,
-    pub kind: StorageErrorKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StorageErrorKind {
-    #[error("not found")]
-    NotFound,
-    #[error("{0}")]
-    Other(String),
-}
-
-impl StorageError {
-    pub fn other(op: &'static str, key: &str, message: impl fmt::Display) -> Self {
-        Self {
-            op,
-            key: key.to_owned(),
-            kind: StorageErrorKind::Other(message.to_string()),
-        }
-    }
-    pub fn is_not_found(&self) -> bool {
-        self.kind == StorageErrorKind::NotFound
-    }
-}
+pub use crate::error::{StorageError, StorageErrorKind};
 
 /// An object listed under a prefix: its key relative to the repository root, and its size.
 #[derive(Debug, Clone, PartialEq, Eq)]
