@@ -11,6 +11,8 @@ pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod cli;
 #[cfg(feature = "ssr")]
+pub mod router;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 /// Entry point of the WASM bundle: hydrates the islands of the server-rendered page (the

@@ -121,7 +121,7 @@ async fn serve() -> anyhow::Result<()> {
     };
     let services = console.services.clone();
     // The peer address reaches the handlers: sign-in attempts are limited per client.
-    let app = server::router(console, options)
+    let app = cairn::router::router(console, options)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

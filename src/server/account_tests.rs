@@ -3,7 +3,7 @@
 
 use super::bodies::MAX_REQUEST_BODY;
 use super::config::Config;
-use super::router::router;
+use crate::router::router;
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
 use axum::Router;

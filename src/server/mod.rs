@@ -1,19 +1,17 @@
-//! Server side only (feature `ssr`): configuration, start-up, and the HTTP router that serves
-//! the Leptos pages, the server functions and the static assets.
+//! Server side only (feature `ssr`): configuration, start-up, sign-in, the REST API and what
+//! server functions need (the console's context, throttles). It never names the pages: the
+//! router that puts pages and this together is `crate::router`.
 
-mod api;
+pub(crate) mod api;
 pub mod auth;
-mod bodies;
+pub(crate) mod bodies;
 pub mod config;
 pub mod metrics;
-mod router;
 pub mod sinks;
 pub mod throttle;
 
 #[cfg(test)]
 mod account_tests;
-
-pub use router::router;
 
 use crate::error::ConsoleError;
 use cairn_core::{Place, Services, SystemClock};

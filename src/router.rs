@@ -1,8 +1,8 @@
-//! The HTTP surface: Leptos pages (server-rendered, then hydrated), server functions, the
+//! The HTTP surface, assembled: Leptos pages (server-rendered, then hydrated), server functions, the
 //! built assets, and a health probe.
 
-use super::Console;
 use crate::app::{shell, App};
+use crate::server::Console;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -21,12 +21,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Builds the router; `options.site_root` is where the browser assets are served from.
 pub fn router(console: Console, options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
-    let api = super::api::router(console.clone());
-    let gate = axum::middleware::from_fn_with_state(console.clone(), super::auth::signed_in_only);
+    let api = crate::server::api::router(console.clone());
+    let gate =
+        axum::middleware::from_fn_with_state(console.clone(), crate::server::auth::signed_in_only);
     let sessions = Router::new()
-        .route("/login", post(super::auth::sign_in))
-        .route("/logout", post(super::auth::sign_out))
-        .route("/setup", post(super::auth::set_up))
+        .route("/login", post(crate::server::auth::sign_in))
+        .route("/logout", post(crate::server::auth::sign_out))
+        .route("/setup", post(crate::server::auth::set_up))
         .with_state(console.clone());
     let metrics_console = console.clone();
     let context = move || provide_context(console.clone());
@@ -45,21 +46,21 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
         })
         .route_layer(axum::middleware::from_fn_with_state(
             metrics_console.clone(),
-            super::metrics::time_requests,
+            crate::server::metrics::time_requests,
         ))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(gate)
         // Outside the sign-in gate: monitoring is loopback or its own token (see metrics.rs).
         .route(
             "/metrics",
-            get(super::metrics::metrics).with_state(metrics_console),
+            get(crate::server::metrics::metrics).with_state(metrics_console),
         )
         .layer(axum::middleware::from_fn(same_site_posts_only))
         // Every body at most 1 MiB, answered 413 (see bodies.rs).
         .layer(axum::middleware::from_fn(
-            super::bodies::unsized_bodies_read_first,
+            crate::server::bodies::unsized_bodies_read_first,
         ))
-        .layer(super::bodies::limit())
+        .layer(crate::server::bodies::limit())
         // Outermost, so that reading a body counts too: a client sending one byte every
         // few seconds is cut off like any other slow request.
         .layer(time_limit())
