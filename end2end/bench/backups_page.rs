@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body};
 use axum::http::Request;
-use cairn::server::{router, Console};
+use cairn::router::router;
+use cairn::server::Console;
 use cairn_core::testkit::FakeEngine;
 use cairn_core::{Services, SiteConfig, SystemClock};
 use cairn_model::{CreateJobRequest, ScheduledBackupData};
