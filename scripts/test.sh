@@ -24,6 +24,9 @@ find "$CARGO_TARGET_DIR"/debug/deps -maxdepth 1 -type f -perm -u+x -size +50M -m
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "no import circle inside a crate"
+python3 scripts/module-circles.py
+
 step "clippy: server build (ssr) and every crate, warnings denied"
 # testkit too, so the benchmarks (which need it) are linted and kept compiling.
 cargo clippy --workspace --all-targets --features cairn/ssr,cairn-core/testkit -- -D warnings
