@@ -2,7 +2,7 @@
 //! webhooks, and e-mail over SMTP. The core decides what to send and when; this only sends.
 
 use cairn_core::events::{Deliverer, Outgoing};
-use cairn_model::{Integration, IssueStatus, Sink};
+use cairn_model::{EmailSink, Integration, IssueStatus, Sink};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::time::Duration;
@@ -79,11 +79,11 @@ impl SinkDeliverer {
         }
     }
 
-    async fn mail(&self, sink: &Sink, message: &Outgoing) -> Result<(), String> {
+    async fn mail(&self, sink: &EmailSink, message: &Outgoing) -> Result<(), String> {
         use lettre::message::header::ContentType;
         use lettre::transport::smtp::authentication::Credentials;
         use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-        let Sink::Email {
+        let EmailSink {
             smtp_host,
             smtp_port,
             from,
@@ -91,10 +91,7 @@ impl SinkDeliverer {
             username,
             password,
             starttls,
-        } = sink
-        else {
-            unreachable!("mail is only called for e-mail sinks");
-        };
+        } = sink;
         let mut builder = Message::builder()
             .from(
                 from.parse()
@@ -184,7 +181,7 @@ impl Deliverer for SinkDeliverer {
                     .map_err(|e| e.to_string())?;
                 self.post(url, body, &[]).await
             }
-            email @ Sink::Email { .. } => self.mail(email, message).await,
+            Sink::Email(mail) => self.mail(mail, message).await,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Integrations (where failures and issues are sent) and the events page.
 
 use crate::error::ConsoleError;
-use cairn_model::{Delivery, Event, EventSource, IntegrationView, Sink};
+use cairn_model::{Delivery, EmailSink, Event, EventSource, IntegrationView, Sink};
 #[cfg(feature = "ssr")]
 use cairn_model::{IntegrationId, Permission};
 use leptos::prelude::*;
@@ -53,7 +53,7 @@ impl IntegrationForm {
             "slack" => Sink::Slack {
                 url: text(&self.slack_url),
             },
-            "email" => Sink::Email {
+            "email" => Sink::Email(EmailSink {
                 smtp_host: text(&self.smtp_host),
                 smtp_port: self.smtp_port.trim().parse().map_err(|_| {
                     ConsoleError::invalid(
@@ -72,7 +72,7 @@ impl IntegrationForm {
                 username: optional(&self.username),
                 password: Some(self.password.clone()).filter(|p| !p.is_empty()),
                 starttls: self.starttls.is_some(),
-            },
+            }),
             other => {
                 return Err(ConsoleError::invalid(
                     "data.sink",

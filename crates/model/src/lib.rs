@@ -23,8 +23,8 @@ pub use entities::*;
 pub use grouping::{group_backups, GroupedBackups, JobBackups};
 pub use ids::*;
 pub use integrations::{
-    Delivery, DeliveryStatus, Event, EventKind, EventSource, Integration, IntegrationRequest,
-    IntegrationView, IssueStatus, Sink, SinkView,
+    Delivery, DeliveryStatus, EmailSink, Event, EventKind, EventSource, Integration,
+    IntegrationRequest, IntegrationView, IssueStatus, Sink, SinkView,
 };
 pub use jobs::{check_job_request, CreateJobRequest};
 pub use restore::{

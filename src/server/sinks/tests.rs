@@ -323,7 +323,7 @@ async fn an_smtp_server_receives_the_failure_by_mail() {
     };
     let w = world(Arc::new(SystemClock)).await;
     let integration = w
-        .integrate(Sink::Email {
+        .integrate(Sink::Email(EmailSink {
             smtp_host: "127.0.0.1".into(),
             smtp_port: smtp.port,
             from: "cairn@example.com".into(),
@@ -331,7 +331,7 @@ async fn an_smtp_server_receives_the_failure_by_mail() {
             username: None,
             password: None,
             starttls: false,
-        })
+        }))
         .await;
     let backup = w.failed_backup("disk full").await;
     w.services.dispatch_due().await.unwrap();
