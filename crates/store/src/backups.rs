@@ -1,10 +1,15 @@
 //! Backups and their verifications ([`BackupStore`]).
 
 use crate::rows::{BackupRow, LastBackupRow, BACKUP_COLUMNS};
-use crate::{found, to_json, Db, SqlStore, StoreError};
+use crate::{found, to_json, Db, InProject, SqlStore, StoreError};
 use async_trait::async_trait;
 use cairn_core::{BackupStore, Result as CoreResult};
 use cairn_model::{Backup, BackupId, BackupStatus, ClusterId, JobId, ProjectId};
+
+impl InProject<Backup> for BackupRow {
+    const TABLE: &'static str = "backups";
+    const COLUMNS: &'static str = BACKUP_COLUMNS;
+}
 
 /// Binds what a backup's end settles, in `BACKUP_COLUMNS` order: its sizes, checksum, failure,
 /// end and contents.
@@ -95,17 +100,11 @@ impl BackupStore for SqlStore {
     }
 
     async fn backup(&self, project: &ProjectId, id: &BackupId) -> CoreResult<Option<Backup>> {
-        let sql = format!("SELECT {BACKUP_COLUMNS} FROM backups WHERE project_id = $1 AND id = $2");
-        self.one::<BackupRow, _>(&sql, &[project.as_str(), id.as_str()])
-            .await
+        self.in_project::<BackupRow, _>(project, id.as_str()).await
     }
 
     async fn backups(&self, project: &ProjectId) -> CoreResult<Vec<Backup>> {
-        let sql = format!(
-            "SELECT {BACKUP_COLUMNS} FROM backups
-             WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
-        );
-        self.all::<BackupRow, _>(&sql, &[project.as_str()]).await
+        self.live_in_project::<BackupRow, _>(project).await
     }
 
     async fn backups_with_status(&self, status: BackupStatus) -> CoreResult<Vec<Backup>> {

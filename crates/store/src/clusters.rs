@@ -1,7 +1,7 @@
 //! Clusters, their locks and the instances' heartbeats ([`ClusterStore`]).
 
 use crate::rows::{wire_text, ClusterRow, LockRow, CLUSTER_COLUMNS, LOCK_COLUMNS};
-use crate::{to_json, Db, SqlStore};
+use crate::{to_json, Db, InProject, SqlStore};
 use async_trait::async_trait;
 use cairn_core::{
     ClusterLock, ClusterPatch, ClusterStore, Error as CoreError, LockOutcome, Result as CoreResult,
@@ -9,21 +9,19 @@ use cairn_core::{
 use cairn_model::{Cluster, ClusterId, ClusterStatus, ProjectId};
 use chrono::{DateTime, Utc};
 
+impl InProject<Cluster> for ClusterRow {
+    const TABLE: &'static str = "clusters";
+    const COLUMNS: &'static str = CLUSTER_COLUMNS;
+}
+
 #[async_trait]
 impl ClusterStore for SqlStore {
     async fn clusters(&self, project: &ProjectId) -> CoreResult<Vec<Cluster>> {
-        let sql = format!(
-            "SELECT {CLUSTER_COLUMNS} FROM clusters
-             WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
-        );
-        self.all::<ClusterRow, _>(&sql, &[project.as_str()]).await
+        self.live_in_project::<ClusterRow, _>(project).await
     }
 
     async fn cluster(&self, project: &ProjectId, id: &ClusterId) -> CoreResult<Option<Cluster>> {
-        let sql =
-            format!("SELECT {CLUSTER_COLUMNS} FROM clusters WHERE project_id = $1 AND id = $2");
-        self.one::<ClusterRow, _>(&sql, &[project.as_str(), id.as_str()])
-            .await
+        self.in_project::<ClusterRow, _>(project, id.as_str()).await
     }
 
     async fn insert_cluster(&self, c: &Cluster) -> CoreResult<()> {

@@ -3,11 +3,16 @@
 use crate::rows::{
     wire_text, HistoryRow, JobRow, LastSuccessRow, ScheduledJobRow, HISTORY_COLUMNS, JOB_COLUMNS,
 };
-use crate::{found, Db, SqlStore, StoreError};
+use crate::{found, Db, InProject, SqlStore, StoreError};
 use async_trait::async_trait;
 use cairn_core::{JobStore, Result as CoreResult};
 use cairn_model::{BackupId, HistoryItem, Job, JobId, ProjectId};
 use chrono::{DateTime, Utc};
+
+impl InProject<Job> for JobRow {
+    const TABLE: &'static str = "jobs";
+    const COLUMNS: &'static str = JOB_COLUMNS;
+}
 
 /// Binds a history item's columns, in `HISTORY_COLUMNS` order, to an insert.
 macro_rules! bind_history {
@@ -51,17 +56,11 @@ impl JobStore for SqlStore {
     }
 
     async fn job(&self, project: &ProjectId, id: &JobId) -> CoreResult<Option<Job>> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE project_id = $1 AND id = $2");
-        self.one::<JobRow, _>(&sql, &[project.as_str(), id.as_str()])
-            .await
+        self.in_project::<JobRow, _>(project, id.as_str()).await
     }
 
     async fn jobs(&self, project: &ProjectId) -> CoreResult<Vec<Job>> {
-        let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs
-             WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
-        );
-        self.all::<JobRow, _>(&sql, &[project.as_str()]).await
+        self.live_in_project::<JobRow, _>(project).await
     }
 
     async fn update_job(&self, j: &Job) -> CoreResult<()> {

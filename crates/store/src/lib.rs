@@ -9,6 +9,7 @@
 mod rows;
 
 use cairn_core::{Error as CoreError, Result as CoreResult};
+use cairn_model::ProjectId;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
@@ -118,6 +119,14 @@ trait IntoModel<M>: Row {
     fn into_model(self) -> CoreResult<M>;
 }
 
+/// The row of a table holding one project's resources (clusters, backups, jobs, networks), each
+/// deleted by setting `status = 'deleted'`: reads by project go through
+/// [`SqlStore::in_project`] and [`SqlStore::live_in_project`].
+trait InProject<M>: IntoModel<M> {
+    const TABLE: &'static str;
+    const COLUMNS: &'static str;
+}
+
 // One `impl` of a core store trait per aggregate; each uses `on_pool!`, so they come after it.
 mod access;
 mod backups;
@@ -188,6 +197,31 @@ impl SqlStore {
     async fn one<R: IntoModel<M>, M>(&self, sql: &str, binds: &[&str]) -> CoreResult<Option<M>> {
         let row = read!(self, sqlx::query_as::<_, R>(sql), binds, fetch_optional).db()?;
         row.map(R::into_model).transpose()
+    }
+
+    /// One of a project's resources by id, deleted ones included (their pages still show them);
+    /// `None` when the id is another project's.
+    async fn in_project<R: InProject<M>, M>(
+        &self,
+        project: &ProjectId,
+        id: &str,
+    ) -> CoreResult<Option<M>> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE project_id = $1 AND id = $2",
+            R::COLUMNS,
+            R::TABLE
+        );
+        self.one::<R, M>(&sql, &[project.as_str(), id]).await
+    }
+
+    /// A project's resources that are not deleted, oldest first.
+    async fn live_in_project<R: InProject<M>, M>(&self, project: &ProjectId) -> CoreResult<Vec<M>> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id",
+            R::COLUMNS,
+            R::TABLE
+        );
+        self.all::<R, M>(&sql, &[project.as_str()]).await
     }
 
     /// Runs a `SELECT COUNT(*)` whose parameters are all text.

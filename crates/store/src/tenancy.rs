@@ -2,10 +2,15 @@
 
 use crate::access::put_grant_query;
 use crate::rows::{NetworkRow, OrganizationRow, ProjectRow, NETWORK_COLUMNS};
-use crate::{found, Db, SqlStore};
+use crate::{found, Db, InProject, SqlStore};
 use async_trait::async_trait;
 use cairn_core::{Renamable, Result as CoreResult, SeedPlan, TenancyStore};
 use cairn_model::{Grant, Network, NetworkId, Organization, OrganizationId, Project, ProjectId};
+
+impl InProject<Network> for NetworkRow {
+    const TABLE: &'static str = "networks";
+    const COLUMNS: &'static str = NETWORK_COLUMNS;
+}
 
 /// The insert of an organization, a project or a network (`insert!(project pr)`), for a pool
 /// or a transaction.
@@ -87,11 +92,7 @@ impl TenancyStore for SqlStore {
     }
 
     async fn networks(&self, project: &ProjectId) -> CoreResult<Vec<Network>> {
-        let sql = format!(
-            "SELECT {NETWORK_COLUMNS} FROM networks
-             WHERE project_id = $1 AND status <> 'deleted' ORDER BY created, id"
-        );
-        self.all::<NetworkRow, _>(&sql, &[project.as_str()]).await
+        self.live_in_project::<NetworkRow, _>(project).await
     }
 
     async fn apply_seed(&self, plan: &SeedPlan) -> CoreResult<()> {
@@ -117,10 +118,7 @@ impl TenancyStore for SqlStore {
     }
 
     async fn network(&self, project: &ProjectId, id: &NetworkId) -> CoreResult<Option<Network>> {
-        let sql =
-            format!("SELECT {NETWORK_COLUMNS} FROM networks WHERE project_id = $1 AND id = $2");
-        self.one::<NetworkRow, _>(&sql, &[project.as_str(), id.as_str()])
-            .await
+        self.in_project::<NetworkRow, _>(project, id.as_str()).await
     }
 
     async fn insert_network(&self, n: &Network) -> CoreResult<()> {
