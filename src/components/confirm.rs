@@ -41,3 +41,25 @@ pub fn Confirm(
         .into_any(),
     }
 }
+
+/// The console's usual destructive action: `Confirm` around a form that posts one hidden `id`
+/// to a server action, with a red button. A macro rather than a component because
+/// `ActionForm` is generic over the server function, and a component would have to repeat
+/// all of its bounds.
+///
+/// `confirm_by_id!(action, id, "Delete", question, refused, "Delete backup")`
+#[macro_export]
+macro_rules! confirm_by_id {
+    ($action:expr, $id:expr, $label:expr, $question:expr, $refused:expr, $button:expr $(,)?) => {{
+        use leptos::form::ActionForm;
+        use $crate::components::{form::DANGER, Confirm};
+        leptos::view! {
+            <Confirm label=$label question=$question refused=$refused>
+                <ActionForm action=$action>
+                    <input type="hidden" name="id" value=$id />
+                    <button type="submit" class=DANGER>{$button}</button>
+                </ActionForm>
+            </Confirm>
+        }
+    }};
+}

@@ -2,8 +2,8 @@
 //! The sign-in and setup forms post to plain routes (`/login`, `/setup`) that set the session
 //! cookie; they work without JavaScript like every other form.
 
-use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
-use crate::components::{Confirm, DataTable, Failure, Field, FormError, Loaded, PageHeader, Time};
+use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
+use crate::components::{DataTable, Failure, Field, FormError, Loaded, PageHeader, Time};
 use crate::server_fns::{
     account_facts, list_api_tokens, take_new_token, ChangePassword, CreateApiToken,
     EndOtherSessions, ListedToken, RevokeApiToken,
@@ -212,14 +212,14 @@ fn TokenRow(listed: ListedToken, revoke: ServerAction<RevokeApiToken>) -> impl I
             </td>
             <td class="px-4 py-3" data-testid="token-status">{status}</td>
             <td class="px-4 py-3 text-right">
-                {(!revoked).then(|| view! {
-                    <Confirm label="Revoke" question="Revoke this token? Scripts using it stop working at once." refused=None>
-                        <ActionForm action=revoke>
-                            <input type="hidden" name="id" value=id />
-                            <button type="submit" class=DANGER>"Revoke token"</button>
-                        </ActionForm>
-                    </Confirm>
-                })}
+                {(!revoked).then(|| crate::confirm_by_id!(
+                    revoke,
+                    id,
+                    "Revoke",
+                    "Revoke this token? Scripts using it stop working at once.",
+                    None,
+                    "Revoke token",
+                ))}
             </td>
         </tr>
     }

@@ -1,9 +1,9 @@
 //! Integrations (list, create, a page each with its delivery log, test, delete) and the
 //! Events page (issues and notifications). Plain forms: they work without JavaScript.
 
-use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
+use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
-    Confirm, DataTable, Detail, Failure, Field, FormError, Loaded, PageHeader, StatusBadge, Time,
+    DataTable, Detail, Failure, Field, FormError, Loaded, PageHeader, StatusBadge, Time,
 };
 use crate::server_fns::{
     get_integration, list_events, list_integrations, CreateIntegration, DeleteIntegration,
@@ -52,7 +52,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                 rows=list
                 row=|i: IntegrationView| view! {
                     <tr>
-                        <td class="px-4 py-3"><a class=LINK href=format!("/integrations/{}", i.id)>{i.description.clone()}</a></td>
+                        <td class="px-4 py-3"><a class=LINK href=format!("/integrations/{}", i.id) data-row-link="">{i.description.clone()}</a></td>
                         <td class="px-4 py-3">{i.source.as_str()}</td>
                         <td class="px-4 py-3 break-all">{sink_words(&i.data)}</td>
                         <td class="px-4 py-3"><Time time=i.created /></td>
@@ -213,12 +213,14 @@ fn IntegrationDetail(
                     <input type="hidden" name="id" value=test_id />
                     <button type="submit" class=SECONDARY>"Send test"</button>
                 </ActionForm>
-                <Confirm label="Delete" question="Delete this integration? Messages still queued for it are not sent." refused=None>
-                    <ActionForm action=delete>
-                        <input type="hidden" name="id" value=delete_id />
-                        <button type="submit" class=DANGER>"Delete integration"</button>
-                    </ActionForm>
-                </Confirm>
+                {crate::confirm_by_id!(
+                    delete,
+                    delete_id,
+                    "Delete",
+                    "Delete this integration? Messages still queued for it are not sent.",
+                    None,
+                    "Delete integration",
+                )}
             </div>
         </PageHeader>
         <dl class="mb-8 max-w-3xl divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white px-4 shadow-sm">
