@@ -19,7 +19,7 @@ pub fn Field(
     /// The input's id.
     id: &'static str,
     label: &'static str,
-    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional, into)] hint: Option<String>,
     #[prop(into)] error: Signal<Option<String>>,
     children: Children,
 ) -> impl IntoView {

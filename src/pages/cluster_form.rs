@@ -97,10 +97,28 @@ fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>)
         "projectionLevel",
         "sourceBackupId",
     ]);
-    let disk = disk_types().into_iter().next().expect("one disk type");
+    // Every network of a site has the site's provider; its catalogue names the disk types.
+    let provider = source
+        .as_ref()
+        .map(|b| b.provider.clone())
+        .or_else(|| networks.first().map(|n| n.provider.clone()))
+        .unwrap_or_else(|| cairn_model::LOCAL_PROVIDER.to_owned());
+    let disks = disk_types(&provider);
+    let disk = disks
+        .last()
+        .cloned()
+        .expect("every provider has a disk type");
     let min_disk = source
         .as_ref()
         .map_or(disk.min_size_gb, |b| b.size_gb.max(disk.min_size_gb));
+    let disk_hint = if source.is_some() {
+        format!(
+            "At least the backup's size; at most {} GB.",
+            disk.max_size_gb
+        )
+    } else {
+        format!("{} to {} GB.", disk.min_size_gb, disk.max_size_gb)
+    };
     // A restore goes to a network of the backup's provider and region only; the others are
     // listed, disabled, so the user sees why they are not offered.
     let (usable, other): (Vec<Network>, Vec<Network>) = networks.into_iter().partition(|n| {
@@ -192,7 +210,7 @@ fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>)
                 <Field
                     id="cluster-disk"
                     label="Disk size (GB)"
-                    hint=if is_restore { "At least the backup's size." } else { "8 to 4096 GB." }
+                    hint=disk_hint
                     error=failure.field("diskSizeGb")
                 >
                     <input id="cluster-disk" name="request[diskSizeGb]" type="number" class=INPUT required
@@ -200,7 +218,18 @@ fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>)
                         aria-describedby="cluster-disk-error" aria-invalid=move || failure.invalid("diskSizeGb").get().to_string()
                         value=prefill.disk_size_gb.to_string() />
                 </Field>
-                <input type="hidden" name="request[diskType]" value=disk.name.clone() />
+                {if disks.len() == 1 {
+                    view! { <input type="hidden" name="request[diskType]" value=disk.name.clone() /> }.into_any()
+                } else {
+                    view! {
+                        <Field id="cluster-disk-type" label="Disk type" error=failure.field("diskType")>
+                            <select id="cluster-disk-type" name="request[diskType]" class=INPUT aria-describedby="cluster-disk-type-error">
+                                {disks.iter().map(|d| option(d.name.clone(), d.name.clone(), d.name == disk.name, false)).collect_view()}
+                            </select>
+                        </Field>
+                    }
+                    .into_any()
+                }}
                 <Field
                     id="cluster-version"
                     label="Server version"

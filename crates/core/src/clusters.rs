@@ -8,7 +8,7 @@ use crate::ports::{ClusterChange, ClusterPatch, Notification};
 use crate::services::{Scope, Services};
 use cairn_model::Permission;
 use cairn_model::{
-    check_cluster_request, check_restore, disk_types, server_versions, Backup, BackupStatus,
+    check_cluster_request, check_restore, disk_type, server_versions, Backup, BackupStatus,
     Cluster, ClusterAddresses, ClusterHealth, ClusterId, ClusterStatus, CreateClusterRequest,
     InstanceType,
 };
@@ -73,7 +73,9 @@ impl Services {
             topology: request.topology,
             instance_type: request.instance_type,
             disk_size_gb: request.disk_size_gb,
-            disk_type: request.disk_type.clone(),
+            // As the catalogue spells it (`GP3` was accepted as `gp3`).
+            disk_type: disk_type(&network.provider, &request.disk_type)
+                .map_or_else(|| request.disk_type.clone(), |d| d.name),
             server_version: version.version,
             server_version_tag: version.tag,
             projection_level: request.projection_level,
@@ -233,10 +235,8 @@ impl Services {
     ) -> Result<Cluster> {
         scope.require(Permission::Operate)?;
         let cluster = self.get_cluster(scope, id).await?;
-        let max = disk_types()
-            .into_iter()
-            .find(|d| d.name == cluster.disk_type)
-            .map_or(u32::MAX, |d| d.max_size_gb);
+        let max =
+            disk_type(&cluster.provider, &cluster.disk_type).map_or(u32::MAX, |d| d.max_size_gb);
         if disk_size_gb <= cluster.disk_size_gb {
             return Err(Error::invalid(
                 "diskSizeGb",

@@ -140,13 +140,32 @@ pub struct DiskType {
     pub max_size_gb: u32,
 }
 
-/// The disk types of the embedded provider.
-pub fn disk_types() -> Vec<DiskType> {
-    vec![DiskType {
-        name: "local-ssd".into(),
-        min_size_gb: 8,
-        max_size_gb: 4096,
-    }]
+/// The disk types a site offers, by its provider label, the default first. A site labelled
+/// like a cloud (`aws`, `gcp`, `azure`, for `esc`'s sake) offers that cloud's names, so the
+/// product page's `--disk-type gp3` works on an `aws` site; every site keeps `local-ssd`, which
+/// is what the nodes really run on (and what clusters made before the label said). The name is
+/// what the cluster is said to have.
+pub fn disk_types(provider: &str) -> Vec<DiskType> {
+    let disk = |name: &str, min_size_gb, max_size_gb| DiskType {
+        name: name.into(),
+        min_size_gb,
+        max_size_gb,
+    };
+    let mut offered = match provider {
+        "aws" => vec![disk("gp3", 8, 16384), disk("gp2", 8, 16384)],
+        "gcp" => vec![disk("ssd", 10, 65536)],
+        "azure" => vec![disk("premium-ssd-lrs", 8, 32767)],
+        _ => Vec::new(),
+    };
+    offered.push(disk("local-ssd", 8, 4096));
+    offered
+}
+
+/// The provider's disk type called `name`, in any case (`GP3` is `gp3`).
+pub fn disk_type(provider: &str, name: &str) -> Option<DiskType> {
+    disk_types(provider)
+        .into_iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name.trim()))
 }
 
 #[cfg(test)]
@@ -169,6 +188,25 @@ mod tests {
             serde_json::to_string(&Topology::ThreeNodeMultiZone).unwrap(),
             "\"three-node-multi-zone\""
         );
+    }
+
+    #[test]
+    fn a_site_labelled_aws_offers_gp3_and_the_embedded_one_local_ssd() {
+        assert_eq!(disk_type("aws", "GP3").map(|d| d.name), Some("gp3".into()));
+        assert_eq!(
+            disk_types("aws")[0].name,
+            "gp3",
+            "the default on an aws site"
+        );
+        assert!(
+            disk_type("aws", "local-ssd").is_some(),
+            "what clusters had before"
+        );
+        assert_eq!(
+            disk_type(LOCAL_PROVIDER, "local-ssd").map(|d| d.max_size_gb),
+            Some(4096)
+        );
+        assert!(disk_type(LOCAL_PROVIDER, "gp3").is_none());
     }
 
     #[test]

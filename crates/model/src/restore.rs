@@ -2,7 +2,9 @@
 //! broken rule is reported at once, keyed by the request's wire field name, so a form can
 //! show each one next to its input.
 
-use crate::catalogue::{disk_types, server_versions, InstanceType, ProjectionLevel, Topology};
+use crate::catalogue::{
+    disk_type, disk_types, server_versions, InstanceType, ProjectionLevel, Topology,
+};
 use crate::entities::{Backup, BackupStatus, Network, NetworkStatus};
 use crate::ids::{BackupId, NetworkId, ProjectId};
 use serde::{Deserialize, Serialize};
@@ -93,10 +95,13 @@ pub fn check_cluster_request(
         Some(_) => {}
     }
 
-    let disk_types = disk_types();
-    match disk_types.iter().find(|d| d.name == request.disk_type) {
-        None => {
-            let names: Vec<_> = disk_types.iter().map(|d| d.name.as_str()).collect();
+    // The network's provider names the disk types; without a network (named above) the disk
+    // cannot be judged.
+    let provider = network.map(|n| n.provider.as_str());
+    match provider.map(|provider| (provider, disk_type(provider, &request.disk_type))) {
+        None => {}
+        Some((provider, None)) => {
+            let names: Vec<_> = disk_types(provider).into_iter().map(|d| d.name).collect();
             fail(
                 "diskType",
                 format!(
@@ -106,7 +111,9 @@ pub fn check_cluster_request(
                 ),
             )
         }
-        Some(d) if request.disk_size_gb < d.min_size_gb || request.disk_size_gb > d.max_size_gb => {
+        Some((_, Some(d)))
+            if request.disk_size_gb < d.min_size_gb || request.disk_size_gb > d.max_size_gb =>
+        {
             fail(
                 "diskSizeGb",
                 format!(

@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+mod esc;
+
 const PASSWORD: &str = "correct horse battery";
 
 struct Api {

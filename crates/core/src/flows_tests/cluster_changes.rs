@@ -284,3 +284,35 @@ async fn a_failed_change_leaves_the_cluster_as_it_was_unlocked_and_notifies() {
         .iter()
         .any(|n| n.message.contains("node 1 refused to restart")));
 }
+
+#[tokio::test]
+async fn a_site_labelled_aws_takes_the_product_pages_gp3_disk_by_its_catalogue_name() {
+    let site = SiteConfig {
+        provider: "aws".into(),
+        ..SiteConfig::default()
+    };
+    let services = Services::builder(
+        Arc::new(InMemoryStore::default()),
+        Arc::new(ManualClock::at("2025-01-23T18:12:04Z")),
+        site,
+    )
+    .engine(Arc::new(FakeEngine::default()))
+    .build();
+    let scope = crate::Scope::trusted(services.start().await.unwrap());
+    let network = services.list_networks(&scope).await.unwrap()[0].clone();
+    assert_eq!(network.provider, "aws");
+    let mut request = crate::testkit::cluster_request(network.id);
+    request.disk_type = "GP3".into();
+    let cluster = services.create_cluster(&scope, &request).await.unwrap();
+    assert_eq!(cluster.disk_type, "gp3", "stored as the catalogue spells it");
+
+    request.disk_type = "io9".into();
+    let Error::Invalid(fields) = services.create_cluster(&scope, &request).await.unwrap_err()
+    else {
+        panic!("an unknown disk type is a field error")
+    };
+    assert_eq!(
+        fields["diskType"],
+        "unknown disk type 'io9': use gp3, gp2, local-ssd"
+    );
+}
