@@ -9,7 +9,9 @@ pub fn StatusBadge(status: String) -> impl IntoView {
             "bg-emerald-50 text-emerald-800 ring-emerald-600/20"
         }
         "defunct" | "down" | "failed" => "bg-red-50 text-red-800 ring-red-600/20",
-        "deleting" | "deleted" | "paused" => "bg-slate-100 text-slate-700 ring-slate-500/20",
+        "deleting" | "deleted" | "paused" | "cancelled" => {
+            "bg-slate-100 text-slate-700 ring-slate-500/20"
+        }
         "degraded" | "issues-detected" | "health-reporting-error" => {
             "bg-amber-50 text-amber-800 ring-amber-600/20"
         }

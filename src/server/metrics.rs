@@ -242,7 +242,11 @@ pub fn render(report: &MetricsReport, http: &HttpMetrics) -> String {
         "cairn_backups_total",
         "counter",
         "Backups that ended since this instance started, by outcome",
-        by_label("outcome", &["available", "defunct"], &c.backups),
+        by_label(
+            "outcome",
+            &["available", "defunct", "cancelled"],
+            &c.backups,
+        ),
     );
     let reasons = [
         "unhealthy",

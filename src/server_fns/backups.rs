@@ -51,6 +51,21 @@ pub async fn delete_backup(id: String) -> Result<Backup, ConsoleError> {
     Ok(backup)
 }
 
+/// Stops a backup being created (its partial data is removed, the cluster's lock released) and
+/// goes back to the page it was cancelled from.
+#[server(endpoint = "backups/cancel")]
+pub async fn cancel_backup(id: String) -> Result<Backup, ConsoleError> {
+    let (console, scope, id) =
+        super::authorized_id(Permission::Operate, &id, BackupId::parse).await?;
+    let backup = console.services.cancel_backup(&scope, &id).await?;
+    super::back_with_notice(
+        "/backups",
+        &format!("Backup “{}” was cancelled.", backup.description),
+    )
+    .await;
+    Ok(backup)
+}
+
 /// Starts verifying a backup (every chunk read back, every hash checked) and comes back to
 /// its page, where the result shows once it is done.
 #[server(endpoint = "backups/verify")]

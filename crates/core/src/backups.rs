@@ -1,5 +1,6 @@
 //! One-off backups: lock the cluster, record the backup as `creating`, snapshot it in the
-//! background, then `available` or `defunct` — the lock released either way.
+//! background, then `available`, `defunct` or (stopped by someone) `cancelled` — the lock
+//! released either way.
 
 use crate::error::{Error, Result};
 use crate::held::List;
@@ -16,6 +17,55 @@ use cairn_model::{
     Backup, BackupId, BackupStatus, Cluster, ClusterId, ClusterStatus, HistoryItem, ProjectId,
 };
 use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// How long a cancel waits for the snapshot to stop and its partial data to be collected.
+const CANCEL_SETTLES_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The way to stop a running snapshot: who asks, and where to say that it has stopped.
+pub(crate) type Canceller = oneshot::Sender<(String, oneshot::Sender<()>)>;
+
+/// A snapshot this instance is taking: cancellable while its canceller is in the map, which
+/// dropping this forgets (with the progress) — at the end, on an error before the snapshot
+/// starts, or should the task die.
+pub(crate) struct Running {
+    services: Services,
+    id: BackupId,
+    cancelled: oneshot::Receiver<(String, oneshot::Sender<()>)>,
+}
+
+impl Running {
+    fn new(services: &Services, id: &BackupId) -> Self {
+        let (canceller, cancelled) = oneshot::channel();
+        services
+            .inner()
+            .cancels
+            .lock()
+            .expect("cancel map")
+            .insert(id.clone(), canceller);
+        Running {
+            services: services.clone(),
+            id: id.clone(),
+            cancelled,
+        }
+    }
+
+    fn forget_canceller(&self) {
+        if let Ok(mut cancels) = self.services.inner().cancels.lock() {
+            cancels.remove(&self.id);
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.forget_canceller();
+        let inner = self.services.inner();
+        if let Ok(mut progress) = inner.progress.lock() {
+            progress.remove(&self.id);
+        }
+    }
+}
 
 impl Services {
     /// Starts a one-off backup of a cluster, labelled from `label` (a template). Answers at
@@ -59,6 +109,8 @@ impl Services {
         if let LockOutcome::HeldBy(holder) = store.acquire_lock(&lock).await? {
             return Err(Error::conflict(holder.to_string()));
         }
+        // Cancellable from before anyone can see the backup; forgotten on every way out.
+        let running = Running::new(self, &backup_id);
         // From here on the lock is ours: release it on every way out. The cluster is read
         // again under the lock, so no change can slip in between the check and the backup.
         let recorded = async {
@@ -130,8 +182,72 @@ impl Services {
         tracing::info!(backup.id = %backup.id, cluster.id = %cluster.id, "backup started");
         let services = self.clone();
         let started = backup.clone();
-        self.spawn(async move { services.take_snapshot(cluster, started, engine, run).await });
+        self.spawn(async move {
+            services
+                .take_snapshot(cluster, started, engine, run, running)
+                .await
+        });
         Ok(backup)
+    }
+
+    /// Stops a backup being created: the snapshot stops, what it wrote is collected, the
+    /// backup ends `cancelled` ("cancelled by …" in its failure reason and its job run), and the
+    /// cluster's lock is released. Answers the backup once that is done.
+    pub async fn cancel_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
+        scope.require(Permission::Operate)?;
+        let backup = self.get_backup(scope, id).await?;
+        if backup.status != BackupStatus::Creating {
+            return Err(Error::conflict(format!(
+                "backup {id} is {}: only a backup being created can be cancelled",
+                backup.status.as_str()
+            )));
+        }
+        let canceller = self.inner().cancels.lock().expect("cancel map").remove(id);
+        let ending = || {
+            Error::conflict(format!(
+                "backup {id} is ending on its own: it can no longer be cancelled"
+            ))
+        };
+        let Some(canceller) = canceller else {
+            let owner = self
+                .inner()
+                .store
+                .locks()
+                .await?
+                .into_iter()
+                .find(|l| l.holder_id == id.as_str())
+                .map(|l| l.owner);
+            return Err(match owner {
+                Some(owner) if owner != self.inner().instance => Error::conflict(format!(
+                    "backup {id} is being taken by another Cairn instance ({owner}): cancel it there"
+                )),
+                _ => ending(),
+            });
+        };
+        let who = match scope.actor() {
+            crate::scope::Actor::Person(principal) => principal.user().email.clone(),
+            crate::scope::Actor::Internal(part) => format!("Cairn ({})", part.name()),
+        };
+        let (stopped, settled) = oneshot::channel();
+        if canceller.send((who, stopped)).is_err() {
+            return Err(ending());
+        }
+        // The snapshot task answers once the backup's end is recorded: cancelled, or (when its
+        // snapshot ended just before) as it ended.
+        let in_time = tokio::time::timeout(CANCEL_SETTLES_WITHIN, settled)
+            .await
+            .is_ok();
+        let backup = self.get_backup(scope, id).await?;
+        match backup.status {
+            BackupStatus::Cancelled => Ok(backup),
+            BackupStatus::Creating if !in_time => Err(Error::conflict(format!(
+                "backup {id} is still stopping: it ends cancelled shortly"
+            ))),
+            other => Err(Error::conflict(format!(
+                "backup {id} ended {} before it could be cancelled",
+                other.as_str()
+            ))),
+        }
     }
 
     /// `run` is the job run that made the backup, closed when the snapshot ends.
@@ -141,6 +257,7 @@ impl Services {
         backup: Backup,
         engine: Arc<dyn Engine>,
         run: Option<HistoryItem>,
+        mut running: Running,
     ) {
         let sink: ProgressSink = {
             let services = self.clone();
@@ -155,39 +272,54 @@ impl Services {
             })
         };
         let deadline = self.inner().snapshot_deadline;
-        let outcome =
-            tokio::time::timeout(deadline, engine.snapshot(&cluster, &backup, sink)).await;
+        let snapshot = tokio::time::timeout(deadline, engine.snapshot(&cluster, &backup, sink));
+        let (outcome, stopped) = tokio::select! {
+            outcome = snapshot => (Some(outcome), None),
+            Ok((who, stopped)) = &mut running.cancelled => (None, Some((who, stopped))),
+        };
+        // From here the backup ends as it ends: no new cancel is taken.
+        running.forget_canceller();
         let (event, facts, failure) = match outcome {
-            Ok(Ok(facts)) => (BackupEvent::SnapshotSucceeded, Some(facts), None),
-            Ok(Err(error)) => {
-                let kind = match error {
-                    crate::ports::EngineError::Unhealthy(_) => "unhealthy",
-                    _ => "failed",
-                };
+            None => {
+                let who = stopped.as_ref().map_or("", |(who, _)| who.as_str());
                 (
-                    BackupEvent::SnapshotFailed,
+                    BackupEvent::Cancelled,
                     None,
-                    Some((kind, error.to_string())),
+                    Some(("cancelled", format!("cancelled by {who}"))),
                 )
             }
-            Err(_) => (
-                BackupEvent::DeadlinePassed,
-                None,
-                Some((
-                    "deadline",
-                    format!(
-                        "the snapshot did not finish within {} seconds",
-                        deadline.as_secs()
-                    ),
-                )),
-            ),
+            Some(outcome) => match outcome {
+                Ok(Ok(facts)) => (BackupEvent::SnapshotSucceeded, Some(facts), None),
+                Ok(Err(error)) => {
+                    let kind = match error {
+                        crate::ports::EngineError::Unhealthy(_) => "unhealthy",
+                        _ => "failed",
+                    };
+                    (
+                        BackupEvent::SnapshotFailed,
+                        None,
+                        Some((kind, error.to_string())),
+                    )
+                }
+                Err(_) => (
+                    BackupEvent::DeadlinePassed,
+                    None,
+                    Some((
+                        "deadline",
+                        format!(
+                            "the snapshot did not finish within {} seconds",
+                            deadline.as_secs()
+                        ),
+                    )),
+                ),
+            },
         };
         self.inner()
             .progress
             .lock()
             .expect("progress map")
             .remove(&backup.id);
-        if event == BackupEvent::DeadlinePassed {
+        if matches!(event, BackupEvent::DeadlinePassed | BackupEvent::Cancelled) {
             // The engine may still write the snapshot after we gave up: remove what it left.
             if let Err(error) = engine.delete_snapshot(&backup).await {
                 tracing::warn!(backup.id = %backup.id, %error, "could not clean a timed-out snapshot");
@@ -196,6 +328,12 @@ impl Services {
         if let Err(error) = self.finish_backup(backup, event, facts, failure, run).await {
             // Left `creating` and locked: the next start settles it.
             tracing::error!(%error, "could not record the end of a backup");
+        }
+        // Whoever cancelled hears once the end is recorded; so does a cancel that arrived as
+        // the snapshot ended on its own.
+        let late = running.cancelled.try_recv().ok();
+        for (_, stopped) in stopped.into_iter().chain(late) {
+            let _ = stopped.send(());
         }
     }
 
@@ -233,6 +371,7 @@ impl Services {
                 m.stored_bytes += backup.bytes_stored.unwrap_or(0);
                 m.new_bytes += backup.bytes_new.unwrap_or(0);
             }
+            Some(("cancelled", _)) => *m.backups.entry("cancelled").or_default() += 1,
             Some((kind, _)) => {
                 *m.backups.entry("defunct").or_default() += 1;
                 *m.backup_failures.entry(kind).or_default() += 1;
@@ -243,6 +382,10 @@ impl Services {
         // Announced before the job's bookkeeping, which may fail: a defunct backup is always told.
         match &reason {
             None => tracing::info!(backup.id = %backup.id, "backup available"),
+            // Someone asked for it: nothing to announce.
+            Some(reason) if event == BackupEvent::Cancelled => {
+                tracing::info!(backup.id = %backup.id, %reason, "backup cancelled");
+            }
             Some(reason) => {
                 tracing::warn!(backup.id = %backup.id, %reason, "backup defunct");
                 self.raise(Notification {

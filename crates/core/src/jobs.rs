@@ -259,6 +259,10 @@ impl Services {
                     RunEvent::Succeeded,
                     format!("backup {} is available", backup.id),
                 ),
+                Some(reason) if backup.status == BackupStatus::Cancelled => (
+                    RunEvent::Failed,
+                    format!("backup {} was {reason}", backup.id),
+                ),
                 Some(reason) => (
                     RunEvent::Failed,
                     format!("backup {} is defunct: {reason}", backup.id),

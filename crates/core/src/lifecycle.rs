@@ -66,6 +66,8 @@ event_enum!(BackupEvent {
     DeadlinePassed => "pass its deadline",
     /// Cairn stopped while the operation ran; found on start-up.
     Interrupted => "be settled after a restart",
+    /// Someone stopped the snapshot while it ran.
+    Cancelled => "be cancelled",
     DeleteRequested => "be deleted",
     DeleteFinished => "finish deleting",
 });
@@ -79,7 +81,8 @@ pub fn backup_transition(
     match (from, event) {
         (S::Creating, E::SnapshotSucceeded) => Ok(S::Available),
         (S::Creating, E::SnapshotFailed | E::DeadlinePassed | E::Interrupted) => Ok(S::Defunct),
-        (S::Available | S::Defunct, E::DeleteRequested) => Ok(S::Deleting),
+        (S::Creating, E::Cancelled) => Ok(S::Cancelled),
+        (S::Available | S::Defunct | S::Cancelled, E::DeleteRequested) => Ok(S::Deleting),
         (S::Deleting, E::DeleteFinished | E::Interrupted) => Ok(S::Deleted),
         _ => Err(illegal("backup", from, event)),
     }
@@ -197,6 +200,7 @@ mod tests {
             S::Creating,
             S::Available,
             S::Defunct,
+            S::Cancelled,
             S::Deleting,
             S::Deleted,
         ];
@@ -205,6 +209,7 @@ mod tests {
             E::SnapshotFailed,
             E::DeadlinePassed,
             E::Interrupted,
+            E::Cancelled,
             E::DeleteRequested,
             E::DeleteFinished,
         ];
@@ -213,8 +218,10 @@ mod tests {
             (S::Creating, E::SnapshotFailed, S::Defunct),
             (S::Creating, E::DeadlinePassed, S::Defunct),
             (S::Creating, E::Interrupted, S::Defunct),
+            (S::Creating, E::Cancelled, S::Cancelled),
             (S::Available, E::DeleteRequested, S::Deleting),
             (S::Defunct, E::DeleteRequested, S::Deleting),
+            (S::Cancelled, E::DeleteRequested, S::Deleting),
             (S::Deleting, E::DeleteFinished, S::Deleted),
             (S::Deleting, E::Interrupted, S::Deleted),
         ];

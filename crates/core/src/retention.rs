@@ -1,6 +1,6 @@
 //! Retention of a job's backups (domain.md §5): after each successful run, keep the newest
-//! `maxBackupCount` available backups and delete the rest, and every defunct one. Defunct
-//! backups never take a slot; one-off backups are never touched (they belong to no job).
+//! `maxBackupCount` available backups and delete the rest, and every defunct or cancelled one
+//! (neither holds usable data). They never take a slot; one-off backups are never touched (they belong to no job).
 //! Planned first (a pure function, shown as a dry run), then executed.
 
 use cairn_model::{Backup, BackupId, BackupStatus};
@@ -47,8 +47,8 @@ pub fn plan_prune(
     delete.extend(
         backups
             .iter()
-            .filter(|b| b.status == BackupStatus::Defunct)
-            .map(|b| (b.id.clone(), "defunct".to_owned())),
+            .filter(|b| matches!(b.status, BackupStatus::Defunct | BackupStatus::Cancelled))
+            .map(|b| (b.id.clone(), b.status.as_str().to_owned())),
     );
     let mut deferred = Vec::new();
     delete.retain(|(id, reason)| match restoring(id) {

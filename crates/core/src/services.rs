@@ -33,6 +33,8 @@ pub(crate) struct Inner {
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Progress of the snapshots this instance is taking.
     pub(crate) progress: Mutex<HashMap<BackupId, Progress>>,
+    /// How to stop each snapshot this instance is taking (see `Services::cancel_backup`).
+    pub(crate) cancels: Mutex<HashMap<BackupId, crate::backups::Canceller>>,
     /// Recent lists of backups (see `Services::list_backups`).
     pub(crate) backup_lists: crate::held::BackupLists,
     /// Recent access-token checks (see `Services::access_principal`).
@@ -115,6 +117,7 @@ impl ServicesBuilder {
                 snapshot_deadline: self.snapshot_deadline,
                 tasks: Mutex::new(Vec::new()),
                 progress: Mutex::new(HashMap::new()),
+                cancels: Mutex::new(HashMap::new()),
                 verifying: Mutex::new(Default::default()),
                 restore_tests: Mutex::new(Default::default()),
                 metrics: Default::default(),

@@ -181,13 +181,16 @@ pub struct Cluster {
     pub addresses: ClusterAddresses,
 }
 
-/// Lifecycle of a backup: `creating → available | defunct`, then `deleting → deleted`.
+/// Lifecycle of a backup: `creating → available | defunct | cancelled`, then
+/// `deleting → deleted`. `cancelled` is Cairn's own (someone stopped it); Kurrent Cloud's API
+/// has no such status, so the REST API says `defunct` with `cancelled: true` (see its wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackupStatus {
     Creating,
     Available,
     Defunct,
+    Cancelled,
     Deleting,
     Deleted,
 }
@@ -198,6 +201,7 @@ impl BackupStatus {
             BackupStatus::Creating => "creating",
             BackupStatus::Available => "available",
             BackupStatus::Defunct => "defunct",
+            BackupStatus::Cancelled => "cancelled",
             BackupStatus::Deleting => "deleting",
             BackupStatus::Deleted => "deleted",
         }

@@ -90,6 +90,8 @@ const BACKUP: &str =
     "/mesdb/v1/organizations/{organizationId}/projects/{projectId}/backups/{backupId}";
 const VERIFY: &str =
     "/mesdb/v1/organizations/{organizationId}/projects/{projectId}/backups/{backupId}/verify";
+const CANCEL: &str =
+    "/mesdb/v1/organizations/{organizationId}/projects/{projectId}/backups/{backupId}/cancel";
 const STORAGE: &str =
     "/mesdb/v1/organizations/{organizationId}/projects/{projectId}/backup-storage";
 const JOBS: &str = "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/jobs";
@@ -135,6 +137,7 @@ pub const OPERATIONS: &[Operation] = &[
     op!("listBackups", Get, BACKUPS, mesdb::list_backups, "Backups of the project (deleted ones leave the list)", None, 200 => "BackupList"),
     op!("getBackup", Get, BACKUP, mesdb::get_backup, "One backup (deleted ones too)", None, 200 => "BackupResponse"),
     op!("deleteBackup", Delete, BACKUP, mesdb::delete_backup, "Delete a backup and its snapshot", None, 200 => "Empty"),
+    op!("cancelBackup", Post, CANCEL, mesdb::cancel_backup, "Stop a backup being created: its partial data is collected and it ends cancelled (status defunct with cancelled: true, as Kurrent Cloud's clients know no cancelled status)", None, 200 => "BackupResponse"),
     op!("verifyBackup", Post, VERIFY, mesdb::verify_backup, "Read every chunk of an available backup back and check every hash, in the background; the result appears as the backup's verification", None, 202 => "BackupResponse"),
     op!("listBackupStorage", Get, STORAGE, mesdb::list_backup_storage, "Where each region keeps its backups, and whether they are encrypted", None, 200 => "RepositoryList"),
     op!("createJob", Post, JOBS, orchestrate::create_job, "Schedule backups of a cluster, or restore tests of its backups", Some("CreateJobRequest"), 201 => "IdResponse"),

@@ -15,6 +15,7 @@ use std::time::Duration;
 pub(crate) use crate::testkit::{fixture, fixture_with, Fixture};
 
 mod backups;
+mod cancelling;
 mod cluster_changes;
 mod cluster_recovery;
 mod deleting_backups;

@@ -202,7 +202,13 @@ pub async fn create_backup(
     created(backup.id)
 }
 
-by_id!(get_backup: Reads, BackupId => get_backup() => "backup");
+by_id!(get_backup: Reads, BackupId => get_backup() => "backup" as wire::backup);
+
+by_id!(
+    /// Stops a backup being created; answers it once it is `cancelled` (on the wire: see
+    /// `wire::backup`).
+    cancel_backup: Operates, BackupId => cancel_backup() => "backup" as wire::backup
+);
 
 pub async fn list_backups(
     InProject { caller, scope, .. }: InProject<Reads>,
@@ -215,6 +221,7 @@ pub async fn list_backups(
             let shown: Vec<_> = backups
                 .iter()
                 .filter(|b| b.status != BackupStatus::Deleted)
+                .map(wire::listed_backup)
                 .collect();
             serde_json::to_vec(&std::collections::BTreeMap::from([("backups", shown)]))
         })?;
@@ -235,7 +242,10 @@ pub async fn verify_backup(
     PathId(id): PathId<BackupId>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let backup = caller.services().verify_backup(&scope, &id).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "backup": backup }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "backup": wire::backup(&backup) })),
+    ))
 }
 
 pub async fn list_backup_storage(InProject { caller, scope, .. }: InProject<Reads>) -> Answer {
