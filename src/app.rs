@@ -41,6 +41,9 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/cairn.css" />
         <Title formatter=|page: String| format!("{page} · Cairn") />
         <Router>
+            // What an in-page navigation swaps (components/navigation.rs); the live island
+            // below stays.
+            <div data-page="">
             <div class="flex min-h-screen flex-col md:flex-row">
                 <Sidebar />
                 <main class="min-w-0 flex-1 px-4 py-6 md:px-10 md:py-8">
@@ -75,6 +78,7 @@ pub fn App() -> impl IntoView {
                 </main>
             </div>
             <crate::components::Notice />
+            </div>
             <crate::components::Live />
         </Router>
     }

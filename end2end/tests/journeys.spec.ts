@@ -47,7 +47,7 @@ test('a one-off backup is stored with the label its preview showed and becomes a
   await hydrated(page);
   await screenshot(page, testInfo, 'clusters-list');
   await awayFromAMinuteBoundary();
-  await page.getByTestId('cluster-row').filter({ hasText: 'ledger' }).getByRole('link', { name: 'Back up' }).click();
+  await page.getByTestId('cluster-row').filter({ hasText: 'ledger' }).getByRole('link', { name: 'Create backup', exact: true }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel('Backup label').fill('{cluster} #{index} at {datetime:utc}');
   // Enter in the label does not press the form's first button (a one-off backup by accident).
@@ -57,7 +57,7 @@ test('a one-off backup is stored with the label its preview showed and becomes a
   await expect(dialog.getByTestId('label-preview')).toHaveText(/^ledger #1 at \d\d \w{3} \d\d \d\d:\d\d UTC$/);
   const preview = (await dialog.getByTestId('label-preview').textContent())!;
   await screenshot(page, testInfo, 'backup-dialog');
-  await dialog.getByRole('button', { name: 'Create one off backup' }).click();
+  await dialog.getByRole('button', { name: 'Create one-off backup' }).click();
 
   await expect(page).toHaveURL(BACKUPS_URL);
   await expect(page.getByTestId('toast')).toContainText(`Backup “${preview}” started.`);
@@ -108,7 +108,7 @@ test('a schedule made in the two-step dialog runs now, succeeds, and its backup 
   await availableCluster(request, 'inventory');
   await page.goto('/clusters');
   await hydrated(page);
-  await page.getByTestId('cluster-row').filter({ hasText: 'inventory' }).getByRole('link', { name: 'Back up' }).click();
+  await page.getByTestId('cluster-row').filter({ hasText: 'inventory' }).getByRole('link', { name: 'Create backup', exact: true }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel('Backup label').fill('{cluster} scheduled #{index}');
   // The keyboard stays in the dialog: Shift+Tab from its first field reaches its last button.
@@ -119,7 +119,7 @@ test('a schedule made in the two-step dialog runs now, succeeds, and its backup 
   // A schedule the server refuses comes back to this step, its error beside the field and the
   // label kept.
   await dialog.getByLabel('Or a cron schedule (UTC)').fill('* * * * *');
-  await dialog.getByRole('button', { name: 'Create schedule' }).click();
+  await dialog.getByRole('button', { name: 'Create backup schedule', exact: true }).click();
   await expect(page).toHaveURL(/\/schedule\?description=.*__err=/);
   await hydrated(page);
   await expect(dialog.getByTestId('job-cron-error')).toContainText('minute');
@@ -131,7 +131,7 @@ test('a schedule made in the two-step dialog runs now, succeeds, and its backup 
   await expect(dialog.getByTestId('next-runs')).toContainText('every 6 hours at 15 minutes past');
   await expect(dialog.getByTestId('next-runs').locator('li')).toHaveCount(5);
   await screenshot(page, testInfo, 'schedule-dialog');
-  await dialog.getByRole('button', { name: 'Create schedule' }).click();
+  await dialog.getByRole('button', { name: 'Create backup schedule', exact: true }).click();
 
   await expect(page).toHaveURL(JOB_URL);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('inventory every 6 hours');
@@ -160,9 +160,9 @@ test('a second backup of a busy cluster is refused, naming the backup that holds
   const first = await startBackup(request, cluster.id, 'first');
   await page.goto('/clusters');
   await hydrated(page);
-  await page.getByTestId('cluster-row').filter({ hasText: 'payments' }).getByRole('link', { name: 'Back up' }).click();
+  await page.getByTestId('cluster-row').filter({ hasText: 'payments' }).getByRole('link', { name: 'Create backup', exact: true }).click();
   const dialog = page.getByRole('dialog');
-  await dialog.getByRole('button', { name: 'Create one off backup' }).click();
+  await dialog.getByRole('button', { name: 'Create one-off backup' }).click();
 
   await expect(dialog.getByTestId('form-error')).toContainText(`is locked by backup ${first.id} (manual)`);
   await page.goto(`/clusters/${cluster.id}`);
@@ -208,7 +208,7 @@ test('the one-off backup and restore forms work without JavaScript @no-js', asyn
   await page.goto(`/clusters/${cluster.id}/backup`);
   await ready(page, testInfo);
   await page.getByLabel('Backup label').fill('plain form #{index}');
-  await page.getByRole('button', { name: 'Create one off backup' }).click();
+  await page.getByRole('button', { name: 'Create one-off backup' }).click();
   await expect(page).toHaveURL(BACKUPS_URL);
   const row = page.getByTestId('backup-row').filter({ hasText: 'plain form #1' });
   await expect(row).toHaveCount(1);
@@ -227,13 +227,13 @@ test('a schedule can be made without JavaScript, and a wrong one is named next t
   await ready(page, testInfo);
   await page.getByLabel('Description').fill('nojs weekly');
   await page.getByLabel('Or a cron schedule (UTC)').fill('* * * * *');
-  await page.getByRole('button', { name: 'Create schedule' }).click();
+  await page.getByRole('button', { name: 'Create backup schedule', exact: true }).click();
   await expect(page.getByTestId('job-cron-error')).toContainText('minute');
   await ready(page, testInfo);
 
   await page.getByLabel('Description').fill('nojs weekly');
   await page.getByLabel('Or a cron schedule (UTC)').fill('0 12 * * 1');
-  await page.getByRole('button', { name: 'Create schedule' }).click();
+  await page.getByRole('button', { name: 'Create backup schedule', exact: true }).click();
   await expect(page).toHaveURL(JOB_URL);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('nojs weekly');
 });

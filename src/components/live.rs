@@ -1,7 +1,8 @@
 //! The console's one always-present island: it makes server-rendered pages live. Every 2 s it
 //! fetches the page's own address again and swaps in the regions marked `data-live` that
 //! changed — statuses, progress, history — so nothing is reloaded and no other island is
-//! touched. It also shows times in the browser's zone and lets notices fade.
+//! touched. It also shows times in the browser's zone, lets notices fade, and starts the
+//! in-page navigation (`navigation.rs`), after which it does all of this again.
 
 use leptos::prelude::*;
 
@@ -42,12 +43,8 @@ mod browser {
         if let Some(root) = document.document_element() {
             let _ = root.set_attribute("data-hydrated", "true");
         }
-        // Remember the server's HTML before localizing, or every region with a time would
-        // look changed on the first refresh.
-        remember(&document);
-        localize_times(&document);
-        forget_notice();
-        set_timeout(dismiss_notices, NOTICE_FOR);
+        shown();
+        crate::components::navigation::start(shown);
         let _ = set_interval_with_handle(
             || {
                 if !IN_FLIGHT.with(|f| f.replace(true)) {
@@ -59,6 +56,18 @@ mod browser {
             },
             REFRESH,
         );
+    }
+
+    /// What a page needs once it is in place, on the first load and after every navigation.
+    fn shown() {
+        let document = document();
+        // Remember the server's HTML before localizing, or every region with a time would
+        // look changed on the first refresh.
+        LAST.with(|last| last.borrow_mut().clear());
+        remember(&document);
+        localize_times(&document);
+        forget_notice();
+        set_timeout(dismiss_notices, NOTICE_FOR);
     }
 
     fn regions(root: &web_sys::Document) -> Vec<web_sys::Element> {
@@ -83,7 +92,8 @@ mod browser {
 
     async fn refresh() {
         let document = document();
-        if document.hidden() || regions(&document).is_empty() {
+        let navigating = crate::components::navigation::under_way;
+        if document.hidden() || navigating() || regions(&document).is_empty() {
             return;
         }
         let Ok(href) = window().location().href() else {
@@ -102,6 +112,10 @@ mod browser {
         let Ok(text) = response.text().await else {
             return;
         };
+        // The page was left meanwhile: this is the old page's HTML.
+        if navigating() || window().location().href().ok().as_ref() != Some(&href) {
+            return;
+        }
         let Ok(parser) = web_sys::DomParser::new() else {
             return;
         };

@@ -6,6 +6,8 @@ mod feedback;
 pub mod form;
 mod lists;
 mod live;
+#[cfg(feature = "hydrate")]
+mod navigation;
 mod page_header;
 mod status_badge;
 mod table;
@@ -20,6 +22,6 @@ pub use lists::{BackupList, Detail};
 pub use live::Live;
 pub use page_header::PageHeader;
 pub use status_badge::StatusBadge;
-pub use table::{DataTable, Table};
+pub use table::{DataTable, Narrow, Table};
 pub use time::{ago, format_utc, now, Time};
 pub use toast::{url_encode, with_notice, Notice};

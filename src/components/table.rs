@@ -4,13 +4,24 @@
 use crate::components::EmptyState;
 use leptos::prelude::*;
 
+/// Which columns give way on smaller screens, by their 1-based position: `wide` ones show from
+/// 1536 px, `roomy` ones from 768 px (style/tailwind.css has the rules). A 1280 px laptop then
+/// sees every row's actions without scrolling, and a phone the name, status and actions.
+#[derive(Clone, Copy, Default)]
+pub struct Narrow {
+    pub wide: &'static str,
+    pub roomy: &'static str,
+}
+
 /// A list as a table: one row per item, drawn by `row` (a `<tr>`), or, when there are no
 /// items, the empty state. `actions` adds a last column
-/// with no visible header, for each row's buttons; `testid` names the `<table>`.
+/// with no visible header, for each row's buttons, kept in view when the table scrolls;
+/// `testid` names the `<table>`.
 #[component]
 pub fn DataTable<T, R, V>(
     headers: &'static [&'static str],
     #[prop(optional)] actions: bool,
+    #[prop(optional)] narrow: Narrow,
     #[prop(optional)] testid: Option<&'static str>,
     /// The empty state's heading.
     empty_title: &'static str,
@@ -30,7 +41,7 @@ where
     let body = view! {
         <tbody class="divide-y divide-slate-100">{rows.into_iter().map(row).collect_view()}</tbody>
     };
-    frame(headers, actions, testid, false, body.into_any())
+    frame(headers, actions, narrow, testid, false, body.into_any())
 }
 
 /// A table's frame and headers around rows the page writes itself (`children`: `<tr>`s, or a
@@ -40,6 +51,7 @@ where
 pub fn Table(
     headers: &'static [&'static str],
     #[prop(optional)] actions: bool,
+    #[prop(optional)] narrow: Narrow,
     #[prop(optional)] grouped: bool,
     children: Children,
 ) -> impl IntoView {
@@ -48,12 +60,13 @@ pub fn Table(
     } else {
         view! { <tbody class="divide-y divide-slate-100">{children()}</tbody> }.into_any()
     };
-    frame(headers, actions, None, grouped, body)
+    frame(headers, actions, narrow, None, grouped, body)
 }
 
 fn frame(
     headers: &'static [&'static str],
     actions: bool,
+    narrow: Narrow,
     testid: Option<&'static str>,
     grouped: bool,
     body: AnyView,
@@ -65,7 +78,7 @@ fn frame(
     };
     view! {
         <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-            <table class=class data-testid=testid>
+            <table class=class data-testid=testid data-wide=narrow.wide data-roomy=narrow.roomy data-actions=actions.then_some("")>
                 <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600">
                     <tr>
                         {headers.iter().map(|header| view! { <th scope="col" class="px-4 py-3">{*header}</th> }).collect_view()}

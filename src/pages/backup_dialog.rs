@@ -58,10 +58,20 @@ pub fn BackupDialog(
     // The preview's clock ticks in the browser, so "{datetime}" shows the minute it will be.
     let clock = RwSignal::new(now());
     Effect::new(move |_| {
-        let handle =
-            set_interval_with_handle(move || clock.set(now()), Duration::from_secs(1)).ok();
+        let handle = StoredValue::new(None::<leptos::leptos_dom::helpers::IntervalHandle>);
+        let tick = move || {
+            // A dialog left behind by an in-page navigation stops its clock.
+            if dialog.get_untracked().is_some_and(|d| !d.is_connected()) {
+                if let Some(handle) = handle.get_value() {
+                    handle.clear();
+                }
+                return;
+            }
+            clock.set(now());
+        };
+        handle.set_value(set_interval_with_handle(tick, Duration::from_secs(1)).ok());
         on_cleanup(move || {
-            if let Some(handle) = handle {
+            if let Some(handle) = handle.try_get_value().flatten() {
                 handle.clear();
             }
         });
@@ -152,7 +162,7 @@ fn LabelStep(
             .or_else(|| preview.get().err())
     });
     view! {
-        // Without JavaScript: "Create one off backup" posts to the server function, "Create
+        // Without JavaScript: "Create one-off backup" posts to the server function, "Create
         // backup schedule" opens step 2 at its own address with the label in the query.
         <form method="get" action=schedule_href>
             <FormError message=Signal::derive(move || {
@@ -221,7 +231,7 @@ fn LabelStep(
             <div class="flex flex-wrap justify-end gap-2">
                 <a href=close_href class=SECONDARY>"Cancel"</a>
                 <button type="submit" class=SECONDARY formaction="/api/backups/create" formmethod="post">
-                    "Create one off backup"
+                    "Create one-off backup"
                 </button>
                 <button type="submit" class=PRIMARY on:click=to_schedule>
                     "Create backup schedule ›"
@@ -366,7 +376,7 @@ fn ScheduleStep(
                 >
                     "‹ Back"
                 </a>
-                <button type="submit" class=PRIMARY>"Create schedule"</button>
+                <button type="submit" class=PRIMARY>"Create backup schedule"</button>
             </div>
             <p class="mt-3 text-xs text-slate-500">
                 "A run on a busy cluster fails and says who holds it; missed runs are not caught up. See "

@@ -2,23 +2,53 @@
 //! linking to the job), one-off backups after. Live: progress and statuses update by
 //! themselves. Rows expand by address (`?expand=<job id>`), so they work without JavaScript.
 
-use crate::components::form::{DANGER, LINK};
+use crate::components::form::LINK;
 use crate::components::{
-    human_bytes, Confirm, Detail, EmptyState, Failure, FormError, Loaded, PageHeader, StatusBadge,
+    human_bytes, Detail, EmptyState, Failure, FormError, Loaded, Narrow, PageHeader, StatusBadge,
     Table, Time,
 };
 use crate::server_fns::{
-    backup_storage, get_backup, is_verifying, list_backups, DeleteBackup, VerifyBackup,
+    backup_storage, get_backup, is_verifying, list_backups, CancelBackup, DeleteBackup,
+    VerifyBackup,
 };
 use cairn_model::{Backup, BackupStatus, GroupedBackups, RepositoryFacts, Verification};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+/// What can be done to a backup from a list or its page (a server action each).
+#[derive(Clone, Copy)]
+struct Commands {
+    delete: ServerAction<DeleteBackup>,
+    cancel: ServerAction<CancelBackup>,
+}
+
+impl Commands {
+    fn new() -> Self {
+        Commands {
+            delete: ServerAction::new(),
+            cancel: ServerAction::new(),
+        }
+    }
+
+    /// The last command's error, if it failed.
+    fn last_error(self) -> Option<crate::error::ConsoleError> {
+        self.delete
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| self.cancel.value().get().and_then(Result::err))
+    }
+
+    fn version(self) -> usize {
+        self.delete.version().get() + self.cancel.version().get()
+    }
+}
+
 #[component]
 pub fn BackupsPage() -> impl IntoView {
-    let delete = ServerAction::<DeleteBackup>::new();
-    let backups = Resource::new(move || delete.version().get(), |_| list_backups());
-    let failure = Failure::of(delete);
+    let commands = Commands::new();
+    let backups = Resource::new(move || commands.version(), |_| list_backups());
+    let failure = Failure::new(move || commands.last_error());
     let query = use_query_map();
     let expanded = Memo::new(move |_| query.read().get("expand"));
     view! {
@@ -30,7 +60,7 @@ pub fn BackupsPage() -> impl IntoView {
         <WhereBackupsAreKept />
         <div data-live="backups">
         <Loaded resource=backups what="backups" let:grouped>
-            <BackupTable grouped expanded delete />
+            <BackupTable grouped expanded commands />
         </Loaded>
         </div>
     }
@@ -124,7 +154,7 @@ fn verification_words(verification: Option<&Verification>, verifying: bool) -> (
 fn BackupTable(
     grouped: GroupedBackups,
     expanded: Memo<Option<String>>,
-    delete: ServerAction<DeleteBackup>,
+    commands: Commands,
 ) -> impl IntoView {
     if grouped.jobs.is_empty() && grouped.one_off.is_empty() {
         return view! {
@@ -169,7 +199,7 @@ fn BackupTable(
                         </td>
                     </tr>
                     <Show when=move || open.get()>
-                        {rows.iter().cloned().map(|b| view! { <BackupRow backup=b delete /> }).collect_view()}
+                        {rows.iter().cloned().map(|b| view! { <BackupRow backup=b commands /> }).collect_view()}
                     </Show>
                 </tbody>
             }
@@ -178,12 +208,13 @@ fn BackupTable(
     let one_off = grouped
         .one_off
         .into_iter()
-        .map(|b| view! { <BackupRow backup=b delete /> })
+        .map(|b| view! { <BackupRow backup=b commands /> })
         .collect_view();
     view! {
         <Table
             headers=&["Description", "Status", "Created", "Size", "New", "Source cluster", "Provider", "Version"]
             actions=true
+            narrow=Narrow { wide: "5 7 8", roomy: "3 4 6" }
             grouped=true
         >
             {groups}
@@ -199,6 +230,7 @@ fn restore_refusal(backup: &Backup) -> Option<&'static str> {
         BackupStatus::Available => None,
         BackupStatus::Creating => Some("It is still being created."),
         BackupStatus::Defunct => Some("A defunct backup holds no usable data."),
+        BackupStatus::Cancelled => Some("A cancelled backup holds no usable data."),
         BackupStatus::Deleting | BackupStatus::Deleted => Some("It is being deleted."),
     }
 }
@@ -215,7 +247,7 @@ fn delete_refusal(backup: &Backup) -> Option<String> {
 }
 
 #[component]
-fn BackupRow(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl IntoView {
+fn BackupRow(backup: Backup, commands: Commands) -> impl IntoView {
     let b = backup;
     let id = b.id.to_string();
     let status = b.status.as_str();
@@ -243,7 +275,7 @@ fn BackupRow(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl IntoVie
     view! {
         <tr data-testid="backup-row" data-id=id.clone() data-status=status>
             <td class="px-4 py-3 font-medium text-slate-900">
-                <a href=format!("/backups/{id}") class=LINK data-testid="backup-description">{b.description.clone()}</a>
+                <a href=format!("/backups/{id}") class=LINK data-testid="backup-description" data-row-link="">{b.description.clone()}</a>
                 {b.failure_reason.clone().map(|reason| view! { <p class="mt-0.5 text-xs font-normal text-red-700">{reason}</p> })}
             </td>
             <td class="px-4 py-3"><StatusBadge status=b.status.as_str().to_owned() /></td>
@@ -258,15 +290,30 @@ fn BackupRow(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl IntoVie
             <td class="px-4 py-3">{b.provider.clone()}</td>
             <td class="px-4 py-3">{b.server_version.clone()}</td>
             <td class="px-4 py-3 text-right whitespace-nowrap">
-                <BackupActions backup=b delete />
+                <BackupActions backup=b commands />
             </td>
         </tr>
     }
 }
 
 #[component]
-fn BackupActions(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl IntoView {
+fn BackupActions(backup: Backup, commands: Commands) -> impl IntoView {
     let id = backup.id.to_string();
+    let cancel_id = id.clone();
+    let cancel_question = format!(
+        "Cancel backup {}? The snapshot stops and what it wrote is removed.",
+        backup.description
+    );
+    let cancel = (backup.status == BackupStatus::Creating).then(move || {
+        crate::confirm_by_id!(
+            commands.cancel,
+            cancel_id,
+            "Cancel",
+            cancel_question,
+            None,
+            "Cancel backup",
+        )
+    });
     let restore = match restore_refusal(&backup) {
         None => view! { <a href=format!("/backups/{id}/restore") class=format!("mr-3 {LINK}")>"Restore"</a> }.into_any(),
         Some(reason) => view! {
@@ -276,16 +323,15 @@ fn BackupActions(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl Int
     };
     view! {
         {restore}
-        <Confirm
-            label="Delete"
-            question=format!("Delete backup {}? Its snapshot is removed too.", backup.description)
-            refused=delete_refusal(&backup)
-        >
-            <ActionForm action=delete>
-                <input type="hidden" name="id" value=id.clone() />
-                <button type="submit" class=DANGER>"Delete backup"</button>
-            </ActionForm>
-        </Confirm>
+        {cancel}
+        {crate::confirm_by_id!(
+            commands.delete,
+            id.clone(),
+            "Delete",
+            format!("Delete backup {}? Its snapshot is removed too.", backup.description),
+            delete_refusal(&backup),
+            "Delete backup",
+        )}
     }
 }
 
@@ -294,20 +340,18 @@ fn BackupActions(backup: Backup, delete: ServerAction<DeleteBackup>) -> impl Int
 pub fn BackupPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let delete = ServerAction::<DeleteBackup>::new();
+    let commands = Commands::new();
     let verify = ServerAction::<VerifyBackup>::new();
     let backup = Resource::new(
-        move || (id(), verify.version().get()),
+        move || (id(), verify.version().get() + commands.version()),
         |(id, _)| async move {
             let verifying = is_verifying(id.clone()).await.unwrap_or(false);
             get_backup(id).await.map(|backup| (backup, verifying))
         },
     );
     let failure = Failure::new(move || {
-        delete
-            .value()
-            .get()
-            .and_then(Result::err)
+        commands
+            .last_error()
             .or_else(|| verify.value().get().and_then(Result::err))
     });
     view! {
@@ -330,7 +374,7 @@ pub fn BackupPage() -> impl IntoView {
                                 </ActionForm>
                             </span>
                         })}
-                        <BackupActions backup=for_actions delete />
+                        <BackupActions backup=for_actions commands />
                     </PageHeader>
                     <FormError message=failure.message() />
                     <section class="max-w-3xl rounded-lg border border-slate-200 bg-white p-4 shadow-sm">

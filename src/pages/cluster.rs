@@ -1,9 +1,10 @@
 //! A cluster's page: details, addresses, each node's health, who holds its lock, its backups.
 
-use crate::components::form::{DANGER, PRIMARY};
+use crate::components::form::PRIMARY;
 use crate::components::{
-    BackupList, Confirm, Detail, Failure, FormError, Loaded, PageHeader, StatusBadge, Time,
+    BackupList, Detail, Failure, FormError, Loaded, PageHeader, StatusBadge, Time,
 };
+use crate::pages::cluster_changes::ClusterChanges;
 use crate::server_fns::{get_cluster_overview, DeleteCluster};
 use cairn_model::{ClusterOverview, ClusterStatus};
 use leptos::prelude::*;
@@ -44,22 +45,21 @@ fn Overview(
     };
     let can_back_up = c.status == ClusterStatus::Available && lock.is_none();
     let detail = |term: &'static str, value: String| view! { <Detail term>{value}</Detail> };
+    let changes = view! { <ClusterChanges cluster=c.clone() lock=lock.clone() /> };
     view! {
         <div data-live="cluster">
         <PageHeader title=c.description.clone() description=format!("Cluster {} in {} / {}.", c.id, c.provider, c.region)>
             {can_back_up.then(|| view! {
-                <a href=format!("/clusters/{id}/backup") class=PRIMARY>"Back up"</a>
+                <a href=format!("/clusters/{id}/backup") class=PRIMARY>"Create backup"</a>
             })}
-            <Confirm
-                label="Delete"
-                question=format!("Delete cluster {}? Its nodes and volumes are removed; its backups stay.", c.description)
-                refused=refused
-            >
-                <ActionForm action=delete>
-                    <input type="hidden" name="id" value=id.clone() />
-                    <button type="submit" class=DANGER>"Delete cluster"</button>
-                </ActionForm>
-            </Confirm>
+            {crate::confirm_by_id!(
+                delete,
+                id.clone(),
+                "Delete",
+                format!("Delete cluster {}? Its nodes and volumes are removed; its backups stay.", c.description),
+                refused,
+                "Delete cluster",
+            )}
         </PageHeader>
         <FormError message=failure.message() />
         {lock.map(|lock| view! {
@@ -123,5 +123,7 @@ fn Overview(
             <BackupList backups testid="cluster-backup-row" empty="None yet." />
         </section>
         </div>
+        // Outside the live region: what someone is typing is never swapped away.
+        {changes}
     }
 }

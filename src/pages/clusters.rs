@@ -1,5 +1,5 @@
 use crate::components::form::{LINK, PRIMARY};
-use crate::components::{DataTable, Loaded, PageHeader, StatusBadge, Time};
+use crate::components::{DataTable, Loaded, Narrow, PageHeader, StatusBadge, Time};
 use crate::pages::backup_dialog::{BackupDialog, DialogStep};
 use crate::server_fns::{get_cluster_overview, list_clusters, CreateBackup, CreateJob};
 use cairn_model::label::DEFAULT_LABEL;
@@ -22,6 +22,7 @@ pub fn ClustersPage() -> impl IntoView {
             <DataTable
                 headers=&["Name", "Cluster ID", "Provider", "Region", "Type", "Version", "Status", "Created"]
                 actions=true
+                narrow=Narrow { wide: "2 3", roomy: "4 5 6 8" }
                 empty_title="No clusters yet"
                 empty_message="Clusters you create, or restore from a backup, appear here with their health and their backups."
                 rows=list
@@ -79,7 +80,7 @@ fn ClusterRow(cluster: Cluster) -> impl IntoView {
     view! {
         <tr data-testid="cluster-row" data-id=id.clone()>
             <td class="px-4 py-3 font-medium text-slate-900">
-                <a href=href class=LINK>{c.description}</a>
+                <a href=href class=LINK data-row-link="">{c.description}</a>
             </td>
             <td class="px-4 py-3 font-mono text-xs text-slate-600">{id.clone()}</td>
             <td class="px-4 py-3">{c.provider}</td>
@@ -94,11 +95,11 @@ fn ClusterRow(cluster: Cluster) -> impl IntoView {
             <td class="px-4 py-3 text-slate-600"><Time time=c.created /></td>
             <td class="px-4 py-3 text-right">
                 {if can_back_up {
-                    view! { <a href=backup_href class=LINK>"Back up"</a> }.into_any()
+                    view! { <a href=backup_href class=LINK>"Create backup"</a> }.into_any()
                 } else {
                     view! {
                         <span class="text-slate-400" title="Only an available cluster can be backed up">
-                            "Back up"
+                            "Create backup"
                         </span>
                     }
                     .into_any()

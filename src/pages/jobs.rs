@@ -5,8 +5,8 @@
 
 use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
-    BackupList, Confirm, DataTable, Detail, Failure, FormError, Loaded, PageHeader, StatusBadge,
-    Time,
+    BackupList, Confirm, DataTable, Detail, Failure, FormError, Loaded, Narrow, PageHeader,
+    StatusBadge, Time,
 };
 use crate::server_fns::{
     get_job_detail, list_clusters, list_jobs, ChangeJob, CreateRestoreTest, RunJob,
@@ -60,8 +60,9 @@ pub fn JobsPage() -> impl IntoView {
             <DataTable
                 headers=&["Description", "Type", "Job ID", "Schedule", "Status", "Source cluster", "Next run", "Last run"]
                 actions=true
+                narrow=Narrow { wide: "2 3 8", roomy: "4 6 7" }
                 empty_title="No scheduled backups yet"
-                empty_message="Create one from a cluster's row on the Clusters page: Back up, then Create backup schedule."
+                empty_message="Create one from a cluster's row on the Clusters page: Create backup, then Create backup schedule."
                 rows=list
                 row=move |job| view! { <JobRow job run change /> }
             />
@@ -131,7 +132,7 @@ fn JobRow(
     let id = job.id.to_string();
     view! {
         <tr data-testid="job-row" data-id=id.clone()>
-            <td class="px-4 py-3 font-medium"><a href=format!("/jobs/{id}") class=LINK>{job.description.clone()}</a></td>
+            <td class="px-4 py-3 font-medium"><a href=format!("/jobs/{id}") class=LINK data-row-link="">{job.description.clone()}</a></td>
             <td class="px-4 py-3">{type_words(job.job_type)}</td>
             <td class="px-4 py-3 font-mono text-xs text-slate-600">{id.clone()}</td>
             <td class="px-4 py-3">

@@ -4,6 +4,7 @@ mod account;
 mod backup_dialog;
 mod backups;
 mod cluster;
+mod cluster_changes;
 mod cluster_form;
 mod clusters;
 mod integrations;

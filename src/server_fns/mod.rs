@@ -15,12 +15,12 @@ pub use account::{
     EndOtherSessions, ListedToken, NewToken, RevokeApiToken, SignedIn,
 };
 pub use backups::{
-    backup_storage, create_backup, delete_backup, get_backup, is_verifying, list_backups,
-    verify_backup, CreateBackup, DeleteBackup, VerifyBackup,
+    backup_storage, cancel_backup, create_backup, delete_backup, get_backup, is_verifying,
+    list_backups, verify_backup, CancelBackup, CreateBackup, DeleteBackup, VerifyBackup,
 };
 pub use clusters::{
-    create_cluster, delete_cluster, get_cluster, get_cluster_overview, list_clusters,
-    CreateCluster, DeleteCluster,
+    change_cluster, create_cluster, delete_cluster, get_cluster, get_cluster_overview,
+    list_clusters, ChangeCluster, ClusterEdit, CreateCluster, DeleteCluster,
 };
 pub use integrations::{
     create_integration, delete_integration, get_integration, list_events, list_integrations,
