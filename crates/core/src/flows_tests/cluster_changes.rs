@@ -304,7 +304,10 @@ async fn a_site_labelled_aws_takes_the_product_pages_gp3_disk_by_its_catalogue_n
     let mut request = crate::testkit::cluster_request(network.id);
     request.disk_type = "GP3".into();
     let cluster = services.create_cluster(&scope, &request).await.unwrap();
-    assert_eq!(cluster.disk_type, "gp3", "stored as the catalogue spells it");
+    assert_eq!(
+        cluster.disk_type, "gp3",
+        "stored as the catalogue spells it"
+    );
 
     request.disk_type = "io9".into();
     let Error::Invalid(fields) = services.create_cluster(&scope, &request).await.unwrap_err()

@@ -281,7 +281,9 @@ fn the_esc_contract_catches_a_missing_field_and_an_unknown_status() {
         "{broken:?}"
     );
     assert!(
-        broken.iter().any(|b| b.contains("\"frozen\" is not one of")),
+        broken
+            .iter()
+            .any(|b| b.contains("\"frozen\" is not one of")),
         "{broken:?}"
     );
 }
