@@ -22,9 +22,6 @@ use tokio::sync::oneshot;
 /// How long a cancel waits for the snapshot to stop and its partial data to be collected.
 const CANCEL_SETTLES_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The way to stop a running snapshot: who asks, and where to say that it has stopped.
-pub(crate) type Canceller = oneshot::Sender<(String, oneshot::Sender<()>)>;
-
 /// A snapshot this instance is taking: cancellable while its canceller is in the map, which
 /// dropping this forgets (with the progress) — at the end, on an error before the snapshot
 /// starts, or should the task die.

@@ -14,6 +14,11 @@ pub use counters::{Counters, Histogram, BACKUP_SECONDS};
 
 use crate::scope::Principal;
 
+/// The way to stop a snapshot this instance is taking (see `Services::cancel_backup`): who
+/// asks, and where to say that it has stopped.
+pub(crate) type Canceller =
+    tokio::sync::oneshot::Sender<(String, tokio::sync::oneshot::Sender<()>)>;
+
 /// At most this many checks are kept (a flood of tokens must not grow it without end).
 const ACCESS_CHECKS_HELD: usize = 10_000;
 

@@ -34,7 +34,7 @@ pub(crate) struct Inner {
     /// Progress of the snapshots this instance is taking.
     pub(crate) progress: Mutex<HashMap<BackupId, Progress>>,
     /// How to stop each snapshot this instance is taking (see `Services::cancel_backup`).
-    pub(crate) cancels: Mutex<HashMap<BackupId, crate::backups::Canceller>>,
+    pub(crate) cancels: Mutex<HashMap<BackupId, crate::held::Canceller>>,
     /// Recent lists of backups (see `Services::list_backups`).
     pub(crate) backup_lists: crate::held::BackupLists,
     /// Recent access-token checks (see `Services::access_principal`).
