@@ -31,7 +31,7 @@ test('clusters, a cluster, backups, a job and back again all happen in the same 
   await expect(page).toHaveURL(/\/backups$/);
   await expect(page.getByRole('link', { name: 'Backups' })).toHaveAttribute('aria-current', 'page');
   await expect(page.getByRole('link', { name: 'Clusters', exact: true })).not.toHaveAttribute('aria-current', 'page');
-  await expect(page.getByTestId('job-group')).toContainText('spa hourly');
+  await expect(page.getByTestId('backup-row').filter({ hasText: 'spa one-off' })).toBeVisible();
   expect(await same()).toBe('yes');
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
