@@ -1,7 +1,7 @@
 //! Flows: cancelling a backup while its snapshot runs.
 
 use super::*;
-use cairn_model::{CreateJobRequest, HistoryStatus, ScheduledBackupData};
+use cairn_model::HistoryStatus;
 
 #[tokio::test]
 async fn a_cancelled_backup_stops_its_snapshot_removes_what_it_wrote_and_frees_the_cluster() {
@@ -74,16 +74,7 @@ async fn only_a_backup_being_created_can_be_cancelled() {
 async fn a_cancelled_run_says_who_cancelled_it_in_the_jobs_history() {
     let f = fixture().await;
     let cluster = f.available_cluster().await;
-    let request = CreateJobRequest {
-        description: "hourly".into(),
-        schedule: "0 * * * *".into(),
-        data: ScheduledBackupData {
-            cluster_id: cluster.id.clone(),
-            description: "{cluster} hourly".into(),
-            max_backup_count: 2,
-        },
-    };
-    let job = f.services.create_job(&f.scope, &request).await.unwrap();
+    let job = super::jobs::job(&f, &cluster, 2).await;
     f.engine.snapshots(SnapshotBehaviour::Hold);
     let run = f.services.run_job_now(&f.scope, &job.id).await.unwrap();
     let backup = run.linked_resource.clone().unwrap();

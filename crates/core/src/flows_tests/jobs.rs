@@ -4,7 +4,7 @@ use super::*;
 use crate::lifecycle::JobEvent;
 use cairn_model::{CreateJobRequest, HistoryStatus, Job, JobStatus, ScheduledBackupData};
 
-async fn job(f: &Fixture, cluster: &Cluster, keep: u32) -> Job {
+pub(super) async fn job(f: &Fixture, cluster: &Cluster, keep: u32) -> Job {
     let request = CreateJobRequest {
         description: "hourly".into(),
         schedule: "0 * * * *".into(),
