@@ -132,3 +132,33 @@ test('a running backup is cancelled from its row: it ends cancelled, the lock is
   const next = await startBackup(request, cluster.id, 'to-cancel next');
   expect((await backupAvailable(request, next.id)).status).toBe('available');
 });
+
+test('a job is edited on its page: a wrong schedule is named beside its field, then it saves', async ({ page, request }) => {
+  const cluster = await availableCluster(request, 'editable');
+  const job = await call(request, 'jobs/create', {
+    'form[cluster_id]': cluster.id,
+    'form[label]': '{cluster}',
+    'form[description]': 'editable hourly',
+    'form[every]': '1',
+    'form[unit]': 'hours',
+    'form[minute]': '0',
+    'form[cron]': '',
+    'form[keep]': '2',
+  });
+  await page.goto(`/jobs/${job.id}`);
+  await hydrated(page);
+  const settings = page.getByTestId('job-settings');
+  await settings.getByLabel('Schedule (cron, UTC)').fill('often');
+  await settings.getByRole('button', { name: 'Save settings' }).click();
+  await expect(settings.getByTestId('edit-schedule-error')).not.toBeEmpty();
+  await settings.getByLabel('Description').fill('editable nightly');
+  await settings.getByLabel('Schedule (cron, UTC)').fill('30 2 * * *');
+  await settings.getByLabel('Backup label').fill('{cluster} nightly #{index}');
+  await settings.getByLabel('Backups to keep').fill('7');
+  await settings.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByTestId('toast')).toContainText('is saved');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('editable nightly');
+  await expect(page.getByText('30 2 * * *').first()).toBeVisible();
+  const saved = await call(request, 'jobs/detail', { id: job.id });
+  expect(saved.overview.job.data).toMatchObject({ description: '{cluster} nightly #{index}', maxBackupCount: 7, clusterId: cluster.id });
+});

@@ -20,6 +20,7 @@ fn type_words(kind: JobType) -> &'static str {
         JobType::ScheduledRestoreTest => "Restore test",
     }
 }
+use crate::pages::job_edit::JobSettings;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -245,6 +246,12 @@ pub fn JobPage() -> impl IntoView {
             <JobView detail tab run change />
         </Loaded>
         </div>
+        // Outside the live region: what someone is typing is never swapped away.
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                detail.await.ok().map(|detail| view! { <JobSettings job=detail.overview.job /> })
+            })}
+        </Suspense>
     }
 }
 

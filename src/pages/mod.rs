@@ -8,6 +8,7 @@ mod cluster_changes;
 mod cluster_form;
 mod clusters;
 mod integrations;
+mod job_edit;
 mod jobs;
 mod networks;
 mod not_found;

@@ -95,3 +95,39 @@ pub async fn change_job(id: String, action: String) -> Result<Job, ConsoleError>
     .await;
     Ok(job)
 }
+
+/// Saves a job's edit form: its description and schedule, and for a scheduled backup its label
+/// template and keep count (absent for a restore test); back to the job with a notice.
+#[server(endpoint = "jobs/edit")]
+pub async fn edit_job(
+    id: String,
+    description: String,
+    schedule: String,
+    #[server(default)] label: Option<String>,
+    #[server(default)] keep: Option<String>,
+) -> Result<Job, ConsoleError> {
+    let (console, scope, id) = super::authorized_id(Permission::Operate, &id, JobId::parse).await?;
+    let max_backup_count = match keep.as_deref().map(str::trim) {
+        None => None,
+        Some(keep) => Some(keep.parse::<u32>().map_err(|_| {
+            ConsoleError::invalid(
+                "data.maxBackupCount",
+                format!("'{keep}' is not a whole number of backups"),
+            )
+        })?),
+    };
+    let edit = cairn_model::EditJobRequest {
+        description: Some(description),
+        schedule: Some(schedule.trim().to_owned()),
+        data: (label.is_some() || max_backup_count.is_some()).then_some(cairn_model::EditJobData {
+            description: label,
+            max_backup_count,
+        }),
+    };
+    let job = console.services.edit_job(&scope, &id, &edit).await?;
+    super::go_with_notice(
+        &format!("/jobs/{}", job.id),
+        &format!("Job “{}” is saved.", job.description),
+    );
+    Ok(job)
+}

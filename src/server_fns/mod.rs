@@ -27,8 +27,8 @@ pub use integrations::{
     test_integration, CreateIntegration, DeleteIntegration, IntegrationForm, TestIntegration,
 };
 pub use jobs::{
-    change_job, create_job, create_restore_test, get_job_detail, list_jobs, run_job, ChangeJob,
-    CreateJob, CreateRestoreTest, RunJob,
+    change_job, create_job, create_restore_test, edit_job, get_job_detail, list_jobs, run_job,
+    ChangeJob, CreateJob, CreateRestoreTest, EditJob, RunJob,
 };
 pub use networks::list_networks;
 

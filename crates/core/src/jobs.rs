@@ -9,8 +9,8 @@ use crate::retention::{plan_prune, PrunePlan};
 use crate::services::{Scope, Services};
 use cairn_model::Permission;
 use cairn_model::{
-    check_job_request, Backup, BackupStatus, CreateJobRequest, HistoryId, HistoryItem,
-    HistoryStatus, Job, JobId, JobStatus, JobType,
+    check_job_request, Backup, BackupStatus, CreateJobRequest, EditJobRequest, FieldErrors,
+    HistoryId, HistoryItem, HistoryStatus, Job, JobId, JobStatus, JobType,
 };
 
 /// How many runs the history shows at most (the latest).
@@ -118,6 +118,63 @@ impl Services {
     pub async fn prune_history(&self) -> Result<u64> {
         let before = self.inner().clock.now() - HISTORY_KEPT;
         self.inner().store.prune_history(before).await
+    }
+
+    /// Changes a job's description, schedule, label template or how many backups it keeps
+    /// (never its cluster or type), by the rules of creating one, every broken rule at once. A
+    /// changed schedule counts from now, so it fires no run it would have "missed". Only the
+    /// edited settings are written: a pause racing the edit keeps its status.
+    pub async fn edit_job(&self, scope: &Scope, id: &JobId, edit: &EditJobRequest) -> Result<Job> {
+        scope.require(Permission::Operate)?;
+        let mut job = self.get_job(scope, id).await?;
+        if job.status == JobStatus::Deleted {
+            return Err(Error::conflict(format!("job {id} is deleted")));
+        }
+        let backups = edit.data.clone().unwrap_or_default();
+        let restore_test = job.job_type == JobType::ScheduledRestoreTest;
+        let mut errors = FieldErrors::new();
+        if restore_test && (backups.description.is_some() || backups.max_backup_count.is_some()) {
+            errors.insert(
+                "data".into(),
+                "a restore test has no backup label or keep count to change".into(),
+            );
+        }
+        let wanted = CreateJobRequest {
+            description: edit.description.clone().unwrap_or(job.description.clone()),
+            schedule: edit.schedule.clone().unwrap_or(job.schedule.clone()),
+            data: cairn_model::ScheduledBackupData {
+                cluster_id: job.data.cluster_id.clone(),
+                description: backups.description.unwrap_or(job.data.description.clone()),
+                max_backup_count: backups
+                    .max_backup_count
+                    .unwrap_or(job.data.max_backup_count),
+            },
+        };
+        errors.extend(
+            check_job_request(&wanted)
+                .into_iter()
+                // A restore test keeps no backups of its own: it has neither to check.
+                .filter(|(field, _)| !(restore_test && field.starts_with("data."))),
+        );
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let schedule = cairn_model::schedule::Schedule::parse(&wanted.schedule)
+            .expect("checked above")
+            .to_string();
+        let rescheduled = schedule != job.schedule;
+        job.description = wanted.description.trim().to_owned();
+        job.schedule = schedule;
+        job.data = wanted.data;
+        let store = &self.inner().store;
+        store.edit_job(&job).await?;
+        if rescheduled {
+            store
+                .set_schedule_from(&job.id, self.inner().clock.now())
+                .await?;
+        }
+        self.wake_scheduler();
+        self.get_job(scope, id).await
     }
 
     /// Pause, resume or delete. Deleting a job keeps its backups. A resumed job's schedule

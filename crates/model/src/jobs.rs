@@ -21,6 +21,29 @@ pub struct CreateJobRequest {
     pub data: ScheduledBackupData,
 }
 
+/// A change to a job: what is given changes; its cluster and type never do. The API's
+/// `PUT …/jobs/{id}` body, and the console's edit form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EditJobRequest {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub schedule: Option<String>,
+    #[serde(default)]
+    pub data: Option<EditJobData>,
+}
+
+/// The backups' side of [`EditJobRequest`]: the label template and how many to keep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EditJobData {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub max_backup_count: Option<u32>,
+}
+
 /// Every problem of the request at once, keyed by wire field (`data.description` for the
 /// label template). The cluster's existence is checked by the core.
 pub fn check_job_request(request: &CreateJobRequest) -> FieldErrors {

@@ -26,7 +26,7 @@ pub use integrations::{
     Delivery, DeliveryStatus, EmailSink, Event, EventKind, EventSource, Integration,
     IntegrationRequest, IntegrationView, IssueStatus, Sink, SinkView,
 };
-pub use jobs::{check_job_request, CreateJobRequest};
+pub use jobs::{check_job_request, CreateJobRequest, EditJobData, EditJobRequest};
 pub use restore::{
     check_cluster_description, check_cluster_request, check_restore, CreateClusterRequest,
     FieldErrors,

@@ -70,6 +70,22 @@ impl JobStore for SqlStore {
         found(updated, "job", j.id.as_str())
     }
 
+    async fn edit_job(&self, j: &Job) -> CoreResult<()> {
+        let sql =
+            "UPDATE jobs SET description = $2, schedule = $3, label = $4, max_backup_count = $5
+                   WHERE id = $1 AND status <> 'deleted'";
+        let updated = execute!(
+            self,
+            sql,
+            j.id.as_str(),
+            &j.description,
+            &j.schedule,
+            &j.data.description,
+            i64::from(j.data.max_backup_count),
+        );
+        found(updated, "job", j.id.as_str())
+    }
+
     async fn insert_history(&self, h: &HistoryItem) -> CoreResult<()> {
         let sql = format!(
             "INSERT INTO job_history ({HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"

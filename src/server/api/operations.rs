@@ -144,6 +144,7 @@ pub const OPERATIONS: &[Operation] = &[
     op!("listJobs", Get, JOBS, orchestrate::list_jobs, "Jobs of the project: scheduled backups (what Kurrent Cloud lists), or of another type", None, 200 => "JobList",
         query: [("type", "ScheduledBackup (the default), ScheduledRestoreTest, or all")]),
     op!("getJob", Get, JOB, orchestrate::get_job, "One job", None, 200 => "JobResponse"),
+    op!("updateJob", Put, JOB, orchestrate::update_job, "Change a job's description, schedule, label template or keep count (never its cluster); a new schedule counts from now", Some("UpdateJobRequest"), 200 => "JobResponse"),
     op!("deleteJob", Delete, JOB, orchestrate::delete_job, "Delete a job (its backups stay)", None, 200 => "Empty"),
     op!("runJob", Post, RUN, orchestrate::run_job, "Run a job now", None, 200 => "RunResponse"),
     op!("pauseJob", Post, PAUSE, orchestrate::pause_job, "Pause a job: no runs until it is resumed", None, 200 => "JobResponse"),

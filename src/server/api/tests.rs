@@ -1204,3 +1204,58 @@ async fn an_expired_api_token_is_answered_invalid_grant_saying_it_has_expired() 
         json!({"error": "invalid_grant", "error_description": "the refresh token has expired"})
     );
 }
+
+#[tokio::test]
+async fn a_job_is_edited_with_put_and_a_bad_edit_names_each_field() {
+    let api = api().await;
+    let jobs = format!(
+        "/orchestrate/v1/organizations/{}/projects/{}/jobs",
+        api.scope.organization_id, api.scope.project_id
+    );
+    let body = json!({
+        "type": "ScheduledBackup", "description": "My Hourly Backup", "schedule": "0 */1 * * *",
+        "data": {"clusterId": api.cluster, "description": "{cluster} hourly", "maxBackupCount": 2}
+    });
+    let (_, created, _) = api.call("POST", &jobs, Some(body)).await;
+    let one = format!("{jobs}/{}", created["id"].as_str().unwrap());
+
+    let edit = json!({"schedule": "30 2 * * *", "data": {"maxBackupCount": 7}});
+    let (status, edited, _) = api.call("PUT", &one, Some(edit)).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    let job = &edited["job"];
+    assert_eq!(
+        (
+            &job["schedule"],
+            &job["data"]["maxBackupCount"],
+            &job["description"]
+        ),
+        (&json!("30 2 * * *"), &json!(7), &json!("My Hourly Backup"))
+    );
+    assert_eq!(job["data"]["clusterId"], api.cluster.as_str());
+
+    let bad = json!({"schedule": "often", "data": {"maxBackupCount": 0}});
+    let (status, problem, _) = api.call("PUT", &one, Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem["fields"]["schedule"].is_string(), "{problem}");
+    assert!(
+        problem["fields"]["data.maxBackupCount"].is_string(),
+        "{problem}"
+    );
+    let (status, problem, _) = api
+        .call("PUT", &one, Some(json!({"data": {"clusterId": "c1"}})))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the cluster cannot change: {problem}"
+    );
+    let (status, _, _) = api
+        .call_as(
+            Some(&api.viewer),
+            "PUT",
+            &one,
+            Some(json!({"description": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

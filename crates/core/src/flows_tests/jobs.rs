@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::lifecycle::JobEvent;
+use crate::{Clock, JobStore};
 use cairn_model::{CreateJobRequest, HistoryStatus, Job, JobStatus, ScheduledBackupData};
 
 pub(super) async fn job(f: &Fixture, cluster: &Cluster, keep: u32) -> Job {
@@ -285,4 +286,92 @@ async fn a_job_for_an_unknown_cluster_is_refused_with_every_field_error() {
         fields.keys().collect::<Vec<_>>(),
         ["data.clusterId", "description", "schedule"]
     );
+}
+
+#[tokio::test]
+async fn an_edited_job_keeps_its_cluster_and_a_new_schedule_counts_from_now() {
+    let f = fixture().await;
+    let cluster = f.available_cluster().await;
+    let job = job(&f, &cluster, 3).await;
+    f.clock.advance(chrono::Duration::hours(3));
+    let edit = cairn_model::EditJobRequest {
+        description: Some(" nightly ".into()),
+        schedule: Some("15 2 * * *".into()),
+        data: Some(cairn_model::EditJobData {
+            description: Some("{cluster} nightly #{index}".into()),
+            max_backup_count: Some(5),
+        }),
+    };
+    let edited = f.services.edit_job(&f.scope, &job.id, &edit).await.unwrap();
+    assert_eq!(edited.description, "nightly");
+    assert_eq!(edited.schedule, "15 2 * * *");
+    assert_eq!(edited.data.description, "{cluster} nightly #{index}");
+    assert_eq!(edited.data.max_backup_count, 5);
+    assert_eq!(edited.data.cluster_id, cluster.id);
+    let scheduled = f.store.scheduled_jobs().await.unwrap();
+    let (_, from) = scheduled.iter().find(|(j, _)| j.id == job.id).unwrap();
+    assert_eq!(
+        *from,
+        f.clock.now(),
+        "the new schedule fires no run it missed"
+    );
+
+    // Only the description: the schedule's start stays.
+    f.clock.advance(chrono::Duration::minutes(1));
+    let rename = cairn_model::EditJobRequest {
+        description: Some("nightly, renamed".into()),
+        ..Default::default()
+    };
+    f.services
+        .edit_job(&f.scope, &job.id, &rename)
+        .await
+        .unwrap();
+    let scheduled = f.store.scheduled_jobs().await.unwrap();
+    let (_, kept) = scheduled.iter().find(|(j, _)| j.id == job.id).unwrap();
+    assert_eq!(kept, from);
+}
+
+#[tokio::test]
+async fn an_edit_names_every_broken_rule_at_once_and_changes_nothing() {
+    let f = fixture().await;
+    let cluster = f.available_cluster().await;
+    let job = job(&f, &cluster, 3).await;
+    let edit = cairn_model::EditJobRequest {
+        description: Some(" ".into()),
+        schedule: Some("* * * * *".into()),
+        data: Some(cairn_model::EditJobData {
+            description: Some("{nope".into()),
+            max_backup_count: Some(0),
+        }),
+    };
+    let Error::Invalid(fields) = f
+        .services
+        .edit_job(&f.scope, &job.id, &edit)
+        .await
+        .unwrap_err()
+    else {
+        panic!("field errors")
+    };
+    let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "data.description",
+            "data.maxBackupCount",
+            "description",
+            "schedule"
+        ]
+    );
+    assert_eq!(f.services.get_job(&f.scope, &job.id).await.unwrap(), job);
+
+    f.services
+        .change_job(&f.scope, &job.id, JobEvent::Delete)
+        .await
+        .unwrap();
+    let error = f
+        .services
+        .edit_job(&f.scope, &job.id, &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict);
 }

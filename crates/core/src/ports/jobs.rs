@@ -16,6 +16,10 @@ pub trait JobStore: Send + Sync {
     async fn jobs(&self, project: &ProjectId) -> Result<Vec<Job>>;
     /// Replaces the stored job with the same id.
     async fn update_job(&self, job: &Job) -> Result<()>;
+    /// Writes what a person edits of a job — its description, schedule, label template and
+    /// how many backups to keep — and nothing else (a pause racing the edit keeps its status);
+    /// a deleted job is not found.
+    async fn edit_job(&self, job: &Job) -> Result<()>;
 
     async fn insert_history(&self, item: &HistoryItem) -> Result<()>;
     /// Replaces the stored history item with the same id.

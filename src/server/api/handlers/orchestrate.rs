@@ -6,7 +6,7 @@ use crate::server::api::{InProject, Operates, PathId, Reads};
 use axum::extract::Query;
 use axum::Json;
 use cairn_core::lifecycle::JobEvent;
-use cairn_model::{CreateJobRequest, JobId, JobType};
+use cairn_model::{CreateJobRequest, EditJobRequest, JobId, JobType};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -77,6 +77,20 @@ pub async fn list_jobs(
 }
 
 by_id!(get_job: Reads, JobId => get_job() => "job");
+
+/// Changes a job's description, schedule, label template or keep count (Cairn's own: Kurrent
+/// Cloud's jobs are made again instead); answers the job.
+pub async fn update_job(
+    InProject { caller, scope, .. }: InProject<Operates>,
+    PathId(id): PathId<JobId>,
+    body: JsonBody<EditJobRequest>,
+) -> Answer {
+    let job = caller
+        .services()
+        .edit_job(&scope, &id, body.read()?)
+        .await?;
+    super::wrapped("job", job)
+}
 
 by_id!(delete_job: Operates, JobId => change_job(JobEvent::Delete) => {});
 

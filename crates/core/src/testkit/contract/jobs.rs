@@ -183,3 +183,51 @@ pub async fn a_run_ends_once_and_a_late_end_does_not_overwrite_the_first(db: &dy
     assert!(!store.end_run_if_started(&run).await.unwrap());
     assert_eq!(store.history(&job.id, 1).await.unwrap()[0], ended);
 }
+
+pub async fn an_edit_writes_a_jobs_settings_but_never_its_status_and_misses_a_deleted_job(
+    db: &dyn Database,
+) {
+    use crate::lifecycle::JobEvent;
+    let engine = Arc::new(FakeEngine::default());
+    let (services, scope) = instance(db, &engine).await;
+    let cluster = available_cluster(&services, &scope).await;
+    let job = hourly_job(&services, &scope, &cluster).await;
+    // Read before a pause lands: its (stale) status must not be written back.
+    let mut stale = job.clone();
+    services
+        .change_job(&scope, &job.id, JobEvent::Pause)
+        .await
+        .unwrap();
+    stale.description = "renamed".into();
+    stale.schedule = "30 6 * * *".into();
+    stale.data.description = "{cluster} daily".into();
+    stale.data.max_backup_count = 7;
+    db.open().await.edit_job(&stale).await.unwrap();
+
+    let (again, _) = instance(db, &engine).await;
+    let read = again.get_job(&scope, &job.id).await.unwrap();
+    assert_eq!(
+        read.status,
+        cairn_model::JobStatus::Paused,
+        "the pause stays"
+    );
+    assert_eq!(
+        (read.description.as_str(), read.schedule.as_str()),
+        ("renamed", "30 6 * * *")
+    );
+    assert_eq!(
+        (read.data.description.as_str(), read.data.max_backup_count),
+        ("{cluster} daily", 7)
+    );
+    assert_eq!(
+        read.data.cluster_id, cluster.id,
+        "the cluster never changes"
+    );
+
+    services
+        .change_job(&scope, &job.id, JobEvent::Delete)
+        .await
+        .unwrap();
+    let error = db.open().await.edit_job(&stale).await.unwrap_err();
+    assert_eq!(error.kind(), crate::ErrorKind::NotFound);
+}

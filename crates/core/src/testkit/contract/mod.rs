@@ -35,6 +35,7 @@ macro_rules! store_contract {
             of_200_concurrent_backups_from_two_instances_exactly_one_is_accepted,
             after_a_crash_creating_backups_are_defunct_and_unlocked,
             a_job_its_history_and_its_pruned_backups_read_back_after_a_restart,
+            an_edit_writes_a_jobs_settings_but_never_its_status_and_misses_a_deleted_job,
             each_due_run_fires_once_across_instances_and_missed_ones_are_not_caught_up,
             networks_and_projects_are_created_and_an_unused_network_deleted,
             organizations_and_projects_are_deleted_once_unused,

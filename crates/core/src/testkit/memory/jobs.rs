@@ -44,6 +44,20 @@ impl JobStore for InMemoryStore {
             .replace(&job.id, job.clone(), "job", job.id.to_string())
     }
 
+    async fn edit_job(&self, job: &Job) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        let stored = state
+            .jobs
+            .get_mut(&job.id)
+            .filter(|stored| stored.status != cairn_model::JobStatus::Deleted)
+            .ok_or_else(|| crate::Error::not_found("job", &job.id))?;
+        stored.description = job.description.clone();
+        stored.schedule = job.schedule.clone();
+        stored.data.description = job.data.description.clone();
+        stored.data.max_backup_count = job.data.max_backup_count;
+        Ok(())
+    }
+
     async fn insert_history(&self, item: &HistoryItem) -> Result<()> {
         self.state.lock().unwrap().push_history(item);
         Ok(())
