@@ -162,3 +162,24 @@ test('a job is edited on its page: a wrong schedule is named beside its field, t
   const saved = await call(request, 'jobs/detail', { id: job.id });
   expect(saved.overview.job.data).toMatchObject({ description: '{cluster} nightly #{index}', maxBackupCount: 7, clusterId: cluster.id });
 });
+
+test("the restore form is prefilled from the source cluster's shape as it was at backup time", async ({ page, request }) => {
+  const networks = await call(request, 'networks/list', {});
+  const created = await call(request, 'clusters/create', {
+    'request[description]': 'shaped',
+    'request[networkId]': networks.find((n: any) => n.region === 'local-1').id,
+    'request[topology]': 'single-node',
+    'request[instanceType]': 'm8',
+    'request[diskSizeGb]': '9',
+    'request[diskType]': 'local-ssd',
+    'request[serverVersion]': '24.10',
+    'request[projectionLevel]': 'user',
+  });
+  await expect.poll(async () => (await call(request, 'clusters/get', { id: created.id })).status, { timeout: 30_000 }).toBe('available');
+  const backup = await backupAvailable(request, (await startBackup(request, created.id, 'shaped nightly')).id);
+  await page.goto(`/backups/${backup.id}/restore`);
+  await expect(page.getByLabel('Instance size')).toHaveValue('m8');
+  await expect(page.getByLabel('Projections')).toHaveValue('user');
+  await expect(page.getByLabel('Topology')).toHaveValue('single-node');
+  await expect(page.getByLabel('Disk size (GB)')).toHaveValue('9');
+});

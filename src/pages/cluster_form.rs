@@ -65,12 +65,19 @@ pub fn RestorePage() -> impl IntoView {
         <Loaded resource=data what="the backup" title="Restore" let:found>
             {
                 let (backup, networks) = found;
+                // The source cluster as it was when backed up (older backups: the defaults).
+                let shaped = backup.source_shape.map_or_else(Prefill::default, |shape| Prefill {
+                    topology: shape.topology,
+                    instance_type: shape.instance_type,
+                    projection_level: shape.projection_level,
+                    ..Prefill::default()
+                });
                 let prefill = Prefill {
                     description: format!("{} (restored)", backup.source_cluster_description),
                     region: Some(backup.region.clone()),
                     disk_size_gb: backup.size_gb,
                     server_version: backup.server_version.clone(),
-                    ..Prefill::default()
+                    ..shaped
                 };
                 view! {
                     <PageHeader

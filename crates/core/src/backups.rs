@@ -151,6 +151,11 @@ impl Services {
                 finished: None,
                 contents: None,
                 verification: None,
+                source_shape: Some(cairn_model::ClusterShape {
+                    topology: cluster.topology,
+                    instance_type: cluster.instance_type,
+                    projection_level: cluster.projection_level,
+                }),
             };
             let _writing = self.writing_backups();
             store.insert_backup(&backup).await?;

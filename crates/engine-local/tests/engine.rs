@@ -66,6 +66,7 @@ fn backup_of(cluster: &Cluster) -> Backup {
         finished: None,
         contents: None,
         verification: None,
+        source_shape: None,
     }
 }
 

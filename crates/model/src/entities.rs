@@ -208,6 +208,15 @@ impl BackupStatus {
     }
 }
 
+/// What a restore copies from the source cluster besides its disk and version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterShape {
+    pub topology: Topology,
+    pub instance_type: InstanceType,
+    pub projection_level: ProjectionLevel,
+}
+
 /// How far a snapshot being taken has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -256,6 +265,10 @@ pub struct Backup {
     /// When the backup ended (available or defunct).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<DateTime<Utc>>,
+    /// The source cluster's shape when the backup was taken, so a restore is offered the same;
+    /// none for backups taken before Cairn recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_shape: Option<ClusterShape>,
     /// What the cluster held at backup time: its events and the position of the last one.
     /// A restore of the backup must hold exactly these (restore tests check it).
     #[serde(default, skip_serializing_if = "Option::is_none")]

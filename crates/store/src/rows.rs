@@ -196,7 +196,7 @@ impl IntoModel<ClusterLock> for LockRow {
 pub(crate) const BACKUP_COLUMNS: &str = "id, project_id, description, source_cluster_id, \
      source_cluster_description, provider, region, server_version, server_version_tag, size_gb, \
      available_node_count, status, created, linked_resource, bytes_stored, bytes_new, file_count, \
-     checksum, failure_reason, finished, event_count, last_position, verification";
+     checksum, failure_reason, finished, event_count, last_position, verification, source_shape";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct BackupRow {
@@ -223,6 +223,7 @@ pub(crate) struct BackupRow {
     event_count: Option<i64>,
     last_position: Option<i64>,
     verification: Option<String>,
+    source_shape: Option<String>,
 }
 
 fn count<T: TryFrom<i64>>(table: &str, column: &str, value: i64) -> CoreResult<T> {
@@ -274,6 +275,12 @@ impl IntoModel<Backup> for BackupRow {
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("{T}: verification: {e}")))?,
+            source_shape: self
+                .source_shape
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("{T}: source_shape: {e}")))?,
         })
     }
 }
