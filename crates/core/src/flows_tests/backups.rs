@@ -20,10 +20,16 @@ async fn a_one_off_backup_locks_the_cluster_until_its_snapshot_is_available() {
     assert_eq!(backup.description, "orders #1 2025-01-23T18:12:04Z");
     assert_eq!(backup.linked_resource, None);
     assert_eq!(backup.size_gb, 16);
-    let shape = backup.source_shape.expect("the source cluster's shape is recorded");
+    let shape = backup
+        .source_shape
+        .expect("the source cluster's shape is recorded");
     assert_eq!(
         (shape.topology, shape.instance_type, shape.projection_level),
-        (cluster.topology, cluster.instance_type, cluster.projection_level)
+        (
+            cluster.topology,
+            cluster.instance_type,
+            cluster.projection_level
+        )
     );
     assert_eq!(backup.created, backup.id.time().unwrap());
     let locks = f.store.locks().await.unwrap();
