@@ -107,15 +107,13 @@ pub async fn edit_job(
     #[server(default)] keep: Option<String>,
 ) -> Result<Job, ConsoleError> {
     let (console, scope, id) = super::authorized_id(Permission::Operate, &id, JobId::parse).await?;
-    let max_backup_count = match keep.as_deref().map(str::trim) {
-        None => None,
-        Some(keep) => Some(keep.parse::<u32>().map_err(|_| {
-            ConsoleError::invalid(
-                "data.maxBackupCount",
-                format!("'{keep}' is not a whole number of backups"),
-            )
-        })?),
-    };
+    // An unreadable count is sent as 0, which the core refuses with every other broken rule;
+    // its message then says what was typed.
+    let keep = keep.as_deref().map(str::trim);
+    let unreadable = keep
+        .filter(|keep| keep.parse::<u32>().is_err())
+        .map(|keep| format!("'{keep}' is not a whole number of backups"));
+    let max_backup_count = keep.map(|keep| keep.parse::<u32>().unwrap_or(0));
     let edit = cairn_model::EditJobRequest {
         description: Some(description),
         schedule: Some(schedule.trim().to_owned()),
@@ -124,7 +122,17 @@ pub async fn edit_job(
             max_backup_count,
         }),
     };
-    let job = console.services.edit_job(&scope, &id, &edit).await?;
+    let job = console
+        .services
+        .edit_job(&scope, &id, &edit)
+        .await
+        .map_err(|error| {
+            let mut error = ConsoleError::from(error);
+            if let Some(message) = unreadable {
+                error.fields.insert("data.maxBackupCount".into(), message);
+            }
+            error
+        })?;
     super::go_with_notice(
         &format!("/jobs/{}", job.id),
         &format!("Job “{}” is saved.", job.description),

@@ -162,16 +162,16 @@ impl Services {
         let schedule = cairn_model::schedule::Schedule::parse(&wanted.schedule)
             .expect("checked above")
             .to_string();
-        let rescheduled = schedule != job.schedule;
         job.description = wanted.description.trim().to_owned();
         job.schedule = schedule;
         job.data = wanted.data;
-        let store = &self.inner().store;
-        store.edit_job(&job).await?;
-        if rescheduled {
-            store
-                .set_schedule_from(&job.id, self.inner().clock.now())
-                .await?;
+        let now = self.inner().clock.now();
+        match self.inner().store.edit_job(&job, now).await {
+            // Deleted since it was read.
+            Err(Error::NotFound { .. }) => {
+                return Err(Error::conflict(format!("job {id} is deleted")));
+            }
+            written => written?,
         }
         self.wake_scheduler();
         self.get_job(scope, id).await

@@ -64,15 +64,18 @@ impl JobStore for SqlStore {
     }
 
     async fn update_job(&self, j: &Job) -> CoreResult<()> {
-        // Jobs are immutable but for their status (as in Kurrent Cloud's API).
+        // Only the status: what a person edits is `edit_job`'s (in Kurrent Cloud's API jobs
+        // change only by pausing, resuming and deleting).
         let sql = "UPDATE jobs SET status = $2 WHERE id = $1";
         let updated = execute!(self, sql, j.id.as_str(), wire_text(&j.status));
         found(updated, "job", j.id.as_str())
     }
 
-    async fn edit_job(&self, j: &Job) -> CoreResult<()> {
-        let sql =
-            "UPDATE jobs SET description = $2, schedule = $3, label = $4, max_backup_count = $5
+    async fn edit_job(&self, j: &Job, now: DateTime<Utc>) -> CoreResult<()> {
+        // SET sees the row as it was: a changed schedule counts from `now`.
+        let sql = "UPDATE jobs SET description = $2, label = $4, max_backup_count = $5,
+                       schedule_from = CASE WHEN schedule = $3 THEN schedule_from ELSE $6 END,
+                       schedule = $3
                    WHERE id = $1 AND status <> 'deleted'";
         let updated = execute!(
             self,
@@ -82,6 +85,7 @@ impl JobStore for SqlStore {
             &j.schedule,
             &j.data.description,
             i64::from(j.data.max_backup_count),
+            now,
         );
         found(updated, "job", j.id.as_str())
     }

@@ -18,8 +18,9 @@ pub trait JobStore: Send + Sync {
     async fn update_job(&self, job: &Job) -> Result<()>;
     /// Writes what a person edits of a job — its description, schedule, label template and
     /// how many backups to keep — and nothing else (a pause racing the edit keeps its status);
-    /// a deleted job is not found.
-    async fn edit_job(&self, job: &Job) -> Result<()>;
+    /// when the schedule changes, it counts from `now`, in the same statement (no scheduler
+    /// sees the new schedule with the old start). A deleted job is not found.
+    async fn edit_job(&self, job: &Job, now: DateTime<Utc>) -> Result<()>;
 
     async fn insert_history(&self, item: &HistoryItem) -> Result<()>;
     /// Replaces the stored history item with the same id.

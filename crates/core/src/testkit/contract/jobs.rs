@@ -202,7 +202,8 @@ pub async fn an_edit_writes_a_jobs_settings_but_never_its_status_and_misses_a_de
     stale.schedule = "30 6 * * *".into();
     stale.data.description = "{cluster} daily".into();
     stale.data.max_backup_count = 7;
-    db.open().await.edit_job(&stale).await.unwrap();
+    let edited_at: chrono::DateTime<chrono::Utc> = "2026-11-24T13:00:00Z".parse().unwrap();
+    db.open().await.edit_job(&stale, edited_at).await.unwrap();
 
     let (again, _) = instance(db, &engine).await;
     let read = again.get_job(&scope, &job.id).await.unwrap();
@@ -228,6 +229,28 @@ pub async fn an_edit_writes_a_jobs_settings_but_never_its_status_and_misses_a_de
         .change_job(&scope, &job.id, JobEvent::Delete)
         .await
         .unwrap();
-    let error = db.open().await.edit_job(&stale).await.unwrap_err();
+    let error = db
+        .open()
+        .await
+        .edit_job(&stale, edited_at)
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), crate::ErrorKind::NotFound);
+
+    // A running job: a new schedule counts from the edit, in the same write; the same
+    // schedule again leaves its start alone.
+    let running = hourly_job(&services, &scope, &cluster).await;
+    let store = db.open().await;
+    let from = |store: Arc<dyn crate::Store>, id: cairn_model::JobId| async move {
+        let scheduled = store.scheduled_jobs().await.unwrap();
+        scheduled.into_iter().find(|(j, _)| j.id == id).unwrap().1
+    };
+    let mut daily = running.clone();
+    daily.schedule = "0 3 * * *".into();
+    store.edit_job(&daily, edited_at).await.unwrap();
+    assert_eq!(from(store.clone(), running.id.clone()).await, edited_at);
+    daily.description = "daily".into();
+    let later = edited_at + chrono::Duration::hours(1);
+    store.edit_job(&daily, later).await.unwrap();
+    assert_eq!(from(store.clone(), running.id.clone()).await, edited_at);
 }

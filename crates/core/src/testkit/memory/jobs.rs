@@ -44,17 +44,21 @@ impl JobStore for InMemoryStore {
             .replace(&job.id, job.clone(), "job", job.id.to_string())
     }
 
-    async fn edit_job(&self, job: &Job) -> Result<()> {
+    async fn edit_job(&self, job: &Job, now: DateTime<Utc>) -> Result<()> {
         let mut state = self.state.lock().unwrap();
         let stored = state
             .jobs
             .get_mut(&job.id)
             .filter(|stored| stored.status != cairn_model::JobStatus::Deleted)
             .ok_or_else(|| crate::Error::not_found("job", &job.id))?;
+        let rescheduled = stored.schedule != job.schedule;
         stored.description = job.description.clone();
         stored.schedule = job.schedule.clone();
         stored.data.description = job.data.description.clone();
         stored.data.max_backup_count = job.data.max_backup_count;
+        if rescheduled {
+            state.schedule_from.insert(job.id.clone(), now);
+        }
         Ok(())
     }
 
