@@ -76,7 +76,15 @@ async fn a_killed_follower_degrades_the_cluster_within_seconds_and_ensure_runnin
 
     kill_9(&layout, 2);
     let health = health_within(&clusters, &layout, |h| *h != Health::Ok).await;
-    assert_eq!(health, Health::Degraded("node 2 does not answer".into()));
+    // Killed before it had copied the last appends, it is also said to be behind: either way
+    // the reason names node 2 and that it does not answer.
+    match &health {
+        Health::Degraded(reason) => assert!(
+            reason.starts_with("node 2 ") && reason.ends_with("does not answer"),
+            "{reason}"
+        ),
+        other => panic!("degraded, not {other:?}"),
+    }
     for n in 50..60 {
         assert_eq!(
             append(&leader, n),
