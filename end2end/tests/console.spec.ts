@@ -1,19 +1,10 @@
-import { availableCluster, backupAvailable, call, expect, fillCluster, hydrated, screenshot, startBackup, test } from './helpers';
+import { availableCluster, backupAvailable, call, expect, fillCluster, hourlyJob, hydrated, screenshot, startBackup, test } from './helpers';
 
 // The console is one page in the browser: moving around swaps the page's part, never the document.
 test('clusters, a cluster, backups, a job and back again all happen in the same document', async ({ page, request }) => {
   const cluster = await availableCluster(request, 'spa');
   await backupAvailable(request, (await startBackup(request, cluster.id, 'spa one-off')).id);
-  await call(request, 'jobs/create', {
-    'form[cluster_id]': cluster.id,
-    'form[label]': '{cluster}',
-    'form[description]': 'spa hourly',
-    'form[every]': '1',
-    'form[unit]': 'hours',
-    'form[minute]': '0',
-    'form[cron]': '',
-    'form[keep]': '2',
-  });
+  await hourlyJob(request, cluster.id, 'spa hourly');
   await page.goto('/clusters');
   await hydrated(page);
   await page.evaluate(() => ((window as any).sameDocument = 'yes'));
@@ -135,16 +126,7 @@ test('a running backup is cancelled from its row: it ends cancelled, the lock is
 
 test('a job is edited on its page: a wrong schedule is named beside its field, then it saves', async ({ page, request }) => {
   const cluster = await availableCluster(request, 'editable');
-  const job = await call(request, 'jobs/create', {
-    'form[cluster_id]': cluster.id,
-    'form[label]': '{cluster}',
-    'form[description]': 'editable hourly',
-    'form[every]': '1',
-    'form[unit]': 'hours',
-    'form[minute]': '0',
-    'form[cron]': '',
-    'form[keep]': '2',
-  });
+  const job = await hourlyJob(request, cluster.id, 'editable hourly');
   await page.goto(`/jobs/${job.id}`);
   await hydrated(page);
   const settings = page.getByTestId('job-settings');

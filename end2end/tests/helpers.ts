@@ -172,6 +172,20 @@ export async function availableCluster(request: APIRequestContext, name: string,
   );
 }
 
+/** A job backing up `clusterId` every hour, keeping 2, labelled with the cluster's name. */
+export async function hourlyJob(request: APIRequestContext, clusterId: string, description: string) {
+  return call(request, 'jobs/create', {
+    'form[cluster_id]': clusterId,
+    'form[label]': '{cluster}',
+    'form[description]': description,
+    'form[every]': '1',
+    'form[unit]': 'hours',
+    'form[minute]': '0',
+    'form[cron]': '',
+    'form[keep]': '2',
+  });
+}
+
 /** Starts a one-off backup through the API. */
 export async function startBackup(request: APIRequestContext, clusterId: string, label: string) {
   return call(request, 'backups/create', { cluster_id: clusterId, description: label });

@@ -4,6 +4,7 @@ import {
   call,
   expect,
   fillCluster,
+  hourlyJob,
   hydrated,
   screenshot,
   startBackup,
@@ -241,16 +242,7 @@ test('a schedule can be made without JavaScript, and a wrong one is named next t
 test('every list and detail page renders complete on the server @no-js', async ({ page, request }, testInfo) => {
   const cluster = await availableCluster(request, 'static');
   const backup = await backupAvailable(request, (await startBackup(request, cluster.id, 'static one-off')).id);
-  const job = await call(request, 'jobs/create', {
-    'form[cluster_id]': cluster.id,
-    'form[label]': '{cluster}',
-    'form[description]': 'static hourly',
-    'form[every]': '1',
-    'form[unit]': 'hours',
-    'form[minute]': '0',
-    'form[cron]': '',
-    'form[keep]': '2',
-  });
+  const job = await hourlyJob(request, cluster.id, 'static hourly');
   for (const [path, text] of [
     ['/clusters', 'static'],
     [`/clusters/${cluster.id}`, 'static one-off'],

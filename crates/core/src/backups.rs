@@ -47,20 +47,21 @@ impl Running {
         }
     }
 
-    fn forget_canceller(&self) {
-        if let Ok(mut cancels) = self.services.inner().cancels.lock() {
+    /// The snapshot is over: no cancel is taken any more and no progress is shown.
+    fn ended(&self) {
+        let inner = self.services.inner();
+        if let Ok(mut cancels) = inner.cancels.lock() {
             cancels.remove(&self.id);
+        }
+        if let Ok(mut progress) = inner.progress.lock() {
+            progress.remove(&self.id);
         }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.forget_canceller();
-        let inner = self.services.inner();
-        if let Ok(mut progress) = inner.progress.lock() {
-            progress.remove(&self.id);
-        }
+        self.ended();
     }
 }
 
@@ -280,7 +281,7 @@ impl Services {
             Ok((who, stopped)) = &mut running.cancelled => (None, Some((who, stopped))),
         };
         // From here the backup ends as it ends: no new cancel is taken.
-        running.forget_canceller();
+        running.ended();
         let (event, facts, failure) = match outcome {
             None => {
                 let who = stopped.as_ref().map_or("", |(who, _)| who.as_str());
@@ -316,11 +317,6 @@ impl Services {
                 ),
             },
         };
-        self.inner()
-            .progress
-            .lock()
-            .expect("progress map")
-            .remove(&backup.id);
         if matches!(event, BackupEvent::DeadlinePassed | BackupEvent::Cancelled) {
             // The engine may still write the snapshot after we gave up: remove what it left.
             if let Err(error) = engine.delete_snapshot(&backup).await {
