@@ -248,13 +248,8 @@ async fn health_comes_from_probes_and_resume_brings_a_killed_node_back() {
     let _teardown = Teardown(&engine, vec![source.clone()]);
     engine.provision(&source, None).await.unwrap();
     assert_eq!(engine.health(&source).await.unwrap(), ClusterHealth::Ok);
-    let pid = std::fs::read_to_string(
-        dir.path()
-            .join("local-1/clusters")
-            .join(SOURCE)
-            .join("node-2/node.pid"),
-    )
-    .unwrap();
+    let volume = dir.path().join("local-1/clusters").join(SOURCE).join("node-2");
+    let pid = std::fs::read_to_string(volume.join("node.pid")).unwrap();
     let killed = std::process::Command::new("kill")
         .args(["-9", pid.trim()])
         .status()
@@ -266,6 +261,18 @@ async fn health_comes_from_probes_and_resume_brings_a_killed_node_back() {
             "node 2 had stopped before it was killed:\n{}",
             node_logs(dir.path())
         );
+    }
+    // SIGKILL is not instant: a thread of the node still in a disk write keeps its volume
+    // lock (and its port) until the write ends. Seen in CI: resume came first, rightly
+    // adopted a node that still held its volume, and nobody started it after it went.
+    // "A node died" is the state this test is about, so wait for it.
+    let gone = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !cairn_engine_local::cluster::volume_is_free(&volume) {
+        assert!(
+            std::time::Instant::now() < gone,
+            "node 2 still holds its volume 30 s after kill -9"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 
     assert_eq!(
