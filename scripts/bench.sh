@@ -6,6 +6,7 @@
 #   scripts/bench.sh console        the backups page's server render with 1 000 backups, and the
 #                                   browser bundle's size
 #   scripts/bench.sh load           200 API clients for 60 s while backups and restores run
+#   scripts/bench.sh live           server CPU with 10 tabs on a cluster page: polling vs /live
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -28,6 +29,11 @@ if [ "$which" = all ] || [ "$which" = load ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk
   fi
   cargo bench --features ssr --bench load
+fi
+
+if [ "$which" = all ] || [ "$which" = live ]; then
+  scripts/build.sh >/dev/null
+  CAIRN_BIN="$CARGO_TARGET_DIR/release/cairn" end2end/api/measure_live.sh
 fi
 
 if [ "$which" = all ] || [ "$which" = snapshot ]; then

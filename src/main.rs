@@ -114,6 +114,7 @@ async fn serve() -> anyhow::Result<()> {
                 services.run_scheduler(stopped()),
                 services.run_maintenance(stopped()),
                 services.run_supervision(stopped()),
+                services.run_pulses(stopped()),
                 services.run_deliveries(stopped()),
                 services.run_issue_review(stopped())
             );

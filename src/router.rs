@@ -30,6 +30,7 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
         .route("/setup", post(crate::server::auth::set_up))
         .with_state(console.clone());
     let metrics_console = console.clone();
+    let live_console = console.clone();
     let context = move || provide_context(console.clone());
     Router::new()
         .merge(api)
@@ -48,6 +49,11 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
             metrics_console.clone(),
             crate::server::metrics::time_requests,
         ))
+        // After the request timer (a stream lasts minutes), inside the sign-in gate.
+        .route(
+            "/live",
+            get(crate::server::live::events).with_state(live_console),
+        )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(gate)
         // Outside the sign-in gate: monitoring is loopback or its own token (see metrics.rs).
@@ -215,6 +221,32 @@ mod tests {
             .map(|v| v.to_str().unwrap().to_owned());
         let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
         (status, String::from_utf8(body.to_vec()).unwrap(), location)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_live_stream_is_an_event_stream_for_the_signed_in_and_a_sign_in_for_others() {
+        let mut app = app().await;
+        let response = app
+            .router
+            .clone()
+            .oneshot(
+                Request::get("/live")
+                    .header(header::COOKIE, app.cookie.as_str())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "text/event-stream"
+        );
+
+        app.cookie.clear();
+        let (status, _, location) = get(&app, "/live").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location.as_deref(), Some("/login?next=%2Flive"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

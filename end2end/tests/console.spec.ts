@@ -124,13 +124,18 @@ test('a running backup is cancelled from its row: it ends cancelled, the lock is
   expect((await backupAvailable(request, next.id)).status).toBe('available');
 });
 
-test('a job is edited on its page: a wrong schedule is named beside its field, then it saves', async ({ page, request }) => {
+test('a job is edited on its page: its next runs follow the schedule as it is typed, a wrong one is named beside its field, then it saves', async ({ page, request }) => {
   const cluster = await availableCluster(request, 'editable');
   const job = await hourlyJob(request, cluster.id, 'editable hourly');
   await page.goto(`/jobs/${job.id}`);
   await hydrated(page);
   const settings = page.getByTestId('job-settings');
+  await expect(settings.getByTestId('edit-next-runs')).toContainText(':00 UTC');
+  await settings.getByLabel('Schedule (cron, UTC)').fill('15 4 * * *');
+  await expect(settings.getByTestId('edit-next-runs')).toContainText('04:15 UTC');
+  await expect(settings.getByTestId('edit-next-runs').locator('li')).toHaveCount(5);
   await settings.getByLabel('Schedule (cron, UTC)').fill('often');
+  await expect(settings.getByTestId('edit-next-runs')).toContainText('Fix the schedule');
   await settings.getByRole('button', { name: 'Save settings' }).click();
   await expect(settings.getByTestId('edit-schedule-error')).not.toBeEmpty();
   await settings.getByLabel('Description').fill('editable nightly');

@@ -1,8 +1,12 @@
-//! The console's one always-present island: it makes server-rendered pages live. Every 2 s it
-//! fetches the page's own address again and swaps in the regions marked `data-live` that
-//! changed — statuses, progress, history — so nothing is reloaded and no other island is
-//! touched. It also shows times in the browser's zone, lets notices fade, and starts the
-//! in-page navigation (`navigation.rs`), after which it does all of this again.
+//! The console's one always-present island: it makes server-rendered pages live. A visible
+//! tab follows `/live`, a server-sent event stream that says when something the project's
+//! pages show has changed (statuses, progress, locks, health, history); then, and only then,
+//! it fetches the page's own address again and swaps in the regions marked `data-live` that
+//! changed, so nothing is reloaded and no other island is touched. A hidden tab closes its
+//! stream (browsers allow six connections to a host over HTTP/1.1: ten tabs with a stream
+//! each would leave none for pages) and reads its page once when it is shown again. It also
+//! shows times in the browser's zone, lets notices fade, and starts the in-page navigation
+//! (`navigation.rs`), after which it does all of this again.
 
 use leptos::prelude::*;
 
@@ -24,8 +28,13 @@ mod browser {
     use std::time::Duration;
     use wasm_bindgen::JsCast;
 
-    /// How often a live page asks for fresh HTML.
-    const REFRESH: Duration = Duration::from_secs(2);
+    /// How often a live page asks for fresh HTML when the browser has no event streams.
+    const POLL_EVERY: Duration = Duration::from_secs(2);
+    /// How long after a stream was refused (the session ended, the server restarts) it is
+    /// opened again. A stream that merely dropped is reopened by the browser itself.
+    const FOLLOW_AGAIN: Duration = Duration::from_secs(10);
+    /// The event stream's address (see `server/live.rs`).
+    const STREAM: &str = "/live";
     /// How long a notice (a toast) stays.
     const NOTICE_FOR: Duration = Duration::from_secs(6);
 
@@ -36,6 +45,10 @@ mod browser {
         /// A refresh is under way: a slow server must not get a pile of them, nor an old
         /// answer overwrite a newer one.
         static IN_FLIGHT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// A change was announced while a refresh was under way: refresh once more after it.
+        static AGAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// The open event stream, while the tab is visible.
+        static FOLLOWING: RefCell<Option<web_sys::EventSource>> = const { RefCell::new(None) };
     }
 
     pub fn start() {
@@ -45,17 +58,80 @@ mod browser {
         }
         shown();
         crate::components::navigation::start(shown);
-        let _ = set_interval_with_handle(
-            || {
-                if !IN_FLIGHT.with(|f| f.replace(true)) {
-                    leptos::task::spawn_local(async {
-                        refresh().await;
-                        IN_FLIGHT.with(|f| f.set(false));
-                    });
-                }
-            },
-            REFRESH,
+        let streams = js_sys::Reflect::has(&window(), &"EventSource".into()).unwrap_or(false);
+        if !streams {
+            // No event streams here: ask every few seconds, as before there were any.
+            let _ = set_interval_with_handle(refresh_soon, POLL_EVERY);
+            return;
+        }
+        follow();
+        let visibility = wasm_bindgen::closure::Closure::<dyn Fn()>::new(|| {
+            if leptos::prelude::document().hidden() {
+                unfollow();
+            } else {
+                // What changed while hidden is read now; then events again.
+                follow();
+                refresh_soon();
+            }
+        });
+        let _ = document.add_event_listener_with_callback(
+            "visibilitychange",
+            visibility.as_ref().unchecked_ref(),
         );
+        visibility.forget();
+    }
+
+    /// Opens the event stream, unless the tab is hidden or already follows.
+    fn follow() {
+        if document().hidden() || FOLLOWING.with(|f| f.borrow().is_some()) {
+            return;
+        }
+        let Ok(source) = web_sys::EventSource::new(STREAM) else {
+            return;
+        };
+        let changed = wasm_bindgen::closure::Closure::<dyn Fn()>::new(refresh_soon);
+        let _ = source.add_event_listener_with_callback("change", changed.as_ref().unchecked_ref());
+        // Opened (also after the browser reconnected): what changed while no stream was open
+        // is read once.
+        source.set_onopen(Some(changed.as_ref().unchecked_ref()));
+        changed.forget();
+        let failed = wasm_bindgen::closure::Closure::<dyn Fn()>::new(|| {
+            let closed = FOLLOWING.with(|f| {
+                f.borrow()
+                    .as_ref()
+                    .is_some_and(|s| s.ready_state() == web_sys::EventSource::CLOSED)
+            });
+            if closed {
+                unfollow();
+                set_timeout(follow, FOLLOW_AGAIN);
+            }
+        });
+        source.set_onerror(Some(failed.as_ref().unchecked_ref()));
+        failed.forget();
+        FOLLOWING.with(|f| *f.borrow_mut() = Some(source));
+    }
+
+    fn unfollow() {
+        if let Some(source) = FOLLOWING.with(|f| f.borrow_mut().take()) {
+            source.close();
+        }
+    }
+
+    /// Reads the page again now, or right after the refresh under way.
+    fn refresh_soon() {
+        if IN_FLIGHT.with(|f| f.replace(true)) {
+            AGAIN.with(|a| a.set(true));
+            return;
+        }
+        leptos::task::spawn_local(async {
+            loop {
+                refresh().await;
+                if !AGAIN.with(|a| a.replace(false)) {
+                    break;
+                }
+            }
+            IN_FLIGHT.with(|f| f.set(false));
+        });
     }
 
     /// What a page needs once it is in place, on the first load and after every navigation.
@@ -93,7 +169,12 @@ mod browser {
     async fn refresh() {
         let document = document();
         let navigating = crate::components::navigation::under_way;
-        if document.hidden() || navigating() || regions(&document).is_empty() {
+        if navigating() {
+            // The next page may have been read before the change: look again after it.
+            set_timeout(refresh_soon, Duration::from_millis(300));
+            return;
+        }
+        if document.hidden() || regions(&document).is_empty() {
             return;
         }
         let Ok(href) = window().location().href() else {
@@ -114,6 +195,7 @@ mod browser {
         };
         // The page was left meanwhile: this is the old page's HTML.
         if navigating() || window().location().href().ok().as_ref() != Some(&href) {
+            set_timeout(refresh_soon, Duration::from_millis(300));
             return;
         }
         let Ok(parser) = web_sys::DomParser::new() else {

@@ -33,6 +33,7 @@ fn Overview(
     let ClusterOverview {
         cluster: c,
         nodes,
+        nodes_probed_at,
         backups,
         lock,
         ..
@@ -94,6 +95,9 @@ fn Overview(
                 <h2 id="nodes-heading" class="mb-2 text-base font-semibold">"Nodes"</h2>
                 <p class="mb-3 text-sm text-slate-600">
                     "Addresses: " <span class="font-mono text-xs">{c.addresses.tcp.join(", ")}</span>
+                    {nodes_probed_at.map(|at| view! {
+                        <span class="ml-2 text-xs text-slate-500" data-testid="nodes-probed">"probed " <Time time=at /></span>
+                    })}
                 </p>
                 {if nodes.is_empty() {
                     view! { <p class="text-sm text-slate-500">"No node has been probed yet."</p> }.into_any()

@@ -1,10 +1,11 @@
 //! A job's settings as a form on its page: description, schedule, and for a scheduled backup
 //! its label template and how many backups it keeps. Every broken rule comes back at once,
-//! next to its field; the page's next runs show the saved schedule.
+//! next to its field; the schedule's next runs follow what is typed.
 
 use crate::components::form::{INPUT, SECONDARY};
-use crate::components::{Failure, Field, FormError};
+use crate::components::{now, Failure, Field, FormError};
 use crate::server_fns::EditJob;
+use cairn_model::schedule::Schedule;
 use cairn_model::{Job, JobStatus, JobType};
 use leptos::prelude::*;
 
@@ -52,15 +53,56 @@ pub fn JobSettings(job: Job) -> impl IntoView {
                         value=job.description.clone() aria-describedby="edit-description-error"
                         aria-invalid=move || failure.invalid("description").get().to_string() />
                 </Field>
-                <Field id="edit-schedule" label="Schedule (cron, UTC)" hint="Five fields: minute, hour, day of month, month, day of week. 0 */6 * * * is every 6 hours." error=failure.field("schedule")>
-                    <input id="edit-schedule" name="schedule" required class=INPUT value=job.schedule.clone()
-                        aria-describedby="edit-schedule-error"
-                        aria-invalid=move || failure.invalid("schedule").get().to_string() />
-                </Field>
+                <ScheduleInput schedule=job.schedule.clone() error=failure.field("schedule").get_untracked() />
                 {backups}
                 <button type="submit" class=SECONDARY>"Save settings"</button>
             </ActionForm>
         </section>
     }
     .into_any()
+}
+
+/// The schedule field and its next five runs, computed as it is typed by the model's own
+/// schedule code (what the server stores with). Without JavaScript it shows the saved
+/// schedule's runs; a save that failed shows why beside the field.
+#[island]
+pub fn ScheduleInput(schedule: String, error: Option<String>) -> impl IntoView {
+    let typed = RwSignal::new(schedule.clone());
+    let runs = Memo::new(move |_| {
+        typed.with(|text| {
+            Schedule::parse(text)
+                .map(|s| (s.describe(), s.upcoming(now(), 5)))
+                .map_err(|e| e.to_string())
+        })
+    });
+    let shown_error = Signal::derive(move || match runs.get() {
+        // The typed schedule's own fault first; else why the last save failed, while the
+        // field still holds what was saved.
+        Err(fault) => Some(fault),
+        Ok(_) if typed.with(|t| *t == schedule) => error.clone(),
+        Ok(_) => None,
+    });
+    view! {
+        <Field id="edit-schedule" label="Schedule (cron, UTC)" hint="Five fields: minute, hour, day of month, month, day of week. 0 */6 * * * is every 6 hours." error=shown_error>
+            <input id="edit-schedule" name="schedule" required class=INPUT value=typed.get_untracked()
+                aria-describedby="edit-schedule-error"
+                aria-invalid=move || shown_error.get().is_some().to_string()
+                on:input=move |ev| typed.set(event_target_value(&ev)) />
+        </Field>
+        <div class="mb-4 rounded-md bg-slate-50 px-3 py-2 text-sm" data-testid="edit-next-runs">
+            {move || match runs.get() {
+                Ok((words, upcoming)) => view! {
+                    <p class="font-medium text-slate-800">{format!("Runs {words}. Next runs:")}</p>
+                    <ol class="mt-1 list-inside list-decimal font-mono text-xs text-slate-700">
+                        {upcoming
+                            .into_iter()
+                            .map(|t| view! { <li>{t.format("%a %Y-%m-%d %H:%M UTC").to_string()}</li> })
+                            .collect_view()}
+                    </ol>
+                }
+                .into_any(),
+                Err(_) => view! { <p class="text-slate-500">"Fix the schedule to see its next runs."</p> }.into_any(),
+            }}
+        </div>
+    }
 }

@@ -6,6 +6,7 @@ pub(crate) mod api;
 pub mod auth;
 pub(crate) mod bodies;
 pub mod config;
+pub mod live;
 pub mod metrics;
 pub mod sinks;
 pub mod throttle;

@@ -119,6 +119,7 @@ fn table() -> Vec<(&'static str, Need, Call)> {
         "list_clusters", Project(Read), |s, scope, a, ids| s.list_clusters(&scope);
         "get_cluster", Project(Read), |s, scope, a, ids| s.get_cluster(&scope, &ids.cluster);
         "cluster_overview", Project(Read), |s, scope, a, ids| s.cluster_overview(&scope, &ids.cluster);
+        "follow_project", Project(Read), |s, scope, a, ids| s.follow_project(&scope);
         "list_backups", Project(Read), |s, scope, a, ids| s.list_backups(&scope);
         "shared_backup_list", Project(Read), |s, scope, a, ids| s.shared_backup_list(&scope);
         "list_backups_grouped", Project(Read), |s, scope, a, ids| s.list_backups_grouped(&scope);

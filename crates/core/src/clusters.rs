@@ -171,6 +171,12 @@ impl Services {
                     .patch_cluster(&cluster.id, &patch)
                     .await?;
                 tracing::info!(cluster.id = %cluster.id, "cluster available");
+                // Its page shows its nodes now, not at supervision's next probe.
+                if let Ok(engine) = self.engine() {
+                    if let Ok(nodes) = engine.nodes(&cluster).await {
+                        self.record_probe(&cluster, nodes);
+                    }
+                }
             }
             Err(error) => {
                 patch.health = Some(ClusterHealth::Down);

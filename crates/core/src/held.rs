@@ -5,12 +5,14 @@
 mod agenda;
 mod backup_lists;
 mod counters;
+mod live;
 
 pub(crate) use agenda::{Agenda, REFRESH};
 pub use backup_lists::BACKUP_LIST_KEPT;
 pub(crate) use backup_lists::{BackupLists, List};
 pub(crate) use counters::MetricsState;
 pub use counters::{Counters, Histogram, BACKUP_SECONDS};
+pub(crate) use live::{LiveState, Probed, Pulse};
 
 use crate::scope::Principal;
 

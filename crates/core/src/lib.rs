@@ -24,6 +24,7 @@ pub mod integrations;
 pub mod jobs;
 mod kept;
 pub mod lifecycle;
+pub mod live;
 pub mod locks;
 pub mod metrics;
 pub mod overviews;

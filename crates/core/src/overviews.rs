@@ -8,19 +8,13 @@ use cairn_model::Permission;
 use cairn_model::{ClusterId, ClusterOverview, Job, JobDetail, JobId, JobOverview, JobStatus};
 
 impl Services {
-    /// A cluster with its nodes (probed now), its backups, its lock holder and the index its
-    /// next backup's label will use.
+    /// A cluster with its nodes (as supervision last probed them: a page never probes), its
+    /// backups, its lock holder and the index its next backup's label will use.
     pub async fn cluster_overview(&self, scope: &Scope, id: &ClusterId) -> Result<ClusterOverview> {
         scope.require(Permission::Read)?;
         let cluster = self.get_cluster(scope, id).await?;
         let store = &self.inner().store;
-        let nodes = match self.engine() {
-            Ok(engine) => engine.nodes(&cluster).await.unwrap_or_else(|error| {
-                tracing::warn!(cluster.id = %cluster.id, %error, "nodes could not be probed");
-                Vec::new()
-            }),
-            Err(_) => Vec::new(),
-        };
+        let (nodes, nodes_probed_at) = self.probed_nodes(&cluster.id);
         let mut backups: Vec<_> = self
             .list_backups(scope)
             .await?
@@ -38,6 +32,7 @@ impl Services {
         Ok(ClusterOverview {
             cluster,
             nodes,
+            nodes_probed_at,
             backups,
             lock,
             next_backup_index,

@@ -41,6 +41,8 @@ pub(crate) struct Inner {
     pub(crate) access_checks: crate::held::AccessChecks,
     /// What monitoring counts (see `metrics.rs`).
     pub(crate) metrics: crate::held::MetricsState,
+    /// Probed nodes and followed projects' pulses (see `live.rs`).
+    pub(crate) live: crate::held::LiveState,
     /// Restore-test runs this instance is running now.
     pub(crate) restore_tests: Mutex<std::collections::HashSet<cairn_model::HistoryId>>,
     /// Backups this instance is verifying now.
@@ -121,6 +123,7 @@ impl ServicesBuilder {
                 verifying: Mutex::new(Default::default()),
                 restore_tests: Mutex::new(Default::default()),
                 metrics: Default::default(),
+                live: Default::default(),
                 access_checks: crate::held::access_checks(),
                 backup_lists: Default::default(),
                 wake: tokio::sync::Notify::new(),

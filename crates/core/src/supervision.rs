@@ -33,8 +33,9 @@ impl Services {
         Ok(clusters.len())
     }
 
-    /// Probes every available cluster once and stores each health that changed; returns how
-    /// many changed. A probe that fails is stored as `HealthReportingError`.
+    /// Probes every available cluster once: remembers its nodes (what its page shows) and
+    /// stores each health that changed; returns how many changed. A probe that fails is
+    /// stored as `HealthReportingError`.
     pub async fn probe_clusters(&self) -> Result<usize> {
         let Ok(engine) = self.engine() else {
             return Ok(0);
@@ -46,6 +47,12 @@ impl Services {
                 tracing::warn!(cluster.id = %cluster.id, %error, "cluster health could not be read");
                 ClusterHealth::HealthReportingError
             });
+            match engine.nodes(&cluster).await {
+                Ok(nodes) => self.record_probe(&cluster, nodes),
+                Err(error) => {
+                    tracing::warn!(cluster.id = %cluster.id, %error, "nodes could not be probed")
+                }
+            }
             if health != cluster.health {
                 tracing::info!(cluster.id = %cluster.id, from = ?cluster.health, to = ?health, "cluster health changed");
                 let patch = crate::ports::ClusterPatch {

@@ -248,7 +248,11 @@ async fn health_comes_from_probes_and_resume_brings_a_killed_node_back() {
     let _teardown = Teardown(&engine, vec![source.clone()]);
     engine.provision(&source, None).await.unwrap();
     assert_eq!(engine.health(&source).await.unwrap(), ClusterHealth::Ok);
-    let volume = dir.path().join("local-1/clusters").join(SOURCE).join("node-2");
+    let volume = dir
+        .path()
+        .join("local-1/clusters")
+        .join(SOURCE)
+        .join("node-2");
     let pid = std::fs::read_to_string(volume.join("node.pid")).unwrap();
     let killed = std::process::Command::new("kill")
         .args(["-9", pid.trim()])

@@ -27,6 +27,9 @@ pub struct NodeState {
 pub struct ClusterOverview {
     pub cluster: Cluster,
     pub nodes: Vec<NodeState>,
+    /// When supervision probed `nodes`; none before its first probe.
+    #[serde(default)]
+    pub nodes_probed_at: Option<chrono::DateTime<chrono::Utc>>,
     pub backups: Vec<Backup>,
     /// "cluster … is locked by backup … (manual)", when locked.
     pub lock: Option<String>,

@@ -74,6 +74,7 @@ pub struct FakeEngine {
     changes: Mutex<Vec<(ClusterId, ClusterChange)>>,
     health: Mutex<HashMap<ClusterId, std::result::Result<ClusterHealth, EngineError>>>,
     resumed: Mutex<Vec<ClusterId>>,
+    node_probes: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for FakeEngine {
@@ -97,6 +98,7 @@ impl Default for FakeEngine {
             changes: Mutex::new(Vec::new()),
             health: Mutex::new(HashMap::new()),
             resumed: Mutex::new(Vec::new()),
+            node_probes: Default::default(),
         }
     }
 }
@@ -109,6 +111,11 @@ impl FakeEngine {
         health: std::result::Result<ClusterHealth, EngineError>,
     ) {
         self.health.lock().unwrap().insert(cluster.clone(), health);
+    }
+
+    /// How many times `nodes` probed a cluster's nodes.
+    pub fn node_probes(&self) -> usize {
+        self.node_probes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The clusters `resume` was called for, in order.
@@ -181,6 +188,25 @@ impl Engine for FakeEngine {
             .get(&cluster.id)
             .cloned()
             .unwrap_or(Ok(ClusterHealth::Ok))
+    }
+
+    /// One node, healthy while the cluster's health is `Ok`; its detail counts the probes,
+    /// so a test can tell one probe's answer from the next.
+    async fn nodes(
+        &self,
+        cluster: &Cluster,
+    ) -> std::result::Result<Vec<cairn_model::NodeState>, EngineError> {
+        let probe = 1 + self
+            .node_probes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let healthy = self.health.lock().unwrap().get(&cluster.id).cloned();
+        Ok(vec![cairn_model::NodeState {
+            index: 0,
+            address: "127.0.0.1:2113".into(),
+            role: "single".into(),
+            healthy: matches!(healthy, None | Some(Ok(ClusterHealth::Ok))),
+            detail: format!("probe {probe}"),
+        }])
     }
 
     async fn resume(&self, cluster: &Cluster) -> std::result::Result<(), EngineError> {
