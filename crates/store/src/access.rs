@@ -22,7 +22,9 @@ impl AccessStore for SqlStore {
         grants: &[Grant],
         only_if_none: bool,
     ) -> CoreResult<bool> {
-        // One statement decides "first user" and inserts, so two racing setups cannot both win.
+        // One statement decides "first user" and inserts. SQLite runs writers one at a time, so
+        // that is enough there; PostgreSQL's READ COMMITTED lets two racing transactions both
+        // see no users, so there the first-user insert first takes the table's write lock.
         let sql = if only_if_none {
             "INSERT INTO users (id, email, password_hash, created)
              SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM users)"
@@ -31,6 +33,12 @@ impl AccessStore for SqlStore {
         };
         let inserted = on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await.db()?;
+            if only_if_none && self.pool.is_postgres() {
+                sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+            }
             let inserted = sqlx::query(sql)
                 .bind(user.id.as_str())
                 .bind(&user.email)

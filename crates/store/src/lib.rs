@@ -64,6 +64,12 @@ enum Pool {
     Postgres(PgPool),
 }
 
+impl Pool {
+    fn is_postgres(&self) -> bool {
+        matches!(self, Pool::Postgres(_))
+    }
+}
+
 /// Runs the same body against whichever pool is open, binding `$p` to it.
 macro_rules! on_pool {
     ($pool:expr, |$p:ident| $body:expr) => {
