@@ -154,3 +154,45 @@ pub async fn a_password_change_ends_the_other_sessions_and_an_expired_api_token_
     let expired = services.exchange_refresh_token(&refresh).await.unwrap_err();
     assert_eq!(expired.to_string(), "the refresh token has expired");
 }
+
+/// Many setups racing from several instances straight at the store: one user is inserted,
+/// the rest are told someone was first (READ COMMITTED alone lets them all see no users).
+pub async fn of_many_racing_first_users_from_four_instances_exactly_one_is_inserted(
+    db: &dyn Database,
+) {
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        let store = db.open().await;
+        // Connected before the race, so the racers start together.
+        assert_eq!(store.count_users().await.unwrap(), 0);
+        stores.push(store);
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(32));
+    let created = chrono::DateTime::parse_from_rfc3339("2026-11-24T12:00:00Z")
+        .unwrap()
+        .to_utc();
+    let racers: Vec<_> = (0..32u32)
+        .map(|n| {
+            let store = stores[n as usize % stores.len()].clone();
+            let start = start.clone();
+            let raw = cairn_model::ids::RawId::from_parts(1_764_000_000, [7, 7, 7], 1, n);
+            let user = cairn_model::User {
+                id: cairn_model::UserId::from_raw(raw),
+                email: format!("racer{n}@example.com"),
+                created,
+            };
+            tokio::spawn(async move {
+                start.wait().await;
+                store.insert_user(&user, "hash", &[], true).await
+            })
+        })
+        .collect();
+    let mut inserted = 0;
+    for racer in racers {
+        if racer.await.unwrap().unwrap() {
+            inserted += 1;
+        }
+    }
+    assert_eq!(inserted, 1, "exactly one first user");
+    assert_eq!(stores[0].count_users().await.unwrap(), 1);
+}

@@ -41,6 +41,7 @@ macro_rules! store_contract {
             organizations_and_projects_are_deleted_once_unused,
             instances_silent_for_a_day_are_forgotten,
             users_tokens_and_roles_read_back_and_only_one_first_admin_wins,
+            of_many_racing_first_users_from_four_instances_exactly_one_is_inserted,
             a_password_change_ends_the_other_sessions_and_an_expired_api_token_is_refused,
             the_outbox_claims_each_due_delivery_once_and_one_issue_stays_open_per_condition,
             a_patch_writes_only_its_fields_and_a_verification_survives_later_updates,
