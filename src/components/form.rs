@@ -46,3 +46,29 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
         </Show>
     }
 }
+
+/// A schedule in words and its next runs, or a hint to fix it. `runs` follows what is typed,
+/// computed by the model's own schedule code (what the server stores with).
+#[component]
+pub fn NextRuns(
+    runs: Signal<Option<(String, Vec<chrono::DateTime<chrono::Utc>>)>>,
+    testid: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="mb-4 rounded-md bg-slate-50 px-3 py-2 text-sm" data-testid=testid>
+            {move || match runs.get() {
+                Some((words, upcoming)) => view! {
+                    <p class="font-medium text-slate-800">{format!("Runs {words}. Next runs:")}</p>
+                    <ol class="mt-1 list-inside list-decimal font-mono text-xs text-slate-700">
+                        {upcoming
+                            .into_iter()
+                            .map(|t| view! { <li>{t.format("%a %Y-%m-%d %H:%M UTC").to_string()}</li> })
+                            .collect_view()}
+                    </ol>
+                }
+                .into_any(),
+                None => view! { <p class="text-slate-500">"Fix the schedule to see its next runs."</p> }.into_any(),
+            }}
+        </div>
+    }
+}

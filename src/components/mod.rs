@@ -17,7 +17,7 @@ mod toast;
 pub use confirm::Confirm;
 pub use failure::{human_bytes, wire, Failure};
 pub use feedback::{EmptyState, ErrorPanel, Loaded, Loading};
-pub use form::{Field, FormError};
+pub use form::{Field, FormError, NextRuns};
 pub use lists::{BackupList, Detail};
 pub use live::Live;
 pub use page_header::PageHeader;

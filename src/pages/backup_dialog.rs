@@ -3,7 +3,7 @@
 //! schedule. Every button works without JavaScript too: the dialog has its own addresses.
 
 use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
-use crate::components::{now, url_encode, Failure, Field, FormError};
+use crate::components::{now, url_encode, Failure, Field, FormError, NextRuns};
 use crate::error::ConsoleError;
 use crate::server_fns::JobForm;
 use cairn_model::label::{placeholders, LabelContext, LabelTemplate};
@@ -349,21 +349,7 @@ fn ScheduleStep(
                     on:input=set(|f, v| f.keep = v)
                 />
             </Field>
-            <div class="mb-5 rounded-md bg-slate-50 px-3 py-2 text-sm" data-testid="next-runs">
-                {move || match runs.get() {
-                    Ok((words, upcoming)) => view! {
-                        <p class="font-medium text-slate-800">{format!("Runs {words}. Next runs:")}</p>
-                        <ol class="mt-1 list-inside list-decimal font-mono text-xs text-slate-700">
-                            {upcoming
-                                .into_iter()
-                                .map(|t| view! { <li>{t.format("%a %Y-%m-%d %H:%M UTC").to_string()}</li> })
-                                .collect_view()}
-                        </ol>
-                    }
-                    .into_any(),
-                    Err(_) => view! { <p class="text-slate-500">"Fix the schedule to see its next runs."</p> }.into_any(),
-                }}
-            </div>
+            <NextRuns runs=Signal::derive(move || runs.get().ok()) testid="next-runs" />
             <div class="flex flex-wrap justify-end gap-2">
                 <a
                     href=back_href

@@ -3,7 +3,7 @@
 //! next to its field; the schedule's next runs follow what is typed.
 
 use crate::components::form::{INPUT, SECONDARY};
-use crate::components::{now, Failure, Field, FormError};
+use crate::components::{now, Failure, Field, FormError, NextRuns};
 use crate::server_fns::EditJob;
 use cairn_model::schedule::Schedule;
 use cairn_model::{Job, JobStatus, JobType};
@@ -89,20 +89,6 @@ pub fn ScheduleInput(schedule: String, error: Option<String>) -> impl IntoView {
                 aria-invalid=move || shown_error.get().is_some().to_string()
                 on:input=move |ev| typed.set(event_target_value(&ev)) />
         </Field>
-        <div class="mb-4 rounded-md bg-slate-50 px-3 py-2 text-sm" data-testid="edit-next-runs">
-            {move || match runs.get() {
-                Ok((words, upcoming)) => view! {
-                    <p class="font-medium text-slate-800">{format!("Runs {words}. Next runs:")}</p>
-                    <ol class="mt-1 list-inside list-decimal font-mono text-xs text-slate-700">
-                        {upcoming
-                            .into_iter()
-                            .map(|t| view! { <li>{t.format("%a %Y-%m-%d %H:%M UTC").to_string()}</li> })
-                            .collect_view()}
-                    </ol>
-                }
-                .into_any(),
-                Err(_) => view! { <p class="text-slate-500">"Fix the schedule to see its next runs."</p> }.into_any(),
-            }}
-        </div>
+        <NextRuns runs=Signal::derive(move || runs.get().ok()) testid="edit-next-runs" />
     }
 }
