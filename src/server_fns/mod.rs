@@ -50,10 +50,13 @@ async fn authorized_id<T, E: std::fmt::Display>(
     Ok((console, scope, id))
 }
 
-/// Sends a plain form on to `path` once it is done, with a notice.
+/// Sends a plain form on to `path` once it is done, with a notice, in the project the form
+/// named (a restore into another project goes on to the cluster there).
 #[cfg(feature = "ssr")]
 fn go_with_notice(path: &str, notice: &str) {
-    leptos_axum::redirect(&crate::components::with_notice(path, notice));
+    let project = crate::server::project::named_for_links();
+    let path = crate::components::with_project(path, project.as_deref());
+    leptos_axum::redirect(&crate::components::with_notice(&path, notice));
 }
 
 /// Sends a plain form back to the page it came from (or `fallback`), with a notice (a server
