@@ -15,8 +15,9 @@ pub use account::{
     EndOtherSessions, ListedToken, NewToken, RevokeApiToken, SignedIn,
 };
 pub use backups::{
-    backup_storage, cancel_backup, create_backup, delete_backup, get_backup, is_verifying,
-    list_backups, verify_backup, CancelBackup, CreateBackup, DeleteBackup, VerifyBackup,
+    backup_storage, cancel_backup, create_backup, delete_backup, get_backup, get_restore_choices,
+    is_verifying, list_backups, verify_backup, CancelBackup, CreateBackup, DeleteBackup,
+    VerifyBackup,
 };
 pub use clusters::{
     change_cluster, create_cluster, delete_cluster, get_cluster, get_cluster_overview,
