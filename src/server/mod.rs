@@ -14,6 +14,8 @@ pub mod throttle;
 
 #[cfg(test)]
 mod account_tests;
+#[cfg(test)]
+mod projects_tests;
 
 use crate::error::ConsoleError;
 use cairn_core::{Place, Services, SystemClock};

@@ -63,10 +63,14 @@ pub async fn named_project(mut request: Request, next: Next) -> Response {
 /// The id of a named project, or a refusal naming what was wrong with it.
 pub fn parse(named: &NamedProject) -> Result<ProjectId, ConsoleError> {
     ProjectId::parse(named.0.trim()).map_err(|error| {
-        ConsoleError::invalid(
-            PROJECT,
-            format!("'{}' is not a project id: {error}", named.0),
-        )
+        let message = format!(
+            "the address names project '{}', which is not a project id ({error})",
+            named.0
+        );
+        let mut refusal = ConsoleError::invalid(PROJECT, message.clone());
+        // Said on the page's error panel too, which shows the message alone.
+        refusal.message = message;
+        refusal
     })
 }
 
