@@ -1,13 +1,16 @@
 //! The HTML shell, the router and the console layout. Pages live in `pages/`.
 
+use crate::components::project::{named_project, switched_path, with_project};
 use crate::pages::{
     AccountPage, BackupPage, BackupsPage, ClusterBackupRoute, ClusterNewPage, ClusterPage,
     ClustersPage, DialogStep, EventsPage, IntegrationPage, IntegrationsPage, JobPage, JobsPage,
     LoginPage, NetworksPage, NotFoundPage, RestorePage, SetupPage, TokensPage,
 };
+use crate::server_fns::SignedIn;
+use cairn_model::ProjectRole;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 /// The document around the app; rendered on the server only.
@@ -84,44 +87,139 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// The console's sections, as the sidebar lists them.
+const SECTIONS: [(&str, &str); 8] = [
+    ("/clusters", "Clusters"),
+    ("/backups", "Backups"),
+    ("/jobs", "Jobs"),
+    ("/networks", "Networks"),
+    ("/events", "Events"),
+    ("/integrations", "Integrations"),
+    ("/account", "Account"),
+    ("/account/tokens", "API tokens"),
+];
+
+/// Whether a section's link is the current page's (its path, or a page under it).
+fn in_section(path: &str, section: &str) -> bool {
+    path == section
+        || path
+            .strip_prefix(section)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 #[component]
 fn Sidebar() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
-    let signing_in = move || matches!(location.pathname.get().as_str(), "/login" | "/setup");
+    let path = location.pathname.get_untracked();
+    let signing_in = matches!(path.as_str(), "/login" | "/setup");
+    // Every link keeps the project the page works in (components/project.rs).
+    let project = named_project();
+    let me = Resource::new(|| (), |_| crate::server_fns::who_am_i());
     let link = "block rounded-md px-3 py-2 text-sm font-medium text-slate-300 \
                 hover:bg-slate-800 hover:text-white focus-visible:outline-2 \
                 focus-visible:outline-offset-2 focus-visible:outline-sky-400 \
                 aria-[current=page]:bg-slate-800 aria-[current=page]:text-white";
+    let items = SECTIONS
+        .into_iter()
+        .map(|(section, name)| {
+            let current = in_section(&path, section).then_some("page");
+            view! {
+                <li><a href=with_project(section, project.as_deref()) class=link aria-current=current>{name}</a></li>
+            }
+        })
+        .collect_view();
+    let switcher_path = path.clone();
     view! {
         <nav aria-label="Main" class="bg-slate-900 px-3 py-4 md:w-56 md:shrink-0">
-            // A plain link: the router still handles it client-side, and unlike <A> it does not
-            // also claim aria-current, which belongs to the "Clusters" item alone.
-            <a href="/clusters" class="mb-6 flex items-center gap-2 px-3 text-white">
+            // The brand is not a section: it never claims aria-current, which belongs to
+            // the "Clusters" item alone.
+            <a href=with_project("/clusters", project.as_deref()) class="mb-6 flex items-center gap-2 px-3 text-white">
                 <span aria-hidden="true" class="text-xl">"◭"</span>
                 <span class="text-lg font-semibold tracking-tight">"Cairn"</span>
             </a>
             // Before signing in there is nowhere to go but the form.
-            <Show when=move || !signing_in()>
-            <ul class="flex gap-1 overflow-x-auto md:flex-col">
-                <li><A href="/clusters" attr:class=link>"Clusters"</A></li>
-                <li><A href="/backups" attr:class=link>"Backups"</A></li>
-                <li><A href="/jobs" attr:class=link>"Jobs"</A></li>
-                <li><A href="/networks" attr:class=link>"Networks"</A></li>
-                <li><A href="/events" attr:class=link>"Events"</A></li>
-                <li><A href="/integrations" attr:class=link>"Integrations"</A></li>
-                <li><A href="/account" attr:class=link>"Account"</A></li>
-                <li><A href="/account/tokens" attr:class=link>"API tokens"</A></li>
-            </ul>
-            </Show>
-            <SignedInAs />
+            {(!signing_in).then(|| view! {
+                <Suspense fallback=|| ()>
+                    {move || {
+                        let path = switcher_path.clone();
+                        Suspend::new(async move {
+                            me.await.ok().map(|me| view! { <ProjectSwitcher me path /> })
+                        })
+                    }}
+                </Suspense>
+                <ul class="flex gap-1 overflow-x-auto md:flex-col">{items}</ul>
+            })}
+            <SignedInAs me />
         </nav>
     }
 }
 
+/// The project the page works in, and — for someone with a role in several — every project
+/// they have one in, organization by organization: each link opens this page in that project
+/// (its list, for a page about one thing). Links in a `<details>`: no script needed.
+#[component]
+fn ProjectSwitcher(me: SignedIn, path: String) -> impl IntoView {
+    let current = me.project.as_ref().map(|p| p.project.id.clone());
+    let label = me.project.as_ref().map_or_else(
+        || "no role in this project".to_owned(),
+        |p| format!("{} / {}", p.organization.name, p.project.name),
+    );
+    if me.projects.len() < 2 {
+        return view! {
+            <p class="mb-4 truncate px-3 text-xs text-slate-400" data-testid="project-current" title=label.clone()>
+                {label.clone()}
+            </p>
+        }
+        .into_any();
+    }
+    let mut organizations: Vec<(String, Vec<ProjectRole>)> = Vec::new();
+    for entry in me.projects {
+        match organizations.last_mut() {
+            Some((_, list)) if list[0].organization.id == entry.organization.id => list.push(entry),
+            _ => organizations.push((entry.organization.name.clone(), vec![entry])),
+        }
+    }
+    let groups = organizations
+        .into_iter()
+        .map(|(organization, projects)| {
+            let links = projects
+                .into_iter()
+                .map(|p| {
+                    let here = (Some(&p.project.id) == current.as_ref()).then_some("page");
+                    let href = switched_path(&path, p.project.id.as_str());
+                    view! {
+                        <li>
+                            <a href=href aria-current=here data-testid="project-choice"
+                                class="block rounded px-2 py-1 text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:font-semibold aria-[current=page]:text-white">
+                                {p.project.name.clone()}
+                                <span class="sr-only">{format!(" ({}, {})", organization, p.role.as_str())}</span>
+                            </a>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <li class="mt-1">
+                    <p class="px-2 text-[11px] font-semibold uppercase tracking-wide text-slate-500">{organization.clone()}</p>
+                    <ul>{links}</ul>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <details class="mb-4 px-3 text-xs text-slate-400" data-testid="project-switcher">
+            <summary class="cursor-pointer truncate rounded py-1 text-slate-200 hover:text-white focus-visible:outline-2 focus-visible:outline-sky-400" title=label.clone()>
+                <span class="text-slate-400">"Project: "</span>{label.clone()}
+            </summary>
+            <ul class="mt-1 rounded-md bg-slate-800 p-1" aria-label="Switch project">{groups}</ul>
+        </details>
+    }
+    .into_any()
+}
+
 /// Who is signed in (and their role here), with the way out. Nothing before signing in.
 #[component]
-fn SignedInAs() -> impl IntoView {
-    let me = Resource::new(|| (), |_| crate::server_fns::who_am_i());
+fn SignedInAs(me: Resource<Result<SignedIn, crate::error::ConsoleError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

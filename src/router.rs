@@ -55,6 +55,11 @@ pub fn router(console: Console, options: LeptosOptions) -> Router {
             get(crate::server::live::events).with_state(live_console),
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
+        // Which project a page, a server function call or the live stream names (see
+        // server/project.rs); inside the sign-in gate.
+        .layer(axum::middleware::from_fn(
+            crate::server::project::named_project,
+        ))
         .layer(gate)
         // Outside the sign-in gate: monitoring is loopback or its own token (see metrics.rs).
         .route(

@@ -43,7 +43,7 @@ pub fn Confirm(
 }
 
 /// The console's usual destructive action: `Confirm` around a form that posts one hidden `id`
-/// to a server action, with a red button. A macro rather than a component because
+/// (and the page's project) to a server action, with a red button. A macro rather than a component because
 /// `ActionForm` is generic over the server function, and a component would have to repeat
 /// all of its bounds.
 ///
@@ -52,10 +52,11 @@ pub fn Confirm(
 macro_rules! confirm_by_id {
     ($action:expr, $id:expr, $label:expr, $question:expr, $refused:expr, $button:expr $(,)?) => {{
         use leptos::form::ActionForm;
-        use $crate::components::{form::DANGER, Confirm};
+        use $crate::components::{form::DANGER, Confirm, ProjectField};
         leptos::view! {
             <Confirm label=$label question=$question refused=$refused>
                 <ActionForm action=$action>
+                    <ProjectField />
                     <input type="hidden" name="id" value=$id />
                     <button type="submit" class=DANGER>{$button}</button>
                 </ActionForm>

@@ -1,7 +1,7 @@
 //! Small read-only pieces the detail pages share.
 
 use crate::components::form::LINK;
-use crate::components::{human_bytes, StatusBadge, Time};
+use crate::components::{human_bytes, in_project, StatusBadge, Time};
 use cairn_model::Backup;
 use leptos::prelude::*;
 
@@ -20,7 +20,7 @@ pub fn BackupList(
         <ul class="max-w-3xl divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white shadow-sm">
             {backups.into_iter().map(|b| view! {
                 <li class="flex flex-wrap items-center justify-between gap-2 px-4 py-2 text-sm" data-testid=testid>
-                    <a href=format!("/backups/{}", b.id) class=LINK data-row-link="">{b.description.clone()}</a>
+                    <a href=in_project(format!("/backups/{}", b.id)) class=LINK data-row-link="">{b.description.clone()}</a>
                     <span class="flex items-center gap-3 text-slate-600">
                         {b.bytes_stored.map(human_bytes)}
                         <Time time=b.created />

@@ -47,8 +47,9 @@ mod browser {
         static IN_FLIGHT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
         /// A change was announced while a refresh was under way: refresh once more after it.
         static AGAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-        /// The open event stream, while the tab is visible.
-        static FOLLOWING: RefCell<Option<web_sys::EventSource>> = const { RefCell::new(None) };
+        /// The open event stream, while the tab is visible, and the address it was opened at
+        /// (`/live?project=…`: the project the page works in).
+        static FOLLOWING: RefCell<Option<(web_sys::EventSource, String)>> = const { RefCell::new(None) };
     }
 
     pub fn start() {
@@ -81,12 +82,27 @@ mod browser {
         visibility.forget();
     }
 
-    /// Opens the event stream, unless the tab is hidden or already follows.
+    /// The stream of the project the page's address names (none: the user's first).
+    fn stream_address() -> String {
+        let search = window().location().search().unwrap_or_default();
+        let project = search
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("project="))
+            .map(str::to_owned);
+        crate::components::with_project(STREAM, project.as_deref())
+    }
+
+    /// Opens the event stream, unless the tab is hidden or already follows this page's
+    /// project; a stream of another project (the page switched project) is closed first.
     fn follow() {
-        if document().hidden() || FOLLOWING.with(|f| f.borrow().is_some()) {
+        let address = stream_address();
+        let following = FOLLOWING.with(|f| f.borrow().as_ref().map(|(_, at)| at.clone()));
+        if document().hidden() || following.as_ref() == Some(&address) {
             return;
         }
-        let Ok(source) = web_sys::EventSource::new(STREAM) else {
+        unfollow();
+        let Ok(source) = web_sys::EventSource::new(&address) else {
             return;
         };
         let changed = wasm_bindgen::closure::Closure::<dyn Fn()>::new(refresh_soon);
@@ -99,7 +115,7 @@ mod browser {
             let closed = FOLLOWING.with(|f| {
                 f.borrow()
                     .as_ref()
-                    .is_some_and(|s| s.ready_state() == web_sys::EventSource::CLOSED)
+                    .is_some_and(|(s, _)| s.ready_state() == web_sys::EventSource::CLOSED)
             });
             if closed {
                 unfollow();
@@ -108,11 +124,11 @@ mod browser {
         });
         source.set_onerror(Some(failed.as_ref().unchecked_ref()));
         failed.forget();
-        FOLLOWING.with(|f| *f.borrow_mut() = Some(source));
+        FOLLOWING.with(|f| *f.borrow_mut() = Some((source, address)));
     }
 
     fn unfollow() {
-        if let Some(source) = FOLLOWING.with(|f| f.borrow_mut().take()) {
+        if let Some((source, _)) = FOLLOWING.with(|f| f.borrow_mut().take()) {
             source.close();
         }
     }
@@ -144,6 +160,10 @@ mod browser {
         localize_times(&document);
         forget_notice();
         set_timeout(dismiss_notices, NOTICE_FOR);
+        // A page of another project (the switcher, two tabs' worth of work) follows that one.
+        if FOLLOWING.with(|f| f.borrow().is_some()) {
+            follow();
+        }
     }
 
     fn regions(root: &web_sys::Document) -> Vec<web_sys::Element> {

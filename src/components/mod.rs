@@ -9,6 +9,7 @@ mod live;
 #[cfg(feature = "hydrate")]
 mod navigation;
 mod page_header;
+pub mod project;
 mod status_badge;
 mod table;
 pub mod time;
@@ -21,6 +22,7 @@ pub use form::{Field, FormError, NextRuns};
 pub use lists::{BackupList, Detail};
 pub use live::Live;
 pub use page_header::PageHeader;
+pub use project::{in_project, named_project, with_project, ProjectField};
 pub use status_badge::StatusBadge;
 pub use table::{DataTable, Narrow, Table};
 pub use time::{ago, format_utc, now, Time};

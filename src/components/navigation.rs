@@ -45,6 +45,21 @@ pub fn start(shown: fn()) {
             go(url, Step::Push, shown);
         }
     });
+    // A select marked `data-submit-on-change` (the restore form's project) submits its form
+    // when chosen; without JavaScript its form's button does.
+    let on_change = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
+        let Some(select) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        else {
+            return;
+        };
+        if select.has_attribute("data-submit-on-change") {
+            if let Some(form) = select.form() {
+                let _ = form.request_submit();
+            }
+        }
+    });
     let on_pop = Closure::<dyn Fn(web_sys::PopStateEvent)>::new(move |_| {
         if let Ok(url) = current() {
             if SHOWN.with(|shown| *shown.borrow() != url) {
@@ -57,11 +72,13 @@ pub fn start(shown: fn()) {
     }
     let _ = document.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref());
     let _ = document.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+    let _ = document.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
     let _ = leptos::prelude::window()
         .add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
     // They live as long as the page does.
     on_click.forget();
     on_submit.forget();
+    on_change.forget();
     on_pop.forget();
     // Back to a page: its scroll position is restored here, not by the browser's guess.
     if let Ok(history) = leptos::prelude::window().history() {

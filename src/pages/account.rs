@@ -3,7 +3,9 @@
 //! cookie; they work without JavaScript like every other form.
 
 use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
-use crate::components::{DataTable, Failure, Field, FormError, Loaded, PageHeader, Time};
+use crate::components::{
+    in_project, DataTable, Failure, Field, FormError, Loaded, PageHeader, ProjectField, Time,
+};
 use crate::server_fns::{
     account_facts, list_api_tokens, take_new_token, ChangePassword, CreateApiToken,
     EndOtherSessions, ListedToken, RevokeApiToken,
@@ -137,6 +139,7 @@ pub fn TokensPage() -> impl IntoView {
             <h2 class="mb-4 text-lg font-semibold">"Create a token"</h2>
             <FormError message=create_failure.message() />
             <ActionForm action=create>
+                <ProjectField />
                 <Field id="description" label="What is it for?" hint="For example: CI backups, or esc on my laptop." error=create_failure.field("description")>
                     <input id="description" name="description" required maxlength=cairn_model::text::MAX_DESCRIPTION_LEN
                         class=INPUT aria-describedby="description-error" />
@@ -239,7 +242,7 @@ pub fn AccountPage() -> impl IntoView {
     let end_failure = Failure::of(end_others);
     view! {
         <PageHeader title="Account" description="Your password and where you are signed in.">
-            <a href="/account/tokens" class=LINK>"API tokens"</a>
+            <a href=in_project("/account/tokens") class=LINK>"API tokens"</a>
         </PageHeader>
         <section class="mb-8 max-w-2xl rounded-lg border border-slate-200 bg-white p-6 shadow-sm" aria-labelledby="password-heading">
             <h2 id="password-heading" class="mb-1 text-lg font-semibold">"Change password"</h2>
@@ -248,6 +251,7 @@ pub fn AccountPage() -> impl IntoView {
             </p>
             <FormError message=change_failure.message() />
             <ActionForm action=change>
+                <ProjectField />
                 <Field id="current_password" label="Current password" error=change_failure.field("currentPassword")>
                     <input id="current_password" name="current_password" type="password" autocomplete="current-password"
                         required class=INPUT aria-describedby="current_password-error"
@@ -280,6 +284,7 @@ pub fn AccountPage() -> impl IntoView {
                     view! {
                         <p class="mb-4 text-sm text-slate-700" data-testid="other-sessions">{text}</p>
                         <ActionForm action=end_others>
+                            <ProjectField />
                             <button type="submit" class=SECONDARY disabled=others == 0>
                                 "Sign out everywhere else"
                             </button>

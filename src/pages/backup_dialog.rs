@@ -3,7 +3,11 @@
 //! schedule. Every button works without JavaScript too: the dialog has its own addresses.
 
 use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
+<<<<<<< HEAD
 use crate::components::{now, url_encode, Failure, Field, FormError, NextRuns};
+=======
+use crate::components::{now, url_encode, with_project, Failure, Field, FormError, ProjectField};
+>>>>>>> projects
 use crate::error::ConsoleError;
 use crate::server_fns::JobForm;
 use cairn_model::label::{placeholders, LabelContext, LabelTemplate};
@@ -29,6 +33,8 @@ pub fn BackupDialog(
     label: String,
     /// Where Cancel (and Escape) go.
     close_href: String,
+    /// The project the page's address names (an island has no address to read on its own).
+    project: Option<String>,
     /// Why the last one-off backup request failed, if it did.
     backup_error: Option<ConsoleError>,
     /// Why the last schedule request failed, if it did.
@@ -116,10 +122,10 @@ pub fn BackupDialog(
                     }}
                 </p>
                 <div class:hidden=move || step.get() != DialogStep::Label>
-                    <LabelStep cluster=cluster.get_value() label step preview close_href error=backup_error />
+                    <LabelStep cluster=cluster.get_value() label step preview close_href project=project.clone() error=backup_error />
                 </div>
                 <div class:hidden=move || step.get() != DialogStep::Schedule>
-                    <ScheduleStep cluster=cluster.get_value() label step preview error=job_error />
+                    <ScheduleStep cluster=cluster.get_value() label step preview project error=job_error />
                 </div>
             </div>
         </div>
@@ -133,10 +139,12 @@ fn LabelStep(
     step: RwSignal<DialogStep>,
     preview: Memo<Result<String, String>>,
     close_href: String,
+    project: Option<String>,
     error: Option<ConsoleError>,
 ) -> impl IntoView {
     let failure = Failure::new(move || error.clone()).showing(&["description"]);
     let cluster_id = cluster.id.to_string();
+    // A GET form's fields are its query: the hidden project field carries the project on.
     let schedule_href = format!("/clusters/{cluster_id}/schedule");
     // The cursor starts in the label field.
     let input = NodeRef::<leptos::html::Input>::new();
@@ -146,6 +154,7 @@ fn LabelStep(
         }
     });
     let id_for_address = cluster.id.to_string();
+    let project_for_address = project.clone();
     let to_schedule = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         step.set(DialogStep::Schedule);
@@ -153,6 +162,7 @@ fn LabelStep(
             &id_for_address,
             DialogStep::Schedule,
             &label.get_untracked(),
+            project_for_address.as_deref(),
         );
     };
     let label_error = Signal::derive(move || {
@@ -169,6 +179,7 @@ fn LabelStep(
                 failure.field("description").get().is_none().then(|| failure.message().get()).flatten()
             }) />
             <input type="hidden" name="cluster_id" value=cluster_id />
+            <ProjectField project=project.clone() />
             <Field id="backup-label" label="Backup label" error=label_error>
                 <input
                     id="backup-label"
@@ -247,6 +258,7 @@ fn ScheduleStep(
     label: RwSignal<String>,
     step: RwSignal<DialogStep>,
     preview: Memo<Result<String, String>>,
+    project: Option<String>,
     error: Option<ConsoleError>,
 ) -> impl IntoView {
     let failure = Failure::new(move || error.clone()).showing(&[
@@ -270,11 +282,16 @@ fn ScheduleStep(
             .map(|s| (s.describe(), s.upcoming(now(), 5)))
     });
     let id_for_back = cluster.id.to_string();
-    let back_href = format!(
-        "/clusters/{}/backup?description={}",
-        cluster.id,
-        url_encode(&label.get_untracked())
+    let project_for_back = project.clone();
+    let back_href = with_project(
+        &format!(
+            "/clusters/{}/backup?description={}",
+            cluster.id,
+            url_encode(&label.get_untracked())
+        ),
+        project.as_deref(),
     );
+    let jobs_href = with_project("/jobs", project.as_deref());
     let set = move |apply: fn(&mut JobForm, String)| {
         move |ev: leptos::ev::Event| {
             let value = event_target_value(&ev);
@@ -285,6 +302,7 @@ fn ScheduleStep(
         Signal::derive(move || failure.field("schedule").get().or_else(|| runs.get().err()));
     view! {
         <form method="post" action="/api/jobs/create">
+            <ProjectField project=project.clone() />
             <FormError message=failure.message() />
             <input type="hidden" name="form[cluster_id]" value=cluster.id.to_string() />
             <input type="hidden" name="form[label]" value=move || label.get() />
@@ -357,7 +375,7 @@ fn ScheduleStep(
                     on:click=move |ev| {
                         ev.prevent_default();
                         step.set(DialogStep::Label);
-                        show_step_in_address(&id_for_back, DialogStep::Label, &label.get_untracked());
+                        show_step_in_address(&id_for_back, DialogStep::Label, &label.get_untracked(), project_for_back.as_deref());
                     }
                 >
                     "‹ Back"
@@ -366,7 +384,7 @@ fn ScheduleStep(
             </div>
             <p class="mt-3 text-xs text-slate-500">
                 "A run on a busy cluster fails and says who holds it; missed runs are not caught up. See "
-                <a href="/jobs" class=LINK>"Jobs"</a> "."
+                <a href=jobs_href class=LINK>"Jobs"</a> "."
             </p>
         </form>
     }
@@ -405,14 +423,17 @@ fn keep_focus_inside(dialog: &leptos::web_sys::HtmlDivElement, ev: &KeyboardEven
 
 /// Puts the dialog's step in the address (`/clusters/:id/backup` or `…/schedule`, with the
 /// label), so that a failed post, which returns to the page it came from, reopens this step.
-fn show_step_in_address(cluster_id: &str, step: DialogStep, label: &str) {
+fn show_step_in_address(cluster_id: &str, step: DialogStep, label: &str, project: Option<&str>) {
     let page = match step {
         DialogStep::Label => "backup",
         DialogStep::Schedule => "schedule",
     };
-    let url = format!(
-        "/clusters/{cluster_id}/{page}?description={}",
-        url_encode(label)
+    let url = with_project(
+        &format!(
+            "/clusters/{cluster_id}/{page}?description={}",
+            url_encode(label)
+        ),
+        project,
     );
     if let Ok(history) = window().history() {
         let _ =

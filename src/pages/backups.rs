@@ -4,8 +4,8 @@
 
 use crate::components::form::LINK;
 use crate::components::{
-    human_bytes, Detail, EmptyState, Failure, FormError, Loaded, Narrow, PageHeader, StatusBadge,
-    Table, Time,
+    human_bytes, in_project, named_project, with_project, Detail, EmptyState, Failure, FormError,
+    Loaded, Narrow, PageHeader, ProjectField, StatusBadge, Table, Time,
 };
 use crate::server_fns::{
     backup_storage, get_backup, is_verifying, list_backups, CancelBackup, DeleteBackup,
@@ -165,6 +165,7 @@ fn BackupTable(
         }
         .into_any();
     }
+    let project = named_project();
     let groups = grouped
         .jobs
         .into_iter()
@@ -177,7 +178,11 @@ fn BackupTable(
             };
             let toggle_href = {
                 let job_id = job_id.clone();
-                move || if open.get() { "/backups".to_owned() } else { format!("/backups?expand={job_id}") }
+                let project = project.clone();
+                move || {
+                    let path = if open.get() { "/backups".to_owned() } else { format!("/backups?expand={job_id}") };
+                    with_project(&path, project.as_deref())
+                }
             };
             let rows = group.backups;
             view! {
@@ -193,7 +198,7 @@ fn BackupTable(
                                 <span aria-hidden="true" class="mr-1 inline-block w-3">{move || if open.get() { "▾" } else { "▸" }}</span>
                                 {summary}
                             </a>
-                            <a href=format!("/jobs/{job_id}") class=format!("ml-3 text-xs {LINK}")>
+                            <a href=in_project(format!("/jobs/{job_id}")) class=format!("ml-3 text-xs {LINK}")>
                                 {if group.job_deleted { "deleted job" } else { "job" }}
                             </a>
                         </td>
@@ -275,7 +280,7 @@ fn BackupRow(backup: Backup, commands: Commands) -> impl IntoView {
     view! {
         <tr data-testid="backup-row" data-id=id.clone() data-status=status>
             <td class="px-4 py-3 font-medium text-slate-900">
-                <a href=format!("/backups/{id}") class=LINK data-testid="backup-description" data-row-link="">{b.description.clone()}</a>
+                <a href=in_project(format!("/backups/{id}")) class=LINK data-testid="backup-description" data-row-link="">{b.description.clone()}</a>
                 {b.failure_reason.clone().map(|reason| view! { <p class="mt-0.5 text-xs font-normal text-red-700">{reason}</p> })}
             </td>
             <td class="px-4 py-3"><StatusBadge status=b.status.as_str().to_owned() /></td>
@@ -285,7 +290,7 @@ fn BackupRow(backup: Backup, commands: Commands) -> impl IntoView {
                 {b.bytes_new.map(human_bytes).unwrap_or_else(|| "—".into())}
             </td>
             <td class="px-4 py-3">
-                <a href=format!("/clusters/{}", b.source_cluster_id) class=LINK>{b.source_cluster_description.clone()}</a>
+                <a href=in_project(format!("/clusters/{}", b.source_cluster_id)) class=LINK>{b.source_cluster_description.clone()}</a>
             </td>
             <td class="px-4 py-3">{b.provider.clone()}</td>
             <td class="px-4 py-3">{b.server_version.clone()}</td>
@@ -315,7 +320,7 @@ fn BackupActions(backup: Backup, commands: Commands) -> impl IntoView {
         )
     });
     let restore = match restore_refusal(&backup) {
-        None => view! { <a href=format!("/backups/{id}/restore") class=format!("mr-3 {LINK}")>"Restore"</a> }.into_any(),
+        None => view! { <a href=in_project(format!("/backups/{id}/restore")) class=format!("mr-3 {LINK}")>"Restore"</a> }.into_any(),
         Some(reason) => view! {
             <span class="mr-3 text-slate-400" title=reason>"Restore"<span class="sr-only">{format!(" (not possible: {reason})")}</span></span>
         }
@@ -369,6 +374,7 @@ pub fn BackupPage() -> impl IntoView {
                         {can_verify.then(|| view! {
                             <span class="mr-3 inline-block">
                                 <ActionForm action=verify>
+                                    <ProjectField />
                                     <input type="hidden" name="id" value=id_value.clone() />
                                     <button type="submit" class=LINK title="Read every chunk back and check every hash">"Verify"</button>
                                 </ActionForm>
@@ -395,11 +401,11 @@ pub fn BackupPage() -> impl IntoView {
                             {detail("Server version", format!("{} ({})", b.server_version, b.server_version_tag))}
                             {detail("Provider / region", format!("{} / {}", b.provider, b.region))}
                             <Detail term="Source cluster"><div>
-                                    <a href=format!("/clusters/{}", b.source_cluster_id) class=LINK>{b.source_cluster_description.clone()}</a>
+                                    <a href=in_project(format!("/clusters/{}", b.source_cluster_id)) class=LINK>{b.source_cluster_description.clone()}</a>
                                 </div></Detail>
                             <Detail term="Initiated by"><div>
                                     {match b.linked_resource.clone() {
-                                        Some(job) => view! { <a href=format!("/jobs/{job}") class=LINK>{format!("job {job}")}</a> }.into_any(),
+                                        Some(job) => view! { <a href=in_project(format!("/jobs/{job}")) class=LINK>{format!("job {job}")}</a> }.into_any(),
                                         None => view! { <span>"a person (one-off)"</span> }.into_any(),
                                     }}
                                 </div></Detail>

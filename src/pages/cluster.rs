@@ -2,7 +2,7 @@
 
 use crate::components::form::PRIMARY;
 use crate::components::{
-    BackupList, Detail, Failure, FormError, Loaded, PageHeader, StatusBadge, Time,
+    in_project, BackupList, Detail, Failure, FormError, Loaded, PageHeader, StatusBadge, Time,
 };
 use crate::pages::cluster_changes::ClusterChanges;
 use crate::server_fns::{get_cluster_overview, DeleteCluster};
@@ -36,6 +36,7 @@ fn Overview(
         nodes_probed_at,
         backups,
         lock,
+        restored_from,
         ..
     } = overview;
     let id = c.id.to_string();
@@ -51,7 +52,7 @@ fn Overview(
         <div data-live="cluster">
         <PageHeader title=c.description.clone() description=format!("Cluster {} in {} / {}.", c.id, c.provider, c.region)>
             {can_back_up.then(|| view! {
-                <a href=format!("/clusters/{id}/backup") class=PRIMARY>"Create backup"</a>
+                <a href=in_project(format!("/clusters/{id}/backup")) class=PRIMARY>"Create backup"</a>
             })}
             {crate::confirm_by_id!(
                 delete,
@@ -62,6 +63,22 @@ fn Overview(
                 "Delete cluster",
             )}
         </PageHeader>
+        {restored_from.map(|from| {
+            // The backup's page, in its own project (which may be another one).
+            let href = from.project_id.as_ref().map(|project| {
+                crate::components::with_project(&format!("/backups/{}", from.backup_id), Some(project.as_str()))
+            });
+            view! {
+                <p class="mb-4" data-testid="restored-from">
+                    <span class="inline-flex items-center rounded-full bg-violet-50 px-2.5 py-0.5 text-xs font-medium text-violet-800 ring-1 ring-inset ring-violet-200">
+                        {match href {
+                            Some(href) => view! { <a href=href class="hover:underline">{from.sentence()}</a> }.into_any(),
+                            None => view! { <span>{from.sentence()}</span> }.into_any(),
+                        }}
+                    </span>
+                </p>
+            }
+        })}
         <FormError message=failure.message() />
         {lock.map(|lock| view! {
             <p role="status" data-testid="cluster-lock" class="mb-4 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">

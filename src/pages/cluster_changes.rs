@@ -4,7 +4,7 @@
 //! restart's progress through the cluster's status.
 
 use crate::components::form::{INPUT, SECONDARY};
-use crate::components::{Failure, Field, FormError};
+use crate::components::{Failure, Field, FormError, ProjectField};
 use crate::server_fns::{ChangeCluster, ClusterEdit};
 use cairn_model::restore::is_newer;
 use cairn_model::{disk_type, server_versions, Cluster, ClusterStatus, InstanceType};
@@ -40,6 +40,7 @@ pub fn ClusterChanges(cluster: Cluster, lock: Option<String>) -> impl IntoView {
         let edit = crate::components::wire(&edit);
         let id = id.clone();
         view! {
+            <ProjectField />
             <input type="hidden" name="id" value=id />
             <input type="hidden" name="edit" value=edit />
         }

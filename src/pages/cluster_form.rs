@@ -1,15 +1,25 @@
 //! The create-cluster form, also the restore form (prefilled from a backup, with the restore
-//! rules' limits). Every rule the server finds broken is shown next to its field, all at once.
+//! rules' limits, and a target project: this one or another of the organization where the
+//! user may create clusters). Every rule the server finds broken is shown next to its field,
+//! all at once.
 
 use crate::components::form::{INPUT, PRIMARY, SECONDARY};
-use crate::components::{wire, Failure, Field, FormError, Loaded, PageHeader};
-use crate::server_fns::{get_backup, list_networks, CreateCluster};
+use crate::components::{
+    in_project, named_project, wire, Failure, Field, FormError, Loaded, PageHeader, ProjectField,
+};
+use crate::server_fns::{get_restore_choices, list_networks, CreateCluster};
 use cairn_model::restore::is_newer;
 use cairn_model::{
-    disk_types, server_versions, Backup, InstanceType, Network, ProjectionLevel, Topology,
+    disk_types, server_versions, Backup, InstanceType, Network, Project, ProjectionLevel,
+    RestoreChoices, Topology,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The form that chooses the restore's target project: a GET of the restore page with
+/// `?target=<project>`, so the networks offered follow the project without JavaScript too
+/// (with it, choosing is enough: the select submits itself).
+const TARGET_FORM: &str = "restore-target";
 
 /// What the form starts with.
 #[derive(Debug, Clone)]
@@ -46,25 +56,27 @@ pub fn ClusterNewPage() -> impl IntoView {
             description="A new event-store cluster on this site's machines. It is provisioning until every node answers."
         />
         <Loaded resource=networks what="networks" let:networks>
-            <ClusterForm networks prefill=Prefill::default() source=None />
+            <ClusterForm networks prefill=Prefill::default() source=None targets=None />
         </Loaded>
     }
 }
 
-/// "Restore <backup label>": the create-cluster form prefilled from the backup.
+/// "Restore <backup label>": the create-cluster form prefilled from the backup, into the
+/// project `?target=` names (the backup's own by default).
 #[component]
 pub fn RestorePage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let data = Resource::new(id, |id| async move {
-        let backup = get_backup(id).await?;
-        let networks = list_networks().await?;
-        Ok::<_, crate::error::ConsoleError>((backup, networks))
-    });
+    let target = move || query.read().get("target").unwrap_or_default();
+    let data = Resource::new(
+        move || (id(), target()),
+        |(id, target)| get_restore_choices(id, target),
+    );
     view! {
-        <Loaded resource=data what="the backup" title="Restore" let:found>
+        <Loaded resource=data what="the backup" title="Restore" let:choices>
             {
-                let (backup, networks) = found;
+                let RestoreChoices { backup, source, targets, target, networks } = choices;
                 // The source cluster as it was when backed up (older backups: the defaults).
                 let shaped = backup.source_shape.map_or_else(Prefill::default, |shape| Prefill {
                     topology: shape.topology,
@@ -79,31 +91,131 @@ pub fn RestorePage() -> impl IntoView {
                     server_version: backup.server_version.clone(),
                     ..shaped
                 };
+                let page = format!("/backups/{}/restore", backup.id);
+                let targets = Targets { projects: targets, source, target };
                 view! {
                     <PageHeader
                         title=format!("Restore {}", backup.description)
-                        description="A new cluster from this backup, in the backup's provider and region. The source cluster is left as it is."
+                        description="A new cluster from this backup, in the backup's provider and region, in this project or another of its organization. The source cluster is left as it is."
                     />
-                    <ClusterForm networks prefill source=Some(backup) />
+                    // Outside the restore form (forms do not nest): the project select in it
+                    // belongs to this one.
+                    <form id=TARGET_FORM method="get" action=page>
+                        <ProjectField />
+                    </form>
+                    <ClusterForm networks prefill source=Some(backup) targets=Some(targets) />
                 }
             }
         </Loaded>
     }
 }
 
+/// The fields the create-cluster form shows errors beside (as the core names them).
+const CLUSTER_FIELDS: &[&str] = &[
+    "description",
+    "networkId",
+    "topology",
+    "instanceType",
+    "diskSizeGb",
+    "serverVersion",
+    "projectionLevel",
+    "sourceBackupId",
+];
+
+/// The restore form's: those, and its target project's.
+const RESTORE_FIELDS: &[&str] = &[
+    "description",
+    "networkId",
+    "topology",
+    "instanceType",
+    "diskSizeGb",
+    "serverVersion",
+    "projectionLevel",
+    "sourceBackupId",
+    "project",
+    "sourceBackupProjectId",
+];
+
+/// Where a restore may go: the projects where the user may create clusters, the backup's
+/// project and the one chosen.
+#[derive(Debug, Clone)]
+struct Targets {
+    projects: Vec<Project>,
+    source: Project,
+    target: Project,
+}
+
+impl Targets {
+    /// The project the restore form posts in (its server function acts there): the target
+    /// when it is another project, else the page's own project as the address names it.
+    fn posted_in(&self) -> Option<String> {
+        if self.target.id != self.source.id {
+            Some(self.target.id.to_string())
+        } else {
+            named_project()
+        }
+    }
+}
+
 #[component]
-fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>) -> impl IntoView {
+fn TargetField(targets: Targets, error: Signal<Option<String>>) -> impl IntoView {
+    let Targets {
+        projects,
+        source,
+        target,
+    } = targets;
+    let hint = if projects.is_empty() {
+        "You may not create clusters in any project of this organization.".to_owned()
+    } else {
+        format!(
+            "A network belongs to a project: the networks below are {}'s.",
+            target.name
+        )
+    };
+    let source_offered = projects.iter().any(|p| p.id == source.id);
+    let options = projects
+        .iter()
+        .map(|p| {
+            let text = if p.id == source.id {
+                format!("{} (the backup's project)", p.name)
+            } else {
+                p.name.clone()
+            };
+            view! { <option value=p.id.to_string() selected=p.id == target.id>{text}</option> }
+        })
+        .collect_view();
+    view! {
+        <Field id="cluster-project" label="Project" hint error>
+            <div class="flex gap-2">
+                <select id="cluster-project" name="target" form=TARGET_FORM class=INPUT
+                    data-submit-on-change="" aria-describedby="cluster-project-error">
+                    {(!source_offered).then(|| view! {
+                        <option value=source.id.to_string() disabled>{format!("{} (the backup's project)", source.name)}</option>
+                    })}
+                    {options}
+                </select>
+                <button type="submit" form=TARGET_FORM class=format!("mt-1 shrink-0 {SECONDARY}")>
+                    "Show its networks"
+                </button>
+            </div>
+        </Field>
+    }
+}
+
+#[component]
+fn ClusterForm(
+    networks: Vec<Network>,
+    prefill: Prefill,
+    source: Option<Backup>,
+    targets: Option<Targets>,
+) -> impl IntoView {
     let create = ServerAction::<CreateCluster>::new();
-    let failure = Failure::of(create).showing(&[
-        "description",
-        "networkId",
-        "topology",
-        "instanceType",
-        "diskSizeGb",
-        "serverVersion",
-        "projectionLevel",
-        "sourceBackupId",
-    ]);
+    let shown = if targets.is_some() {
+        RESTORE_FIELDS
+    } else {
+        CLUSTER_FIELDS
+    };
+    let failure = Failure::of(create).showing(shown);
     // Every network of a site has the site's provider; its catalogue names the disk types.
     let provider = source
         .as_ref()
@@ -148,9 +260,28 @@ fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>)
         view! { <option value=value selected=selected disabled=disabled>{text}</option> }
     };
     let is_restore = source.is_some();
+    // A plain form posts in the page's project; a restore in its target project, naming the
+    // backup's project when that is another one.
+    let posted_in = targets
+        .as_ref()
+        .map_or_else(named_project, Targets::posted_in);
+    let from_project = targets
+        .as_ref()
+        .filter(|t| t.target.id != t.source.id)
+        .map(|t| t.source.id.to_string());
+    let project_error = Signal::derive(move || {
+        failure
+            .field("sourceBackupProjectId")
+            .get()
+            .or_else(|| failure.field("project").get())
+    });
     view! {
         <ActionForm action=create attr:class="max-w-2xl rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+            <ProjectField project=posted_in />
             <FormError message=failure.message() />
+            {from_project.map(|project| view! {
+                <input type="hidden" name="request[sourceBackupProjectId]" value=project />
+            })}
             {source.as_ref().map(|b| view! {
                 <input type="hidden" name="request[sourceBackupId]" value=b.id.to_string() />
                 <p class="mb-4 rounded-md bg-sky-50 px-3 py-2 text-sm text-sky-900">
@@ -165,13 +296,7 @@ fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>)
                     aria-describedby="cluster-description-error" aria-invalid=move || failure.invalid("description").get().to_string()
                     value=prefill.description.clone() />
             </Field>
-            {is_restore.then(|| view! {
-                <Field id="cluster-project" label="Project" error=Signal::derive(|| None::<String>)>
-                    <select id="cluster-project" class=INPUT disabled>
-                        <option selected>"This project (the backup's: source)"</option>
-                    </select>
-                </Field>
-            })}
+            {targets.map(|targets| view! { <TargetField targets error=project_error /> })}
             <Field
                 id="cluster-network"
                 label="Network"
@@ -263,7 +388,7 @@ fn ClusterForm(networks: Vec<Network>, prefill: Prefill, source: Option<Backup>)
             </div>
             <p class="mb-4 text-sm text-red-700" data-testid="sourceBackupId-error">{move || failure.field("sourceBackupId").get()}</p>
             <div class="flex justify-end gap-2">
-                <a href=if is_restore { "/backups" } else { "/clusters" } class=SECONDARY>"Cancel"</a>
+                <a href=in_project(if is_restore { "/backups" } else { "/clusters" }) class=SECONDARY>"Cancel"</a>
                 <button type="submit" class=PRIMARY disabled=move || create.pending().get()>
                     {move || match (create.pending().get(), is_restore) {
                         (true, _) => "Creating…",

@@ -1,5 +1,7 @@
 use crate::components::form::{LINK, PRIMARY};
-use crate::components::{DataTable, Loaded, Narrow, PageHeader, StatusBadge, Time};
+use crate::components::{
+    in_project, named_project, DataTable, Loaded, Narrow, PageHeader, StatusBadge, Time,
+};
 use crate::pages::backup_dialog::{BackupDialog, DialogStep};
 use crate::server_fns::{get_cluster_overview, list_clusters, CreateBackup, CreateJob};
 use cairn_model::label::DEFAULT_LABEL;
@@ -15,7 +17,7 @@ pub fn ClustersPage() -> impl IntoView {
             title="Clusters"
             description="Event-store clusters of this project. Back one up from its row; a backup restores into a new cluster."
         >
-            <a href="/clusters/new" class=PRIMARY>"Create cluster"</a>
+            <a href=in_project("/clusters/new") class=PRIMARY>"Create cluster"</a>
         </PageHeader>
         <div data-live="clusters">
         <Loaded resource=clusters what="clusters" let:list>
@@ -62,7 +64,8 @@ pub fn ClusterBackupRoute(step: DialogStep) -> impl IntoView {
                 index=overview.next_backup_index
                 step
                 label=label.clone()
-                close_href="/clusters".to_owned()
+                close_href=in_project("/clusters")
+                project=named_project()
                 backup_error=backup_error.clone()
                 job_error=job_error.clone()
             />
@@ -74,8 +77,8 @@ pub fn ClusterBackupRoute(step: DialogStep) -> impl IntoView {
 fn ClusterRow(cluster: Cluster) -> impl IntoView {
     let c = cluster;
     let id = c.id.to_string();
-    let href = format!("/clusters/{id}");
-    let backup_href = format!("/clusters/{id}/backup");
+    let href = in_project(format!("/clusters/{id}"));
+    let backup_href = in_project(format!("/clusters/{id}/backup"));
     let can_back_up = c.status == cairn_model::ClusterStatus::Available;
     view! {
         <tr data-testid="cluster-row" data-id=id.clone()>

@@ -3,7 +3,8 @@
 
 use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
-    DataTable, Detail, Failure, Field, FormError, Loaded, PageHeader, StatusBadge, Time,
+    in_project, DataTable, Detail, Failure, Field, FormError, Loaded, PageHeader, ProjectField,
+    StatusBadge, Time,
 };
 use crate::server_fns::{
     get_integration, list_events, list_integrations, CreateIntegration, DeleteIntegration,
@@ -52,7 +53,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                 rows=list
                 row=|i: IntegrationView| view! {
                     <tr>
-                        <td class="px-4 py-3"><a class=LINK href=format!("/integrations/{}", i.id) data-row-link="">{i.description.clone()}</a></td>
+                        <td class="px-4 py-3"><a class=LINK href=in_project(format!("/integrations/{}", i.id)) data-row-link="">{i.description.clone()}</a></td>
                         <td class="px-4 py-3">{i.source.as_str()}</td>
                         <td class="px-4 py-3 break-all">{sink_words(&i.data)}</td>
                         <td class="px-4 py-3"><Time time=i.created /></td>
@@ -64,6 +65,7 @@ pub fn IntegrationsPage() -> impl IntoView {
         <section class="max-w-2xl rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
             <h2 class="mb-4 text-lg font-semibold">"Add an integration"</h2>
             <ActionForm action=create>
+                <ProjectField />
                 <FormError message=failure.message() />
                 <Field id="integration-description" label="Description" error=failure.field("description")>
                     <input id="integration-description" name="form[description]" class=INPUT required
@@ -210,6 +212,7 @@ fn IntegrationDetail(
         <PageHeader title=integration.description.clone() description=format!("Sends {} · {}", integration.source.as_str(), sink_words(&integration.data))>
             <div class="flex flex-wrap items-start gap-2">
                 <ActionForm action=test>
+                    <ProjectField />
                     <input type="hidden" name="id" value=test_id />
                     <button type="submit" class=SECONDARY>"Send test"</button>
                 </ActionForm>

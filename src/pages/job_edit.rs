@@ -3,7 +3,7 @@
 //! next to its field; the schedule's next runs follow what is typed.
 
 use crate::components::form::{INPUT, SECONDARY};
-use crate::components::{now, Failure, Field, FormError, NextRuns};
+use crate::components::{now, Failure, Field, FormError, NextRuns, ProjectField};
 use crate::server_fns::EditJob;
 use cairn_model::schedule::Schedule;
 use cairn_model::{Job, JobStatus, JobType};
@@ -47,6 +47,7 @@ pub fn JobSettings(job: Job) -> impl IntoView {
             </p>
             <FormError message=failure.message() />
             <ActionForm action=edit>
+                <ProjectField />
                 <input type="hidden" name="id" value=job.id.to_string() />
                 <Field id="edit-description" label="Description" error=failure.field("description")>
                     <input id="edit-description" name="description" required maxlength="128" class=INPUT

@@ -5,8 +5,8 @@
 
 use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
-    BackupList, Confirm, DataTable, Detail, Failure, FormError, Loaded, Narrow, PageHeader,
-    StatusBadge, Time,
+    in_project, BackupList, Confirm, DataTable, Detail, Failure, FormError, Loaded, Narrow,
+    PageHeader, ProjectField, StatusBadge, Time,
 };
 use crate::server_fns::{
     get_job_detail, list_clusters, list_jobs, ChangeJob, CreateRestoreTest, RunJob,
@@ -87,6 +87,7 @@ fn NewRestoreTest() -> impl IntoView {
             </p>
             <FormError message=failure.message() />
             <ActionForm action=create>
+                <ProjectField />
                 <div class="mt-2 grid max-w-3xl gap-3 sm:grid-cols-3">
                     <label class="block">
                         <span class="text-slate-700">"Description"</span>
@@ -133,7 +134,7 @@ fn JobRow(
     let id = job.id.to_string();
     view! {
         <tr data-testid="job-row" data-id=id.clone()>
-            <td class="px-4 py-3 font-medium"><a href=format!("/jobs/{id}") class=LINK data-row-link="">{job.description.clone()}</a></td>
+            <td class="px-4 py-3 font-medium"><a href=in_project(format!("/jobs/{id}")) class=LINK data-row-link="">{job.description.clone()}</a></td>
             <td class="px-4 py-3">{type_words(job.job_type)}</td>
             <td class="px-4 py-3 font-mono text-xs text-slate-600">{id.clone()}</td>
             <td class="px-4 py-3">
@@ -142,7 +143,7 @@ fn JobRow(
             </td>
             <td class="px-4 py-3"><StatusBadge status=job.status.as_str().to_owned() /></td>
             <td class="px-4 py-3">
-                <a href=format!("/clusters/{}", job.data.cluster_id) class=LINK>
+                <a href=in_project(format!("/clusters/{}", job.data.cluster_id)) class=LINK>
                     {cluster_description.unwrap_or_else(|| format!("{} (gone)", job.data.cluster_id))}
                 </a>
             </td>
@@ -189,10 +190,12 @@ fn JobActions(
     view! {
         <div class="inline-flex items-center gap-2">
             <ActionForm action=run>
+                <ProjectField />
                 <input type="hidden" name="id" value=run_id />
                 <button type="submit" class=SECONDARY disabled=move || run.pending().get()>"Run now"</button>
             </ActionForm>
             <ActionForm action=change>
+                <ProjectField />
                 <input type="hidden" name="id" value=change_id />
                 <input type="hidden" name="action" value=toggle />
                 <button type="submit" class=SECONDARY>{toggle_label}</button>
@@ -203,6 +206,7 @@ fn JobActions(
                 refused=None
             >
                 <ActionForm action=change>
+                    <ProjectField />
                     <input type="hidden" name="id" value=delete_id />
                     <input type="hidden" name="action" value="delete" />
                     <button type="submit" class=DANGER>"Delete job"</button>
@@ -269,8 +273,10 @@ fn JobView(
     } = detail;
     let job = overview.job.clone();
     let id = job.id.to_string();
+    let project = crate::components::named_project();
     let tab_link = move |which: Tab, label: &'static str, query: &'static str| {
-        let href = format!("/jobs/{id}{query}");
+        let href =
+            crate::components::with_project(&format!("/jobs/{id}{query}"), project.as_deref());
         view! {
             <a
                 href=href
@@ -366,7 +372,7 @@ fn History(items: Vec<HistoryItem>) -> impl IntoView {
                     </div>
                     <p class="mt-1 text-slate-700">{item.details.clone()}</p>
                     {item.linked_resource.clone().map(|b| view! {
-                        <a href=format!("/backups/{b}") class=format!("text-xs {LINK}")>{format!("backup {b}")}</a>
+                        <a href=in_project(format!("/backups/{b}")) class=format!("text-xs {LINK}")>{format!("backup {b}")}</a>
                     })}
                     {item.end_time.map(|end| view! {
                         <p class="text-xs text-slate-500">{format!("took {:.1} s", (end - item.start_time).num_milliseconds() as f64 / 1000.0)}</p>

@@ -1,4 +1,4 @@
-use crate::components::PageHeader;
+use crate::components::{in_project, PageHeader};
 use leptos::prelude::*;
 
 /// Shown for any path the console does not know; answers HTTP 404 when rendered on the server.
@@ -10,6 +10,6 @@ pub fn NotFoundPage() -> impl IntoView {
     }
     view! {
         <PageHeader title="Page not found" description="There is no page at this address." />
-        <a href="/clusters" class="text-sm font-medium text-sky-700 hover:underline">"Go to Clusters"</a>
+        <a href=in_project("/clusters") class="text-sm font-medium text-sky-700 hover:underline">"Go to Clusters"</a>
     }
 }

@@ -21,30 +21,41 @@ pub const STREAM_FOR: Duration = Duration::from_secs(300);
 /// A comment every so often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// `GET /live[?project=<id>]`: the events of the project the tab's page works in (the same
+/// choice as its page's: see [`super::current_place`]).
 pub async fn events(
     State(console): State<Console>,
     Extension(principal): Extension<Principal>,
+    named: Option<Extension<super::project::NamedProject>>,
 ) -> Response {
     let followed = async {
+        let named = match named {
+            Some(Extension(named)) => Some(super::project::parse(&named)?),
+            None => None,
+        };
+        let place = console
+            .services
+            .place_for(&principal, named.as_ref(), &console.place)
+            .await?;
         let scope = console
             .services
             .authorize(
                 &principal,
-                &console.place.organization_id,
-                &console.place.project_id,
+                &place.organization_id,
+                &place.project_id,
                 cairn_model::Permission::Read,
             )
             .await?;
-        console.services.follow_project(&scope).await
+        Ok::<_, ConsoleError>(console.services.follow_project(&scope).await?)
     };
     let receiver = match followed.await {
         Ok(receiver) => receiver,
         Err(error) => {
-            let error = ConsoleError::from(error);
             let status = match error.kind {
                 ConsoleErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
                 ConsoleErrorKind::Forbidden => StatusCode::FORBIDDEN,
                 ConsoleErrorKind::NotFound => StatusCode::NOT_FOUND,
+                ConsoleErrorKind::Invalid => StatusCode::BAD_REQUEST,
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             };
             return (status, error.message).into_response();

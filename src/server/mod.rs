@@ -8,11 +8,14 @@ pub(crate) mod bodies;
 pub mod config;
 pub mod live;
 pub mod metrics;
+pub mod project;
 pub mod sinks;
 pub mod throttle;
 
 #[cfg(test)]
 mod account_tests;
+#[cfg(test)]
+mod projects_tests;
 
 use crate::error::ConsoleError;
 use cairn_core::{Place, Services, SystemClock};
@@ -25,7 +28,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Console {
     pub services: Services,
-    /// The project the console works in.
+    /// The site's default project: where a request that names no project works, for
+    /// everyone with a role there (see [`current_place`]).
     pub place: Place,
     /// The first-start setup code while nobody can sign in yet (see [`auth::first_start`]).
     pub setup_code: Option<Arc<str>>,
@@ -72,8 +76,23 @@ pub fn console() -> Result<Console, ConsoleError> {
         .ok_or_else(|| ConsoleError::internal("the console's services were not provided"))
 }
 
-/// The [`Console`] and the signed-in user's scope in its project, once their role there
-/// allows `need` (each use case checks its own need again, in the core).
+/// The project the current request works in: the one its address or form names
+/// ([`project`]), else the signed-in user's first project (the console's default place when
+/// they have a role there). A named project they have no role in is not found.
+pub async fn current_place(
+    console: &Console,
+    principal: &cairn_core::Principal,
+) -> Result<Place, ConsoleError> {
+    let named = project::named()?;
+    Ok(console
+        .services
+        .place_for(principal, named.as_ref(), &console.place)
+        .await?)
+}
+
+/// The [`Console`] and the signed-in user's scope in the project the request works in
+/// ([`current_place`]), once their role there allows `need` (each use case checks its own
+/// need again, in the core).
 pub async fn authorized(
     need: cairn_model::Permission,
 ) -> Result<(Console, cairn_core::Scope), ConsoleError> {
@@ -83,14 +102,10 @@ pub async fn authorized(
             "sign in first: your session has ended".into(),
         ))
     })?;
+    let place = current_place(&console, &principal).await?;
     let scope = console
         .services
-        .authorize(
-            &principal,
-            &console.place.organization_id,
-            &console.place.project_id,
-            need,
-        )
+        .authorize(&principal, &place.organization_id, &place.project_id, need)
         .await?;
     Ok((console, scope))
 }

@@ -1,16 +1,21 @@
 //! The signed-in user: who they are, their password and sessions, and their API tokens.
 
 use crate::error::ConsoleError;
-use cairn_model::ApiToken;
+use cairn_model::{ApiToken, ProjectRole};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Who is signed in, for the sidebar.
+/// Who is signed in, for the sidebar: their role in the project the page works in, and
+/// every project they have a role in (the project switcher).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     pub email: String,
-    /// Their role in the console's project ("viewer", "operator", "admin").
+    /// Their role in the page's project ("viewer", "operator", "admin").
     pub role: Option<String>,
+    /// The page's project, when they have a role in it.
+    pub project: Option<ProjectRole>,
+    /// Every project they have a role in, organization by organization.
+    pub projects: Vec<ProjectRole>,
 }
 
 /// A token made a moment ago: its secret, shown this once.
@@ -35,11 +40,22 @@ fn principal() -> Result<cairn_core::Principal, ConsoleError> {
 pub async fn who_am_i() -> Result<SignedIn, ConsoleError> {
     let console = crate::server::console()?;
     let principal = principal()?;
+    let projects = console.services.projects_of(&principal).await?;
+    // A project named that is not theirs: no role here (the page itself says why).
+    let place = crate::server::current_place(&console, &principal)
+        .await
+        .ok();
+    let project = place.and_then(|place| {
+        projects
+            .iter()
+            .find(|p| p.project.id == place.project_id)
+            .cloned()
+    });
     Ok(SignedIn {
         email: principal.user().email.clone(),
-        role: principal
-            .role_in(&console.place.organization_id, &console.place.project_id)
-            .map(|r| r.as_str().to_owned()),
+        role: project.as_ref().map(|p| p.role.as_str().to_owned()),
+        project,
+        projects,
     })
 }
 
@@ -87,7 +103,10 @@ pub async fn create_api_token(
             response.append_header(axum::http::header::SET_COOKIE, value);
         }
     }
-    leptos_axum::redirect("/account/tokens");
+    leptos_axum::redirect(&crate::components::with_project(
+        "/account/tokens",
+        crate::server::project::named_for_links().as_deref(),
+    ));
     Ok(token)
 }
 

@@ -1,7 +1,7 @@
 use crate::error::ConsoleError;
-use cairn_model::{Backup, GroupedBackups, RepositoryFacts};
+use cairn_model::{Backup, GroupedBackups, RepositoryFacts, RestoreChoices};
 #[cfg(feature = "ssr")]
-use cairn_model::{BackupId, ClusterId, Permission};
+use cairn_model::{BackupId, ClusterId, Permission, ProjectId};
 use leptos::prelude::*;
 
 /// Starts a one-off backup of a cluster (`description` is a label template) and goes to the
@@ -29,6 +29,25 @@ pub async fn create_backup(
 pub async fn get_backup(id: String) -> Result<Backup, ConsoleError> {
     let (console, scope, id) = super::authorized_id(Permission::Read, &id, BackupId::parse).await?;
     Ok(console.services.get_backup(&scope, &id).await?)
+}
+
+/// What the restore form offers for a backup of this project: the projects of its
+/// organization where clusters may be made, and the networks of `target` (empty: the
+/// backup's own project).
+#[server(endpoint = "backups/restore-choices")]
+pub async fn get_restore_choices(
+    id: String,
+    #[server(default)] target: String,
+) -> Result<RestoreChoices, ConsoleError> {
+    let (console, scope, id) = super::authorized_id(Permission::Read, &id, BackupId::parse).await?;
+    let target = match target.trim() {
+        "" => None,
+        text => Some(super::parse_id("target", text, ProjectId::parse)?),
+    };
+    Ok(console
+        .services
+        .restore_choices(&scope, &id, target.as_ref())
+        .await?)
 }
 
 /// Every backup: jobs' backups grouped by job, one-off backups after.

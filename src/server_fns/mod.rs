@@ -15,8 +15,9 @@ pub use account::{
     EndOtherSessions, ListedToken, NewToken, RevokeApiToken, SignedIn,
 };
 pub use backups::{
-    backup_storage, cancel_backup, create_backup, delete_backup, get_backup, is_verifying,
-    list_backups, verify_backup, CancelBackup, CreateBackup, DeleteBackup, VerifyBackup,
+    backup_storage, cancel_backup, create_backup, delete_backup, get_backup, get_restore_choices,
+    is_verifying, list_backups, verify_backup, CancelBackup, CreateBackup, DeleteBackup,
+    VerifyBackup,
 };
 pub use clusters::{
     change_cluster, create_cluster, delete_cluster, get_cluster, get_cluster_overview,
@@ -50,10 +51,13 @@ async fn authorized_id<T, E: std::fmt::Display>(
     Ok((console, scope, id))
 }
 
-/// Sends a plain form on to `path` once it is done, with a notice.
+/// Sends a plain form on to `path` once it is done, with a notice, in the project the form
+/// named (a restore into another project goes on to the cluster there).
 #[cfg(feature = "ssr")]
 fn go_with_notice(path: &str, notice: &str) {
-    leptos_axum::redirect(&crate::components::with_notice(path, notice));
+    let project = crate::server::project::named_for_links();
+    let path = crate::components::with_project(path, project.as_deref());
+    leptos_axum::redirect(&crate::components::with_notice(&path, notice));
 }
 
 /// Sends a plain form back to the page it came from (or `fallback`), with a notice (a server

@@ -126,6 +126,7 @@ fn table() -> Vec<(&'static str, Need, Call)> {
         "get_backup", Project(Read), |s, scope, a, ids| s.get_backup(&scope, &ids.backup);
         "backup_storage", Project(Read), |s, scope, a, ids| s.backup_storage(&scope);
         "is_verifying", Project(Read), |s, scope, a, ids| s.is_verifying(&scope, &ids.backup);
+        "restore_choices", Project(Read), |s, scope, a, ids| s.restore_choices(&scope, &ids.backup, None);
         "create_cluster", Project(Operate), |s, scope, a, ids| s.create_cluster(&scope, &crate::testkit::cluster_request(ids.network.clone()));
         "update_cluster", Project(Operate), |s, scope, a, ids| s.update_cluster(&scope, &ids.cluster, Some("renamed"), None);
         "expand_disk", Project(Operate), |s, scope, a, ids| s.expand_disk(&scope, &ids.cluster, 32);

@@ -8,9 +8,8 @@ use crate::ports::{ClusterChange, ClusterPatch, Notification};
 use crate::services::{Scope, Services};
 use cairn_model::Permission;
 use cairn_model::{
-    check_cluster_request, check_restore, disk_type, server_versions, Backup, BackupStatus,
-    Cluster, ClusterAddresses, ClusterHealth, ClusterId, ClusterStatus, CreateClusterRequest,
-    InstanceType,
+    check_cluster_request, check_restore, disk_type, server_versions, Cluster, ClusterAddresses,
+    ClusterHealth, ClusterId, ClusterStatus, CreateClusterRequest, InstanceType,
 };
 
 impl Services {
@@ -113,43 +112,6 @@ impl Services {
             }
         };
         Ok((cluster, work))
-    }
-
-    /// The backup a restore names, looked up in its project (which must belong to the caller's
-    /// organization). A backup being deleted is a conflict, not a field error.
-    async fn find_restorable(
-        &self,
-        scope: &Scope,
-        request: &CreateClusterRequest,
-        id: &cairn_model::BackupId,
-    ) -> Result<Option<Backup>> {
-        let store = &self.inner().store;
-        let project = request
-            .source_backup_project_id
-            .clone()
-            .unwrap_or_else(|| scope.project_id.clone());
-        // Restoring a backup of another project copies its data out: the actor must be able
-        // to operate there too (a project they have no role in is not found).
-        if project != scope.project_id {
-            scope.elsewhere(&project, Permission::Operate)?;
-        }
-        let in_organization = store
-            .projects(&scope.organization_id)
-            .await?
-            .iter()
-            .any(|p| p.id == project);
-        if !in_organization {
-            return Ok(None);
-        }
-        let backup = store.backup(&project, id).await?;
-        if let Some(b) = &backup {
-            if b.status == BackupStatus::Deleting {
-                return Err(Error::conflict(format!(
-                    "backup {id} is being deleted and cannot be restored"
-                )));
-            }
-        }
-        Ok(backup)
     }
 
     async fn finish_provisioning(

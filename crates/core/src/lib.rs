@@ -31,6 +31,7 @@ pub mod overviews;
 pub mod ports;
 pub mod recovery;
 pub mod restore_tests;
+pub mod restores;
 pub mod retention;
 pub mod scheduler;
 pub mod scope;

@@ -29,6 +29,7 @@ impl Services {
             .find(|l| l.cluster_id == cluster.id)
             .map(|l| l.to_string());
         let next_backup_index = store.count_backups_of_cluster(&cluster.id).await? + 1;
+        let restored_from = self.restored_from(scope, &cluster).await?;
         Ok(ClusterOverview {
             cluster,
             nodes,
@@ -36,6 +37,7 @@ impl Services {
             backups,
             lock,
             next_backup_index,
+            restored_from,
         })
     }
 

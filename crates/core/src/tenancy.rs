@@ -3,10 +3,11 @@
 
 use crate::error::{Error, Result};
 use crate::ports::Renamable;
-use crate::scope::{Actor, Place, Scope};
+use crate::scope::{Actor, Place, Principal, Scope};
 use crate::services::Services;
 use cairn_model::{
-    Network, NetworkId, NetworkStatus, Organization, OrganizationId, Permission, Project, ProjectId,
+    Network, NetworkId, NetworkStatus, Organization, OrganizationId, Permission, Project,
+    ProjectId, ProjectRole,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -170,6 +171,85 @@ impl Services {
         let mut projects = self.inner().store.projects(organization).await?;
         projects.retain(|p| by.role_in(organization, &p.id).is_some());
         Ok(projects)
+    }
+
+    /// Every project the person has a role in, organization by organization (in the order
+    /// they were made), with that role: what the console's project switcher lists.
+    pub async fn projects_of(&self, principal: &Principal) -> Result<Vec<ProjectRole>> {
+        let store = &self.inner().store;
+        let mut found = Vec::new();
+        for organization in store.organizations().await? {
+            if !principal.sees_organization(&organization.id) {
+                continue;
+            }
+            for project in store.projects(&organization.id).await? {
+                if let Some(role) = principal.role_in(&organization.id, &project.id) {
+                    found.push(ProjectRole {
+                        organization: organization.clone(),
+                        project,
+                        role,
+                    });
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The project a person's request works in, found from its id alone (the console's
+    /// addresses name only the project). A named project is looked for where the person's
+    /// grants reach: one they have no role in is not found, as everywhere. With none named,
+    /// their first project: `default` (the console's own) when they have a role there, else
+    /// the first one they have a role in, else `default` (where they are then refused).
+    /// Whether the role allows what the request needs is [`Services::authorize`]'s to say.
+    pub async fn place_for(
+        &self,
+        principal: &Principal,
+        named: Option<&ProjectId>,
+        default: &Place,
+    ) -> Result<Place> {
+        let place = |organization_id: OrganizationId, project_id: ProjectId| Place {
+            organization_id,
+            project_id,
+        };
+        let Some(project) = named else {
+            if principal
+                .role_in(&default.organization_id, &default.project_id)
+                .is_some()
+            {
+                return Ok(default.clone());
+            }
+            let first = self.projects_of(principal).await?.into_iter().next();
+            return Ok(first.map_or_else(
+                || default.clone(),
+                |p| place(p.organization.id, p.project.id),
+            ));
+        };
+        if project == &default.project_id {
+            return Ok(default.clone());
+        }
+        // A grant of this very project names its organization (no read needed).
+        if let Some(grant) = principal
+            .grants
+            .iter()
+            .find(|g| g.project_id.as_ref() == Some(project))
+        {
+            return Ok(place(grant.organization_id.clone(), project.clone()));
+        }
+        // An organization-wide grant covers it when it is one of that organization's.
+        let mut organizations: Vec<&OrganizationId> = principal
+            .grants
+            .iter()
+            .filter(|g| g.project_id.is_none())
+            .map(|g| &g.organization_id)
+            .collect();
+        organizations.dedup();
+        for organization in organizations {
+            let projects = self.inner().store.projects(organization).await?;
+            if projects.iter().any(|p| &p.id == project) {
+                return Ok(place(organization.clone(), project.clone()));
+            }
+        }
+        Err(Error::not_found("project", project))
     }
 
     /// Creates a project (organization admin).

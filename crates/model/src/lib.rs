@@ -32,4 +32,6 @@ pub use restore::{
     FieldErrors,
 };
 pub use text::{check_text, MAX_NAME_LEN};
-pub use views::{ClusterOverview, JobDetail, JobOverview, NodeState};
+pub use views::{
+    ClusterOverview, JobDetail, JobOverview, NodeState, ProjectRole, RestoreChoices, RestoredFrom,
+};

@@ -1259,3 +1259,76 @@ async fn a_job_is_edited_with_put_and_a_bad_edit_names_each_field() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_backup_restores_by_id_alone_into_another_project_of_its_organization_for_roles_in_both()
+{
+    let api = api().await;
+    let (_, created, _) = api.create("nightly").await;
+    let backup = created["id"].as_str().unwrap().to_owned();
+    api.services.settle().await;
+    let org = api.scope.organization_id.to_string();
+    let (status, project, _) = api
+        .call(
+            "POST",
+            &format!("/resources/v1/organizations/{org}/projects"),
+            Some(json!({"name": "billing"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let other = project["id"].as_str().unwrap().to_owned();
+    let (status, network, _) = api
+        .call(
+            "POST",
+            &format!("/infra/v1/organizations/{org}/projects/{other}/networks"),
+            Some(json!({"provider": "local", "region": "local-1", "description": "billing"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{network}");
+    // Kurrent Cloud's request: the backup by id, the cluster in the URL's project.
+    let request = json!({
+        "description": "restored in billing", "networkId": network["id"],
+        "topology": "single-node", "instanceType": "F1", "diskSizeGb": 16,
+        "diskType": "local-ssd", "serverVersion": "24.10", "projectionLevel": "off",
+        "sourceBackupId": backup
+    });
+    let clusters = format!("/mesdb/v1/organizations/{org}/projects/{other}/clusters");
+
+    // An operator of the target alone does not see the source's backup.
+    let other_id = cairn_model::ProjectId::parse(&other).unwrap();
+    api.services
+        .create_user(
+            "billing@example.com",
+            PASSWORD,
+            Role::Operator,
+            &api.scope.organization_id,
+            Some(&other_id),
+        )
+        .await
+        .unwrap();
+    let billing = access_token(&api.services, "billing@example.com").await;
+    let (status, problem, _) = api
+        .call_as(Some(&billing), "POST", &clusters, Some(request.clone()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert!(
+        problem["fields"]["sourceBackupId"]
+            .as_str()
+            .is_some_and(|m| m.contains("was not found")),
+        "{problem}"
+    );
+
+    // The organization's admin operates in both: the cluster is made in the URL's project.
+    let (status, created, _) = api.call("POST", &clusters, Some(request)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    api.services.settle().await;
+    let id = created["id"].as_str().unwrap();
+    let (status, got, _) = api.call("GET", &format!("{clusters}/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["cluster"]["projectId"], other.as_str());
+    assert_eq!(got["cluster"]["sourceBackupId"], backup.as_str());
+    let (status, _, _) = api
+        .call("GET", &format!("{}/clusters/{id}", api.base()), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not in the backup's project");
+}
