@@ -3,11 +3,9 @@
 //! schedule. Every button works without JavaScript too: the dialog has its own addresses.
 
 use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
-<<<<<<< HEAD
-use crate::components::{now, url_encode, Failure, Field, FormError, NextRuns};
-=======
-use crate::components::{now, url_encode, with_project, Failure, Field, FormError, ProjectField};
->>>>>>> projects
+use crate::components::{
+    now, url_encode, with_project, Failure, Field, FormError, NextRuns, ProjectField,
+};
 use crate::error::ConsoleError;
 use crate::server_fns::JobForm;
 use cairn_model::label::{placeholders, LabelContext, LabelTemplate};
