@@ -212,7 +212,7 @@ fn person(ids: &Ids, held: Held) -> Principal {
         project_id: (!held.organization_wide).then(|| ids.project.clone()),
         role: held.role,
     }];
-    Principal { user, grants }
+    Principal::new(user, grants)
 }
 
 #[tokio::test]

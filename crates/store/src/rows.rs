@@ -4,9 +4,10 @@
 use crate::{IntoModel, StoreError};
 use cairn_core::{ClusterLock, Credential, CredentialKind, LockKind, Result as CoreResult};
 use cairn_model::{
-    Backup, BackupId, Cluster, ClusterId, Delivery, DeliveryId, Event, EventId, Grant, HistoryId,
-    HistoryItem, Integration, IntegrationId, Job, JobId, Network, NetworkId, NetworkStatus,
-    Organization, OrganizationId, Project, ProjectId, ScheduledBackupData, TokenId, User, UserId,
+    ActorKind, AuditActor, AuditEntry, AuditId, AuditOutcome, Backup, BackupId, Cluster, ClusterId,
+    Delivery, DeliveryId, Event, EventId, Grant, HistoryId, HistoryItem, Integration,
+    IntegrationId, Job, JobId, Network, NetworkId, NetworkStatus, Organization, OrganizationId,
+    Project, ProjectId, ScheduledBackupData, TokenId, User, UserId,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -196,7 +197,8 @@ impl IntoModel<ClusterLock> for LockRow {
 pub(crate) const BACKUP_COLUMNS: &str = "id, project_id, description, source_cluster_id, \
      source_cluster_description, provider, region, server_version, server_version_tag, size_gb, \
      available_node_count, status, created, linked_resource, bytes_stored, bytes_new, file_count, \
-     checksum, failure_reason, finished, event_count, last_position, verification, source_shape";
+     checksum, failure_reason, finished, event_count, last_position, verification, source_shape, \
+     created_by";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct BackupRow {
@@ -224,6 +226,7 @@ pub(crate) struct BackupRow {
     last_position: Option<i64>,
     verification: Option<String>,
     source_shape: Option<String>,
+    created_by: Option<String>,
 }
 
 fn count<T: TryFrom<i64>>(table: &str, column: &str, value: i64) -> CoreResult<T> {
@@ -281,6 +284,7 @@ impl IntoModel<Backup> for BackupRow {
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("{T}: source_shape: {e}")))?,
+            created_by: self.created_by,
         })
     }
 }
@@ -593,4 +597,70 @@ pub(crate) struct LastBackupRow {
     pub(crate) created: DateTime<Utc>,
     pub(crate) finished: Option<DateTime<Utc>>,
     pub(crate) bytes_stored: Option<i64>,
+}
+
+pub(crate) const AUDIT_COLUMNS: &str = "id, at, organization_id, project_id, actor_kind, \
+     actor_id, actor_name, actor_email, action, resource_kind, resource_id, summary, address, \
+     outcome, error_kind, error_message";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: String,
+    at: DateTime<Utc>,
+    organization_id: Option<String>,
+    project_id: Option<String>,
+    actor_kind: String,
+    actor_id: String,
+    actor_name: String,
+    actor_email: Option<String>,
+    action: String,
+    resource_kind: String,
+    resource_id: String,
+    summary: String,
+    address: Option<String>,
+    outcome: String,
+    error_kind: Option<String>,
+    error_message: Option<String>,
+}
+
+impl IntoModel<AuditEntry> for AuditRow {
+    fn into_model(self) -> CoreResult<AuditEntry> {
+        const T: &str = "audit";
+        let kind = ActorKind::parse(&self.actor_kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("{T}: actor_kind '{}'", self.actor_kind)))?;
+        let outcome = match self.outcome.as_str() {
+            "ok" => AuditOutcome::Ok,
+            "refused" => AuditOutcome::Refused {
+                kind: self.error_kind.unwrap_or_default(),
+                message: self.error_message.unwrap_or_default(),
+            },
+            other => return Err(StoreError::Corrupt(format!("{T}: outcome '{other}'")).into()),
+        };
+        Ok(AuditEntry {
+            id: id(T, &self.id, AuditId::parse)?,
+            at: self.at,
+            organization_id: self
+                .organization_id
+                .as_deref()
+                .map(|text| id(T, text, OrganizationId::parse))
+                .transpose()?,
+            project_id: self
+                .project_id
+                .as_deref()
+                .map(|text| id(T, text, ProjectId::parse))
+                .transpose()?,
+            actor: AuditActor {
+                kind,
+                id: self.actor_id,
+                name: self.actor_name,
+                email: self.actor_email,
+            },
+            action: self.action,
+            resource_kind: self.resource_kind,
+            resource_id: self.resource_id,
+            summary: self.summary,
+            address: self.address,
+            outcome,
+        })
+    }
 }
