@@ -1,9 +1,9 @@
 //! The HTML shell, the router and the console layout. Pages live in `pages/`.
 
 use crate::pages::{
-    AccountPage, BackupPage, BackupsPage, ClusterBackupRoute, ClusterNewPage, ClusterPage,
-    ClustersPage, DialogStep, EventsPage, IntegrationPage, IntegrationsPage, JobPage, JobsPage,
-    LoginPage, NetworksPage, NotFoundPage, RestorePage, SetupPage, TokensPage,
+    AccountPage, AuditPage, BackupPage, BackupsPage, ClusterBackupRoute, ClusterNewPage,
+    ClusterPage, ClustersPage, DialogStep, EventsPage, IntegrationPage, IntegrationsPage, JobPage,
+    JobsPage, LoginPage, NetworksPage, NotFoundPage, RestorePage, SetupPage, TokensPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/integrations") view=IntegrationsPage ssr=SsrMode::Async />
                         <Route path=path!("/integrations/:id") view=IntegrationPage ssr=SsrMode::Async />
                         <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
+                        <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                         <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                         <Route path=path!("/account/tokens") view=TokensPage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
@@ -108,6 +109,7 @@ fn Sidebar() -> impl IntoView {
                 <li><A href="/jobs" attr:class=link>"Jobs"</A></li>
                 <li><A href="/networks" attr:class=link>"Networks"</A></li>
                 <li><A href="/events" attr:class=link>"Events"</A></li>
+                <li><A href="/audit" attr:class=link>"Audit"</A></li>
                 <li><A href="/integrations" attr:class=link>"Integrations"</A></li>
                 <li><A href="/account" attr:class=link>"Account"</A></li>
                 <li><A href="/account/tokens" attr:class=link>"API tokens"</A></li>
