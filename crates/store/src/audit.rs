@@ -1,10 +1,14 @@
 //! The audit log ([`AuditStore`]): appended rows, read by place, filtered and paged.
 
-use crate::rows::{AuditRow, AUDIT_COLUMNS};
-use crate::{Db, SqlStore};
+use crate::rows::id;
+use crate::{Db, IntoModel, SqlStore, StoreError};
 use async_trait::async_trait;
 use cairn_core::{AuditStore, Result as CoreResult};
-use cairn_model::{AuditEntry, AuditFilter, AuditOutcome, OrganizationId, ProjectId};
+use cairn_model::{
+    ActorKind, AuditActor, AuditEntry, AuditFilter, AuditId, AuditOutcome, OrganizationId,
+    ProjectId,
+};
+use chrono::{DateTime, Utc};
 
 #[async_trait]
 impl AuditStore for SqlStore {
@@ -89,5 +93,71 @@ impl AuditStore for SqlStore {
             filter.limit
         ));
         self.all::<AuditRow, _>(&sql, &binds).await
+    }
+}
+
+pub(crate) const AUDIT_COLUMNS: &str = "id, at, organization_id, project_id, actor_kind, \
+     actor_id, actor_name, actor_email, action, resource_kind, resource_id, summary, address, \
+     outcome, error_kind, error_message";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: String,
+    at: DateTime<Utc>,
+    organization_id: Option<String>,
+    project_id: Option<String>,
+    actor_kind: String,
+    actor_id: String,
+    actor_name: String,
+    actor_email: Option<String>,
+    action: String,
+    resource_kind: String,
+    resource_id: String,
+    summary: String,
+    address: Option<String>,
+    outcome: String,
+    error_kind: Option<String>,
+    error_message: Option<String>,
+}
+
+impl IntoModel<AuditEntry> for AuditRow {
+    fn into_model(self) -> CoreResult<AuditEntry> {
+        const T: &str = "audit";
+        let kind = ActorKind::parse(&self.actor_kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("{T}: actor_kind '{}'", self.actor_kind)))?;
+        let outcome = match self.outcome.as_str() {
+            "ok" => AuditOutcome::Ok,
+            "refused" => AuditOutcome::Refused {
+                kind: self.error_kind.unwrap_or_default(),
+                message: self.error_message.unwrap_or_default(),
+            },
+            other => return Err(StoreError::Corrupt(format!("{T}: outcome '{other}'")).into()),
+        };
+        Ok(AuditEntry {
+            id: id(T, &self.id, AuditId::parse)?,
+            at: self.at,
+            organization_id: self
+                .organization_id
+                .as_deref()
+                .map(|text| id(T, text, OrganizationId::parse))
+                .transpose()?,
+            project_id: self
+                .project_id
+                .as_deref()
+                .map(|text| id(T, text, ProjectId::parse))
+                .transpose()?,
+            actor: AuditActor {
+                kind,
+                id: self.actor_id,
+                name: self.actor_name,
+                email: self.actor_email,
+            },
+            action: self.action,
+            resource_kind: self.resource_kind,
+            resource_id: self.resource_id,
+            summary: self.summary,
+            address: self.address,
+            outcome,
+        })
     }
 }

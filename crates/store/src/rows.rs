@@ -4,15 +4,14 @@
 use crate::{IntoModel, StoreError};
 use cairn_core::{ClusterLock, Credential, CredentialKind, LockKind, Result as CoreResult};
 use cairn_model::{
-    ActorKind, AuditActor, AuditEntry, AuditId, AuditOutcome, Backup, BackupId, Cluster, ClusterId,
-    Delivery, DeliveryId, Event, EventId, Grant, HistoryId, HistoryItem, Integration,
-    IntegrationId, Job, JobId, Network, NetworkId, NetworkStatus, Organization, OrganizationId,
-    Project, ProjectId, ScheduledBackupData, TokenId, User, UserId,
+    Backup, BackupId, Cluster, ClusterId, Delivery, DeliveryId, Event, EventId, Grant, HistoryId,
+    HistoryItem, Integration, IntegrationId, Job, JobId, Network, NetworkId, NetworkStatus,
+    Organization, OrganizationId, Project, ProjectId, ScheduledBackupData, TokenId, User, UserId,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-fn id<T>(
+pub(crate) fn id<T>(
     table: &str,
     text: &str,
     parse: impl Fn(&str) -> Result<T, cairn_model::IdError>,
@@ -597,70 +596,4 @@ pub(crate) struct LastBackupRow {
     pub(crate) created: DateTime<Utc>,
     pub(crate) finished: Option<DateTime<Utc>>,
     pub(crate) bytes_stored: Option<i64>,
-}
-
-pub(crate) const AUDIT_COLUMNS: &str = "id, at, organization_id, project_id, actor_kind, \
-     actor_id, actor_name, actor_email, action, resource_kind, resource_id, summary, address, \
-     outcome, error_kind, error_message";
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct AuditRow {
-    id: String,
-    at: DateTime<Utc>,
-    organization_id: Option<String>,
-    project_id: Option<String>,
-    actor_kind: String,
-    actor_id: String,
-    actor_name: String,
-    actor_email: Option<String>,
-    action: String,
-    resource_kind: String,
-    resource_id: String,
-    summary: String,
-    address: Option<String>,
-    outcome: String,
-    error_kind: Option<String>,
-    error_message: Option<String>,
-}
-
-impl IntoModel<AuditEntry> for AuditRow {
-    fn into_model(self) -> CoreResult<AuditEntry> {
-        const T: &str = "audit";
-        let kind = ActorKind::parse(&self.actor_kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("{T}: actor_kind '{}'", self.actor_kind)))?;
-        let outcome = match self.outcome.as_str() {
-            "ok" => AuditOutcome::Ok,
-            "refused" => AuditOutcome::Refused {
-                kind: self.error_kind.unwrap_or_default(),
-                message: self.error_message.unwrap_or_default(),
-            },
-            other => return Err(StoreError::Corrupt(format!("{T}: outcome '{other}'")).into()),
-        };
-        Ok(AuditEntry {
-            id: id(T, &self.id, AuditId::parse)?,
-            at: self.at,
-            organization_id: self
-                .organization_id
-                .as_deref()
-                .map(|text| id(T, text, OrganizationId::parse))
-                .transpose()?,
-            project_id: self
-                .project_id
-                .as_deref()
-                .map(|text| id(T, text, ProjectId::parse))
-                .transpose()?,
-            actor: AuditActor {
-                kind,
-                id: self.actor_id,
-                name: self.actor_name,
-                email: self.actor_email,
-            },
-            action: self.action,
-            resource_kind: self.resource_kind,
-            resource_id: self.resource_id,
-            summary: self.summary,
-            address: self.address,
-            outcome,
-        })
-    }
 }
