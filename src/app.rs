@@ -2,9 +2,9 @@
 
 use crate::components::project::{named_project, switched_path, with_project};
 use crate::pages::{
-    AccountPage, BackupPage, BackupsPage, ClusterBackupRoute, ClusterNewPage, ClusterPage,
-    ClustersPage, DialogStep, EventsPage, IntegrationPage, IntegrationsPage, JobPage, JobsPage,
-    LoginPage, NetworksPage, NotFoundPage, RestorePage, SetupPage, TokensPage,
+    AccountPage, AuditPage, BackupPage, BackupsPage, ClusterBackupRoute, ClusterNewPage,
+    ClusterPage, ClustersPage, DialogStep, EventsPage, IntegrationPage, IntegrationsPage, JobPage,
+    JobsPage, LoginPage, NetworksPage, NotFoundPage, RestorePage, SetupPage, TokensPage,
 };
 use crate::server_fns::SignedIn;
 use cairn_model::ProjectRole;
@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/integrations") view=IntegrationsPage ssr=SsrMode::Async />
                         <Route path=path!("/integrations/:id") view=IntegrationPage ssr=SsrMode::Async />
                         <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
+                        <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                         <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                         <Route path=path!("/account/tokens") view=TokensPage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
@@ -88,12 +89,13 @@ pub fn App() -> impl IntoView {
 }
 
 /// The console's sections, as the sidebar lists them.
-const SECTIONS: [(&str, &str); 8] = [
+const SECTIONS: [(&str, &str); 9] = [
     ("/clusters", "Clusters"),
     ("/backups", "Backups"),
     ("/jobs", "Jobs"),
     ("/networks", "Networks"),
     ("/events", "Events"),
+    ("/audit", "Audit"),
     ("/integrations", "Integrations"),
     ("/account", "Account"),
     ("/account/tokens", "API tokens"),

@@ -260,7 +260,7 @@ pub async fn token(args: &[String]) -> anyhow::Result<()> {
     let (services, _) = services().await?;
     let user = services.user_by_email(email).await.map_err(explain)?;
     let (token, secret) = services
-        .create_api_token(&user.id, description, lifetime)
+        .create_api_token_for(&user.id, description, lifetime)
         .await
         .map_err(explain)?;
     let until = token.expires.map_or("until revoked".to_owned(), |end| {

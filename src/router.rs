@@ -273,6 +273,30 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_audit_page_shows_who_signed_in_and_filters_with_a_plain_get_form() {
+        let app = app().await;
+        let (status, html, _) = get(&app, "/audit").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains(r#"<form method="get" action="/audit""#),
+            "a filter that works without JavaScript: {html}"
+        );
+        assert!(html.contains(r#"data-action="session.sign-in""#), "{html}");
+        assert!(html.contains("ops@example.com"), "{html}");
+        assert!(
+            html.contains(r#"href="/audit""#),
+            "the navigation links to it"
+        );
+        let (status, html, _) = get(&app, "/audit?action=backup").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Nothing matches"), "{html}");
+        assert!(
+            html.contains(r#"<option value="backup" selected"#),
+            "the form keeps what was asked: {html}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_clusters_page_shows_its_empty_state() {
         let app = app().await;
         let (status, html, _) = get(&app, "/clusters").await;

@@ -229,6 +229,17 @@ fn BackupTable(
     .into_any()
 }
 
+/// Who took a backup, in words: "by alice@example.com", or its job ("job My Hourly Backup");
+/// none for backups taken before Cairn recorded it.
+fn taken_by(backup: &Backup) -> Option<String> {
+    let by = backup.created_by.as_deref()?;
+    Some(if backup.linked_resource.is_some() {
+        by.to_owned()
+    } else {
+        format!("by {by}")
+    })
+}
+
 /// Why a backup cannot be restored now, if it cannot.
 fn restore_refusal(backup: &Backup) -> Option<&'static str> {
     match backup.status {
@@ -281,6 +292,7 @@ fn BackupRow(backup: Backup, commands: Commands) -> impl IntoView {
         <tr data-testid="backup-row" data-id=id.clone() data-status=status>
             <td class="px-4 py-3 font-medium text-slate-900">
                 <a href=in_project(format!("/backups/{id}")) class=LINK data-testid="backup-description" data-row-link="">{b.description.clone()}</a>
+                {taken_by(&b).map(|by| view! { <p class="mt-0.5 text-xs font-normal text-slate-500" data-testid="backup-created-by">{by}</p> })}
                 {b.failure_reason.clone().map(|reason| view! { <p class="mt-0.5 text-xs font-normal text-red-700">{reason}</p> })}
             </td>
             <td class="px-4 py-3"><StatusBadge status=b.status.as_str().to_owned() /></td>
@@ -365,6 +377,7 @@ pub fn BackupPage() -> impl IntoView {
                 let (b, verifying) = found;
                 let for_actions = b.clone();
                 let (verified, damaged) = verification_words(b.verification.as_ref(), verifying);
+                let initiated_by = taken_by(&b);
                 let can_verify = b.status == BackupStatus::Available && !verifying;
                 let id_value = b.id.to_string();
                 let detail = |term: &'static str, value: String| view! { <Detail term>{value}</Detail> };
@@ -403,10 +416,13 @@ pub fn BackupPage() -> impl IntoView {
                             <Detail term="Source cluster"><div>
                                     <a href=in_project(format!("/clusters/{}", b.source_cluster_id)) class=LINK>{b.source_cluster_description.clone()}</a>
                                 </div></Detail>
-                            <Detail term="Initiated by"><div>
-                                    {match b.linked_resource.clone() {
-                                        Some(job) => view! { <a href=in_project(format!("/jobs/{job}")) class=LINK>{format!("job {job}")}</a> }.into_any(),
-                                        None => view! { <span>"a person (one-off)"</span> }.into_any(),
+                            <Detail term="Initiated by"><div data-testid="backup-created-by">
+                                    {match (b.linked_resource.clone(), initiated_by.clone()) {
+                                        (Some(job), by) => view! {
+                                            <a href=in_project(format!("/jobs/{job}")) class=LINK>{by.unwrap_or_else(|| format!("job {job}"))}</a>
+                                        }.into_any(),
+                                        (None, Some(by)) => view! { <span>{by}</span> }.into_any(),
+                                        (None, None) => view! { <span>"a person (one-off)"</span> }.into_any(),
                                     }}
                                 </div></Detail>
                             {b.checksum.clone().map(|c| detail("Snapshot", c))}

@@ -1,6 +1,7 @@
 //! One module per view of the console.
 
 mod account;
+mod audit;
 mod backup_dialog;
 mod backups;
 mod cluster;
@@ -14,6 +15,7 @@ mod networks;
 mod not_found;
 
 pub use account::{AccountPage, LoginPage, SetupPage, TokensPage};
+pub use audit::AuditPage;
 pub use backup_dialog::DialogStep;
 pub use backups::{BackupPage, BackupsPage};
 pub use cluster::ClusterPage;

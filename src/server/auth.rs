@@ -6,12 +6,13 @@
 
 use super::throttle::{self, ClientAddress, Throttle};
 use super::Console;
-use axum::extract::{Form, Request, State};
+use axum::extract::{ConnectInfo, Form, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use cairn_core::Principal;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Instant;
 
@@ -60,6 +61,33 @@ pub fn session_secret(headers: &HeaderMap) -> Option<String> {
     cookie(headers, SESSION_COOKIE)
 }
 
+/// The client's address as the audit records it: the TCP peer's IP (an IPv4 address mapped
+/// into IPv6 as IPv4). `X-Forwarded-For` is not trusted, as for the sign-in limits: behind a
+/// proxy, the proxy's address is what is recorded.
+pub fn peer_address(extensions: &axum::http::Extensions) -> Option<String> {
+    let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(match peer.ip() {
+        std::net::IpAddr::V6(ip) => ip
+            .to_ipv4_mapped()
+            .map_or_else(|| ip.to_string(), |ip| ip.to_string()),
+        ip => ip.to_string(),
+    })
+}
+
+/// [`peer_address`] as an extractor, for the sign-in doors (which have no principal yet).
+pub struct PeerAddress(pub Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddress(peer_address(&parts.extensions)))
+    }
+}
+
 /// The gate in front of every page and server function.
 pub async fn signed_in_only(
     State(console): State<Console>,
@@ -72,6 +100,7 @@ pub async fn signed_in_only(
     }
     if let Some(secret) = session_secret(request.headers()) {
         if let Ok(principal) = console.services.session_principal(&secret).await {
+            let principal = principal.from_address(peer_address(request.extensions()));
             request.extensions_mut().insert(principal);
             return next.run(request).await;
         }
@@ -153,6 +182,7 @@ pub struct SignInForm {
 pub async fn sign_in(
     State(console): State<Console>,
     address: ClientAddress,
+    PeerAddress(peer): PeerAddress,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
@@ -173,7 +203,11 @@ pub async fn sign_in(
         tracing::debug!(client.address = %address.0, ?refused, "sign-in attempt refused: too many");
         return back(&format!("wait={}", refused.wait().seconds()));
     }
-    match console.services.sign_in(&form.email, &form.password).await {
+    let signed_in_now = console
+        .services
+        .sign_in_from(&form.email, &form.password, peer)
+        .await;
+    match signed_in_now {
         Ok((_, secret)) => {
             Throttle::at(&console.throttle.login, |door| {
                 door.succeeded(&address.0, &account, Instant::now())
@@ -196,9 +230,13 @@ pub async fn sign_in(
 }
 
 /// `POST /logout`.
-pub async fn sign_out(State(console): State<Console>, headers: HeaderMap) -> Response {
+pub async fn sign_out(
+    State(console): State<Console>,
+    PeerAddress(peer): PeerAddress,
+    headers: HeaderMap,
+) -> Response {
     if let Some(secret) = session_secret(&headers) {
-        if let Err(error) = console.services.sign_out(&secret).await {
+        if let Err(error) = console.services.sign_out_from(&secret, peer).await {
             tracing::error!(%error, "sign-out failed");
         }
     }
@@ -223,6 +261,7 @@ pub struct SetupForm {
 pub async fn set_up(
     State(console): State<Console>,
     address: ClientAddress,
+    PeerAddress(peer): PeerAddress,
     headers: HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> Response {
@@ -262,7 +301,11 @@ pub async fn set_up(
     {
         Ok(user) => {
             forget_setup_code(console.data_dir.as_deref());
-            match console.services.sign_in(&user.email, &form.password).await {
+            let signed_in_now = console
+                .services
+                .sign_in_from(&user.email, &form.password, peer)
+                .await;
+            match signed_in_now {
                 Ok((_, secret)) => signed_in(&secret, is_https(&headers), "/clusters"),
                 Err(_) => Redirect::to("/login").into_response(),
             }

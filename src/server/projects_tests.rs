@@ -271,6 +271,7 @@ async fn every_link_and_form_of_a_page_in_project_b_carries_the_project_on() {
         "/networks".to_owned(),
         "/integrations".to_owned(),
         "/events".to_owned(),
+        "/audit".to_owned(),
         "/account".to_owned(),
         "/account/tokens".to_owned(),
     ];

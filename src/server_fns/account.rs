@@ -92,7 +92,7 @@ pub async fn create_api_token(
         .map_err(|message| ConsoleError::invalid("expiresIn", message))?;
     let (token, secret) = console
         .services
-        .create_api_token(&principal()?.user().id, &description, lifetime)
+        .create_api_token(&principal()?, &description, lifetime)
         .await?;
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         let cookie = format!(
@@ -142,7 +142,7 @@ pub async fn revoke_api_token(id: String) -> Result<(), ConsoleError> {
     let id = super::parse_id("id", &id, cairn_model::TokenId::parse)?;
     console
         .services
-        .revoke_api_token(&principal()?.user().id, &id)
+        .revoke_api_token(&principal()?, &id)
         .await?;
     super::go_with_notice(
         "/account/tokens",
@@ -219,12 +219,7 @@ pub async fn change_password(
     }
     let changed = console
         .services
-        .change_password(
-            &principal.user().id,
-            &current_password,
-            &new_password,
-            Some(&session),
-        )
+        .change_password(&principal, &current_password, &new_password, Some(&session))
         .await;
     match &changed {
         Err(cairn_core::Error::Invalid(fields)) if fields.contains_key("currentPassword") => {}

@@ -3,6 +3,7 @@
 //! that create or delete also redirect, so the same call works from a plain HTML form.
 
 mod account;
+mod audit;
 mod backups;
 mod clusters;
 mod integrations;
@@ -14,6 +15,7 @@ pub use account::{
     revoke_api_token, take_new_token, who_am_i, AccountView, ChangePassword, CreateApiToken,
     EndOtherSessions, ListedToken, NewToken, RevokeApiToken, SignedIn,
 };
+pub use audit::list_audit;
 pub use backups::{
     backup_storage, cancel_backup, create_backup, delete_backup, get_backup, get_restore_choices,
     is_verifying, list_backups, verify_backup, CancelBackup, CreateBackup, DeleteBackup,

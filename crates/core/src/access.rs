@@ -15,11 +15,13 @@ use passwords::DUMMY_HASH;
 use passwords::{check_password, hash_password, password_rule, verify_password};
 pub use tokens::{parse_lifetime, ACCESS_CHECK_KEPT};
 
+use crate::audit::{outcome_of, Record, Subject};
 use crate::error::{Error, Result};
 pub use crate::ports::{Credential, CredentialKind};
 use crate::scope::Principal;
 use crate::services::Services;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
+use cairn_model::audit::actions;
 use cairn_model::{ApiToken, Grant, OrganizationId, Role, TokenId, User, UserId};
 use chrono::{DateTime, Duration, Utc};
 
@@ -120,6 +122,17 @@ fn normalize_email(email: &str) -> Result<String> {
     }
 }
 
+/// A user to be made, in the audit's words (by email: there is no id yet).
+fn user_subject(email: &str, role: Role, project: Option<&cairn_model::ProjectId>) -> Subject {
+    let place = project.map_or("every project".to_owned(), |p| format!("project {p}"));
+    let email = email.trim().to_lowercase();
+    Subject::new(
+        "user",
+        &email,
+        format!("{email} as {} in {place}", role.as_str()),
+    )
+}
+
 fn unauthenticated() -> Error {
     Error::Unauthenticated("sign in again: the credential is unknown, expired or revoked".into())
 }
@@ -140,7 +153,10 @@ impl Services {
         organization: &OrganizationId,
         project: Option<&cairn_model::ProjectId>,
     ) -> Result<User> {
-        self.insert_user(email, password, role, organization, project, false)
+        let record = Record::on_server(actions::USER_CREATE, user_subject(email, role, project))
+            .within(organization, project);
+        let work = self.insert_user(email, password, role, organization, project, false);
+        self.audited(record, work, |user, subject| subject.with_id(&user.id))
             .await
     }
 
@@ -148,15 +164,19 @@ impl Services {
     /// also when two instances race to set up.
     pub async fn create_first_admin(&self, email: &str, password: &str) -> Result<User> {
         let scope = self.default_scope().await?;
-        self.insert_user(
+        let subject = user_subject(email, Role::Admin, None);
+        let record =
+            Record::on_server(actions::USER_CREATE, subject).within(&scope.organization_id, None);
+        let work = self.insert_user(
             email,
             password,
             Role::Admin,
             &scope.organization_id,
             None,
             true,
-        )
-        .await
+        );
+        self.audited(record, work, |user, subject| subject.with_id(&user.id))
+            .await
     }
 
     async fn insert_user(
@@ -209,13 +229,26 @@ impl Services {
     /// Gives a user a role (replacing the one they had at that place), in a project that
     /// is the organization's, or in all of an organization that exists.
     pub async fn grant(&self, grant: &Grant) -> Result<()> {
-        match &grant.project_id {
-            Some(project) => drop(self.project_of(&grant.organization_id, project).await?),
-            None => drop(self.organization(&grant.organization_id).await?),
-        }
-        let _writing = self.inner().access_checks.writing();
-        self.inner().store.put_grant(grant).await?;
-        Ok(())
+        let place = match &grant.project_id {
+            Some(project) => format!("project {project}"),
+            None => format!("every project of organization {}", grant.organization_id),
+        };
+        let subject = Subject::new(
+            "user",
+            &grant.user_id,
+            format!("{} in {place}", grant.role.as_str()),
+        );
+        let record = Record::on_server(actions::USER_GRANT, subject)
+            .within(&grant.organization_id, grant.project_id.as_ref());
+        let work = async {
+            match &grant.project_id {
+                Some(project) => drop(self.project_of(&grant.organization_id, project).await?),
+                None => drop(self.organization(&grant.organization_id).await?),
+            }
+            let _writing = self.inner().access_checks.writing();
+            self.inner().store.put_grant(grant).await
+        };
+        self.audited(record, work, |_, subject| subject).await
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<User> {
@@ -228,8 +261,41 @@ impl Services {
             .ok_or_else(|| Error::not_found("user", email))
     }
 
-    /// Signs in with a password: a new session secret (for a cookie).
+    /// Signs in with a password: a new session secret (for a cookie). From no address in
+    /// particular (tests, tools); the console's sign-in page uses [`Services::sign_in_from`].
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<(User, String)> {
+        self.sign_in_from(email, password, None).await
+    }
+
+    /// Signs in from a client's `address`, recorded in the audit: as the user when it
+    /// succeeds, as an anonymous attempt with the email tried when it does not.
+    pub async fn sign_in_from(
+        &self,
+        email: &str,
+        password: &str,
+        address: Option<String>,
+    ) -> Result<(User, String)> {
+        let signed_in = self.signing_in(email, password).await;
+        let summary = "console session";
+        let record = match &signed_in {
+            Ok((user, _)) => Record::user(
+                user,
+                address,
+                actions::SIGN_IN,
+                Subject::new("user", &user.id, summary),
+            ),
+            Err(_) => Record::anonymous(
+                email,
+                address,
+                actions::SIGN_IN,
+                Subject::new("user", email.trim().to_lowercase(), summary),
+            ),
+        };
+        self.append_audit(record, outcome_of(&signed_in)).await;
+        signed_in
+    }
+
+    async fn signing_in(&self, email: &str, password: &str) -> Result<(User, String)> {
         let found = match normalize_email(email) {
             Ok(email) => self.inner().store.user_by_email(&email).await?,
             Err(_) => None,
@@ -261,17 +327,32 @@ impl Services {
     }
 
     pub async fn sign_out(&self, session_secret: &str) -> Result<()> {
-        if let Some(credential) = self
+        self.sign_out_from(session_secret, None).await
+    }
+
+    /// Ends a console session, recorded in the audit with the client's `address` (a secret
+    /// that is no live session ends nothing, and nothing is recorded).
+    pub async fn sign_out_from(&self, session_secret: &str, address: Option<String>) -> Result<()> {
+        let Some(credential) = self
             .live_credential(session_secret, CredentialKind::Session)
             .await?
-        {
+        else {
+            return Ok(());
+        };
+        let Some(user) = self.inner().store.user(&credential.user_id).await? else {
+            return Ok(());
+        };
+        let subject = Subject::new("user", &user.id, "console session");
+        let record = Record::user(&user, address, actions::SIGN_OUT, subject);
+        let work = async {
             let now = self.inner().clock.now();
             self.inner()
                 .store
                 .revoke_credential(&credential.user_id, &credential.id, now)
-                .await?;
-        }
-        Ok(())
+                .await
+                .map(drop)
+        };
+        self.audited(record, work, |_, subject| subject).await
     }
 
     /// The user of a console session.
@@ -288,6 +369,20 @@ impl Services {
     /// differs from the current. Every session of the user ends but `keep_session` (the
     /// caller's own, by its secret); API tokens keep working (they are revoked on their own).
     pub async fn change_password(
+        &self,
+        by: &Principal,
+        current_password: &str,
+        new_password: &str,
+        keep_session: Option<&str>,
+    ) -> Result<()> {
+        let subject = Subject::new("user", &by.user.id, "password; other sessions ended");
+        let record = Record::by(by, actions::PASSWORD_CHANGE, subject);
+        let work =
+            self.changing_password(&by.user.id, current_password, new_password, keep_session);
+        self.audited(record, work, |_, subject| subject).await
+    }
+
+    async fn changing_password(
         &self,
         user: &UserId,
         current_password: &str,
@@ -427,7 +522,7 @@ impl Services {
             .await?
             .ok_or_else(unauthenticated)?;
         let grants = self.inner().store.grants(&user.id).await?;
-        Ok(Principal { user, grants })
+        Ok(Principal::new(user, grants))
     }
 }
 

@@ -107,6 +107,7 @@ fn table() -> Vec<(&'static str, Need, Call)> {
         "create_project", OrganizationAdmin, |s, scope, a, ids| s.create_project(&a, &ids.organization, "spare");
         "get_project", Project(Read), |s, scope, a, ids| s.get_project(&scope);
         "rename_project", Project(Administer), |s, scope, a, ids| s.rename_project(&scope, "renamed");
+        "audit", Project(Read), |s, scope, a, ids| s.audit(&scope, Default::default());
         // infra: networks
         "list_networks", Project(Read), |s, scope, a, ids| s.list_networks(&scope);
         "get_network", Project(Read), |s, scope, a, ids| s.get_network(&scope, &ids.network);
@@ -213,7 +214,7 @@ fn person(ids: &Ids, held: Held) -> Principal {
         project_id: (!held.organization_wide).then(|| ids.project.clone()),
         role: held.role,
     }];
-    Principal { user, grants }
+    Principal::new(user, grants)
 }
 
 #[tokio::test]

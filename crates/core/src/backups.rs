@@ -2,6 +2,9 @@
 //! background, then `available`, `defunct` or (stopped by someone) `cancelled` — the lock
 //! released either way.
 
+mod cancelling;
+
+use crate::audit::{Record, Subject};
 use crate::error::{Error, Result};
 use crate::held::List;
 pub use crate::held::BACKUP_LIST_KEPT;
@@ -9,7 +12,9 @@ use crate::kept::Writing;
 use crate::lifecycle::{backup_transition, BackupEvent};
 use crate::locks::{ClusterLock, LockKind, LockOutcome};
 use crate::ports::{Engine, Notification, ProgressSink, SnapshotFacts};
+use crate::scope::Actor;
 use crate::services::{Scope, Services};
+use cairn_model::audit::actions;
 use cairn_model::label::{LabelContext, LabelTemplate};
 use cairn_model::Permission;
 use cairn_model::{group_backups, GroupedBackups};
@@ -18,9 +23,6 @@ use cairn_model::{
 };
 use std::sync::Arc;
 use tokio::sync::oneshot;
-
-/// How long a cancel waits for the snapshot to stop and its partial data to be collected.
-const CANCEL_SETTLES_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A snapshot this instance is taking: cancellable while its canceller is in the map, which
 /// dropping this forgets (with the progress) — at the end, on an error before the snapshot
@@ -75,18 +77,35 @@ impl Services {
         cluster_id: &ClusterId,
         label: &str,
     ) -> Result<Backup> {
-        scope.require(Permission::Operate)?;
-        self.start_backup(scope, cluster_id, label, None).await
+        let record = Record::in_scope(
+            scope,
+            actions::BACKUP_CREATE,
+            Subject::new("cluster", cluster_id, format!("backup labelled {label}")),
+        );
+        let work = async {
+            scope.require(Permission::Operate)?;
+            let by = match scope.actor() {
+                Actor::Person(principal) => principal.user().email.clone(),
+                internal => internal.name(),
+            };
+            self.start_backup(scope, cluster_id, label, None, by).await
+        };
+        self.audited(record, work, |backup, _| {
+            Subject::new("backup", &backup.id, backup_summary(backup))
+        })
+        .await
     }
 
     /// With `run` (a job's run), the backup belongs to that job, and the run's history item is
     /// linked to the backup before the snapshot starts, so the snapshot's end always finds it.
+    /// `created_by` says who took it (a person's email, `job <description>`).
     pub(crate) async fn start_backup(
         &self,
         scope: &Scope,
         cluster_id: &ClusterId,
         label: &str,
         run: Option<&mut HistoryItem>,
+        created_by: String,
     ) -> Result<Backup> {
         let job = run.as_ref().map(|item| item.job_id.clone());
         let job = job.as_ref();
@@ -157,6 +176,7 @@ impl Services {
                     instance_type: cluster.instance_type,
                     projection_level: cluster.projection_level,
                 }),
+                created_by: Some(created_by),
             };
             let _writing = self.writing_backups();
             store.insert_backup(&backup).await?;
@@ -191,66 +211,6 @@ impl Services {
                 .await
         });
         Ok(backup)
-    }
-
-    /// Stops a backup being created: the snapshot stops, what it wrote is collected, the
-    /// backup ends `cancelled` ("cancelled by …" in its failure reason and its job run), and the
-    /// cluster's lock is released. Answers the backup once that is done.
-    pub async fn cancel_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
-        scope.require(Permission::Operate)?;
-        let backup = self.get_backup(scope, id).await?;
-        if backup.status != BackupStatus::Creating {
-            return Err(Error::conflict(format!(
-                "backup {id} is {}: only a backup being created can be cancelled",
-                backup.status.as_str()
-            )));
-        }
-        let canceller = self.inner().cancels.lock().expect("cancel map").remove(id);
-        let ending = || {
-            Error::conflict(format!(
-                "backup {id} is ending on its own: it can no longer be cancelled"
-            ))
-        };
-        let Some(canceller) = canceller else {
-            let owner = self
-                .inner()
-                .store
-                .locks()
-                .await?
-                .into_iter()
-                .find(|l| l.holder_id == id.as_str())
-                .map(|l| l.owner);
-            return Err(match owner {
-                Some(owner) if owner != self.inner().instance => Error::conflict(format!(
-                    "backup {id} is being taken by another Cairn instance ({owner}): cancel it there"
-                )),
-                _ => ending(),
-            });
-        };
-        let who = match scope.actor() {
-            crate::scope::Actor::Person(principal) => principal.user().email.clone(),
-            crate::scope::Actor::Internal(part) => format!("Cairn ({})", part.name()),
-        };
-        let (stopped, settled) = oneshot::channel();
-        if canceller.send((who, stopped)).is_err() {
-            return Err(ending());
-        }
-        // The snapshot task answers once the backup's end is recorded: cancelled, or (when its
-        // snapshot ended just before) as it ended.
-        let in_time = tokio::time::timeout(CANCEL_SETTLES_WITHIN, settled)
-            .await
-            .is_ok();
-        let backup = self.get_backup(scope, id).await?;
-        match backup.status {
-            BackupStatus::Cancelled => Ok(backup),
-            BackupStatus::Creating if !in_time => Err(Error::conflict(format!(
-                "backup {id} is still stopping: it ends cancelled shortly"
-            ))),
-            other => Err(Error::conflict(format!(
-                "backup {id} ended {} before it could be cancelled",
-                other.as_str()
-            ))),
-        }
     }
 
     /// `run` is the job run that made the backup, closed when the snapshot ends.
@@ -522,6 +482,18 @@ impl Services {
     /// Deletes a backup (soft: it stays readable by id, leaves the lists). Refused while it is
     /// being created, or while a cluster is being restored from it.
     pub async fn delete_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
+        let record = Record::in_scope(
+            scope,
+            actions::BACKUP_DELETE,
+            Subject::new("backup", id, ""),
+        );
+        self.audited(record, self.deleting_backup(scope, id), |backup, _| {
+            Subject::new("backup", id, backup_summary(backup))
+        })
+        .await
+    }
+
+    async fn deleting_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
         scope.require(Permission::Operate)?;
         let mut backup = self.get_backup(scope, id).await?;
         let store = &self.inner().store;
@@ -598,4 +570,12 @@ impl Services {
         }
         Ok(group_backups(&backups, &jobs))
     }
+}
+
+/// A backup in the audit's words: its label, of which cluster, by whom.
+pub(crate) fn backup_summary(backup: &Backup) -> String {
+    format!(
+        "{} of cluster {}",
+        backup.description, backup.source_cluster_description
+    )
 }

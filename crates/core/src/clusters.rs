@@ -1,11 +1,13 @@
 //! Clusters: create (and restore, which is a create from a backup), provisioned in the
 //! background by the engine: `provisioning → available | defunct`.
 
+use crate::audit::{Record, Subject};
 use crate::error::{Error, Result};
 use crate::lifecycle::{cluster_transition, ClusterEvent};
 use crate::locks::{ClusterLock, LockKind, LockOutcome};
 use crate::ports::{ClusterChange, ClusterPatch, Notification};
 use crate::services::{Scope, Services};
+use cairn_model::audit::actions;
 use cairn_model::Permission;
 use cairn_model::{
     check_cluster_request, check_restore, disk_type, server_versions, Cluster, ClusterAddresses,
@@ -20,10 +22,31 @@ impl Services {
         scope: &Scope,
         request: &CreateClusterRequest,
     ) -> Result<Cluster> {
-        scope.require(Permission::Operate)?;
-        let (cluster, provisioning) = self.start_cluster(scope, request).await?;
-        self.spawn(provisioning);
-        Ok(cluster)
+        let (action, subject) = match &request.source_backup_id {
+            None => (
+                actions::CLUSTER_CREATE,
+                Subject::new("network", &request.network_id, request.description.trim()),
+            ),
+            Some(backup) => (
+                actions::CLUSTER_RESTORE,
+                Subject::new("backup", backup, request.description.trim()),
+            ),
+        };
+        let work = async {
+            scope.require(Permission::Operate)?;
+            let (cluster, provisioning) = self.start_cluster(scope, request).await?;
+            self.spawn(provisioning);
+            Ok(cluster)
+        };
+        let record = Record::in_scope(scope, action, subject);
+        self.audited(record, work, |cluster, _| {
+            let summary = match &cluster.source_backup_id {
+                None => cluster.description.clone(),
+                Some(backup) => format!("{} from backup {backup}", cluster.description),
+            };
+            Subject::new("cluster", &cluster.id, summary)
+        })
+        .await
     }
 
     /// Checks, stores and locks a new cluster; answers it and the provisioning still to run
@@ -182,15 +205,26 @@ impl Services {
     /// Deletes a cluster (its backups stay). Refused when protected or locked; protection is
     /// read under the lock, so protecting it a moment before always wins.
     pub async fn delete_cluster(&self, scope: &Scope, id: &ClusterId) -> Result<Cluster> {
-        scope.require(Permission::Operate)?;
-        let cluster = self.get_cluster(scope, id).await?;
-        self.change_cluster(
+        let work = async {
+            scope.require(Permission::Operate)?;
+            let cluster = self.get_cluster(scope, id).await?;
+            self.change_cluster(
+                scope,
+                cluster,
+                LockKind::Deletion,
+                ClusterEvent::DeleteRequested,
+                ClusterChange::Delete,
+            )
+            .await
+        };
+        let record = Record::in_scope(
             scope,
-            cluster,
-            LockKind::Deletion,
-            ClusterEvent::DeleteRequested,
-            ClusterChange::Delete,
-        )
+            actions::CLUSTER_DELETE,
+            Subject::new("cluster", id, ""),
+        );
+        self.audited(record, work, |cluster, _| {
+            Subject::new("cluster", id, cluster.description.clone())
+        })
         .await
     }
 

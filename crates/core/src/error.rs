@@ -21,6 +21,21 @@ pub enum ErrorKind {
     Forbidden,
 }
 
+impl ErrorKind {
+    /// The kind as records spell it (the audit log's refusals): `not-found`, `conflict`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::Forbidden => "forbidden",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{what} {id} was not found")]

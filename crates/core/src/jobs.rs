@@ -2,11 +2,13 @@
 //! item (`started → succeeded | failed`, with a sentence saying what happened); after each
 //! successful run the job's backups are pruned.
 
+use crate::audit::{Record, Subject};
 use crate::error::{Error, Result};
 use crate::lifecycle::{job_transition, run_transition, BackupEvent, JobEvent, RunEvent};
 use crate::ports::Notification;
 use crate::retention::{plan_prune, PrunePlan};
 use crate::services::{Scope, Services};
+use cairn_model::audit::actions;
 use cairn_model::Permission;
 use cairn_model::{
     check_job_request, Backup, BackupStatus, CreateJobRequest, EditJobRequest, FieldErrors,
@@ -22,6 +24,19 @@ pub const HISTORY_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(90);
 
 impl Services {
     pub async fn create_job(&self, scope: &Scope, request: &CreateJobRequest) -> Result<Job> {
+        let subject = Subject::new(
+            "cluster",
+            &request.data.cluster_id,
+            format!("job {}", request.description.trim()),
+        );
+        let record = Record::in_scope(scope, actions::JOB_CREATE, subject);
+        self.audited(record, self.creating_job(scope, request), |job, _| {
+            job_subject(job)
+        })
+        .await
+    }
+
+    async fn creating_job(&self, scope: &Scope, request: &CreateJobRequest) -> Result<Job> {
         scope.require(Permission::Operate)?;
         let mut errors = check_job_request(request);
         let store = &self.inner().store;
@@ -125,6 +140,14 @@ impl Services {
     /// changed schedule counts from now, so it fires no run it would have "missed". Only the
     /// edited settings are written: a pause racing the edit keeps its status.
     pub async fn edit_job(&self, scope: &Scope, id: &JobId, edit: &EditJobRequest) -> Result<Job> {
+        let record = Record::in_scope(scope, actions::JOB_EDIT, Subject::new("job", id, ""));
+        self.audited(record, self.editing_job(scope, id, edit), |job, _| {
+            job_subject(job)
+        })
+        .await
+    }
+
+    async fn editing_job(&self, scope: &Scope, id: &JobId, edit: &EditJobRequest) -> Result<Job> {
         scope.require(Permission::Operate)?;
         let mut job = self.get_job(scope, id).await?;
         if job.status == JobStatus::Deleted {
@@ -180,6 +203,19 @@ impl Services {
     /// Pause, resume or delete. Deleting a job keeps its backups. A resumed job's schedule
     /// counts from now: runs that fell due while it was paused are not fired.
     pub async fn change_job(&self, scope: &Scope, id: &JobId, event: JobEvent) -> Result<Job> {
+        let action = match event {
+            JobEvent::Pause => actions::JOB_PAUSE,
+            JobEvent::Resume => actions::JOB_RESUME,
+            JobEvent::Delete => actions::JOB_DELETE,
+        };
+        let record = Record::in_scope(scope, action, Subject::new("job", id, ""));
+        self.audited(record, self.changing_job(scope, id, event), |job, _| {
+            job_subject(job)
+        })
+        .await
+    }
+
+    async fn changing_job(&self, scope: &Scope, id: &JobId, event: JobEvent) -> Result<Job> {
         scope.require(Permission::Operate)?;
         let mut job = self.get_job(scope, id).await?;
         job.status = job_transition(job.status, event).map_err(Error::conflict_from)?;
@@ -197,12 +233,23 @@ impl Services {
     /// Runs the job once, now. A locked cluster makes the run fail at once, recorded in the
     /// job's history; the answer is the history item either way.
     pub async fn run_job_now(&self, scope: &Scope, id: &JobId) -> Result<HistoryItem> {
-        scope.require(Permission::Operate)?;
-        let job = self.get_job(scope, id).await?;
-        if job.status == JobStatus::Deleted {
-            return Err(Error::conflict(format!("job {} is deleted", job.id)));
-        }
-        self.run_job(scope, &job).await
+        let record = Record::in_scope(scope, actions::JOB_RUN, Subject::new("job", id, ""));
+        let work = async {
+            scope.require(Permission::Operate)?;
+            let job = self.get_job(scope, id).await?;
+            if job.status == JobStatus::Deleted {
+                return Err(Error::conflict(format!("job {} is deleted", job.id)));
+            }
+            let run = self.run_job(scope, &job).await?;
+            Ok((job, run))
+        };
+        let (_, run) = self
+            .audited(record, work, |(job, run), _| {
+                let summary = format!("job {}: run {}, {}", job.description, run.id, run.details);
+                Subject::new("job", &job.id, summary)
+            })
+            .await?;
+        Ok(run)
     }
 
     pub(crate) async fn run_job(&self, scope: &Scope, job: &Job) -> Result<HistoryItem> {
@@ -244,6 +291,7 @@ impl Services {
                 &job.data.cluster_id,
                 &job.data.description,
                 Some(&mut item),
+                format!("job {}", job.description),
             )
             .await
         {
@@ -412,4 +460,9 @@ impl Services {
         self.inner().store.update_backup(&backup).await?;
         Ok(())
     }
+}
+
+/// A job in the audit's words.
+fn job_subject(job: &Job) -> Subject {
+    Subject::new("job", &job.id, format!("job {}", job.description))
 }

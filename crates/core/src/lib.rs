@@ -13,6 +13,7 @@ macro_rules! logged {
 }
 
 pub mod access;
+pub mod audit;
 pub mod backups;
 pub mod clock;
 pub mod clusters;
@@ -49,9 +50,9 @@ pub use clock::{Clock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use locks::{ClusterLock, LockKind, LockOutcome};
 pub use ports::{
-    AccessStore, BackupStore, ClusterChange, ClusterPatch, ClusterStore, Engine, EngineError,
-    JobStore, LogNotifier, Notification, Notifier, OutboxStore, ProgressSink, Renamable,
-    SnapshotFacts, Store, TenancyStore, VerifiedFacts,
+    AccessStore, AuditStore, BackupStore, ClusterChange, ClusterPatch, ClusterStore, Engine,
+    EngineError, JobStore, LogNotifier, Notification, Notifier, OutboxStore, ProgressSink,
+    Renamable, SnapshotFacts, Store, TenancyStore, VerifiedFacts,
 };
 pub use scope::{Actor, Place, Principal, Scope};
 pub use services::{Services, ServicesBuilder};

@@ -6,7 +6,9 @@
 //! right it needs ([`Scope::require`]), so the rules live once, in the core, whatever the edge.
 
 use crate::error::{Error, Result};
-use cairn_model::{Grant, OrganizationId, Permission, ProjectId, Role, User};
+use cairn_model::{
+    ActorKind, AuditActor, Grant, OrganizationId, Permission, ProjectId, Role, TokenId, User,
+};
 use std::sync::Arc;
 
 /// Who is asking, and the roles they have. Made only by the core (from a session or an access
@@ -15,11 +17,53 @@ use std::sync::Arc;
 pub struct Principal {
     pub(crate) user: User,
     pub(crate) grants: Vec<Grant>,
+    /// The API token the caller acts through (its id and description); none for a session.
+    pub(crate) token: Option<(TokenId, String)>,
+    /// Where the request came from (the client's address), as the edge that took it saw it.
+    pub(crate) address: Option<String>,
 }
 
 impl Principal {
+    pub(crate) fn new(user: User, grants: Vec<Grant>) -> Principal {
+        Principal {
+            user,
+            grants,
+            token: None,
+            address: None,
+        }
+    }
+
+    /// The same principal, calling from `address` (the edge sets it: the TCP peer of the
+    /// request). The audit records it with what they do.
+    pub fn from_address(mut self, address: Option<String>) -> Principal {
+        self.address = address;
+        self
+    }
+
+    pub fn address(&self) -> Option<&str> {
+        self.address.as_deref()
+    }
+
     pub fn user(&self) -> &User {
         &self.user
+    }
+
+    /// How the audit names this caller: the user, or the API token they act through.
+    pub fn audit_actor(&self) -> AuditActor {
+        match &self.token {
+            None => AuditActor {
+                kind: ActorKind::User,
+                id: self.user.id.to_string(),
+                name: self.user.email.clone(),
+                email: Some(self.user.email.clone()),
+            },
+            Some((id, description)) => AuditActor {
+                kind: ActorKind::Token,
+                id: id.to_string(),
+                name: description.clone(),
+                email: Some(self.user.email.clone()),
+            },
+        }
     }
 
     pub fn grants(&self) -> &[Grant] {
@@ -136,6 +180,24 @@ impl Actor {
             Actor::Person(principal) => Some(principal),
             Actor::Internal(_) => None,
         }
+    }
+
+    /// How the audit names the actor.
+    pub fn audit_actor(&self) -> AuditActor {
+        match self {
+            Actor::Person(principal) => principal.audit_actor(),
+            Actor::Internal(part) => AuditActor {
+                kind: ActorKind::System,
+                id: part.name().to_owned(),
+                name: self.name(),
+                email: None,
+            },
+        }
+    }
+
+    /// Where the actor calls from, when a person calls over the network.
+    pub fn address(&self) -> Option<&str> {
+        self.person().and_then(Principal::address)
     }
 
     /// How the actor is named in records: the user's email, or the part of Cairn.

@@ -67,6 +67,7 @@ fn backup_of(cluster: &Cluster) -> Backup {
         contents: None,
         verification: None,
         source_shape: None,
+        created_by: None,
     }
 }
 

@@ -276,6 +276,10 @@ pub struct Backup {
     /// The last check of every chunk and file hash of the backup, when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+    /// Who took it: the email of the person (signed in, or behind the API token) for a one-off,
+    /// `job <description>` for a job's; none for backups taken before Cairn recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
 }
 
 /// What a cluster's log holds: how many events, and where the last one ends.

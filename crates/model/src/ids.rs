@@ -196,6 +196,10 @@ id_type!(
     /// The id of one message's delivery to one integration.
     DeliveryId
 );
+id_type!(
+    /// The id of one entry of the audit log.
+    AuditId
+);
 
 #[cfg(test)]
 mod tests {

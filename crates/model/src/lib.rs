@@ -5,6 +5,7 @@
 //! server stores. Wire types follow Kurrent Cloud's API: camelCase JSON, RFC 3339 UTC times.
 
 pub mod access;
+pub mod audit;
 pub mod catalogue;
 pub mod entities;
 pub mod grouping;
@@ -18,6 +19,10 @@ pub mod text;
 pub mod views;
 
 pub use access::{role_in, ApiToken, Grant, Permission, Role, User};
+pub use audit::{
+    ActorKind, AuditActor, AuditEntry, AuditFilter, AuditOutcome, AuditPage, AUDIT_PAGE_MAX,
+    AUDIT_PAGE_SIZE,
+};
 pub use catalogue::*;
 pub use entities::*;
 pub use grouping::{group_backups, GroupedBackups, JobBackups};

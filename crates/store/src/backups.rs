@@ -71,7 +71,7 @@ impl BackupStore for SqlStore {
         let sql = format!(
             "INSERT INTO backups ({BACKUP_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                     $18, $19, $20, $21, $22, $23, $24)"
+                     $18, $19, $20, $21, $22, $23, $24, $25)"
         );
         let verification = b.verification.as_ref().map(to_json).transpose()?;
         let source_shape = b.source_shape.as_ref().map(to_json).transpose()?;
@@ -97,6 +97,7 @@ impl BackupStore for SqlStore {
             )
             .bind(verification.as_deref())
             .bind(source_shape.as_deref())
+            .bind(b.created_by.as_deref())
         );
         Ok(())
     }

@@ -135,6 +135,7 @@ trait InProject<M>: IntoModel<M> {
 
 // One `impl` of a core store trait per aggregate; each uses `on_pool!`, so they come after it.
 mod access;
+mod audit;
 mod backups;
 mod clusters;
 mod jobs;

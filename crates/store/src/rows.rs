@@ -11,7 +11,7 @@ use cairn_model::{
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-fn id<T>(
+pub(crate) fn id<T>(
     table: &str,
     text: &str,
     parse: impl Fn(&str) -> Result<T, cairn_model::IdError>,
@@ -196,7 +196,8 @@ impl IntoModel<ClusterLock> for LockRow {
 pub(crate) const BACKUP_COLUMNS: &str = "id, project_id, description, source_cluster_id, \
      source_cluster_description, provider, region, server_version, server_version_tag, size_gb, \
      available_node_count, status, created, linked_resource, bytes_stored, bytes_new, file_count, \
-     checksum, failure_reason, finished, event_count, last_position, verification, source_shape";
+     checksum, failure_reason, finished, event_count, last_position, verification, source_shape, \
+     created_by";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct BackupRow {
@@ -224,6 +225,7 @@ pub(crate) struct BackupRow {
     last_position: Option<i64>,
     verification: Option<String>,
     source_shape: Option<String>,
+    created_by: Option<String>,
 }
 
 fn count<T: TryFrom<i64>>(table: &str, column: &str, value: i64) -> CoreResult<T> {
@@ -281,6 +283,7 @@ impl IntoModel<Backup> for BackupRow {
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("{T}: source_shape: {e}")))?,
+            created_by: self.created_by,
         })
     }
 }

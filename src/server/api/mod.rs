@@ -71,7 +71,11 @@ async fn bearer_only(
             ))
         })?
         .to_owned();
-    let principal = console.services.access_principal(&token).await?;
+    let principal = console
+        .services
+        .access_principal(&token)
+        .await?
+        .from_address(crate::server::auth::peer_address(request.extensions()));
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
 }

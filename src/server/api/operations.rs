@@ -75,6 +75,7 @@ const RES: &str = "/resources/v1/organizations";
 const RES_ONE: &str = "/resources/v1/organizations/{organizationId}";
 const PROJECTS: &str = "/resources/v1/organizations/{organizationId}/projects";
 const PROJECT: &str = "/resources/v1/organizations/{organizationId}/projects/{projectId}";
+const AUDIT: &str = "/resources/v1/organizations/{organizationId}/projects/{projectId}/audit";
 const NETWORKS: &str = "/infra/v1/organizations/{organizationId}/projects/{projectId}/networks";
 const NETWORK: &str =
     "/infra/v1/organizations/{organizationId}/projects/{projectId}/networks/{networkId}";
@@ -120,6 +121,12 @@ pub const OPERATIONS: &[Operation] = &[
     op!("getProject", Get, PROJECT, resources::get_project, "One project", None, 200 => "ProjectResponse"),
     op!("updateProject", Put, PROJECT, resources::update_project, "Rename a project (project admin)", Some("NameRequest"), 200 => "Empty"),
     op!("deleteProject", Delete, PROJECT, resources::delete_project, "Delete an empty project (organization admin)", None, 200 => "Empty"),
+    op!("listAudit", Get, AUDIT, resources::list_audit, "The project's audit log, newest first: every change asked for in it, in its organization and on the site (sign-ins, tokens), who asked, from where (for admins, and for whoever it is about) and how it went (Cairn's own)", None, 200 => "AuditPage",
+        query: [("pageSize", "Entries per page: 1 to 200 (50 when not given)"),
+                ("pageToken", "The nextPageToken of the previous page"),
+                ("actor", "Only what this person did: an email, a user or API token id, or a token's description"),
+                ("resource", "Only what was done to this resource id"),
+                ("action", "Only this action (backup.delete), or every action of a kind (backup)")]),
     op!("createNetwork", Post, NETWORKS, infra::create_network, "Create a network in one of the site's regions", Some("CreateNetworkRequest"), 201 => "IdResponse"),
     op!("listNetworks", Get, NETWORKS, infra::list_networks, "Networks of the project", None, 200 => "NetworkList"),
     op!("getNetwork", Get, NETWORK, infra::get_network, "One network", None, 200 => "NetworkResponse"),

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+mod audit;
 mod esc;
 
 const PASSWORD: &str = "correct horse battery";
@@ -31,7 +32,7 @@ struct Api {
 async fn access_token(services: &Services, email: &str) -> String {
     let user = services.user_by_email(email).await.unwrap();
     let (_, refresh) = services
-        .create_api_token(&user.id, "tests", None)
+        .create_api_token_for(&user.id, "tests", None)
         .await
         .unwrap();
     services
@@ -873,7 +874,7 @@ async fn a_refresh_token_is_exchanged_for_an_access_token_the_api_accepts() {
     let user = api.services.user_by_email("ops@example.com").await.unwrap();
     let (_, refresh) = api
         .services
-        .create_api_token(&user.id, "esc", None)
+        .create_api_token_for(&user.id, "esc", None)
         .await
         .unwrap();
     let form = "application/x-www-form-urlencoded";
@@ -1119,7 +1120,7 @@ async fn exchanges_of_one_refresh_token_beyond_ten_a_minute_are_answered_429_wit
     let user = api.services.user_by_email("ops@example.com").await.unwrap();
     let (_, refresh) = api
         .services
-        .create_api_token(&user.id, "CI", None)
+        .create_api_token_for(&user.id, "CI", None)
         .await
         .unwrap();
     for n in 0..10 {
@@ -1139,7 +1140,7 @@ async fn exchanges_of_one_refresh_token_beyond_ten_a_minute_are_answered_429_wit
     );
     let (_, other) = api
         .services
-        .create_api_token(&user.id, "esc", None)
+        .create_api_token_for(&user.id, "esc", None)
         .await
         .unwrap();
     let (status, _, _) = exchange_from(&api.app, "192.0.2.99:4000", &other).await;
@@ -1190,7 +1191,7 @@ async fn an_expired_api_token_is_answered_invalid_grant_saying_it_has_expired() 
         .await
         .unwrap();
     let (_, refresh) = services
-        .create_api_token(&admin.id, "CI", Some(chrono::Duration::days(30)))
+        .create_api_token_for(&admin.id, "CI", Some(chrono::Duration::days(30)))
         .await
         .unwrap();
     let app = router(Console::new(services.clone(), scope.place()));

@@ -7,6 +7,11 @@ use argon2::password_hash::PasswordHash;
 
 const PASSWORD: &str = "correct horse battery";
 
+/// The user as the core sees them signed in (no grants: these tests are about the account).
+fn signed_in(user: &User) -> Principal {
+    Principal::new(user.clone(), Vec::new())
+}
+
 #[tokio::test]
 async fn the_first_admin_is_created_once_and_then_setup_is_refused() {
     let f = fixture().await;
@@ -94,7 +99,7 @@ async fn a_refresh_token_gives_hour_long_access_tokens_until_it_is_revoked() {
         .unwrap();
     let (token, refresh) = f
         .services
-        .create_api_token(&admin.id, "CI backups", None)
+        .create_api_token(&signed_in(&admin), "CI backups", None)
         .await
         .unwrap();
     assert!(refresh.starts_with("cairn_rt_"));
@@ -134,7 +139,7 @@ async fn a_refresh_token_gives_hour_long_access_tokens_until_it_is_revoked() {
     let fresh = f.services.exchange_refresh_token(&refresh).await.unwrap();
 
     f.services
-        .revoke_api_token(&admin.id, &token.id)
+        .revoke_api_token(&signed_in(&admin), &token.id)
         .await
         .unwrap();
     assert!(f.services.exchange_refresh_token(&refresh).await.is_err());
@@ -170,10 +175,13 @@ async fn nobody_revokes_another_users_token() {
         .unwrap();
     let (token, refresh) = f
         .services
-        .create_api_token(&admin.id, "mine", None)
+        .create_api_token(&signed_in(&admin), "mine", None)
         .await
         .unwrap();
-    let refused = f.services.revoke_api_token(&viewer.id, &token.id).await;
+    let refused = f
+        .services
+        .revoke_api_token(&signed_in(&viewer), &token.id)
+        .await;
     assert_eq!(refused.unwrap_err().kind(), ErrorKind::NotFound);
     assert!(f.services.exchange_refresh_token(&refresh).await.is_ok());
 }
@@ -326,7 +334,7 @@ async fn an_api_token_with_a_lifetime_ends_then_and_its_access_tokens_never_outl
         .unwrap();
     let (token, refresh) = f
         .services
-        .create_api_token(&admin.id, "CI backups", Some(Duration::days(30)))
+        .create_api_token(&signed_in(&admin), "CI backups", Some(Duration::days(30)))
         .await
         .unwrap();
     assert_eq!(token.expires, Some(token.created + Duration::days(30)));
@@ -359,7 +367,7 @@ async fn an_api_token_with_a_lifetime_ends_then_and_its_access_tokens_never_outl
     // A token without a lifetime goes on until revoked.
     let (forever, refresh) = f
         .services
-        .create_api_token(&admin.id, "esc", None)
+        .create_api_token(&signed_in(&admin), "esc", None)
         .await
         .unwrap();
     assert_eq!(forever.expires, None);
@@ -382,7 +390,7 @@ async fn a_token_lifetime_outside_an_hour_to_366_days_and_a_long_description_are
     ] {
         let Err(Error::Invalid(fields)) = f
             .services
-            .create_api_token(&admin.id, "CI", Some(lifetime))
+            .create_api_token(&signed_in(&admin), "CI", Some(lifetime))
             .await
         else {
             panic!("{lifetime} is refused");
@@ -395,13 +403,13 @@ async fn a_token_lifetime_outside_an_hour_to_366_days_and_a_long_description_are
     for lifetime in [Duration::hours(1), Duration::days(366)] {
         assert!(f
             .services
-            .create_api_token(&admin.id, "CI", Some(lifetime))
+            .create_api_token(&signed_in(&admin), "CI", Some(lifetime))
             .await
             .is_ok());
     }
     let Err(Error::Invalid(fields)) = f
         .services
-        .create_api_token(&admin.id, &"x".repeat(129), None)
+        .create_api_token(&signed_in(&admin), &"x".repeat(129), None)
         .await
     else {
         panic!("a long description is refused");
@@ -432,7 +440,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
         .unwrap();
     let (_, api) = f
         .services
-        .create_api_token(&admin.id, "CI", None)
+        .create_api_token(&signed_in(&admin), "CI", None)
         .await
         .unwrap();
     assert_eq!(
@@ -443,7 +451,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
     let new = "a much longer passphrase";
     let Err(Error::Invalid(fields)) = f
         .services
-        .change_password(&admin.id, "not the password", new, Some(&here))
+        .change_password(&signed_in(&admin), "not the password", new, Some(&here))
         .await
     else {
         panic!("a wrong current password is refused");
@@ -458,7 +466,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
     );
 
     f.services
-        .change_password(&admin.id, PASSWORD, new, Some(&here))
+        .change_password(&signed_in(&admin), PASSWORD, new, Some(&here))
         .await
         .unwrap();
     assert!(
@@ -496,7 +504,7 @@ async fn a_new_password_follows_the_rules_of_a_new_users_and_differs_from_the_cu
         .unwrap();
     let Err(Error::Invalid(fields)) = f
         .services
-        .change_password(&admin.id, "wrong", "short", None)
+        .change_password(&signed_in(&admin), "wrong", "short", None)
         .await
     else {
         panic!("a short password is refused");
@@ -508,7 +516,7 @@ async fn a_new_password_follows_the_rules_of_a_new_users_and_differs_from_the_cu
     );
     let Err(Error::Invalid(fields)) = f
         .services
-        .change_password(&admin.id, PASSWORD, PASSWORD, None)
+        .change_password(&signed_in(&admin), PASSWORD, PASSWORD, None)
         .await
     else {
         panic!("the same password is refused");
@@ -620,7 +628,7 @@ async fn a_token_revoked_anywhere_is_refused_at_once_and_roles_seen_are_at_most_
         .unwrap();
     let (token, refresh) = f
         .services
-        .create_api_token(&admin.id, "load", None)
+        .create_api_token(&signed_in(&admin), "load", None)
         .await
         .unwrap();
     let grant = f.services.exchange_refresh_token(&refresh).await.unwrap();

@@ -3,9 +3,11 @@
 
 use super::{hash_secret, unauthenticated, AccessGrant, Credential, CredentialKind};
 use super::{ACCESS_TOKEN_LIFETIME, MAX_API_TOKEN_LIFETIME, MIN_API_TOKEN_LIFETIME};
+use crate::audit::{Record, Subject};
 use crate::error::{Error, Result};
 use crate::scope::Principal;
 use crate::services::Services;
+use cairn_model::audit::actions;
 use cairn_model::{ApiToken, TokenId, UserId};
 use chrono::Duration;
 
@@ -45,6 +47,11 @@ pub(super) fn lifetime_rule(lifetime: Duration) -> std::result::Result<(), Strin
     Ok(())
 }
 
+/// A token to be made, in the audit's words (its id once it has one).
+fn token_subject(description: &str) -> Subject {
+    Subject::new("token", "", description.trim())
+}
+
 /// How long an access token's check is answered from memory.
 pub const ACCESS_CHECK_KEPT: Duration = Duration::seconds(5);
 impl Services {
@@ -66,7 +73,12 @@ impl Services {
             return Ok(principal);
         }
         let reading = self.inner().access_checks.reading();
-        let principal = self.principal(&credential.user_id).await?;
+        let mut principal = self.principal(&credential.user_id).await?;
+        // An access token acts through the API token it was made from: the audit names that.
+        principal.token = credential
+            .parent
+            .clone()
+            .map(|parent| (parent, credential.description.clone()));
         let until = credential.expires.map_or(now + ACCESS_CHECK_KEPT, |end| {
             end.min(now + ACCESS_CHECK_KEPT)
         });
@@ -80,6 +92,36 @@ impl Services {
     /// With a lifetime it stops working on its own that long from now (see
     /// [`MIN_API_TOKEN_LIFETIME`], [`MAX_API_TOKEN_LIFETIME`]); without, when revoked.
     pub async fn create_api_token(
+        &self,
+        by: &Principal,
+        description: &str,
+        lifetime: Option<Duration>,
+    ) -> Result<(ApiToken, String)> {
+        let record = Record::by(by, actions::TOKEN_CREATE, token_subject(description));
+        let work = self.issue_api_token(&by.user.id, description, lifetime);
+        self.audited(record, work, |(token, _), subject| {
+            subject.with_id(&token.id)
+        })
+        .await
+    }
+
+    /// [`Services::create_api_token`] for a user, asked by the server's command line (`cairn
+    /// token create`), with nobody signed in.
+    pub async fn create_api_token_for(
+        &self,
+        user: &UserId,
+        description: &str,
+        lifetime: Option<Duration>,
+    ) -> Result<(ApiToken, String)> {
+        let record = Record::on_server(actions::TOKEN_CREATE, token_subject(description));
+        let work = self.issue_api_token(user, description, lifetime);
+        self.audited(record, work, |(token, _), subject| {
+            subject.with_id(&token.id)
+        })
+        .await
+    }
+
+    async fn issue_api_token(
         &self,
         user: &UserId,
         description: &str,
@@ -131,17 +173,25 @@ impl Services {
         Ok(tokens)
     }
 
-    /// Revokes one of a user's API tokens and every access token made from it.
-    pub async fn revoke_api_token(&self, user: &UserId, id: &TokenId) -> Result<()> {
-        let now = self.inner().clock.now();
-        let writing = self.inner().access_checks.writing();
-        let revoked = self.inner().store.revoke_credential(user, id, now).await?;
-        drop(writing);
-        if revoked {
-            Ok(())
-        } else {
-            Err(Error::not_found("token", id))
-        }
+    /// Revokes one of the caller's API tokens and every access token made from it.
+    pub async fn revoke_api_token(&self, by: &Principal, id: &TokenId) -> Result<()> {
+        let record = Record::by(by, actions::TOKEN_REVOKE, Subject::new("token", id, ""));
+        let work = async {
+            let now = self.inner().clock.now();
+            let writing = self.inner().access_checks.writing();
+            let revoked = self
+                .inner()
+                .store
+                .revoke_credential(&by.user.id, id, now)
+                .await?;
+            drop(writing);
+            if revoked {
+                Ok(())
+            } else {
+                Err(Error::not_found("token", id))
+            }
+        };
+        self.audited(record, work, |_, subject| subject).await
     }
 
     /// Forgets spent sessions and access tokens (each sign-in and token exchange adds one).

@@ -3,12 +3,14 @@
 //! [`crate::testkit`].
 //!
 //! The store is one trait per aggregate ([`TenancyStore`], [`ClusterStore`], [`BackupStore`],
-//! [`JobStore`], [`AccessStore`], [`OutboxStore`]) and [`Store`], all of them together: what
-//! the use cases hold (`Arc<dyn Store>`), implemented for anything that implements the six.
+//! [`JobStore`], [`AccessStore`], [`OutboxStore`], [`AuditStore`]) and [`Store`], all of them
+//! together: what the use cases hold (`Arc<dyn Store>`), implemented for anything that
+//! implements the seven.
 //! Their methods are called on an `Arc<dyn Store>` without importing the traits; on a concrete
 //! store (`InMemoryStore`, `SqlStore`) the aggregates used must be in scope.
 
 mod access;
+mod audit;
 mod backups;
 mod clusters;
 mod deliverer;
@@ -19,6 +21,7 @@ mod outbox;
 mod tenancy;
 
 pub use access::{AccessStore, Credential, CredentialKind};
+pub use audit::AuditStore;
 pub use backups::{BackupStore, BackupSuccess};
 pub use clusters::{ClusterPatch, ClusterStore};
 pub(crate) use deliverer::summary;
@@ -37,6 +40,7 @@ pub trait Store:
     + JobStore
     + AccessStore
     + OutboxStore
+    + AuditStore
     + Send
     + Sync
     + 'static
@@ -50,6 +54,7 @@ impl<T> Store for T where
         + JobStore
         + AccessStore
         + OutboxStore
+        + AuditStore
         + Send
         + Sync
         + 'static

@@ -1,10 +1,12 @@
 //! resources/v1: organizations and projects.
 
 use super::{created, done, Answer, Created};
-use crate::server::api::problem::JsonBody;
+use crate::server::api::problem::{ApiError, JsonBody};
 use crate::server::api::{wire, Administers, Caller, InProject, PathId, Reads};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::Query;
 use axum::Json;
-use cairn_model::{OrganizationId, ProjectId};
+use cairn_model::{AuditFilter, AuditId, OrganizationId, ProjectId, AUDIT_PAGE_MAX};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -126,4 +128,61 @@ pub async fn delete_project(
         .delete_project(&caller.actor(), &place, &caller.console.place)
         .await?;
     done()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditQuery {
+    #[serde(default)]
+    page_size: Option<String>,
+    #[serde(default)]
+    page_token: Option<String>,
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+}
+
+/// A page of the project's audit log, newest first (Cairn's own); `nextPageToken` reads the
+/// next one, and is null on the last.
+pub async fn list_audit(
+    InProject { caller, scope, .. }: InProject<Reads>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Answer {
+    let Query(query) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let limit = match query.page_size.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=AUDIT_PAGE_MAX).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "pageSize",
+                    format!("a whole number from 1 to {AUDIT_PAGE_MAX}, not '{text}'"),
+                )
+            })?,
+    };
+    let after = match query.page_token.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(token) => Some(AuditId::parse(token).map_err(|_| {
+            ApiError::invalid(
+                "pageToken",
+                "not a page token this API gave: start without one",
+            )
+        })?),
+    };
+    let filter = AuditFilter {
+        actor: query.actor,
+        resource: query.resource,
+        action: query.action,
+        limit,
+        after,
+    };
+    let page = caller.services().audit(&scope, filter).await?;
+    Ok(Json(
+        json!({ "entries": page.entries, "nextPageToken": page.next }),
+    ))
 }

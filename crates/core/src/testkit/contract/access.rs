@@ -63,7 +63,8 @@ pub async fn users_tokens_and_roles_read_back_and_only_one_first_admin_wins(db: 
     );
 
     let admin = one.user_by_email(admin_email).await.unwrap();
-    let (token, refresh) = one.create_api_token(&admin.id, "CI", None).await.unwrap();
+    let as_admin = crate::Principal::new(admin.clone(), Vec::new());
+    let (token, refresh) = one.create_api_token(&as_admin, "CI", None).await.unwrap();
     let access = two.exchange_refresh_token(&refresh).await.unwrap();
     assert_eq!(
         one.access_principal(&access.access_token)
@@ -75,7 +76,7 @@ pub async fn users_tokens_and_roles_read_back_and_only_one_first_admin_wins(db: 
     let listed = two.api_tokens(&admin.id).await.unwrap();
     assert_eq!(listed[0].id, token.id);
     assert!(listed[0].last_used.is_some());
-    two.revoke_api_token(&admin.id, &token.id).await.unwrap();
+    two.revoke_api_token(&as_admin, &token.id).await.unwrap();
     assert!(one.access_principal(&access.access_token).await.is_err());
     assert!(one.exchange_refresh_token(&refresh).await.is_err());
 
@@ -106,8 +107,9 @@ pub async fn a_password_change_ends_the_other_sessions_and_an_expired_api_token_
     for _ in 0..3 {
         sessions.push(services.sign_in("ops@example.com", old).await.unwrap().1);
     }
+    let as_admin = services.session_principal(&sessions[0]).await.unwrap();
     services
-        .change_password(&admin.id, old, new, Some(&sessions[0]))
+        .change_password(&as_admin, old, new, Some(&sessions[0]))
         .await
         .unwrap();
     assert!(services.session_principal(&sessions[0]).await.is_ok());
@@ -141,7 +143,7 @@ pub async fn a_password_change_ends_the_other_sessions_and_an_expired_api_token_
     assert!(services.session_principal(&sessions[0]).await.is_err());
 
     let (token, refresh) = services
-        .create_api_token(&admin.id, "CI", Some(chrono::Duration::hours(1)))
+        .create_api_token_for(&admin.id, "CI", Some(chrono::Duration::hours(1)))
         .await
         .unwrap();
     assert_eq!(

@@ -7,6 +7,7 @@
 //! instances of Cairn, or one restarted, are two stores over the same data.
 
 mod access;
+mod audit;
 mod backups;
 mod clusters;
 mod jobs;
@@ -14,6 +15,7 @@ mod outbox;
 mod tenancy;
 
 pub use access::*;
+pub use audit::*;
 pub use backups::*;
 pub use clusters::*;
 pub use jobs::*;
@@ -48,6 +50,7 @@ macro_rules! store_contract {
             history_reads_are_bounded_indexed_and_pruned_keeping_each_jobs_latest,
             a_run_ends_once_and_a_late_end_does_not_overwrite_the_first,
             monitoring_reads_each_clusters_newest_success_and_the_pending_deliveries,
+            audit_entries_read_back_newest_first_by_place_filtered_and_paged,
         );
     };
     (@each $db:expr; $($test:ident),* $(,)?) => {

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use tokio::sync::oneshot;
 
 mod access;
+mod audit;
 mod backups;
 mod clusters;
 mod jobs;
@@ -143,6 +144,7 @@ struct State {
     integrations: Vec<Integration>,
     events: Vec<Event>,
     deliveries: Vec<Delivery>,
+    audit: Vec<cairn_model::AuditEntry>,
 }
 
 impl State {
