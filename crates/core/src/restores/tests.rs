@@ -85,7 +85,7 @@ fn person(grants: &[(&OrganizationId, Option<&ProjectId>, Role)]) -> Principal {
             role: *role,
         })
         .collect();
-    Principal { user, grants }
+    Principal::new(user, grants)
 }
 
 impl World {
