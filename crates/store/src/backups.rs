@@ -1,10 +1,10 @@
 //! Backups and their verifications ([`BackupStore`]).
 
 use crate::rows::{BackupRow, LastBackupRow, BACKUP_COLUMNS};
-use crate::{found, to_json, Db, InProject, SqlStore, StoreError};
+use crate::{found, to_json, Db, InProject, Listing, SqlStore, StoreError};
 use async_trait::async_trait;
 use cairn_core::{BackupStore, Result as CoreResult};
-use cairn_model::{Backup, BackupId, BackupStatus, ClusterId, JobId, ProjectId};
+use cairn_model::{Backup, BackupId, BackupStatus, ClusterId, JobId, Page, PageRequest, ProjectId};
 
 impl InProject<Backup> for BackupRow {
     const TABLE: &'static str = "backups";
@@ -107,6 +107,33 @@ impl BackupStore for SqlStore {
 
     async fn backups(&self, project: &ProjectId) -> CoreResult<Vec<Backup>> {
         self.live_in_project::<BackupRow, _>(project).await
+    }
+
+    async fn backups_page(
+        &self,
+        project: &ProjectId,
+        request: &PageRequest,
+    ) -> CoreResult<Page<Backup>> {
+        let f = &request.filters;
+        let mut listing = Listing::new(BACKUP_COLUMNS, "backups", "created");
+        listing
+            .when("project_id = {}", project.as_str())
+            .always("status <> 'deleted'")
+            .equals("status", f.status.as_deref())
+            .equals("source_cluster_id", f.cluster_id.as_deref())
+            .equals("linked_resource", f.job_id.as_deref())
+            .search(
+                f.q.as_deref(),
+                &[
+                    "description",
+                    "id",
+                    "source_cluster_id",
+                    "source_cluster_description",
+                    "linked_resource",
+                ],
+            );
+        self.page::<BackupRow, _>(listing, request, |b| (b.created, b.id.to_string()))
+            .await
     }
 
     async fn backups_with_status(&self, status: BackupStatus) -> CoreResult<Vec<Backup>> {

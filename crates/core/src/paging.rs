@@ -1,0 +1,193 @@
+//! Lists a page at a time: backups, jobs, job runs and events, each read by keyset from the
+//! store (`cairn_model::paging`), filtered and in either order of creation. Beside the whole
+//! lists (`list_backups`, `list_jobs`, `list_history`, `events`), which the API still answers
+//! when no paging is asked for.
+//!
+//! Each use case checks its scope as its whole-list neighbour does, then which filters its
+//! list takes: a filter another list takes, or a status word this list does not know, is
+//! refused naming the field, rather than ignored.
+
+use crate::error::{Error, Result};
+use crate::services::{Scope, Services};
+use cairn_model::{
+    job_groups, Backup, Event, HistoryItem, Job, JobGroup, JobId, JobOverview, JobType, Page,
+    PageQuery, PageRequest, Permission,
+};
+
+/// The statuses a backups page is filtered by (deleted backups leave the lists).
+pub const BACKUP_STATUSES: &[&str] = &["creating", "available", "defunct", "cancelled", "deleting"];
+/// The statuses a jobs page is filtered by (deleted jobs leave the lists).
+pub const JOB_STATUSES: &[&str] = &["running", "paused"];
+/// The statuses a page of runs is filtered by.
+pub const RUN_STATUSES: &[&str] = &["started", "succeeded", "failed"];
+/// The states a page of events is filtered by: issues open or closed, or notifications.
+pub const EVENT_STATES: &[&str] = &["open", "closed", "notification"];
+
+/// The checked request of a query (size, token, order and free text), or every wrong part.
+pub fn page_request(query: &PageQuery) -> Result<PageRequest> {
+    query.request().map_err(Error::Invalid)
+}
+
+/// Which filters a list takes, and the words its `status` takes.
+struct Takes {
+    what: &'static str,
+    statuses: &'static [&'static str],
+    cluster: bool,
+    job: bool,
+}
+
+impl Takes {
+    fn check(&self, request: &PageRequest) -> Result<()> {
+        let f = &request.filters;
+        let mut errors = std::collections::BTreeMap::new();
+        if let Some(status) = &f.status {
+            if !self.statuses.contains(&status.as_str()) {
+                errors.insert(
+                    "status".to_owned(),
+                    format!(
+                        "'{status}' is not a status {} are listed by: use {}",
+                        self.what,
+                        self.statuses.join(", ")
+                    ),
+                );
+            }
+        }
+        if f.cluster_id.is_some() && !self.cluster {
+            errors.insert(
+                "clusterId".to_owned(),
+                format!("{} are not filtered by cluster", self.what),
+            );
+        }
+        if f.job_id.is_some() && !self.job {
+            errors.insert(
+                "jobId".to_owned(),
+                format!("{} are not filtered by job", self.what),
+            );
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(errors))
+        }
+    }
+}
+
+impl Services {
+    /// A page of the project's backups that are not deleted (see `BackupStore::backups_page`
+    /// for the filters), those being taken with their live progress.
+    pub async fn page_backups(&self, scope: &Scope, request: &PageRequest) -> Result<Page<Backup>> {
+        scope.require(Permission::Read)?;
+        Takes {
+            what: "backups",
+            statuses: BACKUP_STATUSES,
+            cluster: true,
+            job: true,
+        }
+        .check(request)?;
+        let page = self
+            .inner()
+            .store
+            .backups_page(&scope.project_id, request)
+            .await?;
+        Ok(page.map(|b| self.with_progress(b)))
+    }
+
+    /// Each job with backups in the project, counted ("<job> - N backups - M available"), the
+    /// job with the newest backup first: the backups page's summary rows, whatever the number
+    /// of backups (counted from the list every reader shares, nothing copied).
+    pub async fn backup_job_groups(&self, scope: &Scope) -> Result<Vec<JobGroup>> {
+        let backups = self.shared_backup_list(scope).await?;
+        let mut jobs: Vec<Job> = Vec::new();
+        for job_id in backups.iter().filter_map(|b| b.linked_resource.as_ref()) {
+            if jobs.iter().any(|j| &j.id == job_id) {
+                continue;
+            }
+            if let Some(job) = self.inner().store.job(&scope.project_id, job_id).await? {
+                jobs.push(job);
+            }
+        }
+        Ok(job_groups(&backups, &jobs))
+    }
+
+    /// A page of the project's jobs that are not deleted, of one type when given.
+    pub async fn page_jobs(
+        &self,
+        scope: &Scope,
+        job_type: Option<JobType>,
+        request: &PageRequest,
+    ) -> Result<Page<Job>> {
+        scope.require(Permission::Read)?;
+        Takes {
+            what: "jobs",
+            statuses: JOB_STATUSES,
+            cluster: true,
+            job: false,
+        }
+        .check(request)?;
+        self.inner()
+            .store
+            .jobs_page(&scope.project_id, job_type, request)
+            .await
+    }
+
+    /// A page of the project's jobs (every type) as the jobs list shows them: with their
+    /// cluster's name, next run and last run.
+    pub async fn page_job_overviews(
+        &self,
+        scope: &Scope,
+        request: &PageRequest,
+    ) -> Result<Page<JobOverview>> {
+        let page = self.page_jobs(scope, None, request).await?;
+        let clusters = self.list_clusters(scope).await?;
+        let mut last_runs = self.inner().store.last_runs(&scope.project_id).await?;
+        Ok(page.map(|job| {
+            let last = last_runs.remove(&job.id);
+            self.overview(job, &clusters, last)
+        }))
+    }
+
+    /// A page of the project's job runs, by when they started. A job named by the filter must
+    /// be the project's (else not found, as for `list_history`).
+    pub async fn page_history(
+        &self,
+        scope: &Scope,
+        request: &PageRequest,
+    ) -> Result<Page<HistoryItem>> {
+        scope.require(Permission::Read)?;
+        Takes {
+            what: "runs",
+            statuses: RUN_STATUSES,
+            cluster: true,
+            job: true,
+        }
+        .check(request)?;
+        if let Some(job) = &request.filters.job_id {
+            let id = JobId::parse(job).map_err(|_| Error::not_found("job", job))?;
+            self.get_job(scope, &id).await?;
+        }
+        self.inner()
+            .store
+            .history_page(&scope.project_id, request)
+            .await
+    }
+
+    /// A page of the project's events (test messages are in their integration's delivery
+    /// log, not here).
+    pub async fn page_events(&self, scope: &Scope, request: &PageRequest) -> Result<Page<Event>> {
+        scope.require(Permission::Read)?;
+        Takes {
+            what: "events",
+            statuses: EVENT_STATES,
+            cluster: true,
+            job: true,
+        }
+        .check(request)?;
+        self.inner()
+            .store
+            .events_page(&scope.project_id, request)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests;
