@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod esc;
+mod paging;
 
 const PASSWORD: &str = "correct horse battery";
 
