@@ -9,6 +9,7 @@ mod live;
 #[cfg(feature = "hydrate")]
 mod navigation;
 mod page_header;
+pub mod paging;
 mod status_badge;
 mod table;
 pub mod time;
@@ -21,6 +22,7 @@ pub use form::{Field, FormError};
 pub use lists::{BackupList, Detail};
 pub use live::Live;
 pub use page_header::PageHeader;
+pub use paging::{duration_words, page_query, FilterForm, PageLinks};
 pub use status_badge::StatusBadge;
 pub use table::{DataTable, Narrow, Table};
 pub use time::{ago, format_utc, now, Time};

@@ -15,20 +15,21 @@ pub use account::{
     EndOtherSessions, ListedToken, NewToken, RevokeApiToken, SignedIn,
 };
 pub use backups::{
-    backup_storage, cancel_backup, create_backup, delete_backup, get_backup, is_verifying,
-    list_backups, verify_backup, CancelBackup, CreateBackup, DeleteBackup, VerifyBackup,
+    backup_job_groups, backup_storage, cancel_backup, create_backup, delete_backup, get_backup,
+    is_verifying, page_backups, verify_backup, CancelBackup, CreateBackup, DeleteBackup,
+    VerifyBackup,
 };
 pub use clusters::{
     change_cluster, create_cluster, delete_cluster, get_cluster, get_cluster_overview,
     list_clusters, ChangeCluster, ClusterEdit, CreateCluster, DeleteCluster,
 };
 pub use integrations::{
-    create_integration, delete_integration, get_integration, list_events, list_integrations,
+    create_integration, delete_integration, get_integration, list_integrations, page_events,
     test_integration, CreateIntegration, DeleteIntegration, IntegrationForm, TestIntegration,
 };
 pub use jobs::{
-    change_job, create_job, create_restore_test, edit_job, get_job_detail, list_jobs, run_job,
-    ChangeJob, CreateJob, CreateRestoreTest, EditJob, RunJob,
+    change_job, create_job, create_restore_test, edit_job, get_job_detail, page_job_history,
+    page_jobs, run_job, ChangeJob, CreateJob, CreateRestoreTest, EditJob, RunJob,
 };
 pub use networks::list_networks;
 

@@ -14,14 +14,7 @@ use cairn_model::{
     PageQuery, PageRequest, Permission,
 };
 
-/// The statuses a backups page is filtered by (deleted backups leave the lists).
-pub const BACKUP_STATUSES: &[&str] = &["creating", "available", "defunct", "cancelled", "deleting"];
-/// The statuses a jobs page is filtered by (deleted jobs leave the lists).
-pub const JOB_STATUSES: &[&str] = &["running", "paused"];
-/// The statuses a page of runs is filtered by.
-pub const RUN_STATUSES: &[&str] = &["started", "succeeded", "failed"];
-/// The states a page of events is filtered by: issues open or closed, or notifications.
-pub const EVENT_STATES: &[&str] = &["open", "closed", "notification"];
+pub use cairn_model::paging::{BACKUP_STATUSES, EVENT_STATES, JOB_STATUSES, RUN_STATUSES};
 
 /// The checked request of a query (size, token, order and free text), or every wrong part.
 pub fn page_request(query: &PageQuery) -> Result<PageRequest> {

@@ -25,6 +25,15 @@ pub const MAX_FILTER_TEXT: usize = 200;
 /// The longest token there is (a token holds a time and an id; anything longer is not one).
 const MAX_TOKEN_LEN: usize = 200;
 
+/// The statuses a page of backups is filtered by (deleted backups leave the lists).
+pub const BACKUP_STATUSES: &[&str] = &["creating", "available", "defunct", "cancelled", "deleting"];
+/// The statuses a page of jobs is filtered by (deleted jobs leave the lists).
+pub const JOB_STATUSES: &[&str] = &["running", "paused"];
+/// The statuses a page of job runs is filtered by.
+pub const RUN_STATUSES: &[&str] = &["started", "succeeded", "failed"];
+/// The states a page of events is filtered by: issues open or closed, or notifications.
+pub const EVENT_STATES: &[&str] = &["open", "closed", "notification"];
+
 /// Which way a list runs: by creation, newest first (the default) or oldest first.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -136,7 +136,11 @@ async fn a_bad_page_size_token_order_or_status_is_a_400_naming_each_field() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(problem["fields"]["status"].is_string(), "{problem}");
     let (status, problem, _) = api
-        .call("GET", &format!("{}/jobs?jobId=x", api.orchestrate_base()), None)
+        .call(
+            "GET",
+            &format!("{}/jobs?jobId=x", api.orchestrate_base()),
+            None,
+        )
         .await;
     assert_eq!(
         status,
