@@ -10,7 +10,7 @@
 use crate::error::{Error, Result};
 use crate::services::{Scope, Services};
 use cairn_model::{
-    job_groups, Backup, Event, HistoryItem, Job, JobGroup, JobId, JobOverview, JobType, Page,
+    Backup, Event, HistoryItem, Job, JobGroup, JobId, JobOverview, JobStatus, JobType, Page,
     PageQuery, PageRequest, Permission,
 };
 
@@ -86,20 +86,27 @@ impl Services {
     }
 
     /// Each job with backups in the project, counted ("<job> - N backups - M available"), the
-    /// job with the newest backup first: the backups page's summary rows, whatever the number
-    /// of backups (counted from the list every reader shares, nothing copied).
+    /// job with the newest backup first: the backups page's summary rows, counted by the
+    /// store in one query however many backups there are (none is read).
     pub async fn backup_job_groups(&self, scope: &Scope) -> Result<Vec<JobGroup>> {
-        let backups = self.shared_backup_list(scope).await?;
-        let mut jobs: Vec<Job> = Vec::new();
-        for job_id in backups.iter().filter_map(|b| b.linked_resource.as_ref()) {
-            if jobs.iter().any(|j| &j.id == job_id) {
-                continue;
-            }
-            if let Some(job) = self.inner().store.job(&scope.project_id, job_id).await? {
-                jobs.push(job);
-            }
+        scope.require(Permission::Read)?;
+        let store = &self.inner().store;
+        let mut counts = store.job_backup_counts(&scope.project_id).await?;
+        counts.sort_by(|a, b| (b.newest, &b.job_id).cmp(&(a.newest, &a.job_id)));
+        let mut groups = Vec::with_capacity(counts.len());
+        for count in counts {
+            let job = store.job(&scope.project_id, &count.job_id).await?;
+            groups.push(JobGroup {
+                job_description: job
+                    .as_ref()
+                    .map_or_else(|| count.job_id.to_string(), |j| j.description.clone()),
+                job_deleted: job.is_some_and(|j| j.status == JobStatus::Deleted),
+                job_id: count.job_id,
+                count: usize::try_from(count.count).unwrap_or(usize::MAX),
+                available: usize::try_from(count.available).unwrap_or(usize::MAX),
+            });
         }
-        Ok(job_groups(&backups, &jobs))
+        Ok(groups)
     }
 
     /// A page of the project's jobs that are not deleted, of one type when given.

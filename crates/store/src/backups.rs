@@ -1,6 +1,6 @@
 //! Backups and their verifications ([`BackupStore`]).
 
-use crate::rows::{BackupRow, LastBackupRow, BACKUP_COLUMNS};
+use crate::rows::{BackupRow, JobBackupCountRow, LastBackupRow, BACKUP_COLUMNS};
 use crate::{found, to_json, Db, InProject, Listing, SqlStore, StoreError};
 use async_trait::async_trait;
 use cairn_core::{BackupStore, Result as CoreResult};
@@ -134,6 +134,32 @@ impl BackupStore for SqlStore {
             );
         self.page::<BackupRow, _>(listing, request, |b| (b.created, b.id.to_string()))
             .await
+    }
+
+    async fn job_backup_counts(
+        &self,
+        project: &ProjectId,
+    ) -> CoreResult<Vec<cairn_core::ports::JobBackupCount>> {
+        let sql = "SELECT linked_resource AS job_id, COUNT(*) AS count,
+                          SUM(CASE WHEN status = 'available' THEN 1 ELSE 0 END) AS available,
+                          MAX(created) AS newest
+                   FROM backups
+                   WHERE project_id = $1 AND status <> 'deleted' AND linked_resource IS NOT NULL
+                   GROUP BY linked_resource";
+        let rows: Vec<JobBackupCountRow> = self.fetch_all(sql, &[project.as_str()]).await?;
+        rows.into_iter()
+            .map(|row| {
+                let job_id = JobId::parse(&row.job_id).map_err(|e| {
+                    StoreError::Corrupt(format!("backups: linked_resource '{}': {e}", row.job_id))
+                })?;
+                Ok(cairn_core::ports::JobBackupCount {
+                    job_id,
+                    count: u64::try_from(row.count).unwrap_or_default(),
+                    available: u64::try_from(row.available).unwrap_or_default(),
+                    newest: row.newest,
+                })
+            })
+            .collect()
     }
 
     async fn backups_with_status(&self, status: BackupStatus) -> CoreResult<Vec<Backup>> {

@@ -27,6 +27,9 @@ pub trait BackupStore: Send + Sync {
         project: &ProjectId,
         request: &PageRequest,
     ) -> Result<Page<Backup>>;
+    /// For each job with backups in the project that are not deleted: how many, how many are
+    /// available, and when the newest was made; in one query, whatever their number.
+    async fn job_backup_counts(&self, project: &ProjectId) -> Result<Vec<JobBackupCount>>;
     /// Backups of every project in one status (used to settle unfinished work on start).
     async fn backups_with_status(&self, status: BackupStatus) -> Result<Vec<Backup>>;
     /// Replaces the stored backup with the same id (all but its verification).
@@ -49,4 +52,13 @@ pub struct BackupSuccess {
     pub created: DateTime<Utc>,
     pub finished: Option<DateTime<Utc>>,
     pub bytes_stored: Option<u64>,
+}
+
+/// A job's backups counted (`BackupStore::job_backup_counts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobBackupCount {
+    pub job_id: JobId,
+    pub count: u64,
+    pub available: u64,
+    pub newest: DateTime<Utc>,
 }

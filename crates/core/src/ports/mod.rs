@@ -19,7 +19,7 @@ mod outbox;
 mod tenancy;
 
 pub use access::{AccessStore, Credential, CredentialKind};
-pub use backups::{BackupStore, BackupSuccess};
+pub use backups::{BackupStore, BackupSuccess, JobBackupCount};
 pub use clusters::{ClusterPatch, ClusterStore};
 pub(crate) use deliverer::summary;
 pub use deliverer::{Deliverer, Outgoing};

@@ -140,6 +140,7 @@ pub async fn a_backup_page_token_outlives_its_row_and_pages_are_filtered_as_aske
         },
         Backup {
             status: BackupStatus::Deleted,
+            linked_resource: Some(job.id.clone()),
             ..backup_like(&template, at(4), 4, "orders nightly #3")
         },
         backup_like(&template, at(5), 5, "100% done_"),
@@ -147,6 +148,17 @@ pub async fn a_backup_page_token_outlives_its_row_and_pages_are_filtered_as_aske
     for row in &rows {
         store.insert_backup(row).await.unwrap();
     }
+    let counts = store.job_backup_counts(&scope.project_id).await.unwrap();
+    assert_eq!(
+        counts,
+        [crate::ports::JobBackupCount {
+            job_id: job.id.clone(),
+            count: 1,
+            available: 1,
+            newest: at(3),
+        }],
+        "a job's backups counted, the deleted one not"
+    );
     let labels = |page: Page<Backup>| -> Vec<String> {
         page.items.into_iter().map(|b| b.description).collect()
     };

@@ -122,6 +122,36 @@ impl BackupStore for InMemoryStore {
         }))
     }
 
+    async fn job_backup_counts(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<crate::ports::JobBackupCount>> {
+        let state = self.state.lock().unwrap();
+        let mut counts: HashMap<JobId, crate::ports::JobBackupCount> = HashMap::new();
+        let live = state
+            .backups
+            .rows
+            .iter()
+            .filter(|b| &b.project_id == project && b.status != BackupStatus::Deleted);
+        for backup in live {
+            let Some(job) = &backup.linked_resource else {
+                continue;
+            };
+            let count = counts
+                .entry(job.clone())
+                .or_insert_with(|| crate::ports::JobBackupCount {
+                    job_id: job.clone(),
+                    count: 0,
+                    available: 0,
+                    newest: backup.created,
+                });
+            count.count += 1;
+            count.available += u64::from(backup.status == BackupStatus::Available);
+            count.newest = count.newest.max(backup.created);
+        }
+        Ok(counts.into_values().collect())
+    }
+
     async fn backups_with_status(&self, status: BackupStatus) -> Result<Vec<Backup>> {
         let state = self.state.lock().unwrap();
         Ok(state
