@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 /// The most rows a page may hold.
 pub const MAX_PAGE_SIZE: u32 = 500;
-/// The longest free text a filter takes.
+/// The longest text a filter takes (free text, ids, statuses).
 pub const MAX_FILTER_TEXT: usize = 200;
 /// The longest token there is (a token holds a time and an id; anything longer is not one).
 const MAX_TOKEN_LEN: usize = 200;
@@ -364,12 +364,20 @@ impl PageQuery {
             },
         };
         let q = given(&self.q);
-        if let Some(q) = &q {
-            if q.chars().count() > MAX_FILTER_TEXT {
+        for (field, value) in [
+            ("q", &q),
+            ("status", &given(&self.status)),
+            ("clusterId", &given(&self.cluster_id)),
+            ("jobId", &given(&self.job_id)),
+        ] {
+            let Some(value) = value else { continue };
+            if value.chars().count() > MAX_FILTER_TEXT {
                 errors.insert(
-                    "q".into(),
-                    format!("a search has at most {MAX_FILTER_TEXT} characters"),
+                    field.into(),
+                    format!("a filter has at most {MAX_FILTER_TEXT} characters"),
                 );
+            } else if value.chars().any(char::is_control) {
+                errors.insert(field.into(), "a filter has no control characters".into());
             }
         }
         if !errors.is_empty() {
@@ -586,6 +594,15 @@ mod tests {
         assert_eq!(request.filters.status, None);
         assert_eq!(request.filters.q.as_deref(), Some("nightly"));
         assert_eq!(request.order, Order::Asc);
+    }
+
+    #[test]
+    fn a_filter_with_control_characters_is_refused_so_no_database_is_given_one() {
+        let errors = query(&[("clusterId", "c1\u{0}"), ("q", "tab\there")])
+            .request()
+            .unwrap_err();
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["clusterId", "q"]);
+        assert!(errors["q"].contains("control characters"));
     }
 
     #[test]
