@@ -3,8 +3,8 @@
 #   make bench                      everything
 #   scripts/bench.sh scheduler      the scheduler's simulated week only
 #   scripts/bench.sh snapshot       the snapshot repository against restic only
-#   scripts/bench.sh console        the backups page's server render with 1 000 backups, and the
-#                                   browser bundle's size
+#   scripts/bench.sh console        the backups page's first page rendered with 100 and with
+#                                   10 000 backups (and the ratio), and the browser bundle's size
 #   scripts/bench.sh load           200 API clients for 60 s while backups and restores run
 #   scripts/bench.sh live           server CPU with 10 tabs on a cluster page: polling vs /live
 set -euo pipefail

@@ -548,4 +548,22 @@ mod tests {
             "an unknown id renders the console's error panel"
         );
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lists_render_their_filters_from_the_address_and_say_what_is_wrong_with_it() {
+        let app = app().await;
+        let (status, html, _) = get(&app, "/events?status=open&q=disk").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("No events match"), "{html}");
+        assert!(
+            html.contains(r#"name="q""#) && html.contains(r#"value="disk""#),
+            "the form shows the filter the address carries: {html}"
+        );
+        let (_, html, _) = get(&app, "/backups?q=nothing").await;
+        assert!(html.contains("No backups match"), "{html}");
+        let (_, html, _) = get(&app, "/events?pageToken=nope").await;
+        assert!(html.contains("is not a page token"), "{html}");
+        let (_, html, _) = get(&app, "/jobs?pageSize=0").await;
+        assert!(html.contains("from 1 to 500"), "{html}");
+    }
 }

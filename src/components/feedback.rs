@@ -21,6 +21,12 @@ pub fn ErrorPanel(error: ConsoleError) -> impl IntoView {
         <div role="alert" class="rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800">
             <p class="font-medium">"This could not be loaded."</p>
             <p class="mt-1">{error.message}</p>
+            // What is wrong with the address (a page token, a filter), field by field.
+            {(!error.fields.is_empty()).then(|| view! {
+                <ul class="mt-1 list-disc pl-5" data-testid="error-fields">
+                    {error.fields.into_values().map(|reason| view! { <li>{reason}</li> }).collect_view()}
+                </ul>
+            })}
         </div>
     }
 }

@@ -1,17 +1,21 @@
-//! All backups: each job's backups in one expandable row ("<job> - N backups - M available",
-//! linking to the job), one-off backups after. Live: progress and statuses update by
-//! themselves. Rows expand by address (`?expand=<job id>`), so they work without JavaScript.
+//! All backups, a page at a time (newest first, filtered by a plain GET form: the address
+//! carries the filters and the page), and above them, on the unfiltered first page, each
+//! job's backups counted in one expandable row ("<job> - N backups - M available", linking
+//! to the job). Live: progress and statuses update by themselves. Rows expand by address
+//! (`?expand=<job id>`), so they work without JavaScript.
 
 use crate::components::form::LINK;
 use crate::components::{
-    human_bytes, in_project, named_project, with_project, Detail, EmptyState, Failure, FormError,
-    Loaded, Narrow, PageHeader, ProjectField, StatusBadge, Table, Time,
+    human_bytes, in_project, named_project, page_query, with_project, Detail, EmptyState,
+    Failure, FilterForm, FormError, Loaded, Narrow, PageHeader, PageLinks, ProjectField,
+    StatusBadge, Table, Time,
 };
 use crate::server_fns::{
-    backup_storage, get_backup, is_verifying, list_backups, CancelBackup, DeleteBackup,
-    VerifyBackup,
+    backup_job_groups, backup_storage, get_backup, is_verifying, list_clusters, page_backups,
+    CancelBackup, DeleteBackup, VerifyBackup,
 };
-use cairn_model::{Backup, BackupStatus, GroupedBackups, RepositoryFacts, Verification};
+use cairn_model::paging::BACKUP_STATUSES;
+use cairn_model::{Backup, BackupStatus, JobGroup, Page, PageQuery, RepositoryFacts, Verification};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -47,20 +51,90 @@ impl Commands {
 #[component]
 pub fn BackupsPage() -> impl IntoView {
     let commands = Commands::new();
-    let backups = Resource::new(move || commands.version(), |_| list_backups());
+    let params = use_query_map();
+    let query = Memo::new(move |_| page_query(&params.read()));
+    let expanded = Memo::new(move |_| params.read().get("expand").filter(|e| !e.is_empty()));
+    let page = Resource::new(
+        move || (query.get(), commands.version()),
+        |(query, _)| page_backups(query),
+    );
+    // Each job's summary row: on the list as it opens (no filter, first page).
+    let groups = Resource::new(
+        move || {
+            let q = query.get();
+            (
+                q.is_filtered() || q.page_token.is_some(),
+                commands.version(),
+            )
+        },
+        |(hidden, _)| async move {
+            if hidden {
+                Ok(Vec::new())
+            } else {
+                backup_job_groups().await
+            }
+        },
+    );
+    // The expanded job's newest backups (all of them are one filter away).
+    let expanded_rows = Resource::new(
+        move || (expanded.get(), commands.version()),
+        |(job, _)| async move {
+            match job {
+                None => Ok(None),
+                Some(job) => page_backups(PageQuery {
+                    job_id: Some(job),
+                    ..Default::default()
+                })
+                .await
+                .map(Some),
+            }
+        },
+    );
+    let choices = Resource::new(
+        || (),
+        |_| async move {
+            let clusters = list_clusters().await?;
+            let jobs = backup_job_groups().await?;
+            Ok::<_, crate::error::ConsoleError>((
+                clusters
+                    .into_iter()
+                    .map(|c| (c.id.to_string(), c.description))
+                    .collect::<Vec<_>>(),
+                jobs.into_iter()
+                    .map(|j| (j.job_id.to_string(), j.job_description))
+                    .collect::<Vec<_>>(),
+            ))
+        },
+    );
     let failure = Failure::new(move || commands.last_error());
-    let query = use_query_map();
-    let expanded = Memo::new(move |_| query.read().get("expand"));
     view! {
         <PageHeader
             title="Backups"
-            description="Backups made on demand and by scheduled jobs, side by side. A backup restores into a new cluster."
+            description="Backups made on demand and by scheduled jobs, side by side, newest first. A backup restores into a new cluster."
         />
         <FormError message=failure.message() />
         <WhereBackupsAreKept />
+        <Loaded resource=choices let:found>
+            {
+                let (clusters, jobs) = found;
+                view! {
+                    <FilterForm
+                        action="/backups".to_owned()
+                        query=query.get_untracked()
+                        what="backups"
+                        statuses=BACKUP_STATUSES
+                        clusters
+                        jobs
+                    />
+                }
+            }
+        </Loaded>
         <div data-live="backups">
-        <Loaded resource=backups what="backups" let:grouped>
-            <BackupTable grouped expanded commands />
+        <Loaded resource=groups let:groups>
+            <JobGroups groups expanded rows=expanded_rows commands />
+        </Loaded>
+        <Loaded resource=page what="backups" let:page>
+            <BackupTable page query=query.get_untracked() commands />
         </Loaded>
         </div>
     }
@@ -150,24 +224,21 @@ fn verification_words(verification: Option<&Verification>, verifying: bool) -> (
     }
 }
 
+/// Each job's backups in one summary row ("<job> - N backups - M available", linking to the
+/// job); a row expands by address (`?expand=<job id>`) into the job's newest backups, with
+/// a link to all of them when there are more.
 #[component]
-fn BackupTable(
-    grouped: GroupedBackups,
+fn JobGroups(
+    groups: Vec<JobGroup>,
     expanded: Memo<Option<String>>,
+    rows: Resource<Result<Option<Page<Backup>>, crate::error::ConsoleError>>,
     commands: Commands,
 ) -> impl IntoView {
-    if grouped.jobs.is_empty() && grouped.one_off.is_empty() {
-        return view! {
-            <EmptyState
-                title="No backups yet"
-                message="Backups appear here once a cluster has been backed up, one-off or on a schedule."
-            />
-        }
-        .into_any();
+    if groups.is_empty() {
+        return ().into_any();
     }
     let project = named_project();
-    let groups = grouped
-        .jobs
+    let groups = groups
         .into_iter()
         .map(|group| {
             let job_id = group.job_id.to_string();
@@ -184,7 +255,7 @@ fn BackupTable(
                     with_project(&path, project.as_deref())
                 }
             };
-            let rows = group.backups;
+            let all_href = in_project(format!("/backups?jobId={job_id}"));
             view! {
                 <tbody class="divide-y divide-slate-100 border-b border-slate-200" data-testid="job-group">
                     <tr class="bg-slate-50/70">
@@ -204,14 +275,74 @@ fn BackupTable(
                         </td>
                     </tr>
                     <Show when=move || open.get()>
-                        {rows.iter().cloned().map(|b| view! { <BackupRow backup=b commands /> }).collect_view()}
+                        <ExpandedGroup rows commands all_href=all_href.clone() />
                     </Show>
                 </tbody>
             }
         })
         .collect_view();
-    let one_off = grouped
-        .one_off
+    view! {
+        <section class="mb-4" aria-label="Backups by job">
+            <Table
+                headers=&["Description", "Status", "Created", "Size", "New", "Source cluster", "Provider", "Version"]
+                actions=true
+                narrow=Narrow { wide: "5 7 8", roomy: "3 4 6" }
+                grouped=true
+            >
+                {groups}
+            </Table>
+        </section>
+    }
+    .into_any()
+}
+
+/// The expanded job's newest backups, and a link to all of them when there are more.
+#[component]
+fn ExpandedGroup(
+    rows: Resource<Result<Option<Page<Backup>>, crate::error::ConsoleError>>,
+    commands: Commands,
+    all_href: String,
+) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let all_href = all_href.clone();
+                Suspend::new(async move {
+                    let page = rows.await.ok().flatten().unwrap_or_default();
+                    let more = page.next_token.is_some().then(|| view! {
+                        <tr><td colspan="9" class="px-4 py-2 text-sm">
+                            <a href=all_href class=LINK>"All of this job's backups ›"</a>
+                        </td></tr>
+                    });
+                    view! {
+                        {page.items.into_iter().map(|b| view! { <BackupRow backup=b commands /> }).collect_view()}
+                        {more}
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// A page of backups (one-off and scheduled alike), and the links to the pages around it.
+#[component]
+fn BackupTable(page: Page<Backup>, query: PageQuery, commands: Commands) -> impl IntoView {
+    if page.items.is_empty() && query.page_token.is_none() {
+        let (title, message) = if query.is_filtered() {
+            (
+                "No backups match",
+                "No backup meets every filter: change or clear them.",
+            )
+        } else {
+            (
+                "No backups yet",
+                "Backups appear here once a cluster has been backed up, one-off or on a schedule.",
+            )
+        };
+        return view! { <EmptyState title message /> }.into_any();
+    }
+    let rows = page
+        .items
         .into_iter()
         .map(|b| view! { <BackupRow backup=b commands /> })
         .collect_view();
@@ -220,11 +351,10 @@ fn BackupTable(
             headers=&["Description", "Status", "Created", "Size", "New", "Source cluster", "Provider", "Version"]
             actions=true
             narrow=Narrow { wide: "5 7 8", roomy: "3 4 6" }
-            grouped=true
         >
-            {groups}
-            <tbody class="divide-y divide-slate-100">{one_off}</tbody>
+            {rows}
         </Table>
+        <PageLinks base="/backups".to_owned() query next=page.next_token />
     }
     .into_any()
 }

@@ -3,18 +3,18 @@
 
 use crate::components::form::{INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
-    in_project, DataTable, Detail, Failure, Field, FormError, Loaded, PageHeader, ProjectField,
-    StatusBadge, Time,
+    in_project, page_query, DataTable, Detail, Failure, Field, FilterForm, FormError, Loaded,
+    PageHeader, PageLinks, ProjectField, StatusBadge, Time,
 };
 use crate::server_fns::{
-    get_integration, list_events, list_integrations, CreateIntegration, DeleteIntegration,
+    get_integration, list_integrations, page_events, CreateIntegration, DeleteIntegration,
     TestIntegration,
 };
 use cairn_model::{
     Delivery, DeliveryStatus, Event, EventKind, IntegrationView, IssueStatus, SinkView,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 fn sink_words(data: &SinkView) -> String {
     match data {
@@ -267,19 +267,27 @@ fn event_state(event: &Event) -> String {
 
 #[component]
 pub fn EventsPage() -> impl IntoView {
-    let events = Resource::new(|| (), |_| list_events());
+    let params = use_query_map();
+    let query = Memo::new(move |_| page_query(&params.read()));
+    let events = Resource::new(move || query.get(), page_events);
     view! {
         <PageHeader
             title="Events"
             description="Issues (open while their condition holds) and notifications (failures), newest first. Integrations send them on."
         />
+        <FilterForm
+            action="/events".to_owned()
+            query=query.get_untracked()
+            what="events"
+            statuses=cairn_model::paging::EVENT_STATES
+        />
         <div data-live="events">
-        <Loaded resource=events what="events" let:list>
+        <Loaded resource=events what="events" let:page>
             <DataTable
                 headers=&["What", "State", "Details", "When"]
-                empty_title="Nothing has happened yet"
-                empty_message="Failures and issues appear here when they happen."
-                rows=list
+                empty_title=if query.get_untracked().is_filtered() { "No events match" } else { "Nothing has happened yet" }
+                empty_message=if query.get_untracked().is_filtered() { "No event meets every filter: change or clear them." } else { "Failures and issues appear here when they happen." }
+                rows=page.items
                 row=|e: Event| {
                     let state = event_state(&e);
                     let tone = if state == "open" { "failed" } else if state == "closed" { "succeeded" } else { "deleted" };
@@ -298,6 +306,7 @@ pub fn EventsPage() -> impl IntoView {
                     }
                 }
             />
+            <PageLinks base="/events".to_owned() query=query.get_untracked() next=page.next_token />
         </Loaded>
         </div>
     }

@@ -5,14 +5,18 @@
 
 use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
-    in_project, BackupList, Confirm, DataTable, Detail, Failure, FormError, Loaded, Narrow,
-    PageHeader, ProjectField, StatusBadge, Time,
+    duration_words, in_project, page_query, BackupList, Confirm, DataTable, Detail, Failure,
+    FilterForm, FormError, Loaded, Narrow, PageHeader, PageLinks, ProjectField, StatusBadge,
+    Table, Time,
 };
 use crate::server_fns::{
-    get_job_detail, list_clusters, list_jobs, ChangeJob, CreateRestoreTest, RunJob,
+    get_job_detail, list_clusters, page_job_history, page_jobs, ChangeJob, CreateRestoreTest,
+    RunJob,
 };
 use cairn_model::schedule::Schedule;
-use cairn_model::{HistoryItem, HistoryStatus, JobDetail, JobOverview, JobStatus, JobType};
+use cairn_model::{
+    HistoryItem, HistoryStatus, JobDetail, JobOverview, JobStatus, JobType, Page, PageQuery,
+};
 
 fn type_words(kind: JobType) -> &'static str {
     match kind {
@@ -42,12 +46,16 @@ fn history_status(status: HistoryStatus) -> &'static str {
 pub fn JobsPage() -> impl IntoView {
     let run = ServerAction::<RunJob>::new();
     let change = ServerAction::<ChangeJob>::new();
+    let params = use_query_map();
+    let query = Memo::new(move |_| page_query(&params.read()));
     let jobs = Resource::new(
-        move || (run.version().get(), change.version().get()),
-        |_| list_jobs(),
+        move || (query.get(), run.version().get(), change.version().get()),
+        |(query, _, _)| page_jobs(query),
     );
+    let clusters = Resource::new(|| (), |_| list_clusters());
     let run_failure = Failure::of(run);
     let change_failure = Failure::of(change);
+    let filtered = move || query.get_untracked().is_filtered();
     view! {
         <PageHeader
             title="Jobs"
@@ -56,17 +64,27 @@ pub fn JobsPage() -> impl IntoView {
         <FormError message=run_failure.message() />
         <FormError message=change_failure.message() />
         <NewRestoreTest />
+        <Loaded resource=clusters let:clusters>
+            <FilterForm
+                action="/jobs".to_owned()
+                query=query.get_untracked()
+                what="jobs"
+                statuses=cairn_model::paging::JOB_STATUSES
+                clusters=clusters.into_iter().map(|c| (c.id.to_string(), c.description)).collect()
+            />
+        </Loaded>
         <div data-live="jobs">
-        <Loaded resource=jobs what="jobs" let:list>
+        <Loaded resource=jobs what="jobs" let:page>
             <DataTable
                 headers=&["Description", "Type", "Job ID", "Schedule", "Status", "Source cluster", "Next run", "Last run"]
                 actions=true
                 narrow=Narrow { wide: "2 3 8", roomy: "4 6 7" }
-                empty_title="No scheduled backups yet"
-                empty_message="Create one from a cluster's row on the Clusters page: Create backup, then Create backup schedule."
-                rows=list
+                empty_title=if filtered() { "No jobs match" } else { "No scheduled backups yet" }
+                empty_message=if filtered() { "No job meets every filter: change or clear them." } else { "Create one from a cluster's row on the Clusters page: Create backup, then Create backup schedule." }
+                rows=page.items
                 row=move |job| view! { <JobRow job run change /> }
             />
+            <PageLinks base="/jobs".to_owned() query=query.get_untracked() next=page.next_token />
         </Loaded>
         </div>
     }
@@ -240,6 +258,18 @@ pub fn JobPage() -> impl IntoView {
         move || (id(), run.version().get(), change.version().get()),
         |(id, _, _)| get_job_detail(id),
     );
+    let history_query = Memo::new(move |_| page_query(&query.read()));
+    let history = Resource::new(
+        move || {
+            (
+                id(),
+                history_query.get(),
+                run.version().get(),
+                change.version().get(),
+            )
+        },
+        |(id, query, _, _)| page_job_history(id, query),
+    );
     let run_failure = Failure::of(run);
     let change_failure = Failure::of(change);
     view! {
@@ -247,7 +277,7 @@ pub fn JobPage() -> impl IntoView {
         <FormError message=change_failure.message() />
         <div data-live="job">
         <Loaded resource=detail what="the job" title="Job" let:detail>
-            <JobView detail tab run change />
+            <JobView detail tab run change history history_query=history_query.get_untracked() />
         </Loaded>
         </div>
         // Outside the live region: what someone is typing is never swapped away.
@@ -265,11 +295,12 @@ fn JobView(
     tab: Memo<Tab>,
     run: ServerAction<RunJob>,
     change: ServerAction<ChangeJob>,
+    /// The History tab's page of runs, as the address asks.
+    history: Resource<Result<Page<HistoryItem>, crate::error::ConsoleError>>,
+    history_query: PageQuery,
 ) -> impl IntoView {
     let JobDetail {
-        overview,
-        backups,
-        history,
+        overview, backups, ..
     } = detail;
     let job = overview.job.clone();
     let id = job.id.to_string();
@@ -334,7 +365,19 @@ fn JobView(
     };
     let backup_list =
         view! { <BackupList backups testid="job-backup-row" empty="No backups yet." /> };
-    let history_list = view! { <History items=history /> };
+    let base = format!("/jobs/{}?tab=history", job.id);
+    let history_list = view! {
+        <FilterForm
+            action=format!("/jobs/{}", job.id)
+            query=history_query.clone()
+            what="runs"
+            statuses=cairn_model::paging::RUN_STATUSES
+            hidden=vec![("tab", "history".to_owned())]
+        />
+        <Loaded resource=history what="runs" let:page>
+            <History page query=history_query.clone() base=base.clone() />
+        </Loaded>
+    };
     view! {
         <PageHeader title=job.description.clone() description=match job.job_type {
             JobType::ScheduledBackup => format!("Scheduled backup job {}.", job.id),
@@ -357,29 +400,55 @@ fn JobView(
     }
 }
 
+/// A page of a job's runs: when each started and ended, how long it took, what happened.
 #[component]
-fn History(items: Vec<HistoryItem>) -> impl IntoView {
-    if items.is_empty() {
-        return view! { <p class="text-sm text-slate-500">"No runs yet."</p> }.into_any();
+fn History(page: Page<HistoryItem>, query: PageQuery, base: String) -> impl IntoView {
+    if page.items.is_empty() && query.page_token.is_none() {
+        let words = if query.is_filtered() {
+            "No run matches every filter."
+        } else {
+            "No runs yet."
+        };
+        return view! { <p class="text-sm text-slate-500">{words}</p> }.into_any();
     }
+    let rows = page
+        .items
+        .into_iter()
+        .map(|item| {
+            let status = history_status(item.status);
+            view! {
+                <tr data-testid="history-row" data-status=status>
+                    <td class="px-4 py-3"><StatusBadge status=status.to_owned() /></td>
+                    <td class="px-4 py-3 text-slate-600"><Time time=item.start_time /></td>
+                    <td class="px-4 py-3 text-slate-600">
+                        {match item.end_time {
+                            Some(end) => view! { <Time time=end /> }.into_any(),
+                            None => view! { <span>"—"</span> }.into_any(),
+                        }}
+                    </td>
+                    <td class="px-4 py-3 whitespace-nowrap" data-testid="run-duration">
+                        {match item.end_time {
+                            Some(end) => duration_words(item.start_time, end),
+                            None => "running".to_owned(),
+                        }}
+                    </td>
+                    <td class="px-4 py-3 text-slate-700">
+                        {item.details.clone()}
+                        {item.linked_resource.clone().map(|b| view! {
+                            <a href=in_project(format!("/backups/{b}")) class=format!("block text-xs {LINK}")>{format!("backup {b}")}</a>
+                        })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
     view! {
-        <ol class="max-w-3xl divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white shadow-sm">
-            {items.into_iter().map(|item| view! {
-                <li class="px-4 py-2 text-sm" data-testid="history-row" data-status=history_status(item.status)>
-                    <div class="flex items-center justify-between gap-2">
-                        <StatusBadge status=history_status(item.status).to_owned() />
-                        <Time time=item.start_time />
-                    </div>
-                    <p class="mt-1 text-slate-700">{item.details.clone()}</p>
-                    {item.linked_resource.clone().map(|b| view! {
-                        <a href=in_project(format!("/backups/{b}")) class=format!("text-xs {LINK}")>{format!("backup {b}")}</a>
-                    })}
-                    {item.end_time.map(|end| view! {
-                        <p class="text-xs text-slate-500">{format!("took {:.1} s", (end - item.start_time).num_milliseconds() as f64 / 1000.0)}</p>
-                    })}
-                </li>
-            }).collect_view()}
-        </ol>
+        <div class="max-w-5xl">
+            <Table headers=&["Status", "Started", "Ended", "Took", "What happened"] narrow=Narrow { wide: "", roomy: "3" }>
+                {rows}
+            </Table>
+            <PageLinks base query next=page.next_token />
+        </div>
     }
     .into_any()
 }

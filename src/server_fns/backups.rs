@@ -1,5 +1,5 @@
 use crate::error::ConsoleError;
-use cairn_model::{Backup, GroupedBackups, RepositoryFacts, RestoreChoices};
+use cairn_model::{Backup, JobGroup, Page, PageQuery, RepositoryFacts, RestoreChoices};
 #[cfg(feature = "ssr")]
 use cairn_model::{BackupId, ClusterId, Permission, ProjectId};
 use leptos::prelude::*;
@@ -50,11 +50,19 @@ pub async fn get_restore_choices(
         .await?)
 }
 
-/// Every backup: jobs' backups grouped by job, one-off backups after.
-#[server(endpoint = "backups/list")]
-pub async fn list_backups() -> Result<GroupedBackups, ConsoleError> {
+/// A page of backups, filtered and ordered as the address asks.
+#[server(endpoint = "backups/page")]
+pub async fn page_backups(query: PageQuery) -> Result<Page<Backup>, ConsoleError> {
     let (console, scope) = crate::server::authorized(Permission::Read).await?;
-    Ok(console.services.list_backups_grouped(&scope).await?)
+    let request = cairn_core::paging::page_request(&query)?;
+    Ok(console.services.page_backups(&scope, &request).await?)
+}
+
+/// Each job with backups, counted ("<job> - N backups - M available").
+#[server(endpoint = "backups/job-groups")]
+pub async fn backup_job_groups() -> Result<Vec<JobGroup>, ConsoleError> {
+    let (console, scope) = crate::server::authorized(Permission::Read).await?;
+    Ok(console.services.backup_job_groups(&scope).await?)
 }
 
 /// Deletes a backup and its snapshot (refused while it is being created or restored).

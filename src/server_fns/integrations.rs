@@ -1,7 +1,9 @@
 //! Integrations (where failures and issues are sent) and the events page.
 
 use crate::error::ConsoleError;
-use cairn_model::{Delivery, EmailSink, Event, EventSource, IntegrationView, Sink};
+use cairn_model::{
+    Delivery, EmailSink, Event, EventSource, IntegrationView, Page, PageQuery, Sink,
+};
 #[cfg(feature = "ssr")]
 use cairn_model::{IntegrationId, Permission};
 use leptos::prelude::*;
@@ -157,9 +159,10 @@ pub async fn delete_integration(id: String) -> Result<(), ConsoleError> {
     Ok(())
 }
 
-/// The project's issues and notifications, newest first.
-#[server(endpoint = "events/list")]
-pub async fn list_events() -> Result<Vec<Event>, ConsoleError> {
+/// A page of the project's issues and notifications, as the address asks.
+#[server(endpoint = "events/page")]
+pub async fn page_events(query: PageQuery) -> Result<Page<Event>, ConsoleError> {
     let (console, scope) = crate::server::authorized(Permission::Read).await?;
-    Ok(console.services.events(&scope, 200).await?)
+    let request = cairn_core::paging::page_request(&query)?;
+    Ok(console.services.page_events(&scope, &request).await?)
 }

@@ -1,14 +1,33 @@
 use crate::error::ConsoleError;
 #[cfg(feature = "ssr")]
 use cairn_model::{ClusterId, JobId, Permission};
-use cairn_model::{HistoryItem, Job, JobDetail, JobOverview};
+use cairn_model::{HistoryItem, Job, JobDetail, JobOverview, Page, PageQuery};
 use leptos::prelude::*;
 
-/// Every job with its cluster, next run and last run.
-#[server(endpoint = "jobs/list")]
-pub async fn list_jobs() -> Result<Vec<JobOverview>, ConsoleError> {
+/// A page of jobs with their cluster, next run and last run, as the address asks.
+#[server(endpoint = "jobs/page")]
+pub async fn page_jobs(query: PageQuery) -> Result<Page<JobOverview>, ConsoleError> {
     let (console, scope) = crate::server::authorized(Permission::Read).await?;
-    Ok(console.services.job_overviews(&scope).await?)
+    let request = cairn_core::paging::page_request(&query)?;
+    Ok(console
+        .services
+        .page_job_overviews(&scope, &request)
+        .await?)
+}
+
+/// A page of one job's runs, as the address asks.
+#[server(endpoint = "jobs/history")]
+pub async fn page_job_history(
+    id: String,
+    query: PageQuery,
+) -> Result<Page<HistoryItem>, ConsoleError> {
+    let (console, scope, id) = super::authorized_id(Permission::Read, &id, JobId::parse).await?;
+    let query = PageQuery {
+        job_id: Some(id.to_string()),
+        ..query
+    };
+    let request = cairn_core::paging::page_request(&query)?;
+    Ok(console.services.page_history(&scope, &request).await?)
 }
 
 /// A job with its backups and runs.

@@ -17,8 +17,9 @@ pub use account::{
 };
 pub use audit::list_audit;
 pub use backups::{
-    backup_storage, cancel_backup, create_backup, delete_backup, get_backup, get_restore_choices,
-    is_verifying, list_backups, verify_backup, CancelBackup, CreateBackup, DeleteBackup,
+    backup_job_groups, backup_storage, cancel_backup, create_backup, delete_backup, get_backup,
+    get_restore_choices, is_verifying, page_backups, verify_backup, CancelBackup, CreateBackup,
+    DeleteBackup,
     VerifyBackup,
 };
 pub use clusters::{
@@ -26,12 +27,12 @@ pub use clusters::{
     list_clusters, ChangeCluster, ClusterEdit, CreateCluster, DeleteCluster,
 };
 pub use integrations::{
-    create_integration, delete_integration, get_integration, list_events, list_integrations,
+    create_integration, delete_integration, get_integration, list_integrations, page_events,
     test_integration, CreateIntegration, DeleteIntegration, IntegrationForm, TestIntegration,
 };
 pub use jobs::{
-    change_job, create_job, create_restore_test, edit_job, get_job_detail, list_jobs, run_job,
-    ChangeJob, CreateJob, CreateRestoreTest, EditJob, RunJob,
+    change_job, create_job, create_restore_test, edit_job, get_job_detail, page_job_history,
+    page_jobs, run_job, ChangeJob, CreateJob, CreateRestoreTest, EditJob, RunJob,
 };
 pub use networks::list_networks;
 

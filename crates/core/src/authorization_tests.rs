@@ -124,6 +124,8 @@ fn table() -> Vec<(&'static str, Need, Call)> {
         "list_backups", Project(Read), |s, scope, a, ids| s.list_backups(&scope);
         "shared_backup_list", Project(Read), |s, scope, a, ids| s.shared_backup_list(&scope);
         "list_backups_grouped", Project(Read), |s, scope, a, ids| s.list_backups_grouped(&scope);
+        "page_backups", Project(Read), |s, scope, a, ids| s.page_backups(&scope, &cairn_model::PageRequest::default());
+        "backup_job_groups", Project(Read), |s, scope, a, ids| s.backup_job_groups(&scope);
         "get_backup", Project(Read), |s, scope, a, ids| s.get_backup(&scope, &ids.backup);
         "backup_storage", Project(Read), |s, scope, a, ids| s.backup_storage(&scope);
         "is_verifying", Project(Read), |s, scope, a, ids| s.is_verifying(&scope, &ids.backup);
@@ -142,6 +144,9 @@ fn table() -> Vec<(&'static str, Need, Call)> {
         "job_history", Project(Read), |s, scope, a, ids| s.job_history(&scope, &ids.job);
         "list_history", Project(Read), |s, scope, a, ids| s.list_history(&scope, None);
         "job_overviews", Project(Read), |s, scope, a, ids| s.job_overviews(&scope);
+        "page_jobs", Project(Read), |s, scope, a, ids| s.page_jobs(&scope, None, &cairn_model::PageRequest::default());
+        "page_job_overviews", Project(Read), |s, scope, a, ids| s.page_job_overviews(&scope, &cairn_model::PageRequest::default());
+        "page_history", Project(Read), |s, scope, a, ids| s.page_history(&scope, &cairn_model::PageRequest::default());
         "job_detail", Project(Read), |s, scope, a, ids| s.job_detail(&scope, &ids.job);
         "plan_job_retention", Project(Read), |s, scope, a, ids| s.plan_job_retention(&scope, &ids.job);
         "create_job", Project(Operate), |s, scope, a, ids| s.create_job(&scope, &job_request(&ids.cluster));
@@ -155,6 +160,7 @@ fn table() -> Vec<(&'static str, Need, Call)> {
         "get_integration", Project(Read), |s, scope, a, ids| s.get_integration(&scope, &ids.integration);
         "integration_deliveries", Project(Read), |s, scope, a, ids| s.integration_deliveries(&scope, &ids.integration, 10);
         "events", Project(Read), |s, scope, a, ids| s.events(&scope, 10);
+        "page_events", Project(Read), |s, scope, a, ids| s.page_events(&scope, &cairn_model::PageRequest::default());
         "create_integration", Project(Operate), |s, scope, a, ids| s.create_integration(&scope, &integration_request());
         "update_integration", Project(Operate), |s, scope, a, ids| s.update_integration(&scope, &ids.integration, &integration_request());
         "test_integration", Project(Operate), |s, scope, a, ids| s.test_integration(&scope, &ids.integration);

@@ -435,7 +435,7 @@ impl Services {
         self.inner().backup_lists.lists.writing()
     }
 
-    fn with_progress(&self, mut backup: Backup) -> Backup {
+    pub(crate) fn with_progress(&self, mut backup: Backup) -> Backup {
         if backup.status == BackupStatus::Creating {
             backup.progress = self
                 .inner()

@@ -29,6 +29,7 @@ pub mod live;
 pub mod locks;
 pub mod metrics;
 pub mod overviews;
+pub mod paging;
 pub mod ports;
 pub mod recovery;
 pub mod restore_tests;

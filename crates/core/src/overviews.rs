@@ -81,7 +81,7 @@ impl Services {
         })
     }
 
-    fn overview(
+    pub(crate) fn overview(
         &self,
         job: Job,
         clusters: &[cairn_model::Cluster],

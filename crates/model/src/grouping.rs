@@ -27,14 +27,70 @@ impl JobBackups {
 
     /// "My Hourly Backup - 7 backups - 7 available".
     pub fn summary(&self) -> String {
-        let n = self.backups.len();
-        let plural = if n == 1 { "" } else { "s" };
-        format!(
-            "{} - {n} backup{plural} - {} available",
-            self.job_description,
-            self.available()
-        )
+        summary(&self.job_description, self.backups.len(), self.available())
     }
+}
+
+fn summary(job: &str, n: usize, available: usize) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{job} - {n} backup{plural} - {available} available")
+}
+
+/// A job's backups counted, without the backups: what the backups page's summary row of a
+/// job says, however many the job made (its rows come a page at a time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobGroup {
+    pub job_id: JobId,
+    pub job_description: String,
+    pub job_deleted: bool,
+    pub count: usize,
+    pub available: usize,
+}
+
+impl JobGroup {
+    /// "My Hourly Backup - 7 backups - 7 available".
+    pub fn summary(&self) -> String {
+        summary(&self.job_description, self.count, self.available)
+    }
+}
+
+/// Each job's backups counted, the job with the newest backup first; `jobs` as for
+/// [`group_backups`]. Nothing is copied but the counts.
+pub fn job_groups(backups: &[Backup], jobs: &[Job]) -> Vec<JobGroup> {
+    let mut groups: Vec<(JobGroup, (chrono::DateTime<chrono::Utc>, &str))> = Vec::new();
+    let mut at: std::collections::HashMap<&JobId, usize> = std::collections::HashMap::new();
+    for backup in backups {
+        let Some(job_id) = &backup.linked_resource else {
+            continue;
+        };
+        let key = (backup.created, backup.id.as_str());
+        let i = *at.entry(job_id).or_insert_with(|| {
+            let job = jobs.iter().find(|j| &j.id == job_id);
+            groups.push((
+                JobGroup {
+                    job_id: job_id.clone(),
+                    job_description: job
+                        .map_or_else(|| job_id.to_string(), |j| j.description.clone()),
+                    job_deleted: job.is_some_and(|j| j.status == JobStatus::Deleted),
+                    count: 0,
+                    available: 0,
+                },
+                key,
+            ));
+            groups.len() - 1
+        });
+        let (group, newest) = &mut groups[i];
+        group.count += 1;
+        if backup.status == BackupStatus::Available {
+            group.available += 1;
+        }
+        if key > *newest {
+            *newest = key;
+        }
+    }
+    groups.sort_by(|(_, a), (_, b)| b.cmp(a));
+    groups.into_iter().map(|(group, _)| group).collect()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,5 +191,26 @@ mod tests {
         );
         assert_eq!(grouped.one_off.len(), 1);
         assert_eq!(grouped.one_off[0].description, "b2");
+    }
+
+    #[test]
+    fn a_jobs_group_counts_its_backups_and_says_what_its_full_group_says() {
+        let backups = [
+            backup(1, Some(HOURLY), "available"),
+            backup(2, None, "available"),
+            backup(3, Some(WEEKLY), "available"),
+            backup(4, Some(HOURLY), "defunct"),
+            backup(5, Some(HOURLY), "available"),
+        ];
+        let jobs = [
+            job(HOURLY, "My Hourly Backup", "running"),
+            job(WEEKLY, "Weekly", "deleted"),
+        ];
+        let counted = job_groups(&backups, &jobs);
+        let full = group_backups(&backups, &jobs);
+        let summaries: Vec<String> = counted.iter().map(JobGroup::summary).collect();
+        let full_summaries: Vec<String> = full.jobs.iter().map(JobBackups::summary).collect();
+        assert_eq!(summaries, full_summaries);
+        assert!(counted[1].job_deleted);
     }
 }

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod integrations;
 pub mod jobs;
 pub mod label;
+pub mod paging;
 pub mod restore;
 pub mod schedule;
 pub mod text;
@@ -25,13 +26,14 @@ pub use audit::{
 };
 pub use catalogue::*;
 pub use entities::*;
-pub use grouping::{group_backups, GroupedBackups, JobBackups};
+pub use grouping::{group_backups, job_groups, GroupedBackups, JobBackups, JobGroup};
 pub use ids::*;
 pub use integrations::{
     Delivery, DeliveryStatus, EmailSink, Event, EventKind, EventSource, Integration,
     IntegrationRequest, IntegrationView, IssueStatus, Sink, SinkView,
 };
 pub use jobs::{check_job_request, CreateJobRequest, EditJobData, EditJobRequest};
+pub use paging::{Order, Page, PageFilters, PageQuery, PageRequest, PageToken};
 pub use restore::{
     check_cluster_description, check_cluster_request, check_restore, CreateClusterRequest,
     FieldErrors,

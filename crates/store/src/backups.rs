@@ -1,10 +1,10 @@
 //! Backups and their verifications ([`BackupStore`]).
 
-use crate::rows::{BackupRow, LastBackupRow, BACKUP_COLUMNS};
-use crate::{found, to_json, Db, InProject, SqlStore, StoreError};
+use crate::rows::{BackupRow, JobBackupCountRow, LastBackupRow, BACKUP_COLUMNS};
+use crate::{found, to_json, Db, InProject, Listing, SqlStore, StoreError};
 use async_trait::async_trait;
 use cairn_core::{BackupStore, Result as CoreResult};
-use cairn_model::{Backup, BackupId, BackupStatus, ClusterId, JobId, ProjectId};
+use cairn_model::{Backup, BackupId, BackupStatus, ClusterId, JobId, Page, PageRequest, ProjectId};
 
 impl InProject<Backup> for BackupRow {
     const TABLE: &'static str = "backups";
@@ -108,6 +108,59 @@ impl BackupStore for SqlStore {
 
     async fn backups(&self, project: &ProjectId) -> CoreResult<Vec<Backup>> {
         self.live_in_project::<BackupRow, _>(project).await
+    }
+
+    async fn backups_page(
+        &self,
+        project: &ProjectId,
+        request: &PageRequest,
+    ) -> CoreResult<Page<Backup>> {
+        let f = &request.filters;
+        let mut listing = Listing::new(BACKUP_COLUMNS, "backups", "created");
+        listing
+            .when("project_id = {}", project.as_str())
+            .always("status <> 'deleted'")
+            .equals("status", f.status.as_deref())
+            .equals("source_cluster_id", f.cluster_id.as_deref())
+            .equals("linked_resource", f.job_id.as_deref())
+            .search(
+                f.q.as_deref(),
+                &[
+                    "description",
+                    "id",
+                    "source_cluster_id",
+                    "source_cluster_description",
+                    "linked_resource",
+                ],
+            );
+        self.page::<BackupRow, _>(listing, request, |b| (b.created, b.id.to_string()))
+            .await
+    }
+
+    async fn job_backup_counts(
+        &self,
+        project: &ProjectId,
+    ) -> CoreResult<Vec<cairn_core::ports::JobBackupCount>> {
+        let sql = "SELECT linked_resource AS job_id, COUNT(*) AS count,
+                          SUM(CASE WHEN status = 'available' THEN 1 ELSE 0 END) AS available,
+                          MAX(created) AS newest
+                   FROM backups
+                   WHERE project_id = $1 AND status <> 'deleted' AND linked_resource IS NOT NULL
+                   GROUP BY linked_resource";
+        let rows: Vec<JobBackupCountRow> = self.fetch_all(sql, &[project.as_str()]).await?;
+        rows.into_iter()
+            .map(|row| {
+                let job_id = JobId::parse(&row.job_id).map_err(|e| {
+                    StoreError::Corrupt(format!("backups: linked_resource '{}': {e}", row.job_id))
+                })?;
+                Ok(cairn_core::ports::JobBackupCount {
+                    job_id,
+                    count: u64::try_from(row.count).unwrap_or_default(),
+                    available: u64::try_from(row.available).unwrap_or_default(),
+                    newest: row.newest,
+                })
+            })
+            .collect()
     }
 
     async fn backups_with_status(&self, status: BackupStatus) -> CoreResult<Vec<Backup>> {

@@ -3,10 +3,10 @@
 use crate::rows::{
     wire_text, HistoryRow, JobRow, LastSuccessRow, ScheduledJobRow, HISTORY_COLUMNS, JOB_COLUMNS,
 };
-use crate::{found, Db, InProject, SqlStore, StoreError};
+use crate::{found, Db, InProject, Listing, SqlStore, StoreError};
 use async_trait::async_trait;
 use cairn_core::{JobStore, Result as CoreResult};
-use cairn_model::{BackupId, HistoryItem, Job, JobId, ProjectId};
+use cairn_model::{BackupId, HistoryItem, Job, JobId, JobType, Page, PageRequest, ProjectId};
 use chrono::{DateTime, Utc};
 
 impl InProject<Job> for JobRow {
@@ -61,6 +61,30 @@ impl JobStore for SqlStore {
 
     async fn jobs(&self, project: &ProjectId) -> CoreResult<Vec<Job>> {
         self.live_in_project::<JobRow, _>(project).await
+    }
+
+    async fn jobs_page(
+        &self,
+        project: &ProjectId,
+        job_type: Option<JobType>,
+        request: &PageRequest,
+    ) -> CoreResult<Page<Job>> {
+        let f = &request.filters;
+        let job_type = job_type.map(|t| wire_text(&t));
+        let mut listing = Listing::new(JOB_COLUMNS, "jobs", "created");
+        listing
+            .when("project_id = {}", project.as_str())
+            .always("status <> 'deleted'")
+            .equals("job_type", job_type.as_deref())
+            .equals("status", f.status.as_deref())
+            .equals("cluster_id", f.cluster_id.as_deref())
+            .equals("id", f.job_id.as_deref())
+            .search(
+                f.q.as_deref(),
+                &["description", "label", "id", "cluster_id"],
+            );
+        self.page::<JobRow, _>(listing, request, |j| (j.created, j.id.to_string()))
+            .await
     }
 
     async fn update_job(&self, j: &Job) -> CoreResult<()> {
@@ -126,6 +150,31 @@ impl JobStore for SqlStore {
              ORDER BY start_time DESC, id DESC LIMIT {limit}"
         );
         self.all::<HistoryRow, _>(&sql, &binds).await
+    }
+
+    async fn history_page(
+        &self,
+        project: &ProjectId,
+        request: &PageRequest,
+    ) -> CoreResult<Page<HistoryItem>> {
+        let f = &request.filters;
+        let mut listing = Listing::new(HISTORY_COLUMNS, "job_history", "start_time");
+        listing
+            .when("project_id = {}", project.as_str())
+            .equals("status", f.status.as_deref())
+            .equals("job_id", f.job_id.as_deref())
+            .search(
+                f.q.as_deref(),
+                &["details", "id", "job_id", "linked_resource"],
+            );
+        if let Some(cluster) = f.cluster_id.as_deref() {
+            listing.when(
+                "job_id IN (SELECT j.id FROM jobs j WHERE j.cluster_id = {})",
+                cluster,
+            );
+        }
+        self.page::<HistoryRow, _>(listing, request, |h| (h.start_time, h.id.to_string()))
+            .await
     }
 
     async fn last_runs(

@@ -9,7 +9,7 @@
 mod rows;
 
 use cairn_core::{Error as CoreError, Result as CoreResult};
-use cairn_model::ProjectId;
+use cairn_model::{Order, Page, PageRequest, ProjectId};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
@@ -133,6 +133,115 @@ trait InProject<M>: IntoModel<M> {
     const COLUMNS: &'static str;
 }
 
+/// A value bound to a listing's query: text (ids, statuses, patterns) or a time.
+enum Arg {
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+/// One page of a list, read by keyset (`cairn_model::paging`): the table's rows that meet
+/// every condition the list's filters add, after the token's row by `(created, id)` (never an
+/// OFFSET: the database starts at the token in the index), in the request's order, one row
+/// more than the page to tell whether another follows. [`SqlStore::page`] runs it.
+struct Listing {
+    columns: &'static str,
+    table: &'static str,
+    /// The column a row's creation is in (`created`; `start_time` for runs).
+    created: &'static str,
+    conditions: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Listing {
+    fn new(columns: &'static str, table: &'static str, created: &'static str) -> Self {
+        Listing {
+            columns,
+            table,
+            created,
+            conditions: Vec::new(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Binds `arg`; its placeholder (`$3`).
+    fn bind(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    /// Adds a condition, `{}` in it standing for `value` bound.
+    fn when(&mut self, condition: &str, value: &str) -> &mut Self {
+        let placeholder = self.bind(Arg::Text(value.to_owned()));
+        self.conditions.push(condition.replace("{}", &placeholder));
+        self
+    }
+
+    /// Adds `condition` as it is (no value).
+    fn always(&mut self, condition: &str) -> &mut Self {
+        self.conditions.push(condition.to_owned());
+        self
+    }
+
+    /// `column = value` when a value is given.
+    fn equals(&mut self, column: &str, value: Option<&str>) -> &mut Self {
+        if let Some(value) = value {
+            self.when(&format!("{column} = {{}}"), value);
+        }
+        self
+    }
+
+    /// When `q` is given: it is in one of `columns`, in any case (`%` and `_` in it are
+    /// themselves). SQLite lowers ASCII letters only, so there other letters match their case.
+    fn search(&mut self, q: Option<&str>, columns: &[&str]) -> &mut Self {
+        let Some(q) = q else {
+            return self;
+        };
+        let mut pattern = String::from("%");
+        for c in q.to_lowercase().chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        let placeholder = self.bind(Arg::Text(pattern));
+        let any: Vec<String> = columns
+            .iter()
+            .map(|column| format!("LOWER({column}) LIKE {placeholder} ESCAPE '\\'"))
+            .collect();
+        self.conditions.push(format!("({})", any.join(" OR ")));
+        self
+    }
+
+    /// The query of the page `request` asks for.
+    fn sql(&mut self, request: &PageRequest) -> String {
+        let (after, direction) = match request.order {
+            Order::Desc => ("<", "DESC"),
+            Order::Asc => (">", "ASC"),
+        };
+        if let Some(token) = &request.token {
+            let created = self.bind(Arg::Time(token.created));
+            let id = self.bind(Arg::Text(token.id.clone()));
+            let column = self.created;
+            self.conditions.push(format!(
+                "({column} {after} {created} OR ({column} = {created} AND id {after} {id}))"
+            ));
+        }
+        let conditions = if self.conditions.is_empty() {
+            "TRUE".to_owned()
+        } else {
+            self.conditions.join(" AND ")
+        };
+        format!(
+            "SELECT {} FROM {} WHERE {conditions} ORDER BY {} {direction}, id {direction} LIMIT {}",
+            self.columns,
+            self.table,
+            self.created,
+            u64::from(request.size) + 1
+        )
+    }
+}
+
 // One `impl` of a core store trait per aggregate; each uses `on_pool!`, so they come after it.
 mod access;
 mod audit;
@@ -229,6 +338,32 @@ impl SqlStore {
             R::TABLE
         );
         self.all::<R, M>(&sql, &[project.as_str()]).await
+    }
+
+    /// Reads the page of `listing` that `request` asks for; `key` is a row's `(created, id)`,
+    /// which the next page's token names.
+    async fn page<R: IntoModel<M>, M>(
+        &self,
+        mut listing: Listing,
+        request: &PageRequest,
+        key: impl Fn(&M) -> (DateTime<Utc>, String),
+    ) -> CoreResult<Page<M>> {
+        let sql = listing.sql(request);
+        let rows: Vec<R> = on_pool!(&self.pool, |p| {
+            let mut query = sqlx::query_as::<_, R>(&sql);
+            for arg in &listing.args {
+                query = match arg {
+                    Arg::Text(text) => query.bind(text.as_str()),
+                    Arg::Time(time) => query.bind(*time),
+                };
+            }
+            query.fetch_all(p).await.db()?
+        });
+        let models = rows
+            .into_iter()
+            .map(R::into_model)
+            .collect::<CoreResult<Vec<M>>>()?;
+        Ok(Page::from_rows(models, request, key))
     }
 
     /// Runs a `SELECT COUNT(*)` whose parameters are all text.

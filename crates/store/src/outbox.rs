@@ -4,10 +4,12 @@ use crate::rows::{
     wire_text, DeliveryRow, EventRow, IntegrationRow, DELIVERY_COLUMNS, EVENT_COLUMNS,
     INTEGRATION_COLUMNS,
 };
-use crate::{to_json, Db, IntoModel, SqlStore, StoreError};
+use crate::{to_json, Db, IntoModel, Listing, SqlStore, StoreError};
 use async_trait::async_trait;
 use cairn_core::{OutboxStore, Result as CoreResult};
-use cairn_model::{Delivery, Event, EventId, Integration, IntegrationId, ProjectId};
+use cairn_model::{
+    Delivery, Event, EventId, Integration, IntegrationId, Page, PageRequest, ProjectId,
+};
 use chrono::{DateTime, Utc};
 
 /// Binds an event's columns, in `EVENT_COLUMNS` order, to an insert.
@@ -220,6 +222,38 @@ impl OutboxStore for SqlStore {
              ORDER BY created DESC, id DESC LIMIT {limit}"
         );
         self.all::<EventRow, _>(&sql, &[project.as_str()]).await
+    }
+
+    async fn events_page(
+        &self,
+        project: &ProjectId,
+        request: &PageRequest,
+    ) -> CoreResult<Page<Event>> {
+        let f = &request.filters;
+        let mut listing = Listing::new(EVENT_COLUMNS, "events", "created");
+        listing
+            .when("project_id = {}", project.as_str())
+            .always("category <> 'test'");
+        match f.status.as_deref() {
+            None => {}
+            Some("notification") => {
+                listing.always("kind = 'notification'");
+            }
+            Some(state) => {
+                listing
+                    .always("kind = 'issue'")
+                    .equals("status", Some(state));
+            }
+        }
+        listing
+            .equals("resource_id", f.cluster_id.as_deref())
+            .equals("resource_id", f.job_id.as_deref())
+            .search(
+                f.q.as_deref(),
+                &["subject", "message", "category", "id", "resource_id"],
+            );
+        self.page::<EventRow, _>(listing, request, |e| (e.created, e.id.to_string()))
+            .await
     }
 
     async fn open_issues(&self) -> CoreResult<Vec<Event>> {

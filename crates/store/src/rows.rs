@@ -597,3 +597,12 @@ pub(crate) struct LastBackupRow {
     pub(crate) finished: Option<DateTime<Utc>>,
     pub(crate) bytes_stored: Option<i64>,
 }
+
+/// A job's backups counted (`Store::job_backup_counts`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobBackupCountRow {
+    pub(crate) job_id: String,
+    pub(crate) count: i64,
+    pub(crate) available: i64,
+    pub(crate) newest: DateTime<Utc>,
+}

@@ -53,11 +53,13 @@ impl Method {
     }
 }
 
-/// `op!(id, Method, path, handler, summary, body, status => answer[, query: [(name, meaning), …]])`:
+/// `op!(id, Method, path, handler, summary, body, status => answer[, query: &[(name, meaning), …]])`:
 /// one row of the table.
 macro_rules! op {
+    (@query) => { &[] };
+    (@query $query:expr) => { $query };
     ($id:literal, $method:ident, $path:expr, $handler:path, $summary:literal, $body:expr,
-     $status:literal => $answer:literal $(, query: [$(($name:literal, $meaning:literal)),* $(,)?])?) => {
+     $status:literal => $answer:literal $(, query: $query:expr)?) => {
         Operation {
             id: $id,
             method: Method::$method,
@@ -66,10 +68,50 @@ macro_rules! op {
             summary: $summary,
             body: $body,
             answer: ($status, $answer),
-            query: &[$($(($name, $meaning)),*)?],
+            query: op!(@query $($query)?),
         }
     };
 }
+
+/// Paging (`cairn_model::paging`): how many, from where, in which order.
+macro_rules! paging {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            $($extra,)*
+            ("pageSize", "Rows on a page, 1 to 500 (default 50). Any paging parameter makes the answer one page, with nextPageToken while more follow"),
+            ("pageToken", "The nextPageToken of the previous page"),
+            ("order", "desc (newest first, the default) or asc (oldest first)"),
+            ("q", "Free text, found in any case in labels, descriptions and ids"),
+        ]
+    };
+}
+
+const BACKUPS_QUERY: &[(&str, &str)] = paging![
+    (
+        "status",
+        "creating, available, defunct, cancelled or deleting"
+    ),
+    ("clusterId", "Only backups of this cluster"),
+    ("jobId", "Only backups this job made"),
+];
+const JOBS_QUERY: &[(&str, &str)] = paging![
+    (
+        "type",
+        "ScheduledBackup (the default), ScheduledRestoreTest, or all"
+    ),
+    ("status", "running or paused"),
+    ("clusterId", "Only jobs of this cluster"),
+];
+const HISTORY_QUERY: &[(&str, &str)] = paging![
+    ("jobId", "Only the runs of this job"),
+    ("status", "started, succeeded or failed"),
+    ("clusterId", "Only runs of this cluster's jobs"),
+];
+const EVENTS_QUERY: &[(&str, &str)] = paging![
+    ("status", "open or closed (issues), or notification"),
+    ("clusterId", "Only events about this cluster"),
+    ("jobId", "Only events about this job"),
+];
 
 const RES: &str = "/resources/v1/organizations";
 const RES_ONE: &str = "/resources/v1/organizations/{organizationId}";
@@ -109,6 +151,7 @@ const INTEGRATIONS: &str =
 const INTEGRATION: &str = "/integrate/v1/organizations/{organizationId}/projects/{projectId}/integrations/{integrationId}";
 const INTEGRATION_TEST: &str = "/integrate/v1/organizations/{organizationId}/projects/{projectId}/integrations/{integrationId}/test";
 const HISTORY: &str = "/orchestrate/v1/organizations/{organizationId}/projects/{projectId}/history";
+const EVENTS: &str = "/integrate/v1/organizations/{organizationId}/projects/{projectId}/events";
 
 pub const OPERATIONS: &[Operation] = &[
     op!("createOrganization", Post, RES, resources::create_organization, "Create an organization (you become its admin)", Some("NameRequest"), 201 => "IdResponse"),
@@ -141,15 +184,16 @@ pub const OPERATIONS: &[Operation] = &[
     op!("resizeCluster", Put, RESIZE, mesdb::resize_cluster, "Change a cluster's instance type", Some("ResizeRequest"), 200 => "IdResponse"),
     op!("upgradeCluster", Put, UPGRADE, mesdb::upgrade_cluster, "Move a cluster to a newer server version", Some("UpgradeRequest"), 200 => "IdResponse"),
     op!("createBackup", Post, BACKUPS, mesdb::create_backup, "Back up a cluster now; description is a label template", Some("CreateBackupRequest"), 201 => "IdResponse"),
-    op!("listBackups", Get, BACKUPS, mesdb::list_backups, "Backups of the project (deleted ones leave the list)", None, 200 => "BackupList"),
+    op!("listBackups", Get, BACKUPS, mesdb::list_backups, "Backups of the project (deleted ones leave the list); a page of them, newest first, when paging is asked for", None, 200 => "BackupList",
+        query: BACKUPS_QUERY),
     op!("getBackup", Get, BACKUP, mesdb::get_backup, "One backup (deleted ones too)", None, 200 => "BackupResponse"),
     op!("deleteBackup", Delete, BACKUP, mesdb::delete_backup, "Delete a backup and its snapshot", None, 200 => "Empty"),
     op!("cancelBackup", Post, CANCEL, mesdb::cancel_backup, "Stop a backup being created: its partial data is collected and it ends cancelled (status defunct with cancelled: true, as Kurrent Cloud's clients know no cancelled status)", None, 200 => "BackupResponse"),
     op!("verifyBackup", Post, VERIFY, mesdb::verify_backup, "Read every chunk of an available backup back and check every hash, in the background; the result appears as the backup's verification", None, 202 => "BackupResponse"),
     op!("listBackupStorage", Get, STORAGE, mesdb::list_backup_storage, "Where each region keeps its backups, and whether they are encrypted", None, 200 => "RepositoryList"),
     op!("createJob", Post, JOBS, orchestrate::create_job, "Schedule backups of a cluster, or restore tests of its backups", Some("CreateJobRequest"), 201 => "IdResponse"),
-    op!("listJobs", Get, JOBS, orchestrate::list_jobs, "Jobs of the project: scheduled backups (what Kurrent Cloud lists), or of another type", None, 200 => "JobList",
-        query: [("type", "ScheduledBackup (the default), ScheduledRestoreTest, or all")]),
+    op!("listJobs", Get, JOBS, orchestrate::list_jobs, "Jobs of the project: scheduled backups (what Kurrent Cloud lists), or of another type; a page of them when paging is asked for", None, 200 => "JobList",
+        query: JOBS_QUERY),
     op!("getJob", Get, JOB, orchestrate::get_job, "One job", None, 200 => "JobResponse"),
     op!("updateJob", Put, JOB, orchestrate::update_job, "Change a job's description, schedule, label template or keep count (never its cluster); a new schedule counts from now", Some("UpdateJobRequest"), 200 => "JobResponse"),
     op!("deleteJob", Delete, JOB, orchestrate::delete_job, "Delete a job (its backups stay)", None, 200 => "Empty"),
@@ -162,8 +206,10 @@ pub const OPERATIONS: &[Operation] = &[
     op!("updateIntegration", Put, INTEGRATION, integrate::update_integration, "Replace an integration's description, source and sink", Some("IntegrationRequest"), 200 => "Empty"),
     op!("deleteIntegration", Delete, INTEGRATION, integrate::delete_integration, "Delete an integration; its queued messages are not sent", None, 200 => "Empty"),
     op!("testIntegration", Post, INTEGRATION_TEST, integrate::test_integration, "Send a sample message now and say how it went", None, 200 => "TestResponse"),
-    op!("listHistory", Get, HISTORY, orchestrate::list_history, "Runs of the project's jobs, newest first", None, 200 => "HistoryList",
-        query: [("jobId", "Only the runs of this job")]),
+    op!("listHistory", Get, HISTORY, orchestrate::list_history, "Runs of the project's jobs, newest first (the latest 1000); a page of them when paging is asked for (jobId alone does not ask)", None, 200 => "HistoryList",
+        query: HISTORY_QUERY),
+    op!("listEvents", Get, EVENTS, integrate::list_events, "The project's issues and notifications, a page at a time, newest first", None, 200 => "EventList",
+        query: EVENTS_QUERY),
 ];
 
 /// The handler of an operation, on its method.

@@ -12,6 +12,7 @@ use tower::ServiceExt;
 
 mod audit;
 mod esc;
+mod paging;
 
 const PASSWORD: &str = "correct horse battery";
 

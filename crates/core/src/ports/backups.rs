@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use async_trait::async_trait;
-use cairn_model::{Backup, BackupId, BackupStatus, ClusterId, JobId, ProjectId};
+use cairn_model::{Backup, BackupId, BackupStatus, ClusterId, JobId, Page, PageRequest, ProjectId};
 use chrono::{DateTime, Utc};
 
 /// Backups of clusters.
@@ -18,6 +18,18 @@ pub trait BackupStore: Send + Sync {
     async fn backup(&self, project: &ProjectId, id: &BackupId) -> Result<Option<Backup>>;
     /// Backups of one project that are not deleted, oldest first.
     async fn backups(&self, project: &ProjectId) -> Result<Vec<Backup>>;
+    /// One page of the project's backups that are not deleted, by `(created, id)` in the
+    /// request's order after its token (keyset). Filters: `status` (a backup status),
+    /// `cluster_id` (the source cluster), `job_id` (the job that made it), `q` (in the label,
+    /// the backup's id, the source cluster's id or name, or the job's id; any case).
+    async fn backups_page(
+        &self,
+        project: &ProjectId,
+        request: &PageRequest,
+    ) -> Result<Page<Backup>>;
+    /// For each job with backups in the project that are not deleted: how many, how many are
+    /// available, and when the newest was made; in one query, whatever their number.
+    async fn job_backup_counts(&self, project: &ProjectId) -> Result<Vec<JobBackupCount>>;
     /// Backups of every project in one status (used to settle unfinished work on start).
     async fn backups_with_status(&self, status: BackupStatus) -> Result<Vec<Backup>>;
     /// Replaces the stored backup with the same id (all but its verification).
@@ -40,4 +52,13 @@ pub struct BackupSuccess {
     pub created: DateTime<Utc>,
     pub finished: Option<DateTime<Utc>>,
     pub bytes_stored: Option<u64>,
+}
+
+/// A job's backups counted (`BackupStore::job_backup_counts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobBackupCount {
+    pub job_id: JobId,
+    pub count: u64,
+    pub available: u64,
+    pub newest: DateTime<Utc>,
 }

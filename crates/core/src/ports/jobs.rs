@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use async_trait::async_trait;
-use cairn_model::{BackupId, HistoryItem, Job, JobId, ProjectId};
+use cairn_model::{BackupId, HistoryItem, Job, JobId, JobType, Page, PageRequest, ProjectId};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -14,6 +14,15 @@ pub trait JobStore: Send + Sync {
     async fn job(&self, project: &ProjectId, id: &JobId) -> Result<Option<Job>>;
     /// Jobs of one project that are not deleted, oldest first.
     async fn jobs(&self, project: &ProjectId) -> Result<Vec<Job>>;
+    /// One page of the project's jobs that are not deleted (of one type, when given), by
+    /// `(created, id)` (keyset). Filters: `status` (`running`, `paused`), `cluster_id` (the
+    /// job's cluster), `q` (in its description, label template, id or cluster id).
+    async fn jobs_page(
+        &self,
+        project: &ProjectId,
+        job_type: Option<JobType>,
+        request: &PageRequest,
+    ) -> Result<Page<Job>>;
     /// Replaces the stored job with the same id.
     async fn update_job(&self, job: &Job) -> Result<()>;
     /// Writes what a person edits of a job — its description, schedule, label template and
@@ -35,6 +44,14 @@ pub trait JobStore: Send + Sync {
         job: Option<&JobId>,
         limit: u32,
     ) -> Result<Vec<HistoryItem>>;
+    /// One page of the project's runs, by `(start_time, id)` (keyset). Filters: `status` (a
+    /// run status), `job_id`, `cluster_id` (runs of that cluster's jobs), `q` (in the details,
+    /// the run's id, the job's id or the backup's id).
+    async fn history_page(
+        &self,
+        project: &ProjectId,
+        request: &PageRequest,
+    ) -> Result<Page<HistoryItem>>;
     /// Each of the project's jobs' latest run, in one query.
     async fn last_runs(&self, project: &ProjectId) -> Result<HashMap<JobId, HistoryItem>>;
     /// The run of `job` that made `backup` (a restore test's runs link the backups they

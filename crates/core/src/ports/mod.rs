@@ -22,7 +22,7 @@ mod tenancy;
 
 pub use access::{AccessStore, Credential, CredentialKind};
 pub use audit::AuditStore;
-pub use backups::{BackupStore, BackupSuccess};
+pub use backups::{BackupStore, BackupSuccess, JobBackupCount};
 pub use clusters::{ClusterPatch, ClusterStore};
 pub(crate) use deliverer::summary;
 pub use deliverer::{Deliverer, Outgoing};

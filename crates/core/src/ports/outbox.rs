@@ -2,7 +2,9 @@
 
 use crate::error::Result;
 use async_trait::async_trait;
-use cairn_model::{Delivery, Event, EventId, Integration, IntegrationId, ProjectId};
+use cairn_model::{
+    Delivery, Event, EventId, Integration, IntegrationId, Page, PageRequest, ProjectId,
+};
 use chrono::{DateTime, Utc};
 
 /// Integrations, events (notifications and issues) and their deliveries.
@@ -35,6 +37,11 @@ pub trait OutboxStore: Send + Sync {
     async fn event(&self, id: &EventId) -> Result<Option<Event>>;
     /// A project's events, newest first.
     async fn events(&self, project: &ProjectId, limit: u32) -> Result<Vec<Event>>;
+    /// One page of a project's events but test messages (category `test`: they belong to
+    /// their integration's delivery log), by `(created, id)` (keyset). Filters: `status`
+    /// (`open` or `closed` issues, or `notification`s), `cluster_id` and `job_id` (the
+    /// resource it is about), `q` (in its subject, message, category, id or resource id).
+    async fn events_page(&self, project: &ProjectId, request: &PageRequest) -> Result<Page<Event>>;
     /// Every open issue, of every project.
     async fn open_issues(&self) -> Result<Vec<Event>>;
     /// Claims up to `limit` pending deliveries due at `now`: their next attempt moves to

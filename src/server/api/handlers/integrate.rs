@@ -53,3 +53,17 @@ by_id! {
     /// not as an API error: the call itself worked.
     test_integration: Operates, IntegrationId => test_integration() => "delivery"
 }
+
+/// The project's events, a page at a time (newest first unless `order=asc`).
+pub async fn list_events(
+    InProject { caller, scope, .. }: InProject<Reads>,
+    query: super::PageParams,
+) -> crate::server::api::problem::ApiResult<axum::response::Response> {
+    let request = cairn_core::paging::page_request(&super::page_query(query)?)?;
+    let page = caller.services().page_events(&scope, &request).await?;
+    Ok(super::paged(
+        "events",
+        &page.items,
+        page.next_token.as_deref(),
+    ))
+}

@@ -210,9 +210,19 @@ by_id!(
     cancel_backup: Operates, BackupId => cancel_backup() => "backup" as wire::backup
 );
 
+/// Every backup, as Kurrent Cloud's clients read the list; with any paging parameter, one
+/// page of them (and `nextPageToken`).
 pub async fn list_backups(
     InProject { caller, scope, .. }: InProject<Reads>,
+    query: super::PageParams,
 ) -> ApiResult<axum::response::Response> {
+    let query = super::page_query(query)?;
+    if query.is_paged() {
+        let request = cairn_core::paging::page_request(&query)?;
+        let page = caller.services().page_backups(&scope, &request).await?;
+        let shown: Vec<_> = page.items.iter().map(wire::listed_backup).collect();
+        return Ok(super::paged("backups", &shown, page.next_token.as_deref()));
+    }
     let backups = caller.services().shared_backup_list(&scope).await?;
     let json = caller
         .console

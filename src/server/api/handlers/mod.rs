@@ -138,3 +138,37 @@ fn listed<T: serde::Serialize>(key: &'static str, items: &[T]) -> axum::response
     use axum::response::IntoResponse;
     Json(std::collections::BTreeMap::from([(key, items)])).into_response()
 }
+
+/// A list call's query: its paging part (`cairn_model::paging`), and any other part the
+/// handler reads itself.
+type PageParams =
+    Result<axum::extract::Query<cairn_model::PageQuery>, axum::extract::rejection::QueryRejection>;
+
+/// The query as given, or a problem naming `query` when it cannot be read at all.
+fn page_query(query: PageParams) -> ApiResult<cairn_model::PageQuery> {
+    query
+        .map(|q| q.0)
+        .map_err(|e| ApiError::invalid("query", e.body_text()))
+}
+
+/// One page of a list: `{"<key>": [items], "nextPageToken": "…"}`, the token only while
+/// another page follows.
+fn paged<T: serde::Serialize>(
+    key: &'static str,
+    items: &[T],
+    next: Option<&str>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    #[derive(serde::Serialize)]
+    struct Paged<'a, T> {
+        #[serde(flatten)]
+        items: std::collections::BTreeMap<&'static str, &'a [T]>,
+        #[serde(rename = "nextPageToken", skip_serializing_if = "Option::is_none")]
+        next: Option<&'a str>,
+    }
+    Json(Paged {
+        items: std::collections::BTreeMap::from([(key, items)]),
+        next,
+    })
+    .into_response()
+}

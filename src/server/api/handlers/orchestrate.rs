@@ -4,9 +4,10 @@ use super::{by_id, created, id, listed, Answer, Created};
 use crate::server::api::problem::{ApiError, ApiResult, JsonBody};
 use crate::server::api::{InProject, Operates, PathId, Reads};
 use axum::extract::Query;
+use axum::response::IntoResponse;
 use axum::Json;
 use cairn_core::lifecycle::JobEvent;
-use cairn_model::{CreateJobRequest, EditJobRequest, JobId, JobType};
+use cairn_model::{CreateJobRequest, EditJobRequest, JobId, JobType, PageQuery};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -51,13 +52,16 @@ pub async fn create_job(
 pub struct JobsQuery {
     #[serde(rename = "type", default)]
     job_type: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
 }
 
-/// Scheduled backups only, unless asked: strict clients (`esc`) know no other job type.
+/// Scheduled backups only, unless asked: strict clients (`esc`) know no other job type. With
+/// any paging parameter, one page of them (and `nextPageToken`).
 pub async fn list_jobs(
     InProject { caller, scope, .. }: InProject<Reads>,
     query: Result<Query<JobsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Answer {
+) -> ApiResult<axum::response::Response> {
     let query = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let wanted = match query.0.job_type.as_deref().unwrap_or("ScheduledBackup") {
         "ScheduledBackup" => Some(JobType::ScheduledBackup),
@@ -72,8 +76,20 @@ pub async fn list_jobs(
             ))
         }
     };
+    if query.0.page.is_paged() {
+        let request = cairn_core::paging::page_request(&query.0.page)?;
+        let page = caller
+            .services()
+            .page_jobs(&scope, wanted, &request)
+            .await?;
+        return Ok(super::paged(
+            "jobs",
+            &page.items,
+            page.next_token.as_deref(),
+        ));
+    }
     let jobs = caller.services().list_jobs_of_type(&scope, wanted).await?;
-    Ok(Json(json!({ "jobs": jobs })))
+    Ok(Json(json!({ "jobs": jobs })).into_response())
 }
 
 by_id!(get_job: Reads, JobId => get_job() => "job");
@@ -106,19 +122,34 @@ by_id!(pause_job: Operates, JobId => change_job(JobEvent::Pause) => "job");
 
 by_id!(resume_job: Operates, JobId => change_job(JobEvent::Resume) => "job");
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryQuery {
-    #[serde(default)]
-    job_id: Option<String>,
-}
-
+/// The latest runs (of one job, with `jobId`), as Kurrent Cloud's clients read them; with
+/// any other paging parameter, one page of them (and `nextPageToken`).
 pub async fn list_history(
     InProject { caller, scope, .. }: InProject<Reads>,
-    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+    query: super::PageParams,
 ) -> ApiResult<axum::response::Response> {
-    let query = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let job = match query.0.job_id.as_deref().filter(|j| !j.is_empty()) {
+    let query = super::page_query(query)?;
+    // `jobId` alone is what strict clients send: their answer stays the whole list.
+    let asks_for_a_page = PageQuery {
+        job_id: None,
+        ..query.clone()
+    }
+    .is_paged();
+    if asks_for_a_page {
+        let request = cairn_core::paging::page_request(&query)?;
+        let page = caller.services().page_history(&scope, &request).await?;
+        return Ok(super::paged(
+            "items",
+            &page.items,
+            page.next_token.as_deref(),
+        ));
+    }
+    let job = match query
+        .job_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|j| !j.is_empty())
+    {
         Some(job) => Some(id("job", job, JobId::parse)?),
         None => None,
     };

@@ -12,6 +12,7 @@ mod backups;
 mod clusters;
 mod jobs;
 mod outbox;
+mod paging;
 mod tenancy;
 
 pub use access::*;
@@ -20,6 +21,7 @@ pub use backups::*;
 pub use clusters::*;
 pub use jobs::*;
 pub use outbox::*;
+pub use paging::*;
 pub use tenancy::*;
 
 /// Every contract test, as `#[tokio::test]`s over the database `$db` makes (an expression
@@ -51,6 +53,10 @@ macro_rules! store_contract {
             a_run_ends_once_and_a_late_end_does_not_overwrite_the_first,
             monitoring_reads_each_clusters_newest_success_and_the_pending_deliveries,
             audit_entries_read_back_newest_first_by_place_filtered_and_paged,
+            pages_cover_every_backup_once_in_order_while_backups_are_added_between_reads,
+            a_backup_page_token_outlives_its_row_and_pages_are_filtered_as_asked,
+            pages_of_jobs_runs_and_events_cover_each_once_and_are_filtered_as_asked,
+            a_page_token_that_is_not_one_or_of_the_other_order_is_refused_naming_it,
         );
     };
     (@each $db:expr; $($test:ident),* $(,)?) => {

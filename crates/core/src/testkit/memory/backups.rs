@@ -4,7 +4,7 @@ use super::InMemoryStore;
 use crate::error::Result;
 use crate::ports::BackupStore;
 use async_trait::async_trait;
-use cairn_model::{Backup, BackupId, BackupStatus, ClusterId, JobId, ProjectId};
+use cairn_model::{Backup, BackupId, BackupStatus, ClusterId, JobId, Page, PageRequest, ProjectId};
 use std::collections::HashMap;
 
 #[async_trait]
@@ -81,6 +81,75 @@ impl BackupStore for InMemoryStore {
             .collect();
         self.backups_pause.here().await;
         Ok(read)
+    }
+
+    async fn backups_page(
+        &self,
+        project: &ProjectId,
+        request: &PageRequest,
+    ) -> Result<Page<Backup>> {
+        let f = &request.filters;
+        let state = self.state.lock().unwrap();
+        let rows: Vec<Backup> = state
+            .backups
+            .rows
+            .iter()
+            .filter(|b| &b.project_id == project && b.status != BackupStatus::Deleted)
+            .filter(|b| f.status.as_deref().is_none_or(|s| b.status.as_str() == s))
+            .filter(|b| {
+                f.cluster_id
+                    .as_deref()
+                    .is_none_or(|c| b.source_cluster_id.as_str() == c)
+            })
+            .filter(|b| {
+                f.job_id
+                    .as_deref()
+                    .is_none_or(|j| b.linked_resource.as_ref().is_some_and(|l| l.as_str() == j))
+            })
+            .filter(|b| {
+                f.text_matches(&[
+                    &b.description,
+                    b.id.as_str(),
+                    b.source_cluster_id.as_str(),
+                    &b.source_cluster_description,
+                    b.linked_resource.as_ref().map_or("", |j| j.as_str()),
+                ])
+            })
+            .cloned()
+            .collect();
+        Ok(Page::select(rows, request, |b| {
+            (b.created, b.id.to_string())
+        }))
+    }
+
+    async fn job_backup_counts(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<crate::ports::JobBackupCount>> {
+        let state = self.state.lock().unwrap();
+        let mut counts: HashMap<JobId, crate::ports::JobBackupCount> = HashMap::new();
+        let live = state
+            .backups
+            .rows
+            .iter()
+            .filter(|b| &b.project_id == project && b.status != BackupStatus::Deleted);
+        for backup in live {
+            let Some(job) = &backup.linked_resource else {
+                continue;
+            };
+            let count = counts
+                .entry(job.clone())
+                .or_insert_with(|| crate::ports::JobBackupCount {
+                    job_id: job.clone(),
+                    count: 0,
+                    available: 0,
+                    newest: backup.created,
+                });
+            count.count += 1;
+            count.available += u64::from(backup.status == BackupStatus::Available);
+            count.newest = count.newest.max(backup.created);
+        }
+        Ok(counts.into_values().collect())
     }
 
     async fn backups_with_status(&self, status: BackupStatus) -> Result<Vec<Backup>> {

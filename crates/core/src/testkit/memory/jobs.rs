@@ -4,7 +4,10 @@ use super::InMemoryStore;
 use crate::error::{Error, Result};
 use crate::ports::JobStore;
 use async_trait::async_trait;
-use cairn_model::{BackupId, HistoryItem, HistoryStatus, Job, JobId, JobStatus, ProjectId};
+use cairn_model::{
+    BackupId, HistoryItem, HistoryStatus, Job, JobId, JobStatus, JobType, Page, PageRequest,
+    ProjectId,
+};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -35,6 +38,42 @@ impl JobStore for InMemoryStore {
             .filter(|j| &j.project_id == project && j.status != JobStatus::Deleted)
             .cloned()
             .collect())
+    }
+
+    async fn jobs_page(
+        &self,
+        project: &ProjectId,
+        job_type: Option<JobType>,
+        request: &PageRequest,
+    ) -> Result<Page<Job>> {
+        let f = &request.filters;
+        let state = self.state.lock().unwrap();
+        let rows: Vec<Job> = state
+            .jobs
+            .rows
+            .iter()
+            .filter(|j| &j.project_id == project && j.status != JobStatus::Deleted)
+            .filter(|j| job_type.is_none_or(|t| j.job_type == t))
+            .filter(|j| f.status.as_deref().is_none_or(|s| j.status.as_str() == s))
+            .filter(|j| {
+                f.cluster_id
+                    .as_deref()
+                    .is_none_or(|c| j.data.cluster_id.as_str() == c)
+            })
+            .filter(|j| f.job_id.as_deref().is_none_or(|id| j.id.as_str() == id))
+            .filter(|j| {
+                f.text_matches(&[
+                    &j.description,
+                    &j.data.description,
+                    j.id.as_str(),
+                    j.data.cluster_id.as_str(),
+                ])
+            })
+            .cloned()
+            .collect();
+        Ok(Page::select(rows, request, |j| {
+            (j.created, j.id.to_string())
+        }))
     }
 
     async fn update_job(&self, job: &Job) -> Result<()> {
@@ -107,6 +146,47 @@ impl JobStore for InMemoryStore {
         items.sort_by(|a, b| (b.start_time, &b.id).cmp(&(a.start_time, &a.id)));
         items.truncate(limit as usize);
         Ok(items)
+    }
+
+    async fn history_page(
+        &self,
+        project: &ProjectId,
+        request: &PageRequest,
+    ) -> Result<Page<HistoryItem>> {
+        let f = &request.filters;
+        let state = self.state.lock().unwrap();
+        let of_cluster = |job: &JobId| {
+            f.cluster_id.as_deref().is_none_or(|c| {
+                state
+                    .jobs
+                    .get(job)
+                    .is_some_and(|j| j.data.cluster_id.as_str() == c)
+            })
+        };
+        let rows: Vec<HistoryItem> = state
+            .history
+            .values()
+            .filter(|h| &h.project_id == project)
+            .filter(|h| {
+                f.status
+                    .as_deref()
+                    .is_none_or(|s| run_status(h.status) == s)
+            })
+            .filter(|h| f.job_id.as_deref().is_none_or(|j| h.job_id.as_str() == j))
+            .filter(|h| of_cluster(&h.job_id))
+            .filter(|h| {
+                f.text_matches(&[
+                    &h.details,
+                    h.id.as_str(),
+                    h.job_id.as_str(),
+                    h.linked_resource.as_ref().map_or("", |b| b.as_str()),
+                ])
+            })
+            .cloned()
+            .collect();
+        Ok(Page::select(rows, request, |h| {
+            (h.start_time, h.id.to_string())
+        }))
     }
 
     async fn last_runs(&self, project: &ProjectId) -> Result<HashMap<JobId, HistoryItem>> {
@@ -229,5 +309,14 @@ impl JobStore for InMemoryStore {
             }
         }
         Ok(last)
+    }
+}
+
+/// A run's status as the API and the SQL stores spell it.
+fn run_status(status: HistoryStatus) -> &'static str {
+    match status {
+        HistoryStatus::Started => "started",
+        HistoryStatus::Succeeded => "succeeded",
+        HistoryStatus::Failed => "failed",
     }
 }

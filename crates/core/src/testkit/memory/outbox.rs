@@ -5,7 +5,8 @@ use crate::error::Result;
 use crate::ports::OutboxStore;
 use async_trait::async_trait;
 use cairn_model::{
-    Delivery, DeliveryStatus, Event, EventId, Integration, IntegrationId, IssueStatus, ProjectId,
+    Delivery, DeliveryStatus, Event, EventId, EventKind, Integration, IntegrationId, IssueStatus,
+    Page, PageRequest, ProjectId,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -137,6 +138,39 @@ impl OutboxStore for InMemoryStore {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn events_page(&self, project: &ProjectId, request: &PageRequest) -> Result<Page<Event>> {
+        let f = &request.filters;
+        let state = self.state.lock().unwrap();
+        let in_state = |e: &Event| match f.status.as_deref() {
+            None => true,
+            Some("notification") => e.kind == EventKind::Notification,
+            Some("open") => e.kind == EventKind::Issue && e.status == Some(IssueStatus::Open),
+            Some("closed") => e.kind == EventKind::Issue && e.status == Some(IssueStatus::Closed),
+            Some(_) => false,
+        };
+        let rows: Vec<Event> = state
+            .events
+            .iter()
+            .filter(|e| &e.project_id == project && e.category != "test")
+            .filter(|e| in_state(e))
+            .filter(|e| f.cluster_id.as_deref().is_none_or(|c| e.resource_id == c))
+            .filter(|e| f.job_id.as_deref().is_none_or(|j| e.resource_id == j))
+            .filter(|e| {
+                f.text_matches(&[
+                    &e.subject,
+                    &e.message,
+                    &e.category,
+                    e.id.as_str(),
+                    &e.resource_id,
+                ])
+            })
+            .cloned()
+            .collect();
+        Ok(Page::select(rows, request, |e| {
+            (e.created, e.id.to_string())
+        }))
     }
 
     async fn open_issues(&self) -> Result<Vec<Event>> {
