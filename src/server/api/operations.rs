@@ -165,7 +165,7 @@ pub const OPERATIONS: &[Operation] = &[
     op!("updateProject", Put, PROJECT, resources::update_project, "Rename a project (project admin)", Some("NameRequest"), 200 => "Empty"),
     op!("deleteProject", Delete, PROJECT, resources::delete_project, "Delete an empty project (organization admin)", None, 200 => "Empty"),
     op!("listAudit", Get, AUDIT, resources::list_audit, "The project's audit log, newest first: every change asked for in it, in its organization and on the site (sign-ins, tokens), who asked, from where (for admins, and for whoever it is about) and how it went (Cairn's own)", None, 200 => "AuditPage",
-        query: [("pageSize", "Entries per page: 1 to 200 (50 when not given)"),
+        query: &[("pageSize", "Entries per page: 1 to 200 (50 when not given)"),
                 ("pageToken", "The nextPageToken of the previous page"),
                 ("actor", "Only what this person did: an email, a user or API token id, or a token's description"),
                 ("resource", "Only what was done to this resource id"),
