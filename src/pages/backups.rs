@@ -6,9 +6,9 @@
 
 use crate::components::form::LINK;
 use crate::components::{
-    human_bytes, in_project, named_project, page_query, with_project, Detail, EmptyState,
-    Failure, FilterForm, FormError, Loaded, Narrow, PageHeader, PageLinks, ProjectField,
-    StatusBadge, Table, Time,
+    human_bytes, in_project, named_project, page_query, with_project, Detail, EmptyState, Failure,
+    FilterForm, FormError, Loaded, Narrow, PageHeader, PageLinks, ProjectField, StatusBadge, Table,
+    Time,
 };
 use crate::server_fns::{
     backup_job_groups, backup_storage, get_backup, is_verifying, list_clusters, page_backups,

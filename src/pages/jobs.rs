@@ -6,8 +6,8 @@
 use crate::components::form::{DANGER, INPUT, LINK, PRIMARY, SECONDARY};
 use crate::components::{
     duration_words, in_project, page_query, BackupList, Confirm, DataTable, Detail, Failure,
-    FilterForm, FormError, Loaded, Narrow, PageHeader, PageLinks, ProjectField, StatusBadge,
-    Table, Time,
+    FilterForm, FormError, Loaded, Narrow, PageHeader, PageLinks, ProjectField, StatusBadge, Table,
+    Time,
 };
 use crate::server_fns::{
     get_job_detail, list_clusters, page_job_history, page_jobs, ChangeJob, CreateRestoreTest,

@@ -19,8 +19,7 @@ pub use audit::list_audit;
 pub use backups::{
     backup_job_groups, backup_storage, cancel_backup, create_backup, delete_backup, get_backup,
     get_restore_choices, is_verifying, page_backups, verify_backup, CancelBackup, CreateBackup,
-    DeleteBackup,
-    VerifyBackup,
+    DeleteBackup, VerifyBackup,
 };
 pub use clusters::{
     change_cluster, create_cluster, delete_cluster, get_cluster, get_cluster_overview,

@@ -351,7 +351,7 @@ async fn the_restore_form_offers_the_projects_where_clusters_may_be_made_and_the
     let networks: Vec<_> = into_b.networks.iter().map(|n| n.id.clone()).collect();
     assert_eq!(
         networks,
-        [w.network_b.id.clone()],
+        std::slice::from_ref(&w.network_b.id),
         "the networks follow the target"
     );
 
