@@ -27,6 +27,7 @@ pub async fn list_audit(
         action: Some(action),
         limit: 0,
         after,
+        ..AuditFilter::default()
     };
     Ok(console.services.audit(&scope, filter).await?)
 }

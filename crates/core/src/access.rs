@@ -105,7 +105,7 @@ pub fn hash_secret(secret: &str) -> String {
 }
 
 /// An email as stored (trimmed, lower case), or a field error.
-fn normalize_email(email: &str) -> Result<String> {
+pub(crate) fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
     let plausible = email.len() <= 254
         && email

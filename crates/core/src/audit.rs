@@ -14,7 +14,7 @@ use crate::scope::{Part, Principal, Scope};
 use crate::services::Services;
 use cairn_model::{
     ActorKind, AuditActor, AuditEntry, AuditFilter, AuditId, AuditOutcome, AuditPage,
-    OrganizationId, Permission, ProjectId, Role, User,
+    OrganizationId, Permission, ProjectId, Role, SiteEntries, User,
 };
 use std::future::Future;
 
@@ -121,13 +121,17 @@ impl Record {
         action: &'static str,
         subject: Subject,
     ) -> Record {
-        let email = email.trim().to_lowercase();
+        // Only a well-formed address is kept: what else is typed there (a password put in
+        // the wrong box, a megabyte of junk) is nobody's to read, nor worth storing.
+        let email = crate::access::normalize_email(email).ok();
         Record {
             actor: AuditActor {
                 kind: ActorKind::Anonymous,
                 id: String::new(),
-                name: email.clone(),
-                email: Some(email),
+                name: email
+                    .clone()
+                    .unwrap_or_else(|| "not an email address".to_owned()),
+                email,
             },
             address,
             organization_id: None,
@@ -258,7 +262,17 @@ impl Services {
     /// about them.
     pub async fn audit(&self, scope: &Scope, filter: AuditFilter) -> Result<AuditPage> {
         scope.require(Permission::Read)?;
-        let filter = filter.tidy();
+        let mut filter = filter.tidy();
+        let faults = filter.faults();
+        if !faults.is_empty() {
+            return Err(Error::Invalid(faults));
+        }
+        // The site's entries (sign-ins, tokens, passwords) belong to no organization: each
+        // reader sees only their own, never another organization's people.
+        filter.site_entries = match scope.actor().person() {
+            Some(person) => SiteEntries::Of(person.user().email.clone()),
+            None => SiteEntries::All,
+        };
         let limit = filter.limit as usize;
         let one_more = AuditFilter {
             limit: filter.limit + 1,

@@ -191,6 +191,32 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub limit: u32,
     pub after: Option<AuditId>,
+    /// Which site-wide entries (sign-ins, tokens, passwords: no organization's) the reader
+    /// sees: set by the core from who reads, never taken from a request.
+    #[serde(skip)]
+    pub site_entries: SiteEntries,
+}
+
+/// The site-wide entries a reader sees.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SiteEntries {
+    /// None (nobody is reading).
+    #[default]
+    None,
+    /// Those about this person (their email): their own sign-ins, tokens and password.
+    Of(String),
+    /// All of them: Cairn's own parts and its command line, on the machine itself.
+    All,
+}
+
+impl SiteEntries {
+    pub fn admits(&self, entry: &AuditEntry) -> bool {
+        match self {
+            SiteEntries::None => false,
+            SiteEntries::Of(email) => entry.is_about(email),
+            SiteEntries::All => true,
+        }
+    }
 }
 
 impl AuditFilter {
@@ -206,6 +232,30 @@ impl AuditFilter {
             n => n.min(AUDIT_PAGE_MAX),
         };
         self
+    }
+
+    /// Each filter's fault, by its query name: too long, or holding a control character (a
+    /// NUL would fail PostgreSQL's text).
+    pub fn faults(&self) -> std::collections::BTreeMap<String, String> {
+        let max = crate::paging::MAX_FILTER_TEXT;
+        [
+            ("actor", &self.actor),
+            ("resource", &self.resource),
+            ("action", &self.action),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| {
+            let value = value.as_deref()?;
+            let fault = if value.chars().count() > max {
+                format!("a filter has at most {max} characters")
+            } else if value.chars().any(char::is_control) {
+                "a filter has no control characters".to_owned()
+            } else {
+                return None;
+            };
+            Some((field.to_owned(), fault))
+        })
+        .collect()
     }
 
     /// Whether an entry passes the actor, resource and action filters (not the paging).

@@ -21,8 +21,8 @@ pub mod views;
 
 pub use access::{role_in, ApiToken, Grant, Permission, Role, User};
 pub use audit::{
-    ActorKind, AuditActor, AuditEntry, AuditFilter, AuditOutcome, AuditPage, AUDIT_PAGE_MAX,
-    AUDIT_PAGE_SIZE,
+    ActorKind, AuditActor, AuditEntry, AuditFilter, AuditOutcome, AuditPage, SiteEntries,
+    AUDIT_PAGE_MAX, AUDIT_PAGE_SIZE,
 };
 pub use catalogue::*;
 pub use entities::*;

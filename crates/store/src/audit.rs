@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use cairn_core::{AuditStore, Result as CoreResult};
 use cairn_model::{
     ActorKind, AuditActor, AuditEntry, AuditFilter, AuditId, AuditOutcome, OrganizationId,
-    ProjectId,
+    ProjectId, SiteEntries,
 };
 use chrono::{DateTime, Utc};
 
@@ -52,13 +52,21 @@ impl AuditStore for SqlStore {
         project: &ProjectId,
         filter: &AuditFilter,
     ) -> CoreResult<Vec<AuditEntry>> {
-        // The project's, its organization's as a whole, and the site's. Each filter adds a
-        // condition and its parameter, numbered in the order they first appear (SQLite numbers
-        // `$N` parameters that way).
+        // The project's, its organization's as a whole, and the site's about the reader (emails
+        // are stored normalized). Each filter adds a condition and its parameter, numbered in
+        // the order they first appear (SQLite numbers `$N` parameters that way).
+        let site = match &filter.site_entries {
+            SiteEntries::None => "",
+            SiteEntries::Of(_) => {
+                "OR (project_id IS NULL AND organization_id IS NULL AND actor_email = $3)"
+            }
+            SiteEntries::All => "OR (project_id IS NULL AND organization_id IS NULL)",
+        };
         let mut sql = format!(
             "SELECT {AUDIT_COLUMNS} FROM audit
              WHERE (project_id = $1
-                    OR (project_id IS NULL AND (organization_id = $2 OR organization_id IS NULL)))"
+                    OR (project_id IS NULL AND organization_id = $2)
+                    {site})"
         );
         let mut conditions: Vec<(&str, fn(usize) -> String)> = Vec::new();
         if let Some(actor) = filter.actor.as_deref() {
@@ -83,6 +91,9 @@ impl AuditStore for SqlStore {
             }));
         }
         let mut binds: Vec<&str> = vec![project.as_str(), organization.as_str()];
+        if let SiteEntries::Of(email) = &filter.site_entries {
+            binds.push(email);
+        }
         for (value, condition) in conditions {
             binds.push(value);
             sql.push_str(" AND ");

@@ -180,6 +180,7 @@ pub async fn list_audit(
         action: query.action,
         limit,
         after,
+        ..AuditFilter::default()
     };
     let page = caller.services().audit(&scope, filter).await?;
     Ok(Json(

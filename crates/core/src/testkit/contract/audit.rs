@@ -3,7 +3,7 @@
 use super::Database;
 use cairn_model::{
     ActorKind, AuditActor, AuditEntry, AuditFilter, AuditId, AuditOutcome, OrganizationId,
-    ProjectId, RawId,
+    ProjectId, RawId, SiteEntries,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -93,7 +93,11 @@ pub async fn audit_entries_read_back_newest_first_by_place_filtered_and_paged(db
         store.append_audit(e).await.unwrap();
     }
 
-    let read = |filter: AuditFilter| {
+    // Read as mallory, whose failed sign-in is the site's entry (unless a test names another).
+    let read = |mut filter: AuditFilter| {
+        if filter.site_entries == SiteEntries::None {
+            filter.site_entries = SiteEntries::Of("mallory@example.com".into());
+        }
         let store = store.clone();
         let (organization, project) = (organization.clone(), project.clone());
         async move {
@@ -119,6 +123,16 @@ pub async fn audit_entries_read_back_newest_first_by_place_filtered_and_paged(db
         ],
         "the project's, its organization's and the site's, newest first, read back exactly"
     );
+    let as_alice = read(AuditFilter {
+        site_entries: SiteEntries::Of("alice@example.com".into()),
+        ..all.clone()
+    })
+    .await;
+    assert!(
+        !as_alice.contains(&site),
+        "the site's entries about someone else are not shown"
+    );
+    assert_eq!(as_alice.len(), everything.len() - 1);
 
     let ids = |entries: Vec<AuditEntry>| entries.into_iter().map(|e| e.id).collect::<Vec<_>>();
     let of = |filter: AuditFilter| AuditFilter {

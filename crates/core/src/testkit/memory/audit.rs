@@ -34,7 +34,7 @@ impl AuditStore for InMemoryStore {
             .filter(|e| match (&e.project_id, &e.organization_id) {
                 (Some(p), _) => p == project,
                 (None, Some(o)) => o == organization,
-                (None, None) => true,
+                (None, None) => filter.site_entries.admits(e),
             })
             .filter(|e| filter.admits(e))
             .filter(|e| after.as_ref().is_none_or(|after| &key(e) < after))
