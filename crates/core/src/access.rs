@@ -105,7 +105,7 @@ pub fn hash_secret(secret: &str) -> String {
 }
 
 /// An email as stored (trimmed, lower case), or a field error.
-pub(crate) fn normalize_email(email: &str) -> Result<String> {
+fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
     let plausible = email.len() <= 254
         && email
@@ -284,12 +284,13 @@ impl Services {
                 actions::SIGN_IN,
                 Subject::new("user", &user.id, summary),
             ),
-            Err(_) => Record::anonymous(
-                email,
-                address,
-                actions::SIGN_IN,
-                Subject::new("user", email.trim().to_lowercase(), summary),
-            ),
+            Err(_) => {
+                // Only a well-formed address is kept: what else is typed there (a password
+                // put in the wrong box, a megabyte of junk) is nobody's to read, nor to store.
+                let tried = normalize_email(email).ok();
+                let subject = Subject::new("user", tried.clone().unwrap_or_default(), summary);
+                Record::anonymous(tried, address, actions::SIGN_IN, subject)
+            }
         };
         self.append_audit(record, outcome_of(&signed_in)).await;
         signed_in

@@ -114,16 +114,14 @@ impl Record {
         }
     }
 
-    /// Somebody not signed in, trying `email` from `address` (a sign-in).
+    /// Somebody not signed in, trying `email` (when what they typed is one) from `address`
+    /// (a sign-in).
     pub(crate) fn anonymous(
-        email: &str,
+        email: Option<String>,
         address: Option<String>,
         action: &'static str,
         subject: Subject,
     ) -> Record {
-        // Only a well-formed address is kept: what else is typed there (a password put in
-        // the wrong box, a megabyte of junk) is nobody's to read, nor worth storing.
-        let email = crate::access::normalize_email(email).ok();
         Record {
             actor: AuditActor {
                 kind: ActorKind::Anonymous,

@@ -629,3 +629,24 @@ async fn an_internal_error_is_recorded_without_its_details() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_failed_sign_in_with_something_not_an_email_keeps_none_of_what_was_typed() {
+    let f = fixture().await;
+    let s = &f.services;
+    s.create_first_admin("ops@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let typed = "hunter2-my-password ".repeat(5_000);
+    s.sign_in_from(&typed, PASSWORD, Some(HOME.into()))
+        .await
+        .unwrap_err();
+    let tried = of(&f, actions::SIGN_IN).await;
+    assert_eq!(tried.len(), 1);
+    let entry = &tried[0];
+    assert_eq!(entry.actor.kind, ActorKind::Anonymous);
+    assert_eq!(entry.actor.email, None);
+    assert_eq!(entry.actor.name, "not an email address");
+    assert!(entry.resource_id.is_empty());
+    assert!(!format!("{entry:?}").contains("hunter2"));
+}
