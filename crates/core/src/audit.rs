@@ -114,16 +114,15 @@ impl Record {
         }
     }
 
-    /// Somebody not signed in, trying `email` from `address` (a sign-in).
+    /// Somebody not signed in, trying `email` from `address` (a sign-in): the email as
+    /// stored when what was typed is one, else none (the caller tidies it: this module does
+    /// not import `access`, which imports it).
     pub(crate) fn anonymous(
-        email: &str,
+        email: Option<String>,
         address: Option<String>,
         action: &'static str,
         subject: Subject,
     ) -> Record {
-        // Only a well-formed address is kept: what else is typed there (a password put in
-        // the wrong box, a megabyte of junk) is nobody's to read, nor worth storing.
-        let email = crate::access::normalize_email(email).ok();
         Record {
             actor: AuditActor {
                 kind: ActorKind::Anonymous,
