@@ -179,7 +179,7 @@ pub mod actions {
         (CLUSTER_DELETE, "deleted a cluster"),
         (BACKUP_CREATE, "created a backup"),
         (BACKUP_CANCEL, "cancelled a backup"),
-        (BACKUP_VERIFY, "verified a backup"),
+        (BACKUP_VERIFY, "started verifying a backup"),
         (BACKUP_DELETE, "deleted a backup"),
         (JOB_CREATE, "created a job"),
         (JOB_EDIT, "edited a job"),
