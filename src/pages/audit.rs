@@ -189,6 +189,7 @@ fn EntryRow(entry: AuditEntry) -> impl IntoView {
         ("backup", id) => Some(format!("/backups/{id}")),
         ("cluster", id) => Some(format!("/clusters/{id}")),
         ("job", id) => Some(format!("/jobs/{id}")),
+        ("integration", id) => Some(format!("/integrations/{id}")),
         _ => None,
     };
     let summary = if entry.summary.is_empty() {
