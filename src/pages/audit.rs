@@ -57,6 +57,10 @@ const KINDS: &[(&str, &str)] = &[
     ("cluster", "anything done to clusters"),
     ("backup", "anything done to backups"),
     ("job", "anything done to jobs"),
+    ("integration", "anything done to integrations"),
+    ("network", "anything done to networks"),
+    ("organization", "organizations made, renamed and deleted"),
+    ("project", "projects made, renamed and deleted"),
     ("user", "users and roles"),
     ("token", "API tokens"),
     ("session", "signing in and out"),
@@ -185,6 +189,7 @@ fn EntryRow(entry: AuditEntry) -> impl IntoView {
         ("backup", id) => Some(format!("/backups/{id}")),
         ("cluster", id) => Some(format!("/clusters/{id}")),
         ("job", id) => Some(format!("/jobs/{id}")),
+        ("integration", id) => Some(format!("/integrations/{id}")),
         _ => None,
     };
     let summary = if entry.summary.is_empty() {

@@ -91,11 +91,11 @@ pub async fn current_place(
 }
 
 /// The [`Console`] and the signed-in user's scope in the project the request works in
-/// ([`current_place`]), once their role there allows `need` (each use case checks its own
-/// need again, in the core).
-pub async fn authorized(
-    need: cairn_model::Permission,
-) -> Result<(Console, cairn_core::Scope), ConsoleError> {
+/// ([`current_place`]), for a user with any role there (none: not found). What the role
+/// allows is the use case's to check, inside the audit, so that a refused change is recorded
+/// like any other; the server functions only keep a caller it refuses from hearing what is
+/// wrong with their input (`server_fns::judged`).
+pub async fn authorized() -> Result<(Console, cairn_core::Scope), ConsoleError> {
     let console = console()?;
     let principal = auth::principal().ok_or_else(|| {
         ConsoleError::from(cairn_core::Error::Unauthenticated(
@@ -105,7 +105,12 @@ pub async fn authorized(
     let place = current_place(&console, &principal).await?;
     let scope = console
         .services
-        .authorize(&principal, &place.organization_id, &place.project_id, need)
+        .authorize(
+            &principal,
+            &place.organization_id,
+            &place.project_id,
+            cairn_model::Permission::Read,
+        )
         .await?;
     Ok((console, scope))
 }

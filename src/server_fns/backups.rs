@@ -11,8 +11,9 @@ pub async fn create_backup(
     cluster_id: String,
     description: String,
 ) -> Result<Backup, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Operate).await?;
-    let cluster_id = super::parse_id("clusterId", &cluster_id, ClusterId::parse)?;
+    let (console, scope) = crate::server::authorized().await?;
+    let cluster_id = super::parse_id("clusterId", &cluster_id, ClusterId::parse)
+        .map_err(|fault| super::judged(&scope, Permission::Operate, fault))?;
     let backup = console
         .services
         .create_backup(&scope, &cluster_id, &description)
@@ -53,7 +54,7 @@ pub async fn get_restore_choices(
 /// A page of backups, filtered and ordered as the address asks.
 #[server(endpoint = "backups/page")]
 pub async fn page_backups(query: PageQuery) -> Result<Page<Backup>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Read).await?;
+    let (console, scope) = crate::server::authorized().await?;
     let request = cairn_core::paging::page_request(&query)?;
     Ok(console.services.page_backups(&scope, &request).await?)
 }
@@ -61,7 +62,7 @@ pub async fn page_backups(query: PageQuery) -> Result<Page<Backup>, ConsoleError
 /// Each job with backups, counted ("<job> - N backups - M available").
 #[server(endpoint = "backups/job-groups")]
 pub async fn backup_job_groups() -> Result<Vec<JobGroup>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Read).await?;
+    let (console, scope) = crate::server::authorized().await?;
     Ok(console.services.backup_job_groups(&scope).await?)
 }
 
@@ -117,6 +118,6 @@ pub async fn is_verifying(id: String) -> Result<bool, ConsoleError> {
 /// Where each region keeps its backups, and whether they are encrypted.
 #[server(endpoint = "backups/storage")]
 pub async fn backup_storage() -> Result<Vec<RepositoryFacts>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Read).await?;
+    let (console, scope) = crate::server::authorized().await?;
     Ok(console.services.backup_storage(&scope).await?)
 }

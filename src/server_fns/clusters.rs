@@ -7,7 +7,7 @@ use leptos::prelude::*;
 /// Clusters of the console's project.
 #[server(endpoint = "clusters/list")]
 pub async fn list_clusters() -> Result<Vec<Cluster>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Read).await?;
+    let (console, scope) = crate::server::authorized().await?;
     Ok(console.services.list_clusters(&scope).await?)
 }
 
@@ -23,7 +23,7 @@ pub async fn get_cluster_overview(id: String) -> Result<ClusterOverview, Console
 /// goes to its page, where it is `provisioning` until its nodes answer.
 #[server(endpoint = "clusters/create")]
 pub async fn create_cluster(request: CreateClusterRequest) -> Result<Cluster, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Operate).await?;
+    let (console, scope) = crate::server::authorized().await?;
     let cluster = console.services.create_cluster(&scope, &request).await?;
     super::go_with_notice(
         &format!("/clusters/{}", cluster.id),
@@ -81,7 +81,9 @@ pub async fn change_cluster(
     let (cluster, notice) = match edit {
         ClusterEdit::ExpandDisk => {
             let size: u32 = value.parse().map_err(|_| {
-                ConsoleError::invalid("diskSizeGb", format!("'{value}' is not a size in GB"))
+                let fault =
+                    ConsoleError::invalid("diskSizeGb", format!("'{value}' is not a size in GB"));
+                super::judged(&scope, Permission::Operate, fault)
             })?;
             let cluster = services.expand_disk(&scope, &id, size).await?;
             (
@@ -92,10 +94,11 @@ pub async fn change_cluster(
         ClusterEdit::Resize => {
             let size: InstanceType =
                 serde_json::from_value(serde_json::json!(value)).map_err(|_| {
-                    ConsoleError::invalid(
+                    let fault = ConsoleError::invalid(
                         "instanceType",
                         format!("'{value}' is not an instance size"),
-                    )
+                    );
+                    super::judged(&scope, Permission::Operate, fault)
                 })?;
             let cluster = services.resize_cluster(&scope, &id, size).await?;
             (

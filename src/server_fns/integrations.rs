@@ -92,7 +92,7 @@ impl IntegrationForm {
 
 #[server(endpoint = "integrations/list")]
 pub async fn list_integrations() -> Result<Vec<IntegrationView>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Read).await?;
+    let (console, scope) = crate::server::authorized().await?;
     Ok(console
         .services
         .list_integrations(&scope)
@@ -117,8 +117,10 @@ pub async fn get_integration(id: String) -> Result<(IntegrationView, Vec<Deliver
 
 #[server(endpoint = "integrations/create")]
 pub async fn create_integration(form: IntegrationForm) -> Result<IntegrationView, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Operate).await?;
-    let request = form.request()?;
+    let (console, scope) = crate::server::authorized().await?;
+    let request = form
+        .request()
+        .map_err(|fault| super::judged(&scope, Permission::Operate, fault))?;
     let integration = console
         .services
         .create_integration(&scope, &request)
@@ -162,7 +164,7 @@ pub async fn delete_integration(id: String) -> Result<(), ConsoleError> {
 /// A page of the project's issues and notifications, as the address asks.
 #[server(endpoint = "events/page")]
 pub async fn page_events(query: PageQuery) -> Result<Page<Event>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Read).await?;
+    let (console, scope) = crate::server::authorized().await?;
     let request = cairn_core::paging::page_request(&query)?;
     Ok(console.services.page_events(&scope, &request).await?)
 }

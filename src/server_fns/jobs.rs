@@ -7,7 +7,7 @@ use leptos::prelude::*;
 /// A page of jobs with their cluster, next run and last run, as the address asks.
 #[server(endpoint = "jobs/page")]
 pub async fn page_jobs(query: PageQuery) -> Result<Page<JobOverview>, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Read).await?;
+    let (console, scope) = crate::server::authorized().await?;
     let request = cairn_core::paging::page_request(&query)?;
     Ok(console
         .services
@@ -41,8 +41,10 @@ pub async fn get_job_detail(id: String) -> Result<JobDetail, ConsoleError> {
 /// given, else "every `every` `unit` at `minute` past". Every wrong field is named at once.
 #[server(endpoint = "jobs/create")]
 pub async fn create_job(form: super::JobForm) -> Result<Job, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Operate).await?;
-    let request = form.request()?;
+    let (console, scope) = crate::server::authorized().await?;
+    let request = form
+        .request()
+        .map_err(|fault| super::judged(&scope, Permission::Operate, fault))?;
     let job = console.services.create_job(&scope, &request).await?;
     super::go_with_notice(
         &format!("/jobs/{}", job.id),
@@ -59,8 +61,9 @@ pub async fn create_restore_test(
     cluster_id: String,
     schedule: String,
 ) -> Result<Job, ConsoleError> {
-    let (console, scope) = crate::server::authorized(Permission::Operate).await?;
-    let cluster_id = super::parse_id("clusterId", &cluster_id, ClusterId::parse)?;
+    let (console, scope) = crate::server::authorized().await?;
+    let cluster_id = super::parse_id("clusterId", &cluster_id, ClusterId::parse)
+        .map_err(|fault| super::judged(&scope, Permission::Operate, fault))?;
     let request = cairn_core::restore_tests::CreateRestoreTestRequest {
         description,
         schedule,
@@ -100,10 +103,11 @@ pub async fn change_job(id: String, action: String) -> Result<Job, ConsoleError>
         "resume" => JobEvent::Resume,
         "delete" => JobEvent::Delete,
         other => {
-            return Err(ConsoleError::invalid(
+            let fault = ConsoleError::invalid(
                 "action",
                 format!("'{other}' is not one of: pause, resume, delete"),
-            ))
+            );
+            return Err(super::judged(&scope, Permission::Operate, fault));
         }
     };
     let job = console.services.change_job(&scope, &id, event).await?;
@@ -147,8 +151,11 @@ pub async fn edit_job(
         .await
         .map_err(|error| {
             let mut error = ConsoleError::from(error);
-            if let Some(message) = unreadable {
-                error.fields.insert("data.maxBackupCount".into(), message);
+            // Only beside the core's own field errors: a refused caller hears only that.
+            if error.kind == crate::error::ConsoleErrorKind::Invalid {
+                if let Some(message) = unreadable {
+                    error.fields.insert("data.maxBackupCount".into(), message);
+                }
             }
             error
         })?;

@@ -40,17 +40,33 @@ use cairn_model::schedule::Schedule;
 use cairn_model::{CreateJobRequest, ScheduledBackupData};
 use std::collections::BTreeMap;
 
-/// [`crate::server::authorized`], then the `id` the call names (read by [`parse_id`]): a
-/// caller who may not is refused before their input is judged.
+/// [`crate::server::authorized`], then the `id` the call names (read by [`parse_id`]). One
+/// that is no id is [`judged`] by `need`, what the use case asks of the caller's role.
 #[cfg(feature = "ssr")]
 async fn authorized_id<T, E: std::fmt::Display>(
     need: cairn_model::Permission,
     id: &str,
     parse: impl Fn(&str) -> Result<T, E>,
 ) -> Result<(crate::server::Console, cairn_core::Scope, T), ConsoleError> {
-    let (console, scope) = crate::server::authorized(need).await?;
-    let id = parse_id("id", id, parse)?;
+    let (console, scope) = crate::server::authorized().await?;
+    let id = parse_id("id", id, parse).map_err(|fault| judged(&scope, need, fault))?;
     Ok((console, scope, id))
+}
+
+/// A fault in what the caller sent (an id, a number, a form's field), found before the use
+/// case runs: told to a caller whose role allows `need` (what the use case will ask), while
+/// any other hears why they may not, as the use case would say, and nothing of their input.
+/// With input it can read, the use case refuses them itself, and records it.
+#[cfg(feature = "ssr")]
+fn judged(
+    scope: &cairn_core::Scope,
+    need: cairn_model::Permission,
+    fault: ConsoleError,
+) -> ConsoleError {
+    match scope.require(need) {
+        Err(refused) => refused.into(),
+        Ok(()) => fault,
+    }
 }
 
 /// Sends a plain form on to `path` once it is done, with a notice, in the project the form

@@ -285,11 +285,12 @@ impl Services {
                 Subject::new("user", &user.id, summary),
             ),
             Err(_) => {
-                // Only a well-formed address is kept: what else is typed there (a password
-                // put in the wrong box, a megabyte of junk) is nobody's to read, nor to store.
-                let tried = normalize_email(email).ok();
-                let subject = Subject::new("user", tried.clone().unwrap_or_default(), summary);
-                Record::anonymous(tried, address, actions::SIGN_IN, subject)
+                // Only a well-formed address is kept, as the actor and as the subject: what
+                // else is typed there (a password put in the wrong box, a megabyte of junk) is
+                // nobody's to read, nor worth storing.
+                let email = normalize_email(email).ok();
+                let subject = Subject::new("user", email.clone().unwrap_or_default(), summary);
+                Record::anonymous(email, address, actions::SIGN_IN, subject)
             }
         };
         self.append_audit(record, outcome_of(&signed_in)).await;

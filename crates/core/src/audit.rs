@@ -10,7 +10,7 @@
 //! who did what, not where they were.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::scope::{Part, Principal, Scope};
+use crate::scope::{Actor, Part, Principal, Scope};
 use crate::services::Services;
 use cairn_model::{
     ActorKind, AuditActor, AuditEntry, AuditFilter, AuditId, AuditOutcome, AuditPage,
@@ -65,6 +65,19 @@ impl Record {
         }
     }
 
+    /// An action by `actor`, in no place yet: an organization's own changes (its projects,
+    /// its name) are placed with [`Record::within`].
+    pub(crate) fn of(actor: &Actor, action: &'static str, subject: Subject) -> Record {
+        Record {
+            actor: actor.audit_actor(),
+            address: actor.address().map(str::to_owned),
+            organization_id: None,
+            project_id: None,
+            action,
+            subject,
+        }
+    }
+
     /// A person's action on their own account (signing out, their password, their tokens):
     /// the site's, in no project.
     pub(crate) fn by(principal: &Principal, action: &'static str, subject: Subject) -> Record {
@@ -114,8 +127,9 @@ impl Record {
         }
     }
 
-    /// Somebody not signed in, trying `email` (when what they typed is one) from `address`
-    /// (a sign-in).
+    /// Somebody not signed in, trying `email` from `address` (a sign-in): the email as
+    /// stored when what was typed is one, else none (the caller tidies it: this module does
+    /// not import `access`, which imports it).
     pub(crate) fn anonymous(
         email: Option<String>,
         address: Option<String>,
@@ -147,6 +161,12 @@ impl Record {
     ) -> Record {
         self.organization_id = Some(organization.clone());
         self.project_id = project.cloned();
+        self
+    }
+
+    /// The same record, about `subject` (what the work made, once it is known).
+    pub(crate) fn about(mut self, subject: Subject) -> Record {
+        self.subject = subject;
         self
     }
 }
@@ -217,6 +237,21 @@ impl Services {
         work: impl Future<Output = Result<T>>,
         done: impl FnOnce(&T, Subject) -> Subject,
     ) -> Result<T> {
+        self.audited_with(record, work, |value, mut record| {
+            record.subject = done(value, record.subject.clone());
+            record
+        })
+        .await
+    }
+
+    /// [`Services::audited`] where what the work did may also say where it is recorded: `done`
+    /// is given the whole record (a new organization's creation is recorded in it).
+    pub(crate) async fn audited_with<T>(
+        &self,
+        record: Record,
+        work: impl Future<Output = Result<T>>,
+        done: impl FnOnce(&T, Record) -> Record,
+    ) -> Result<T> {
         let mut pending = Pending {
             services: self.clone(),
             record: Some(record),
@@ -224,7 +259,7 @@ impl Services {
         let result = work.await;
         let mut record = pending.record.take().expect("taken only here");
         if let Ok(value) = &result {
-            record.subject = done(value, record.subject.clone());
+            record = done(value, record);
         }
         self.append_audit(record, outcome_of(&result)).await;
         result

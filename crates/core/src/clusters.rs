@@ -1,5 +1,8 @@
 //! Clusters: create (and restore, which is a create from a backup), provisioned in the
-//! background by the engine: `provisioning → available | defunct`.
+//! background by the engine: `provisioning → available | defunct`; delete. The changes to a
+//! cluster someone asks for are in [`changes`].
+
+mod changes;
 
 use crate::audit::{Record, Subject};
 use crate::error::{Error, Result};
@@ -11,7 +14,7 @@ use cairn_model::audit::actions;
 use cairn_model::Permission;
 use cairn_model::{
     check_cluster_request, check_restore, disk_type, server_versions, Cluster, ClusterAddresses,
-    ClusterHealth, ClusterId, ClusterStatus, CreateClusterRequest, InstanceType,
+    ClusterHealth, ClusterId, ClusterStatus, CreateClusterRequest,
 };
 
 impl Services {
@@ -228,104 +231,6 @@ impl Services {
         .await
     }
 
-    /// Grows the cluster's disk; it cannot shrink.
-    pub async fn expand_disk(
-        &self,
-        scope: &Scope,
-        id: &ClusterId,
-        disk_size_gb: u32,
-    ) -> Result<Cluster> {
-        scope.require(Permission::Operate)?;
-        let cluster = self.get_cluster(scope, id).await?;
-        let max =
-            disk_type(&cluster.provider, &cluster.disk_type).map_or(u32::MAX, |d| d.max_size_gb);
-        if disk_size_gb <= cluster.disk_size_gb {
-            return Err(Error::invalid(
-                "diskSizeGb",
-                format!(
-                    "must be larger than the current {} GB: disks only grow",
-                    cluster.disk_size_gb
-                ),
-            ));
-        }
-        if disk_size_gb > max {
-            return Err(Error::invalid(
-                "diskSizeGb",
-                format!("a {} disk is at most {max} GB", cluster.disk_type),
-            ));
-        }
-        self.change_cluster(
-            scope,
-            cluster,
-            LockKind::DiskExpansion,
-            ClusterEvent::ExpandDisk,
-            ClusterChange::ExpandDisk { disk_size_gb },
-        )
-        .await
-    }
-
-    pub async fn resize_cluster(
-        &self,
-        scope: &Scope,
-        id: &ClusterId,
-        instance_type: InstanceType,
-    ) -> Result<Cluster> {
-        scope.require(Permission::Operate)?;
-        let cluster = self.get_cluster(scope, id).await?;
-        if cluster.instance_type == instance_type {
-            return Err(Error::invalid(
-                "instanceType",
-                format!("the cluster is already {}", instance_type.name()),
-            ));
-        }
-        self.change_cluster(
-            scope,
-            cluster,
-            LockKind::Resize,
-            ClusterEvent::Resize,
-            ClusterChange::Resize { instance_type },
-        )
-        .await
-    }
-
-    /// Changes what needs no engine work: the description, and deletion protection. Both are
-    /// modifications, so a lock on the cluster (a backup, a change) refuses them, naming it.
-    pub async fn update_cluster(
-        &self,
-        scope: &Scope,
-        id: &ClusterId,
-        description: Option<&str>,
-        protected: Option<bool>,
-    ) -> Result<Cluster> {
-        scope.require(Permission::Operate)?;
-        self.get_cluster(scope, id).await?;
-        let description = description.map(str::trim);
-        if let Some(description) = description {
-            cairn_model::check_cluster_description(description)
-                .map_err(|e| Error::invalid("description", e))?;
-        }
-        let patch = ClusterPatch {
-            description: description.map(str::to_owned),
-            protected,
-            ..ClusterPatch::default()
-        };
-        let holder = self.take_lock(id, LockKind::Update).await?;
-        let written = async {
-            let current = self.get_cluster(scope, id).await?;
-            if matches!(
-                current.status,
-                ClusterStatus::Deleting | ClusterStatus::Deleted
-            ) {
-                return Err(Error::conflict(format!("cluster {id} is being deleted")));
-            }
-            self.inner().store.patch_cluster(id, &patch).await?;
-            self.get_cluster(scope, id).await
-        }
-        .await;
-        self.release(id, &holder).await;
-        written
-    }
-
     /// Takes the cluster's lock for an operation of `kind`; answers the holder id to release
     /// it with. A held lock is a conflict naming its holder.
     pub(crate) async fn take_lock(&self, id: &ClusterId, kind: LockKind) -> Result<String> {
@@ -342,50 +247,6 @@ impl Services {
             LockOutcome::HeldBy(holder) => Err(Error::conflict(holder.to_string())),
             LockOutcome::Acquired => Ok(lock.holder_id),
         }
-    }
-
-    /// Moves the cluster to a newer server version of the catalogue; never down.
-    pub async fn upgrade_cluster(
-        &self,
-        scope: &Scope,
-        id: &ClusterId,
-        server_version: &str,
-    ) -> Result<Cluster> {
-        scope.require(Permission::Operate)?;
-        let cluster = self.get_cluster(scope, id).await?;
-        let versions = server_versions();
-        // A version ("24.10") or a tag ("24.10.1", what `esc` sends as `targetTag`).
-        let Some(target) = versions
-            .iter()
-            .find(|v| v.version == server_version || v.tag == server_version)
-        else {
-            let offered: Vec<_> = versions.iter().map(|v| v.version.as_str()).collect();
-            return Err(Error::invalid(
-                "serverVersion",
-                format!(
-                    "unknown server version '{server_version}': use {}",
-                    offered.join(", ")
-                ),
-            ));
-        };
-        if !cairn_model::restore::is_newer(&target.version, &cluster.server_version) {
-            return Err(Error::invalid(
-                "serverVersion",
-                format!("must be newer than the current {}", cluster.server_version),
-            ));
-        }
-        let change = ClusterChange::Upgrade {
-            server_version: target.version.clone(),
-            server_version_tag: target.tag.clone(),
-        };
-        self.change_cluster(
-            scope,
-            cluster,
-            LockKind::Upgrade,
-            ClusterEvent::Upgrade,
-            change,
-        )
-        .await
     }
 
     /// Takes the cluster's lock, reads it again under the lock (nothing can change it now),
@@ -484,9 +345,6 @@ impl Services {
 }
 
 impl Services {
-    /// A cluster whose operation's instance died: provisioning becomes defunct, a change in
-    /// progress returns to available (the engine's own state is the truth of what happened),
-    /// and a deletion is carried out again (left `deleting` if it still fails).
     /// Tells the project that a new cluster is defunct: a failed restore when it was made from
     /// a backup, else failed provisioning.
     async fn announce_defunct(&self, cluster: &Cluster, reason: &str) {
@@ -515,6 +373,9 @@ impl Services {
         .await;
     }
 
+    /// A cluster whose operation's instance died: provisioning becomes defunct, a change in
+    /// progress returns to available (the engine's own state is the truth of what happened),
+    /// and a deletion is carried out again (left `deleting` if it still fails).
     pub(crate) async fn settle_interrupted_cluster(&self, mut cluster: Cluster) -> Result<()> {
         let from = cluster.status;
         if from == ClusterStatus::Deleting {

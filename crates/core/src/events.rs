@@ -6,11 +6,14 @@
 //! with a time limit, and retries failures with backoff. Nothing that raises an event waits
 //! for a sink: a slow or dead one never holds up a backup.
 
+use crate::audit::{Record, Subject};
 use crate::error::{Error, Result};
+use crate::integrations::integration_words;
 use crate::ports::summary;
 use crate::ports::Notification;
 pub use crate::ports::{Deliverer, Outgoing};
 use crate::services::{Scope, Services};
+use cairn_model::audit::actions;
 use cairn_model::schedule::Schedule;
 use cairn_model::Permission;
 use cairn_model::{
@@ -449,12 +452,37 @@ impl Services {
     }
 
     /// Sends a sample message to an integration now and says how it went; recorded in its
-    /// delivery log like any other.
+    /// delivery log like any other, and in the audit (done even when the sink refused the
+    /// message: the test itself worked, and its summary says how the message fared).
     pub async fn test_integration(
         &self,
         scope: &Scope,
         id: &cairn_model::IntegrationId,
     ) -> Result<Delivery> {
+        let record = Record::in_scope(
+            scope,
+            actions::INTEGRATION_TEST,
+            Subject::new("integration", id, ""),
+        );
+        let work = self.testing_integration(scope, id);
+        let (_, delivery) = self
+            .audited(record, work, |(integration, delivery), _| {
+                let fared = match delivery.status {
+                    DeliveryStatus::Delivered => "delivered",
+                    _ => "not delivered",
+                };
+                let words = integration_words(integration);
+                Subject::new("integration", id, format!("{words}: test message {fared}"))
+            })
+            .await?;
+        Ok(delivery)
+    }
+
+    async fn testing_integration(
+        &self,
+        scope: &Scope,
+        id: &cairn_model::IntegrationId,
+    ) -> Result<(Integration, Delivery)> {
         scope.require(Permission::Operate)?;
         let integration = self.get_integration(scope, id).await?;
         let deliverer = self
@@ -506,7 +534,7 @@ impl Services {
             delivered: outcome.is_ok().then_some(now),
         };
         self.inner().store.record_test(&event, &delivery).await?;
-        Ok(delivery)
+        Ok((integration, delivery))
     }
 }
 

@@ -1,10 +1,26 @@
-//! Integrations of a project: create, read, update, delete. What they send is in
-//! [`crate::events`].
+//! Integrations of a project: create, read, update, delete (each recorded in the audit). What
+//! they send is in [`crate::events`].
 
+use crate::audit::{Record, Subject};
 use crate::error::{Error, Result};
 use crate::services::{Scope, Services};
+use cairn_model::audit::actions;
 use cairn_model::Permission;
 use cairn_model::{Delivery, Integration, IntegrationId, IntegrationRequest};
+
+/// An integration in the audit's words, "ops (webhook)": its description and the kind of its
+/// sink, never where the sink is (a URL may hold its secret).
+pub(crate) fn integration_words(integration: &Integration) -> String {
+    format!("{} ({})", integration.description, integration.sink.kind())
+}
+
+fn integration_subject(integration: &Integration) -> Subject {
+    Subject::new(
+        "integration",
+        &integration.id,
+        integration_words(integration),
+    )
+}
 
 impl Services {
     fn checked(request: &IntegrationRequest) -> Result<String> {
@@ -25,6 +41,20 @@ impl Services {
     }
 
     pub async fn create_integration(
+        &self,
+        scope: &Scope,
+        request: &IntegrationRequest,
+    ) -> Result<Integration> {
+        let subject = Subject::new("integration", "", request.description.trim());
+        let record = Record::in_scope(scope, actions::INTEGRATION_CREATE, subject);
+        let work = self.creating_integration(scope, request);
+        self.audited(record, work, |integration, _| {
+            integration_subject(integration)
+        })
+        .await
+    }
+
+    async fn creating_integration(
         &self,
         scope: &Scope,
         request: &IntegrationRequest,
@@ -71,6 +101,21 @@ impl Services {
         id: &IntegrationId,
         request: &IntegrationRequest,
     ) -> Result<Integration> {
+        let subject = Subject::new("integration", id, request.description.trim());
+        let record = Record::in_scope(scope, actions::INTEGRATION_UPDATE, subject);
+        let work = self.updating_integration(scope, id, request);
+        self.audited(record, work, |integration, _| {
+            integration_subject(integration)
+        })
+        .await
+    }
+
+    async fn updating_integration(
+        &self,
+        scope: &Scope,
+        id: &IntegrationId,
+        request: &IntegrationRequest,
+    ) -> Result<Integration> {
         scope.require(Permission::Operate)?;
         let mut integration = self.get_integration(scope, id).await?;
         integration.description = Self::checked(request)?;
@@ -84,11 +129,26 @@ impl Services {
     }
 
     pub async fn delete_integration(&self, scope: &Scope, id: &IntegrationId) -> Result<()> {
+        let record = Record::in_scope(
+            scope,
+            actions::INTEGRATION_DELETE,
+            Subject::new("integration", id, ""),
+        );
+        let work = self.deleting_integration(scope, id);
+        self.audited(record, work, |integration, _| {
+            integration_subject(integration)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes it; answers it as it was.
+    async fn deleting_integration(&self, scope: &Scope, id: &IntegrationId) -> Result<Integration> {
         scope.require(Permission::Operate)?;
-        self.get_integration(scope, id).await?;
+        let integration = self.get_integration(scope, id).await?;
         let now = self.inner().clock.now();
         if self.inner().store.delete_integration(id, now).await? {
-            Ok(())
+            Ok(integration)
         } else {
             Err(Error::not_found("integration", id))
         }

@@ -3,10 +3,12 @@
 //! events the backup recorded (count and last position), deletes the temporary cluster, and
 //! records the outcome in the job's history. A failure raises `restore-test-failed`.
 
+use crate::audit::{Record, Subject};
 use crate::error::{Error, Result};
 use crate::lifecycle::RunEvent;
 use crate::ports::Notification;
 use crate::services::{Scope, Services};
+use cairn_model::audit::actions;
 use cairn_model::restore::MAX_DESCRIPTION_LEN;
 use cairn_model::schedule::Schedule;
 use cairn_model::{
@@ -27,7 +29,23 @@ pub struct CreateRestoreTestRequest {
 }
 
 impl Services {
+    /// Schedules restore tests of a cluster's backups: a job, recorded in the audit as one.
     pub async fn create_restore_test(
+        &self,
+        scope: &Scope,
+        request: &CreateRestoreTestRequest,
+    ) -> Result<Job> {
+        let summary = format!("restore test {}", request.description.trim());
+        let subject = Subject::new("cluster", &request.cluster_id, summary);
+        let record = Record::in_scope(scope, actions::JOB_CREATE, subject);
+        let work = self.creating_restore_test(scope, request);
+        self.audited(record, work, |job, _| {
+            Subject::new("job", &job.id, format!("restore test {}", job.description))
+        })
+        .await
+    }
+
+    async fn creating_restore_test(
         &self,
         scope: &Scope,
         request: &CreateRestoreTestRequest,

@@ -1,16 +1,31 @@
-//! Projects and networks. A network can only be in one of the site's regions and under its
-//! provider (that is where the engine can run nodes); it is deleted only when no cluster uses it.
+//! Organizations, projects and networks. A network can only be in one of the site's regions
+//! and under its provider (that is where the engine can run nodes); it is deleted only when no
+//! cluster uses it. Every change is recorded in the audit: an organization's and its projects'
+//! in the organization (for all its projects to read), a network's in its project.
 
+use crate::audit::{Record, Subject};
 use crate::error::{Error, Result};
 use crate::ports::Renamable;
 use crate::scope::{Actor, Place, Principal, Scope};
 use crate::services::Services;
+use cairn_model::audit::actions;
 use cairn_model::{
     Network, NetworkId, NetworkStatus, Organization, OrganizationId, Permission, Project,
     ProjectId, ProjectRole,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// A rename asked, in the audit's words (before it is known what it was called).
+fn renamed_to(name: &str) -> String {
+    format!("to {}", name.trim())
+}
+
+/// A network in the audit's words: "staging in local-2".
+fn network_subject(network: &Network) -> Subject {
+    let summary = format!("{} in {}", network.description, network.region);
+    Subject::new("network", &network.id, summary)
+}
 
 /// "1 network", "3 clusters".
 fn count(n: usize, what: &str) -> String {
@@ -61,8 +76,21 @@ impl Services {
     }
 
     /// Creates an organization (for admins of a whole organization); a person creating one
-    /// is its admin from the same write.
+    /// is its admin from the same write. Recorded in the new organization; refused, in none
+    /// (the site's: its actor reads it).
     pub async fn create_organization(&self, by: &Actor, name: &str) -> Result<Organization> {
+        let subject = Subject::new("organization", "", name.trim());
+        let record = Record::of(by, actions::ORGANIZATION_CREATE, subject);
+        let work = self.creating_organization(by, name);
+        self.audited_with(record, work, |organization, record| {
+            let name = organization.name.clone();
+            let subject = Subject::new("organization", &organization.id, name);
+            record.within(&organization.id, None).about(subject)
+        })
+        .await
+    }
+
+    async fn creating_organization(&self, by: &Actor, name: &str) -> Result<Organization> {
         by.require_organization_maker()?;
         cairn_model::check_text("name", name, cairn_model::MAX_NAME_LEN)
             .map_err(|message| Error::invalid("name", message))?;
@@ -94,8 +122,20 @@ impl Services {
 
     /// Deletes an organization that has no projects (organization admin).
     pub async fn delete_organization(&self, by: &Actor, id: &OrganizationId) -> Result<()> {
+        let subject = Subject::new("organization", id, "");
+        let record = Record::of(by, actions::ORGANIZATION_DELETE, subject).within(id, None);
+        let work = self.deleting_organization(by, id);
+        self.audited(record, work, |organization, _| {
+            Subject::new("organization", id, organization.name.clone())
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes it; answers it as it was.
+    async fn deleting_organization(&self, by: &Actor, id: &OrganizationId) -> Result<Organization> {
         by.require_organization_admin(id)?;
-        self.organization(id).await?;
+        let organization = self.organization(id).await?;
         let projects = self.inner().store.projects(id).await?;
         if !projects.is_empty() {
             return Err(Error::conflict(format!(
@@ -104,7 +144,8 @@ impl Services {
                 if projects.len() == 1 { "it" } else { "them" }
             )));
         }
-        self.inner().store.delete_organization(id).await
+        self.inner().store.delete_organization(id).await?;
+        Ok(organization)
     }
 
     /// The scope's project.
@@ -132,6 +173,24 @@ impl Services {
     /// Deletes a project that holds nothing alive (no networks, clusters, backups or jobs);
     /// for organization admins. The project the console works in cannot be deleted.
     pub async fn delete_project(&self, by: &Actor, place: &Place, console: &Place) -> Result<()> {
+        let subject = Subject::new("project", &place.project_id, "");
+        let record =
+            Record::of(by, actions::PROJECT_DELETE, subject).within(&place.organization_id, None);
+        let work = self.deleting_project(by, place, console);
+        self.audited(record, work, |project, _| {
+            Subject::new("project", &project.id, project.name.clone())
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes it; answers it as it was.
+    async fn deleting_project(
+        &self,
+        by: &Actor,
+        place: &Place,
+        console: &Place,
+    ) -> Result<Project> {
         let (organization, id) = (&place.organization_id, &place.project_id);
         if by.role_in(organization, id).is_none() {
             return Err(Error::not_found("project", id));
@@ -158,7 +217,8 @@ impl Services {
                 held.join(", ")
             )));
         }
-        store.delete_project(id).await
+        store.delete_project(id).await?;
+        Ok(project)
     }
 
     /// The organization's projects the actor has a role in.
@@ -259,6 +319,21 @@ impl Services {
         organization: &OrganizationId,
         name: &str,
     ) -> Result<Project> {
+        let subject = Subject::new("project", "", name.trim());
+        let record = Record::of(by, actions::PROJECT_CREATE, subject).within(organization, None);
+        let work = self.creating_project(by, organization, name);
+        self.audited(record, work, |project, subject| {
+            subject.with_id(&project.id)
+        })
+        .await
+    }
+
+    async fn creating_project(
+        &self,
+        by: &Actor,
+        organization: &OrganizationId,
+        name: &str,
+    ) -> Result<Project> {
         by.require_organization_admin(organization)?;
         cairn_model::check_text("name", name, cairn_model::MAX_NAME_LEN)
             .map_err(|message| Error::invalid("name", message))?;
@@ -282,48 +357,77 @@ impl Services {
         id: &OrganizationId,
         name: &str,
     ) -> Result<()> {
-        by.require_organization_admin(id)?;
-        self.rename(
-            Renamable::OrganizationName,
-            "organization",
-            id.as_str(),
-            "name",
-            name,
-        )
-        .await
-    }
-
-    /// Renames the scope's project (project admin).
-    pub async fn rename_project(&self, scope: &Scope, name: &str) -> Result<()> {
-        scope.require(Permission::Administer)?;
-        self.project_of(&scope.organization_id, &scope.project_id)
+        let subject = Subject::new("organization", id, renamed_to(name));
+        let record = Record::of(by, actions::ORGANIZATION_RENAME, subject).within(id, None);
+        let work = async {
+            by.require_organization_admin(id)?;
+            let before = self.organization(id).await?;
+            self.rename(
+                Renamable::OrganizationName,
+                "organization",
+                id.as_str(),
+                "name",
+                name,
+            )
             .await?;
-        self.rename(
-            Renamable::ProjectName,
-            "project",
-            scope.project_id.as_str(),
-            "name",
-            name,
-        )
-        .await
+            Ok(before.name)
+        };
+        self.audited(record, work, |before, _| {
+            Subject::new("organization", id, format!("{before} → {}", name.trim()))
+        })
+        .await?;
+        Ok(())
     }
 
+    /// Renames the scope's project (project admin). Recorded in its organization, with the
+    /// organization's other changes to its projects.
+    pub async fn rename_project(&self, scope: &Scope, name: &str) -> Result<()> {
+        let id = &scope.project_id;
+        let subject = Subject::new("project", id, renamed_to(name));
+        let record = Record::in_scope(scope, actions::PROJECT_RENAME, subject)
+            .within(&scope.organization_id, None);
+        let work = async {
+            scope.require(Permission::Administer)?;
+            let before = self.project_of(&scope.organization_id, id).await?;
+            self.rename(Renamable::ProjectName, "project", id.as_str(), "name", name)
+                .await?;
+            Ok(before.name)
+        };
+        self.audited(record, work, |before, _| {
+            Subject::new("project", id, format!("{before} → {}", name.trim()))
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Changes a network's description.
     pub async fn describe_network(
         &self,
         scope: &Scope,
         id: &NetworkId,
         description: &str,
     ) -> Result<()> {
-        scope.require(Permission::Operate)?;
-        self.get_network(scope, id).await?;
-        self.rename(
-            Renamable::NetworkDescription,
-            "network",
-            id.as_str(),
-            "description",
-            description,
-        )
-        .await
+        let subject = Subject::new("network", id, renamed_to(description));
+        let record = Record::in_scope(scope, actions::NETWORK_UPDATE, subject);
+        let work = async {
+            scope.require(Permission::Operate)?;
+            let before = self.get_network(scope, id).await?;
+            self.rename(
+                Renamable::NetworkDescription,
+                "network",
+                id.as_str(),
+                "description",
+                description,
+            )
+            .await?;
+            Ok(before.description)
+        };
+        self.audited(record, work, |before, _| {
+            let after = description.trim();
+            Subject::new("network", id, format!("{before} → {after}"))
+        })
+        .await?;
+        Ok(())
     }
 
     async fn rename(
@@ -359,6 +463,22 @@ impl Services {
     }
 
     pub async fn create_network(
+        &self,
+        scope: &Scope,
+        request: &CreateNetworkRequest,
+    ) -> Result<Network> {
+        let summary = format!("{} in {}", request.description.trim(), request.region);
+        let record = Record::in_scope(
+            scope,
+            actions::NETWORK_CREATE,
+            Subject::new("network", "", summary),
+        );
+        let work = self.creating_network(scope, request);
+        self.audited(record, work, |network, _| network_subject(network))
+            .await
+    }
+
+    async fn creating_network(
         &self,
         scope: &Scope,
         request: &CreateNetworkRequest,
@@ -410,6 +530,17 @@ impl Services {
 
     /// Deletes a network no cluster uses (soft: it stays readable by id).
     pub async fn delete_network(&self, scope: &Scope, id: &NetworkId) -> Result<Network> {
+        let record = Record::in_scope(
+            scope,
+            actions::NETWORK_DELETE,
+            Subject::new("network", id, ""),
+        );
+        let work = self.deleting_network(scope, id);
+        self.audited(record, work, |network, _| network_subject(network))
+            .await
+    }
+
+    async fn deleting_network(&self, scope: &Scope, id: &NetworkId) -> Result<Network> {
         scope.require(Permission::Operate)?;
         let mut network = self.get_network(scope, id).await?;
         if network.status == NetworkStatus::Deleted {

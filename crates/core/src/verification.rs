@@ -2,16 +2,32 @@
 //! background. The result (when, how long, what was checked or what is damaged) is stored on
 //! the backup; a damaged one raises a `backup-verification-failed` notification.
 
+use crate::audit::{Record, Subject};
+use crate::backups::backup_summary;
 use crate::error::{Error, Result};
 use crate::ports::Notification;
 use crate::services::{Scope, Services};
+use cairn_model::audit::actions;
 use cairn_model::Permission;
 use cairn_model::{Backup, BackupId, BackupStatus, Verification};
 
 impl Services {
     /// Starts verifying an available backup; answers at once with the backup as it is. A
-    /// verification of the same backup already running is a conflict.
+    /// verification of the same backup already running is a conflict. The audit records that
+    /// it was asked for (started or refused); how it ends is the backup's, and a notification's.
     pub async fn verify_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
+        let record = Record::in_scope(
+            scope,
+            actions::BACKUP_VERIFY,
+            Subject::new("backup", id, ""),
+        );
+        self.audited(record, self.verifying_backup(scope, id), |backup, _| {
+            Subject::new("backup", id, backup_summary(backup))
+        })
+        .await
+    }
+
+    async fn verifying_backup(&self, scope: &Scope, id: &BackupId) -> Result<Backup> {
         scope.require(Permission::Operate)?;
         let backup = self.get_backup(scope, id).await?;
         if backup.status != BackupStatus::Available {

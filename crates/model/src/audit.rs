@@ -126,15 +126,37 @@ pub mod actions {
     pub const CLUSTER_CREATE: &str = "cluster.create";
     pub const CLUSTER_RESTORE: &str = "cluster.restore";
     pub const CLUSTER_DELETE: &str = "cluster.delete";
+    pub const CLUSTER_EXPAND_DISK: &str = "cluster.expand-disk";
+    pub const CLUSTER_RESIZE: &str = "cluster.resize";
+    pub const CLUSTER_UPGRADE: &str = "cluster.upgrade";
+    pub const CLUSTER_RENAME: &str = "cluster.rename";
+    pub const CLUSTER_PROTECT: &str = "cluster.protect";
+    pub const CLUSTER_UNPROTECT: &str = "cluster.unprotect";
+    /// A cluster renamed and its protection changed in one request (the API allows both).
+    pub const CLUSTER_UPDATE: &str = "cluster.update";
     pub const BACKUP_CREATE: &str = "backup.create";
     pub const BACKUP_DELETE: &str = "backup.delete";
     pub const BACKUP_CANCEL: &str = "backup.cancel";
+    pub const BACKUP_VERIFY: &str = "backup.verify";
     pub const JOB_CREATE: &str = "job.create";
     pub const JOB_EDIT: &str = "job.edit";
     pub const JOB_DELETE: &str = "job.delete";
     pub const JOB_RUN: &str = "job.run";
     pub const JOB_PAUSE: &str = "job.pause";
     pub const JOB_RESUME: &str = "job.resume";
+    pub const INTEGRATION_CREATE: &str = "integration.create";
+    pub const INTEGRATION_UPDATE: &str = "integration.update";
+    pub const INTEGRATION_DELETE: &str = "integration.delete";
+    pub const INTEGRATION_TEST: &str = "integration.test";
+    pub const NETWORK_CREATE: &str = "network.create";
+    pub const NETWORK_UPDATE: &str = "network.update";
+    pub const NETWORK_DELETE: &str = "network.delete";
+    pub const ORGANIZATION_CREATE: &str = "organization.create";
+    pub const ORGANIZATION_RENAME: &str = "organization.rename";
+    pub const ORGANIZATION_DELETE: &str = "organization.delete";
+    pub const PROJECT_CREATE: &str = "project.create";
+    pub const PROJECT_RENAME: &str = "project.rename";
+    pub const PROJECT_DELETE: &str = "project.delete";
     pub const USER_CREATE: &str = "user.create";
     pub const USER_GRANT: &str = "user.grant";
     pub const TOKEN_CREATE: &str = "token.create";
@@ -147,9 +169,17 @@ pub mod actions {
     pub const ALL: &[(&str, &str)] = &[
         (CLUSTER_CREATE, "created a cluster"),
         (CLUSTER_RESTORE, "restored a backup into a new cluster"),
+        (CLUSTER_EXPAND_DISK, "expanded a cluster's disk"),
+        (CLUSTER_RESIZE, "resized a cluster"),
+        (CLUSTER_UPGRADE, "upgraded a cluster"),
+        (CLUSTER_RENAME, "renamed a cluster"),
+        (CLUSTER_PROTECT, "protected a cluster from deletion"),
+        (CLUSTER_UNPROTECT, "turned a cluster's protection off"),
+        (CLUSTER_UPDATE, "changed a cluster's name and protection"),
         (CLUSTER_DELETE, "deleted a cluster"),
         (BACKUP_CREATE, "created a backup"),
         (BACKUP_CANCEL, "cancelled a backup"),
+        (BACKUP_VERIFY, "started verifying a backup"),
         (BACKUP_DELETE, "deleted a backup"),
         (JOB_CREATE, "created a job"),
         (JOB_EDIT, "edited a job"),
@@ -157,6 +187,19 @@ pub mod actions {
         (JOB_PAUSE, "paused a job"),
         (JOB_RESUME, "resumed a job"),
         (JOB_DELETE, "deleted a job"),
+        (INTEGRATION_CREATE, "created an integration"),
+        (INTEGRATION_UPDATE, "changed an integration"),
+        (INTEGRATION_TEST, "sent an integration a test message"),
+        (INTEGRATION_DELETE, "deleted an integration"),
+        (NETWORK_CREATE, "created a network"),
+        (NETWORK_UPDATE, "changed a network's description"),
+        (NETWORK_DELETE, "deleted a network"),
+        (ORGANIZATION_CREATE, "created an organization"),
+        (ORGANIZATION_RENAME, "renamed an organization"),
+        (ORGANIZATION_DELETE, "deleted an organization"),
+        (PROJECT_CREATE, "created a project"),
+        (PROJECT_RENAME, "renamed a project"),
+        (PROJECT_DELETE, "deleted a project"),
         (USER_CREATE, "created a user"),
         (USER_GRANT, "granted a role"),
         (TOKEN_CREATE, "created an API token"),

@@ -6,8 +6,9 @@
 //! The route table is [`operations::OPERATIONS`]: the router is built from it and so is the
 //! OpenAPI document served at `/openapi.json`, so the two cannot disagree. Every call needs
 //! `Authorization: Bearer <access token>` (from `POST /oauth/token`); handlers are thin:
-//! take the scope from the path with [`InProject`] (checking the caller's role there) and
-//! ids with [`PathId`], call one core use case, wrap.
+//! take the scope from the path with [`InProject`] (the caller needs a role there) and ids
+//! with [`PathId`], call one core use case (which checks that the role allows it, and records
+//! a refusal in the audit like any outcome), wrap.
 
 mod handlers;
 mod oauth;
@@ -25,7 +26,7 @@ use axum::response::Response;
 use axum::Router;
 use cairn_core::{Principal, Scope};
 use cairn_model::{OrganizationId, Permission, ProjectId};
-use problem::{ApiError, ApiResult};
+use problem::{ApiError, ApiResult, Refused};
 use std::marker::PhantomData;
 
 /// The API's routes, over the console's services.
@@ -115,22 +116,29 @@ impl Caller {
         cairn_core::Actor::Person(std::sync::Arc::new(self.principal.clone()))
     }
 
-    /// The organization and project of the path, checked to exist together and the caller's
-    /// role there to allow `need`. A project the caller has no role in is a 404, like any
-    /// id of another project.
-    async fn scope(&self, org: &str, project: &str, need: Permission) -> ApiResult<Scope> {
+    /// The organization and project of the path, checked to exist together and the caller to
+    /// have a role there. A project the caller has no role in is a 404, like any id of
+    /// another project; what the role allows is the use case's to check.
+    async fn scope(&self, org: &str, project: &str) -> ApiResult<Scope> {
         let organization_id = OrganizationId::parse(org)
             .map_err(|_| cairn_core::Error::not_found("organization", org))?;
         let project_id = ProjectId::parse(project)
             .map_err(|_| cairn_core::Error::not_found("project", project))?;
         Ok(self
             .services()
-            .authorize(&self.principal, &organization_id, &project_id, need)
+            .authorize(
+                &self.principal,
+                &organization_id,
+                &project_id,
+                Permission::Read,
+            )
             .await?)
     }
 }
 
-/// What a call needs of the caller's role in the path's project.
+/// What a call needs of the caller's role in the path's project: what its use case asks of
+/// the scope (the core checks it, and records a refusal); the edge only keeps a caller whose
+/// role does not allow it from hearing what is wrong with their request.
 pub trait Need: Send + Sync + 'static {
     const PERMISSION: Permission;
 }
@@ -155,13 +163,30 @@ impl Need for Administers {
 }
 
 /// A call in the project of its path (`{organizationId}`, `{projectId}`): who calls, and the
-/// scope, the caller's role there checked to allow what `N` names. It is taken from the
-/// request's head, before the body: a refused caller (401, 403, 404) learns nothing from a
-/// body's validation.
+/// scope, for a caller with any role there (none: 404, before anything else). Whether the
+/// role allows what `N` names is decided by the use case, inside the audit, so that a refused
+/// call is recorded like any other. A caller whose role does not allow it still learns
+/// nothing from their request's validation: a body the edge cannot read answers the core's
+/// 403 instead ([`problem::JsonBody`]), and so does any other fault the edge finds first
+/// ([`InProject::fault`]).
 pub struct InProject<N: Need> {
     pub caller: Caller,
     pub scope: Scope,
+    /// Why the role does not allow what `N` names (the core's words), if it does not.
+    refused: Option<ApiError>,
     need: PhantomData<N>,
+}
+
+impl<N: Need> InProject<N> {
+    /// A fault in the request the edge finds before the use case sees it (a value that
+    /// cannot be one): told to a caller whose role allows the call, while any other hears
+    /// the 403 the use case would give.
+    pub fn fault(&self, fault: impl Into<ApiError>) -> ApiError {
+        match &self.refused {
+            Some(refused) => refused.clone(),
+            None => fault.into(),
+        }
+    }
 }
 
 impl<N: Need, S: Send + Sync> FromRequestParts<S> for InProject<N>
@@ -174,10 +199,16 @@ where
         let caller = <Caller as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         let organization = path_parameter(parts, "organizationId").await?;
         let project = path_parameter(parts, "projectId").await?;
-        let scope = caller.scope(&organization, &project, N::PERMISSION).await?;
+        let scope = caller.scope(&organization, &project).await?;
+        let refused = scope.require(N::PERMISSION).err().map(ApiError::from);
+        if let Some(refused) = &refused {
+            // For the body, read after this (see `JsonBody`).
+            parts.extensions.insert(Refused(refused.clone()));
+        }
         Ok(InProject {
             caller,
             scope,
+            refused,
             need: PhantomData,
         })
     }

@@ -104,9 +104,15 @@ pub async fn problem_details(request: Request, next: Next) -> Response {
 
 /// A JSON body read leniently (any or no content type); a body that is not the call's JSON
 /// is a `fields.body` problem, not a plain-text 4xx: real clients expect ProblemDetails.
-/// It is read by the handler with [`JsonBody::read`] after the caller's role is checked, so
-/// a caller without the right role learns nothing from a body's validation.
+/// For a caller whose role does not allow the call ([`Refused`], left by `InProject`), a
+/// body that cannot be read is that 403 instead: they learn nothing from a body's
+/// validation. One that can be read goes on to the use case, which refuses (and records) it.
 pub struct JsonBody<T>(Result<T, ApiError>);
+
+/// Why the caller's role does not allow the call, as the use case would say: left in the
+/// request by [`crate::server::api::InProject`] for [`JsonBody`], which is read after it.
+#[derive(Clone)]
+pub struct Refused(pub ApiError);
 
 impl<T> JsonBody<T> {
     pub fn read(&self) -> Result<&T, ApiError> {
@@ -118,12 +124,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = std::convert::Infallible;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let refused = request.extensions().get::<Refused>().cloned();
         let body = match axum::body::Bytes::from_request(request, state).await {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| {
                 ApiError::invalid("body", format!("not the JSON this call takes: {error}"))
             }),
             Err(error) => Err(ApiError::invalid("body", error.body_text())),
         };
-        Ok(JsonBody(body))
+        Ok(JsonBody(body.map_err(|fault| {
+            refused.map_or(fault, |Refused(refused)| refused)
+        })))
     }
 }

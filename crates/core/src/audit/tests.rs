@@ -650,3 +650,364 @@ async fn a_failed_sign_in_with_something_not_an_email_keeps_none_of_what_was_typ
     assert!(entry.resource_id.is_empty());
     assert!(!format!("{entry:?}").contains("hunter2"));
 }
+
+/// Takes every message: a sink that works.
+struct Accepting;
+
+#[async_trait::async_trait]
+impl crate::ports::Deliverer for Accepting {
+    async fn deliver(
+        &self,
+        _integration: &cairn_model::Integration,
+        _message: &crate::ports::Outgoing,
+    ) -> std::result::Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The fixture, with a sink that takes its integrations' messages (so a test is delivered).
+async fn delivering() -> Fixture {
+    let f = fixture().await;
+    let services = Services::builder(
+        f.store.clone(),
+        f.clock.clone(),
+        crate::SiteConfig::default(),
+    )
+    .engine(f.engine.clone())
+    .notifier(f.notifier.clone())
+    .deliverer(std::sync::Arc::new(Accepting))
+    .build();
+    Fixture { services, ..f }
+}
+
+/// The person as their grants are now, signed in afresh from `address`.
+async fn signed_in(f: &Fixture, email: &str, address: &str) -> Actor {
+    let (_, session) = f
+        .services
+        .sign_in_from(email, PASSWORD, Some(address.to_owned()))
+        .await
+        .unwrap();
+    let principal = f
+        .services
+        .session_principal(&session)
+        .await
+        .unwrap()
+        .from_address(Some(address.to_owned()));
+    Actor::Person(std::sync::Arc::new(principal))
+}
+
+fn integration_request(description: &str) -> cairn_model::IntegrationRequest {
+    cairn_model::IntegrationRequest {
+        description: description.into(),
+        source: cairn_model::EventSource::Notifications,
+        data: cairn_model::Sink::Webhook {
+            url: "https://hooks.example.com/cairn".into(),
+            secret: "0123456789abcdef0123".into(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn each_change_to_clusters_integrations_networks_and_projects_is_recorded_once() {
+    let f = delivering().await;
+    let s = &f.services;
+    let (_, alice) = person(&f, "alice@example.com", Role::Operator, HOME).await;
+    let cluster = f.available_cluster().await;
+    s.expand_disk(&alice, &cluster.id, 32).await.unwrap();
+    s.settle().await;
+    s.resize_cluster(&alice, &cluster.id, cairn_model::InstanceType::M8)
+        .await
+        .unwrap();
+    s.settle().await;
+    s.upgrade_cluster(&alice, &cluster.id, "25.0")
+        .await
+        .unwrap();
+    s.settle().await;
+    s.update_cluster(&alice, &cluster.id, Some("billing"), None)
+        .await
+        .unwrap();
+    s.update_cluster(&alice, &cluster.id, None, Some(true))
+        .await
+        .unwrap();
+    s.update_cluster(&alice, &cluster.id, None, Some(false))
+        .await
+        .unwrap();
+    s.update_cluster(&alice, &cluster.id, Some("orders"), Some(true))
+        .await
+        .unwrap();
+    let backup = s
+        .create_backup(&f.scope, &cluster.id, "checked")
+        .await
+        .unwrap();
+    s.settle().await;
+    s.verify_backup(&alice, &backup.id).await.unwrap();
+    s.settle().await;
+    let integration = s
+        .create_integration(&alice, &integration_request("ops"))
+        .await
+        .unwrap();
+    s.update_integration(&alice, &integration.id, &integration_request("ops pager"))
+        .await
+        .unwrap();
+    s.test_integration(&alice, &integration.id).await.unwrap();
+    s.delete_integration(&alice, &integration.id).await.unwrap();
+    let network = s
+        .create_network(
+            &alice,
+            &crate::CreateNetworkRequest {
+                provider: "local".into(),
+                region: "local-2".into(),
+                description: "staging".into(),
+                public_access: false,
+                cidr_block: None,
+            },
+        )
+        .await
+        .unwrap();
+    s.describe_network(&alice, &network.id, "spare")
+        .await
+        .unwrap();
+    s.delete_network(&alice, &network.id).await.unwrap();
+
+    let ada_at = "203.0.113.1";
+    let organization = &f.scope.organization_id;
+    s.create_user("ada@example.com", PASSWORD, Role::Admin, organization, None)
+        .await
+        .unwrap();
+    let ada = signed_in(&f, "ada@example.com", ada_at).await;
+    let spare = s.create_project(&ada, organization, "spare").await.unwrap();
+    let in_spare = s
+        .authorize(
+            ada.person().unwrap(),
+            organization,
+            &spare.id,
+            Permission::Read,
+        )
+        .await
+        .unwrap();
+    s.rename_project(&in_spare, "extra").await.unwrap();
+    let place = crate::Place {
+        organization_id: organization.clone(),
+        project_id: spare.id.clone(),
+    };
+    s.delete_project(&ada, &place, &f.scope.place())
+        .await
+        .unwrap();
+    let acme = s.create_organization(&ada, "acme").await.unwrap();
+    // Admin of acme from its creation on: read again, the grants say so.
+    let ada = signed_in(&f, "ada@example.com", ada_at).await;
+    s.rename_organization(&ada, &acme.id, "acme labs")
+        .await
+        .unwrap();
+    s.delete_organization(&ada, &acme.id).await.unwrap();
+    s.settle().await;
+
+    let all = entries(&f).await;
+    let once = |action: &str| {
+        let found: Vec<&AuditEntry> = all.iter().filter(|e| e.action == action).collect();
+        assert_eq!(found.len(), 1, "{action}: {found:?}");
+        found[0].clone()
+    };
+    for (action, summary, resource) in [
+        (
+            actions::CLUSTER_EXPAND_DISK,
+            "orders: disk 16 → 32 GB",
+            cluster.id.as_str(),
+        ),
+        (
+            actions::CLUSTER_RESIZE,
+            "orders: C4 → M8",
+            cluster.id.as_str(),
+        ),
+        (
+            actions::CLUSTER_UPGRADE,
+            "orders: 24.10 → 25.0",
+            cluster.id.as_str(),
+        ),
+        (
+            actions::CLUSTER_RENAME,
+            "orders: renamed to billing",
+            cluster.id.as_str(),
+        ),
+        (
+            actions::CLUSTER_PROTECT,
+            "billing: protected",
+            cluster.id.as_str(),
+        ),
+        (
+            actions::CLUSTER_UNPROTECT,
+            "billing: unprotected",
+            cluster.id.as_str(),
+        ),
+        (
+            actions::CLUSTER_UPDATE,
+            "billing: renamed to orders, protected",
+            cluster.id.as_str(),
+        ),
+        (
+            actions::BACKUP_VERIFY,
+            "checked of cluster orders",
+            backup.id.as_str(),
+        ),
+        (
+            actions::INTEGRATION_CREATE,
+            "ops (webhook)",
+            integration.id.as_str(),
+        ),
+        (
+            actions::INTEGRATION_UPDATE,
+            "ops pager (webhook)",
+            integration.id.as_str(),
+        ),
+        (
+            actions::INTEGRATION_TEST,
+            "ops pager (webhook): test message delivered",
+            integration.id.as_str(),
+        ),
+        (
+            actions::INTEGRATION_DELETE,
+            "ops pager (webhook)",
+            integration.id.as_str(),
+        ),
+        (
+            actions::NETWORK_CREATE,
+            "staging in local-2",
+            network.id.as_str(),
+        ),
+        (
+            actions::NETWORK_UPDATE,
+            "staging → spare",
+            network.id.as_str(),
+        ),
+        (
+            actions::NETWORK_DELETE,
+            "spare in local-2",
+            network.id.as_str(),
+        ),
+    ] {
+        let entry = once(action);
+        assert_eq!(entry.actor.name, "alice@example.com", "{entry:?}");
+        assert_eq!(entry.address.as_deref(), Some(HOME), "{entry:?}");
+        assert_eq!(entry.outcome, AuditOutcome::Ok, "{entry:?}");
+        assert_eq!(
+            (entry.summary.as_str(), entry.resource_id.as_str()),
+            (summary, resource),
+            "{action}"
+        );
+        assert_eq!(entry.project_id.as_ref(), Some(&f.scope.project_id));
+    }
+    for (action, summary) in [
+        (actions::PROJECT_CREATE, "spare"),
+        (actions::PROJECT_RENAME, "spare → extra"),
+        (actions::PROJECT_DELETE, "extra"),
+    ] {
+        let entry = once(action);
+        assert_eq!(entry.actor.name, "ada@example.com", "{entry:?}");
+        assert_eq!(entry.address.as_deref(), Some(ada_at), "{entry:?}");
+        assert_eq!(entry.outcome, AuditOutcome::Ok, "{entry:?}");
+        assert_eq!(
+            (entry.summary.as_str(), entry.resource_id.as_str()),
+            (summary, spare.id.as_str()),
+            "{action}"
+        );
+        assert_eq!(entry.organization_id.as_ref(), Some(organization));
+        assert_eq!(entry.project_id, None, "{action} is the organization's");
+    }
+    assert!(
+        !all.iter().any(|e| e.action.starts_with("organization.")),
+        "acme's changes are acme's, not the default organization's"
+    );
+
+    // Acme has no project left to read its audit in: any project id of it shows the
+    // organization's own entries.
+    let in_acme = Scope::trusted(crate::Place {
+        organization_id: acme.id.clone(),
+        project_id: ProjectId::parse("c1ev3l5o0aeu6ojco7d0").unwrap(),
+    });
+    let filter = AuditFilter {
+        action: Some("organization".into()),
+        limit: AUDIT_PAGE_MAX,
+        ..Default::default()
+    };
+    let mut of_acme = s.audit(&in_acme, filter).await.unwrap().entries;
+    of_acme.reverse();
+    let done: Vec<(&str, &str)> = of_acme
+        .iter()
+        .map(|e| (e.action.as_str(), e.summary.as_str()))
+        .collect();
+    assert_eq!(
+        done,
+        [
+            (actions::ORGANIZATION_CREATE, "acme"),
+            (actions::ORGANIZATION_RENAME, "acme → acme labs"),
+            (actions::ORGANIZATION_DELETE, "acme labs"),
+        ]
+    );
+    for entry in &of_acme {
+        assert_eq!(entry.actor.name, "ada@example.com", "{entry:?}");
+        assert_eq!(entry.outcome, AuditOutcome::Ok, "{entry:?}");
+        assert_eq!(entry.resource_id, acme.id.as_str());
+        assert_eq!(entry.organization_id.as_ref(), Some(&acme.id));
+        assert_eq!(entry.project_id, None);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_cluster_network_or_project_change_is_recorded_with_the_errors_kind() {
+    let f = fixture().await;
+    let s = &f.services;
+    let (_, alice) = person(&f, "alice@example.com", Role::Operator, HOME).await;
+    let (victor, as_victor) = person(&f, "victor@example.com", Role::Viewer, "198.51.100.9").await;
+    let cluster = f.available_cluster().await;
+
+    let smaller = s.expand_disk(&alice, &cluster.id, 8).await.unwrap_err();
+    f.engine.snapshots(SnapshotBehaviour::Hold);
+    s.create_backup(&alice, &cluster.id, "held").await.unwrap();
+    let locked = s
+        .resize_cluster(&alice, &cluster.id, cairn_model::InstanceType::M8)
+        .await
+        .unwrap_err();
+    f.engine.release_snapshots();
+    s.settle().await;
+    let forbidden = s
+        .delete_network(&as_victor, &cluster.network_id)
+        .await
+        .unwrap_err();
+    let victor = Actor::Person(std::sync::Arc::new(victor));
+    let not_admin = s
+        .create_project(&victor, &f.scope.organization_id, "mine")
+        .await
+        .unwrap_err();
+
+    let refused = |error: &crate::Error| AuditOutcome::Refused {
+        kind: error.kind().as_str().to_owned(),
+        message: error.to_string(),
+    };
+    let disks = of(&f, actions::CLUSTER_EXPAND_DISK).await;
+    assert_eq!(disks.len(), 1);
+    assert_eq!(disks[0].outcome, refused(&smaller));
+    assert!(
+        matches!(&disks[0].outcome, AuditOutcome::Refused { kind, .. } if kind == "invalid"),
+        "{:?}",
+        disks[0].outcome
+    );
+    assert_eq!(
+        (disks[0].summary.as_str(), disks[0].resource_id.as_str()),
+        ("disk to 8 GB", cluster.id.as_str()),
+        "what was asked, since it was not done"
+    );
+    let resizes = of(&f, actions::CLUSTER_RESIZE).await;
+    assert_eq!(resizes.len(), 1);
+    assert_eq!(resizes[0].outcome, refused(&locked));
+    assert_eq!(locked.kind(), crate::ErrorKind::Conflict, "{locked}");
+    let deletes = of(&f, actions::NETWORK_DELETE).await;
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].outcome, refused(&forbidden));
+    assert_eq!(forbidden.kind(), crate::ErrorKind::Forbidden, "{forbidden}");
+    assert_eq!(deletes[0].actor.name, "victor@example.com");
+    let projects = of(&f, actions::PROJECT_CREATE).await;
+    assert_eq!(projects.len(), 1);
+    assert_eq!(projects[0].outcome, refused(&not_admin));
+    assert_eq!(not_admin.kind(), crate::ErrorKind::Forbidden, "{not_admin}");
+    assert_eq!(projects[0].project_id, None, "in the organization");
+}

@@ -118,18 +118,19 @@ impl ExpandDiskRequest {
 }
 
 pub async fn expand_disk(
-    InProject { caller, scope, .. }: InProject<Operates>,
+    project: InProject<Operates>,
     PathId(id): PathId<ClusterId>,
     body: JsonBody<ExpandDiskRequest>,
 ) -> Answer {
+    let InProject { caller, scope, .. } = &project;
     let request = body.read()?;
-    let cluster = caller.services().get_cluster(&scope, &id).await?;
+    let cluster = caller.services().get_cluster(scope, &id).await?;
     if let Some(problem) = request.unsupported(&cluster) {
-        return Err(problem);
+        return Err(project.fault(problem));
     }
     caller
         .services()
-        .expand_disk(&scope, &id, request.disk_size_gb)
+        .expand_disk(scope, &id, request.disk_size_gb)
         .await?;
     done()
 }
@@ -141,20 +142,21 @@ pub struct ResizeRequest {
 }
 
 pub async fn resize_cluster(
-    InProject { caller, scope, .. }: InProject<Operates>,
+    project: InProject<Operates>,
     PathId(id): PathId<ClusterId>,
     body: JsonBody<ResizeRequest>,
 ) -> Answer {
+    let InProject { caller, scope, .. } = &project;
     let target = &body.read()?.target_size;
     let instance_type: InstanceType = serde_json::from_value(json!(target)).map_err(|_| {
-        ApiError::invalid(
+        project.fault(ApiError::invalid(
             "targetSize",
             format!("unknown instance type '{target}': use F1, C4, M8, M16, M32, M64 or M128"),
-        )
+        ))
     })?;
     caller
         .services()
-        .resize_cluster(&scope, &id, instance_type)
+        .resize_cluster(scope, &id, instance_type)
         .await
         .map_err(|e| renamed(e, "instanceType", "targetSize"))?;
     Ok(Json(json!({ "id": id })))
@@ -189,15 +191,16 @@ pub struct CreateBackupRequest {
 }
 
 pub async fn create_backup(
-    InProject { caller, scope, .. }: InProject<Operates>,
+    project: InProject<Operates>,
     body: JsonBody<CreateBackupRequest>,
 ) -> Created {
+    let InProject { caller, scope, .. } = &project;
     let request = body.read()?;
     let cluster_id = ClusterId::parse(request.source_cluster_id.trim())
-        .map_err(|e| ApiError::invalid("sourceClusterId", e.to_string()))?;
+        .map_err(|e| project.fault(ApiError::invalid("sourceClusterId", e.to_string())))?;
     let backup = caller
         .services()
-        .create_backup(&scope, &cluster_id, &request.description)
+        .create_backup(scope, &cluster_id, &request.description)
         .await?;
     created(backup.id)
 }

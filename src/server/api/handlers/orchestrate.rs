@@ -20,13 +20,11 @@ pub struct CreateJobBody {
     request: CreateJobRequest,
 }
 
-pub async fn create_job(
-    InProject { caller, scope, .. }: InProject<Operates>,
-    body: JsonBody<CreateJobBody>,
-) -> Created {
+pub async fn create_job(project: InProject<Operates>, body: JsonBody<CreateJobBody>) -> Created {
+    let InProject { caller, scope, .. } = &project;
     let body = body.read()?;
     let job = match body.job_type.as_deref().unwrap_or("ScheduledBackup") {
-        "ScheduledBackup" => caller.services().create_job(&scope, &body.request).await?,
+        "ScheduledBackup" => caller.services().create_job(scope, &body.request).await?,
         "ScheduledRestoreTest" => {
             let request = cairn_core::restore_tests::CreateRestoreTestRequest {
                 description: body.request.description.clone(),
@@ -35,14 +33,14 @@ pub async fn create_job(
             };
             caller
                 .services()
-                .create_restore_test(&scope, &request)
+                .create_restore_test(scope, &request)
                 .await?
         }
         kind => {
-            return Err(ApiError::invalid(
+            return Err(project.fault(ApiError::invalid(
                 "type",
                 format!("unknown job type '{kind}': use ScheduledBackup or ScheduledRestoreTest"),
-            ))
+            )))
         }
     };
     created(job.id)

@@ -1,7 +1,7 @@
 //! resources/v1: organizations and projects.
 
 use super::{created, done, Answer, Created};
-use crate::server::api::problem::{ApiError, JsonBody};
+use crate::server::api::problem::{ApiError, ApiResult, JsonBody};
 use crate::server::api::{wire, Administers, Caller, InProject, PathId, Reads};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::Query;
@@ -15,15 +15,27 @@ pub struct NameRequest {
     name: String,
 }
 
+/// The body; one that cannot be read is, for a caller the core's check `allowed` refuses,
+/// that refusal instead: a refused caller hears 403, not what is wrong with their body. A
+/// body that can be read goes on to the use case, which checks again and records a refusal.
+fn read_if_allowed<T>(body: &JsonBody<T>, allowed: cairn_core::Result<()>) -> ApiResult<&T> {
+    match body.read() {
+        Ok(request) => Ok(request),
+        Err(fault) => {
+            allowed?;
+            Err(fault)
+        }
+    }
+}
+
 /// Organizations hold clusters that run on this machine: making one is for admins of a
 /// whole organization, who become admin of the new one too (the core's rule).
 pub async fn create_organization(caller: Caller, body: JsonBody<NameRequest>) -> Created {
-    // The core decides; asked first so that a refused caller hears 403, not what is wrong
-    // with its body.
-    caller.actor().require_organization_maker()?;
+    let actor = caller.actor();
+    let request = read_if_allowed(&body, actor.require_organization_maker())?;
     let organization = caller
         .services()
-        .create_organization(&caller.actor(), &body.read()?.name)
+        .create_organization(&actor, &request.name)
         .await?;
     created(organization.id)
 }
@@ -57,10 +69,11 @@ pub async fn update_organization(
     PathId(organization): PathId<OrganizationId>,
     body: JsonBody<NameRequest>,
 ) -> Answer {
-    caller.actor().require_organization_admin(&organization)?;
+    let actor = caller.actor();
+    let request = read_if_allowed(&body, actor.require_organization_admin(&organization))?;
     caller
         .services()
-        .rename_organization(&caller.actor(), &organization, &body.read()?.name)
+        .rename_organization(&actor, &organization, &request.name)
         .await?;
     done()
 }
@@ -81,10 +94,11 @@ pub async fn create_project(
     PathId(organization): PathId<OrganizationId>,
     body: JsonBody<NameRequest>,
 ) -> Created {
-    caller.actor().require_organization_admin(&organization)?;
+    let actor = caller.actor();
+    let request = read_if_allowed(&body, actor.require_organization_admin(&organization))?;
     let project = caller
         .services()
-        .create_project(&caller.actor(), &organization, &body.read()?.name)
+        .create_project(&actor, &organization, &request.name)
         .await?;
     created(project.id)
 }

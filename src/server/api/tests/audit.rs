@@ -143,3 +143,80 @@ async fn a_bad_page_size_or_page_token_is_400_naming_the_parameter() {
         assert!(problem["fields"][field].is_string(), "{query}: {problem}");
     }
 }
+
+#[tokio::test]
+async fn a_viewers_delete_is_403_and_recorded_as_refused_by_them() {
+    let api = api().await;
+    let backup = api
+        .services
+        .create_backup(&api.scope, &api.cluster, "kept")
+        .await
+        .unwrap();
+    api.services.settle().await;
+    let one = format!("{}/backups/{}", api.base(), backup.id);
+    let (status, problem, _) = api.call_as(Some(&api.viewer), "DELETE", &one, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("this needs operator"),
+        "{problem}"
+    );
+    // A body the edge cannot read is the same 403 (nothing about the body); one it can read
+    // goes to the use case, which refuses it and records that.
+    let backups = format!("{}/backups", api.base());
+    let (status, problem, _) = api
+        .call_as(Some(&api.viewer), "POST", &backups, Some(json!({ "x": 1 })))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert!(problem["fields"].is_null(), "{problem}");
+    let body = json!({ "sourceClusterId": api.cluster, "description": "mine" });
+    let (status, problem, _) = api
+        .call_as(Some(&api.viewer), "POST", &backups, Some(body))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    api.services.settle().await;
+
+    let (status, page) = get_from(
+        &api,
+        &api.token,
+        "192.0.2.7:40000",
+        &audit_path(&api, "?action=backup"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let entries = page["entries"].as_array().unwrap();
+    let by_viewer: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["actor"]["email"] == "viewer@example.com")
+        .collect();
+    let actions: Vec<&str> = by_viewer
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["backup.create", "backup.delete"],
+        "newest first; the unreadable body never reached the use case: {page}"
+    );
+    let deleted = by_viewer[1];
+    assert_eq!(deleted["resourceId"], backup.id.as_str());
+    assert_eq!(deleted["actor"]["kind"], "token");
+    assert_eq!(deleted["outcome"]["result"], "refused");
+    assert_eq!(deleted["outcome"]["kind"], "forbidden");
+    assert!(
+        deleted["outcome"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("this needs operator"),
+        "{deleted}"
+    );
+    assert_eq!(by_viewer[0]["outcome"]["kind"], "forbidden");
+    let kept = api
+        .services
+        .get_backup(&api.scope, &backup.id)
+        .await
+        .unwrap();
+    assert_eq!(kept.status, cairn_model::BackupStatus::Available);
+}
