@@ -26,12 +26,29 @@ pub(crate) struct Subject {
     summary: String,
 }
 
+/// `text` without control characters, cut to `max` characters (the cut marked with "…").
+fn tidy(text: &str, max: usize) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    if clean.chars().count() <= max {
+        return clean;
+    }
+    let mut cut: String = clean.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// The longest summary kept: two descriptions and a few words ("orders: renamed to …").
+pub const MAX_SUMMARY_CHARS: usize = 300;
+
 impl Subject {
+    /// A subject whose words are kept within [`MAX_SUMMARY_CHARS`] and free of control
+    /// characters: a record is made before the use case judges the request, so its text is
+    /// whatever was sent, also by someone whose role refuses it.
     pub(crate) fn new(kind: &'static str, id: impl ToString, summary: impl Into<String>) -> Self {
         Subject {
             kind,
-            id: id.to_string(),
-            summary: summary.into(),
+            id: tidy(&id.to_string(), 100),
+            summary: tidy(&summary.into(), MAX_SUMMARY_CHARS),
         }
     }
 

@@ -1011,3 +1011,26 @@ async fn a_refused_cluster_network_or_project_change_is_recorded_with_the_errors
     assert_eq!(not_admin.kind(), crate::ErrorKind::Forbidden, "{not_admin}");
     assert_eq!(projects[0].project_id, None, "in the organization");
 }
+
+#[tokio::test]
+async fn a_refused_request_with_a_megabyte_label_leaves_a_short_clean_entry() {
+    let f = fixture().await;
+    let (_, victor) = person(&f, "victor@example.com", Role::Viewer, "198.51.100.9").await;
+    let cluster = f.available_cluster().await;
+    let label = format!("x\0{}", "y".repeat(1 << 20));
+    let refused = f
+        .services
+        .create_backup(&victor, &cluster.id, &label)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), crate::ErrorKind::Forbidden);
+    let tried = of(&f, actions::BACKUP_CREATE).await;
+    assert_eq!(tried.len(), 1);
+    let summary = &tried[0].summary;
+    assert!(
+        summary.chars().count() <= crate::audit::MAX_SUMMARY_CHARS,
+        "{} chars",
+        summary.len()
+    );
+    assert!(summary.ends_with('…') && !summary.contains('\0'));
+}
