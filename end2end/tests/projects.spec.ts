@@ -1,5 +1,5 @@
 import { APIRequestContext, Page } from '@playwright/test';
-import { availableCluster, backupAvailable, Cairn, expect, hydrated, screenshot, startBackup, test } from './helpers';
+import { admin, availableCluster, backupAvailable, Cairn, expect, hydrated, screenshot, startBackup, test } from './helpers';
 
 /** A REST API access token of the signed-in admin, made the way a user makes one. */
 async function accessToken(page: Page, request: APIRequestContext, cairn: Cairn): Promise<string> {
@@ -114,4 +114,11 @@ test('a backup of one project restores into another, and the cluster says where 
   await expect(page.getByTestId('cluster-row').filter({ hasText: 'alpha in billing' })).toHaveCount(1);
   await page.goto(`/clusters?project=${a}`);
   await expect(page.getByTestId('cluster-row').filter({ hasText: 'alpha in billing' })).toHaveCount(0);
+
+  // Billing's audit says who restored it into Billing, and that it was done.
+  await page.goto(`/audit?project=${b}&action=cluster.restore`);
+  const restored = page.locator(`[data-testid=audit-row][data-action="cluster.restore"]`);
+  await expect(restored).toHaveCount(1);
+  await expect(restored).toHaveAttribute('data-actor', admin.email);
+  await expect(restored).toHaveAttribute('data-result', 'done');
 });
