@@ -280,7 +280,6 @@ impl AuditFilter {
     /// Each filter's fault, by its query name: too long, or holding a control character (a
     /// NUL would fail PostgreSQL's text).
     pub fn faults(&self) -> std::collections::BTreeMap<String, String> {
-        let max = crate::paging::MAX_FILTER_TEXT;
         [
             ("actor", &self.actor),
             ("resource", &self.resource),
@@ -288,14 +287,7 @@ impl AuditFilter {
         ]
         .into_iter()
         .filter_map(|(field, value)| {
-            let value = value.as_deref()?;
-            let fault = if value.chars().count() > max {
-                format!("a filter has at most {max} characters")
-            } else if value.chars().any(char::is_control) {
-                "a filter has no control characters".to_owned()
-            } else {
-                return None;
-            };
+            let fault = crate::paging::filter_fault(value.as_deref()?)?;
             Some((field.to_owned(), fault))
         })
         .collect()

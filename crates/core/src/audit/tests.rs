@@ -26,17 +26,7 @@ async fn person(f: &Fixture, email: &str, role: Role, address: &str) -> (Princip
         )
         .await
         .unwrap();
-    let (_, session) = f
-        .services
-        .sign_in_from(email, PASSWORD, Some(address.to_owned()))
-        .await
-        .unwrap();
-    let principal = f
-        .services
-        .session_principal(&session)
-        .await
-        .unwrap()
-        .from_address(Some(address.to_owned()));
+    let principal = signed_in_principal(f, email, address).await;
     let scope = f
         .services
         .authorize(
@@ -682,18 +672,23 @@ async fn delivering() -> Fixture {
 
 /// The person as their grants are now, signed in afresh from `address`.
 async fn signed_in(f: &Fixture, email: &str, address: &str) -> Actor {
+    Actor::Person(std::sync::Arc::new(
+        signed_in_principal(f, email, address).await,
+    ))
+}
+
+/// The person's principal from a fresh sign-in from `address`.
+async fn signed_in_principal(f: &Fixture, email: &str, address: &str) -> Principal {
     let (_, session) = f
         .services
         .sign_in_from(email, PASSWORD, Some(address.to_owned()))
         .await
         .unwrap();
-    let principal = f
-        .services
+    f.services
         .session_principal(&session)
         .await
         .unwrap()
-        .from_address(Some(address.to_owned()));
-    Actor::Person(std::sync::Arc::new(principal))
+        .from_address(Some(address.to_owned()))
 }
 
 fn integration_request(description: &str) -> cairn_model::IntegrationRequest {
